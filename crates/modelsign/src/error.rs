@@ -1,0 +1,203 @@
+//! Errors, one enum per concern. Every message names what failed and, where there is one,
+//! what to do about it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::manifest::ManifestDiff;
+
+/// Enumerating the files of a model failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("cannot read '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("'{}' is a symbolic link; symbolic links are refused unless --allow-symlinks is given", path.display())]
+    Symlink { path: PathBuf },
+    #[error("symbolic link '{}' cannot be resolved (broken link?): {source}", path.display())]
+    BrokenSymlink { path: PathBuf, source: io::Error },
+    #[error("symbolic link '{}' points outside the model root (to '{}'); only links inside the model are followed", path.display(), target.display())]
+    SymlinkOutsideRoot { path: PathBuf, target: PathBuf },
+    #[error("symbolic link '{}' points back to '{}', which contains it: a cycle", path.display(), target.display())]
+    SymlinkCycle { path: PathBuf, target: PathBuf },
+    #[error("'{}' is not a regular file or directory (a device, socket or FIFO?)", path.display())]
+    SpecialFile { path: PathBuf },
+    #[error("file name of '{}' is not valid UTF-8; OMS can only sign UTF-8 names, rename the file", path.display())]
+    NonUtf8Name { path: PathBuf },
+    #[error("cannot derive a model name from '{}'", path.display())]
+    NoModelName { path: PathBuf },
+    #[error("ignore path '{path}' is unusable: {reason}")]
+    BadIgnorePath { path: String, reason: &'static str },
+    #[error("model '{}' has no files to sign after exclusions; an empty model cannot be signed", path.display())]
+    EmptyModel { path: PathBuf },
+}
+
+impl WalkError {
+    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
+        WalkError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// True when the model path itself could not be found or read, as opposed to a
+    /// problem found inside the model.
+    pub fn is_missing_model(&self) -> bool {
+        matches!(self, WalkError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// Hashing a model failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error("cannot read '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("'{}' changed while it was being hashed (size or modification time differs); retry once nothing writes to the model", path.display())]
+    FileChanged { path: PathBuf },
+    #[error("shard size must be a positive number of bytes")]
+    ZeroShardSize,
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Loading or using a key failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key file '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("no PEM block found{0}; expected -----BEGIN ...----- armour")]
+    NoPem(String),
+    #[error("unsupported key type: {0}; modelsign signs with elliptic-curve keys on P-256, P-384 or P-521")]
+    UnsupportedKeyType(String),
+    #[error("malformed key: {0}")]
+    Malformed(String),
+    #[error("the private key is encrypted; give its password with --password-file, --password-env or at the prompt")]
+    PasswordRequired,
+    #[error("cannot decrypt the private key: wrong password or unsupported encryption ({0})")]
+    Decrypt(String),
+    #[error("the signing certificate's public key does not match the private key")]
+    CertificateMismatch,
+}
+
+/// A bundle could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("cannot read signature '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("signature is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("signature is not a Sigstore bundle: {0}")]
+    Malformed(String),
+    #[error("unsupported bundle media type '{0}'; expected application/vnd.dev.sigstore.bundle.v0.3+json")]
+    MediaType(String),
+    #[error("cannot write signature '{}': {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// The signed statement is not a valid OMS statement.
+#[derive(Debug, thiserror::Error)]
+pub enum StatementError {
+    #[error("DSSE payload type is '{0}', expected application/vnd.in-toto+json")]
+    PayloadType(String),
+    #[error("signed payload is not JSON: {0}")]
+    NotJson(String),
+    #[error("statement type is '{0}', expected https://in-toto.io/Statement/v1")]
+    StatementType(String),
+    #[error("predicate type is '{0}', expected https://model_signing/signature/v1.0")]
+    PredicateType(String),
+    #[error("statement must have exactly one subject, found {0}")]
+    SubjectCount(usize),
+    #[error("statement is missing '{0}'")]
+    Missing(&'static str),
+    #[error("statement field '{field}' is invalid: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("manifest lists no resources; a signature must cover at least one file")]
+    EmptyResources,
+    #[error("manifest is inconsistent: subject digest is {recorded} but the listed resources hash to {computed}")]
+    RootDigestMismatch { recorded: String, computed: String },
+    #[error("manifest entry '{name}' is not a valid resource name: {reason}")]
+    BadResourceName { name: String, reason: String },
+    #[error("manifest lists '{0}' more than once")]
+    DuplicateResource(String),
+    #[error("manifest entry '{name}' uses algorithm '{algorithm}', but the serialization says '{expected}'")]
+    AlgorithmMismatch {
+        name: String,
+        algorithm: String,
+        expected: String,
+    },
+}
+
+/// A certificate chain could not be validated.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error("cannot read certificate file '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("malformed certificate{context}: {reason}")]
+    Malformed { context: String, reason: String },
+    #[error("certificate '{subject}' is not valid at the verification time: {reason}")]
+    Validity { subject: String, reason: String },
+    #[error("no trusted path from signing certificate '{subject}' to any of the given trust anchors: {reason}")]
+    Untrusted { subject: String, reason: String },
+    #[error("signing certificate '{0}' may not sign: it has neither the digitalSignature key usage nor the codeSigning extended key usage")]
+    LeafUsage(String),
+    #[error("no trust anchors given; pass the root certificate(s) with --certificate-chain")]
+    NoAnchors,
+}
+
+/// Signing failed; no signature was written.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("signing failed: {0}")]
+    Crypto(String),
+}
+
+/// Verification failed or could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("the signature was made with {found}, but {expected} verification was requested")]
+    WrongMethod {
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("key mismatch: the signature's public key hint {hint} does not match the given public key ({actual})")]
+    KeyMismatch { hint: String, actual: String },
+    #[error("the DSSE envelope has no signature")]
+    NoSignature,
+    #[error("signature is invalid: it was not made by this key over this payload")]
+    BadSignature,
+    #[error("model does not match its signature: {0}")]
+    Mismatch(ManifestDiff),
+}
+
+impl VerifyError {
+    /// True when the inputs themselves were unusable (a missing or unreadable file, an
+    /// unparsable key), rather than the model or signature failing verification.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            VerifyError::Bundle(BundleError::Io { .. }) => true,
+            VerifyError::Key(_) => true,
+            VerifyError::Certificate(CertError::Io { .. } | CertError::NoAnchors) => true,
+            VerifyError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
+            _ => false,
+        }
+    }
+}

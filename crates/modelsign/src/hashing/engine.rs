@@ -1,0 +1,191 @@
+//! The hashing engine: every file or shard is one task on a single pool sized to the
+//! machine, largest first so a big file never finishes last on its own.
+
+use std::fs::{File, Metadata};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rayon::prelude::*;
+
+use super::HashAlgorithm;
+use crate::error::HashError;
+use crate::model::ModelFile;
+
+/// Read size for streaming hashes.
+const CHUNK: usize = 1 << 20;
+/// BLAKE3 ranges at least this large are hashed with BLAKE3's own parallelism.
+const BLAKE3_PARALLEL_MIN: u64 = 16 << 20;
+/// Read size when BLAKE3 hashes one range on several cores.
+const BLAKE3_PARALLEL_CHUNK: usize = 16 << 20;
+
+/// One unit of hashing work: a whole file, or one shard of it.
+#[derive(Debug, Clone)]
+pub struct HashTask<'m> {
+    pub file: &'m ModelFile,
+    pub offset: u64,
+    pub len: u64,
+    /// True for shard serialization (the resource name carries the byte range).
+    pub sharded: bool,
+}
+
+impl HashTask<'_> {
+    /// The resource name: the file name, or `name:start:end` for a shard.
+    pub fn resource_name(&self) -> String {
+        if self.sharded {
+            format!(
+                "{}:{}:{}",
+                self.file.name,
+                self.offset,
+                self.offset + self.len
+            )
+        } else {
+            self.file.name.clone()
+        }
+    }
+}
+
+/// Receives progress while a model is hashed.
+pub trait ProgressSink: Send + Sync {
+    /// Hashing starts: this many bytes in this many files.
+    fn start(&self, total_bytes: u64, total_files: usize);
+    /// This many more bytes were hashed.
+    fn advance(&self, bytes: u64);
+    /// Hashing is over (successfully or not).
+    fn finish(&self);
+}
+
+/// A handle to an optional progress sink.
+#[derive(Clone, Default)]
+pub struct Progress {
+    sink: Option<Arc<dyn ProgressSink>>,
+}
+
+impl Progress {
+    /// No progress reporting.
+    pub fn none() -> Self {
+        Progress { sink: None }
+    }
+
+    /// Reports to `sink`.
+    pub fn to(sink: Arc<dyn ProgressSink>) -> Self {
+        Progress { sink: Some(sink) }
+    }
+
+    pub(crate) fn start(&self, total_bytes: u64, total_files: usize) {
+        if let Some(sink) = &self.sink {
+            sink.start(total_bytes, total_files);
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(sink) = &self.sink {
+            sink.advance(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(sink) = &self.sink {
+            sink.finish();
+        }
+    }
+}
+
+/// Hashes every task, returning the digests in task order.
+pub fn hash_tasks(
+    tasks: &[HashTask<'_>],
+    algorithm: HashAlgorithm,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<Vec<Vec<u8>>, HashError> {
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(tasks[i].len));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(max_workers.unwrap_or(0))
+        .build()
+        .map_err(|e| HashError::Unsupported(format!("cannot start hashing threads: {e}")))?;
+    let result = pool.install(|| {
+        order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| hash_task(&tasks[i], algorithm, progress).map(|d| (i, d)))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    progress.finish();
+    let mut digests = vec![Vec::new(); tasks.len()];
+    for (i, digest) in result? {
+        digests[i] = digest;
+    }
+    Ok(digests)
+}
+
+/// Identity of a file's contents as far as the file system tells: a change in either means
+/// the file was written to while we read it.
+#[derive(PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Self {
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+fn hash_task(
+    task: &HashTask<'_>,
+    algorithm: HashAlgorithm,
+    progress: &Progress,
+) -> Result<Vec<u8>, HashError> {
+    let path = &task.file.path;
+    let io_err = |source| HashError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let before = Stamp::of(&file.metadata().map_err(io_err)?);
+    if before.len != task.file.size {
+        return Err(HashError::FileChanged { path: path.clone() });
+    }
+    let mut hasher = algorithm.hasher();
+    let parallel_blake3 = algorithm == HashAlgorithm::Blake3 && task.len >= BLAKE3_PARALLEL_MIN;
+    let mut buffer = vec![
+        0u8;
+        if parallel_blake3 {
+            BLAKE3_PARALLEL_CHUNK
+        } else {
+            CHUNK
+        }
+    ];
+    let mut position = task.offset;
+    let end = task.offset + task.len;
+    while position < end {
+        let want = usize::try_from(end - position)
+            .unwrap_or(usize::MAX)
+            .min(buffer.len());
+        let read = file
+            .read_at(&mut buffer[..want], position)
+            .map_err(io_err)?;
+        if read == 0 {
+            // The file shrank under us.
+            return Err(HashError::FileChanged { path: path.clone() });
+        }
+        match &mut hasher {
+            super::Hasher::Blake3(h) if parallel_blake3 => {
+                h.update_rayon(&buffer[..read]);
+            }
+            h => h.update(&buffer[..read]),
+        }
+        position += read as u64;
+        progress.advance(read as u64);
+    }
+    let after = Stamp::of(&file.metadata().map_err(io_err)?);
+    if before != after {
+        return Err(HashError::FileChanged { path: path.clone() });
+    }
+    Ok(hasher.finalize())
+}

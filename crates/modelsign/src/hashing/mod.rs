@@ -1,0 +1,242 @@
+//! Hashing a model into a manifest: the algorithms, the `files`/`shards` serializations and
+//! the engine that runs every file or shard as one task on a shared pool.
+
+mod engine;
+
+pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::error::{HashError, WalkError};
+use crate::manifest::{Manifest, ResourceDescriptor, SerializationRecord};
+use crate::model::{self, Model, WalkOptions};
+
+/// Default shard size (OMS v1.0 §6.3.2): 10^9 bytes.
+pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
+
+/// A per-file (or per-shard) digest algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HashAlgorithm {
+    /// SHA-256 (required by OMS; the default).
+    #[default]
+    Sha256,
+    /// BLAKE2b with a 64-byte digest, unkeyed.
+    Blake2b,
+    /// BLAKE3 with a 32-byte digest.
+    Blake3,
+}
+
+impl HashAlgorithm {
+    /// The identifier written as `hash_type` and `algorithm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Blake2b => "blake2b",
+            HashAlgorithm::Blake3 => "blake3",
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 | HashAlgorithm::Blake3 => 32,
+            HashAlgorithm::Blake2b => 64,
+        }
+    }
+
+    /// A fresh incremental hasher.
+    pub fn hasher(self) -> Hasher {
+        match self {
+            HashAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::default()),
+            HashAlgorithm::Blake2b => Hasher::Blake2b(Box::default()),
+            HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
+        }
+    }
+}
+
+impl fmt::Display for HashAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HashAlgorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sha256" => Ok(HashAlgorithm::Sha256),
+            "blake2b" | "blake2" => Ok(HashAlgorithm::Blake2b),
+            "blake3" => Ok(HashAlgorithm::Blake3),
+            other => Err(format!(
+                "unknown hash type '{other}' (supported: sha256, blake2b, blake3)"
+            )),
+        }
+    }
+}
+
+/// An incremental hasher for one of the [`HashAlgorithm`]s.
+pub enum Hasher {
+    Sha256(sha2::Sha256),
+    Blake2b(Box<blake2::Blake2b512>),
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl Hasher {
+    /// Feeds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest;
+        match self {
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Blake2b(h) => h.update(data),
+            Hasher::Blake3(h) => {
+                h.update(data);
+            }
+        }
+    }
+
+    /// The digest of everything fed so far.
+    pub fn finalize(self) -> Vec<u8> {
+        use sha2::Digest;
+        match self {
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Blake2b(h) => h.finalize().to_vec(),
+            Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
+        }
+    }
+}
+
+/// How files map to manifest entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Serialization {
+    /// One entry per file.
+    #[default]
+    Files,
+    /// One entry per byte range of `shard_size` bytes (`path:start:end`).
+    Shards { shard_size: u64 },
+}
+
+impl Serialization {
+    /// The `method` identifier.
+    pub fn method(self) -> &'static str {
+        match self {
+            Serialization::Files => "files",
+            Serialization::Shards { .. } => "shards",
+        }
+    }
+}
+
+/// Everything that determines a model's manifest: which files, and how they are hashed.
+#[derive(Debug, Clone)]
+pub struct HashSettings {
+    pub algorithm: HashAlgorithm,
+    pub serialization: Serialization,
+    pub walk: WalkOptions,
+    /// Worker threads; `None` uses every available core.
+    pub max_workers: Option<usize>,
+}
+
+impl Default for HashSettings {
+    /// files + sha256, git metadata ignored, symbolic links refused.
+    fn default() -> Self {
+        HashSettings {
+            algorithm: HashAlgorithm::Sha256,
+            serialization: Serialization::Files,
+            walk: WalkOptions {
+                ignore: model::IgnoreSet::new(true),
+                ..WalkOptions::default()
+            },
+            max_workers: None,
+        }
+    }
+}
+
+impl HashSettings {
+    /// The `serialization` block recorded for these settings.
+    pub fn record(&self) -> SerializationRecord {
+        SerializationRecord {
+            serialization: self.serialization,
+            hash_type: self.algorithm,
+            allow_symlinks: self.walk.allow_symlinks,
+            ignore_paths: self.walk.ignore.entries().map(str::to_owned).collect(),
+        }
+    }
+
+    /// Walks and hashes the model at `model_path`. An empty model is an error.
+    pub fn hash_model(&self, model_path: &Path) -> Result<Manifest, HashError> {
+        self.hash_model_with_progress(model_path, &Progress::none())
+    }
+
+    /// As [`HashSettings::hash_model`], reporting progress as bytes are hashed.
+    pub fn hash_model_with_progress(
+        &self,
+        model_path: &Path,
+        progress: &Progress,
+    ) -> Result<Manifest, HashError> {
+        let model = model::walk(model_path, &self.walk)?;
+        if model.files.is_empty() {
+            return Err(WalkError::EmptyModel {
+                path: model_path.to_path_buf(),
+            }
+            .into());
+        }
+        self.hash_walked(&model, progress)
+    }
+
+    /// Hashes the files of an already walked model.
+    pub fn hash_walked(&self, model: &Model, progress: &Progress) -> Result<Manifest, HashError> {
+        let tasks = self.tasks(model)?;
+        progress.start(tasks.iter().map(|t| t.len).sum(), model.files.len());
+        let digests = hash_tasks(&tasks, self.algorithm, self.max_workers, progress)?;
+        let resources = tasks
+            .into_iter()
+            .zip(digests)
+            .map(|(task, digest)| ResourceDescriptor {
+                name: task.resource_name(),
+                digest,
+            })
+            .collect();
+        Ok(Manifest::new(model.name.clone(), self.record(), resources))
+    }
+
+    /// Splits the model's files into hashing tasks (one per file or shard).
+    pub fn tasks<'m>(&self, model: &'m Model) -> Result<Vec<HashTask<'m>>, HashError> {
+        let mut tasks = Vec::with_capacity(model.files.len());
+        match self.serialization {
+            Serialization::Files => {
+                for file in &model.files {
+                    tasks.push(HashTask {
+                        file,
+                        offset: 0,
+                        len: file.size,
+                        sharded: false,
+                    });
+                }
+            }
+            Serialization::Shards { shard_size } => {
+                if shard_size == 0 {
+                    return Err(HashError::ZeroShardSize);
+                }
+                for file in &model.files {
+                    let mut start = 0;
+                    // Zero-byte files produce no shard (OMS §6.3.2).
+                    while start < file.size {
+                        let end = file.size.min(start.saturating_add(shard_size));
+                        tasks.push(HashTask {
+                            file,
+                            offset: start,
+                            len: end - start,
+                            sharded: true,
+                        });
+                        start = end;
+                    }
+                }
+            }
+        }
+        Ok(tasks)
+    }
+}
+
+#[cfg(test)]
+mod tests;

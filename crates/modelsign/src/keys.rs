@@ -1,0 +1,404 @@
+//! Elliptic-curve keys: loading PEM (PKCS#8, SEC1, encrypted PKCS#8, SPKI), signing and
+//! verifying ECDSA with the curve's hash, and the public-key hint model_signing records.
+
+use std::fmt;
+use std::fs;
+use std::path::Path;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use der::asn1::{AnyRef, BitString, ObjectIdentifier};
+use der::{Any, Decode, Encode};
+use sha2::{Digest, Sha256};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+
+use crate::error::{KeyError, SignError};
+
+pub(crate) const OID_EC_PUBLIC_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+
+/// A NIST curve modelsign signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        match *oid {
+            OID_P256 => Some(Curve::P256),
+            OID_P384 => Some(Curve::P384),
+            OID_P521 => Some(Curve::P521),
+            _ => None,
+        }
+    }
+
+    fn oid(self) -> ObjectIdentifier {
+        match self {
+            Curve::P256 => OID_P256,
+            Curve::P384 => OID_P384,
+            Curve::P521 => OID_P521,
+        }
+    }
+
+    /// Uncompressed point length.
+    fn point_len(self) -> usize {
+        match self {
+            Curve::P256 => 65,
+            Curve::P384 => 97,
+            Curve::P521 => 133,
+        }
+    }
+
+    /// ECDSA with the curve's hash (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512), DER signatures.
+    fn signing(self) -> &'static signature::EcdsaSigningAlgorithm {
+        match self {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+            Curve::P521 => &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+        }
+    }
+
+    fn verification(self) -> &'static signature::EcdsaVerificationAlgorithm {
+        match self {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_ASN1,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_ASN1,
+            Curve::P521 => &signature::ECDSA_P521_SHA512_ASN1,
+        }
+    }
+
+    fn verification_sha256(self) -> &'static signature::EcdsaVerificationAlgorithm {
+        match self {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_ASN1,
+            Curve::P384 => &signature::ECDSA_P384_SHA256_ASN1,
+            Curve::P521 => &signature::ECDSA_P521_SHA256_ASN1,
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        })
+    }
+}
+
+/// Which hash an ECDSA signature was made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureHash {
+    /// The curve's own hash (what every current signer uses).
+    CurveDefault,
+    /// SHA-256 whatever the curve (model_signing 0.2 certificate signatures).
+    Sha256,
+}
+
+/// An EC public key on P-256, P-384 or P-521.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    curve: Curve,
+    /// Uncompressed SEC1 point.
+    point: Vec<u8>,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({}, hint {})", self.curve, self.hint())
+    }
+}
+
+impl PublicKey {
+    /// Reads a PEM public key file (free text around the PEM block is skipped).
+    pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
+        let text = fs::read(path).map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_pem(&text)
+    }
+
+    /// Parses the first `PUBLIC KEY` PEM block.
+    pub fn from_pem(text: &[u8]) -> Result<Self, KeyError> {
+        let blocks = parse_pem(text)?;
+        let block = blocks
+            .iter()
+            .find(|b| b.tag() == "PUBLIC KEY")
+            .ok_or_else(|| match blocks.first() {
+                Some(b) if b.tag().contains("PRIVATE KEY") => KeyError::Malformed(
+                    "this is a private key; verification needs the public key (PUBLIC KEY PEM)"
+                        .into(),
+                ),
+                Some(b) => KeyError::Malformed(format!(
+                    "expected a PUBLIC KEY PEM block, found {}",
+                    b.tag()
+                )),
+                None => KeyError::NoPem(String::new()),
+            })?;
+        Self::from_spki_der(block.contents())
+    }
+
+    /// Parses a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let spki = SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|e| KeyError::Malformed(format!("not a SubjectPublicKeyInfo: {e}")))?;
+        let curve = ec_curve(&spki.algorithm.oid, spki.algorithm.parameters.as_ref())?;
+        let point = spki.subject_public_key.as_bytes().ok_or_else(|| {
+            KeyError::Malformed("public key bit string is not whole bytes".into())
+        })?;
+        Self::from_point(curve, point)
+    }
+
+    fn from_point(curve: Curve, point: &[u8]) -> Result<Self, KeyError> {
+        if point.first() != Some(&0x04) || point.len() != curve.point_len() {
+            return Err(KeyError::Malformed(format!(
+                "expected an uncompressed {curve} point of {} bytes",
+                curve.point_len()
+            )));
+        }
+        Ok(PublicKey {
+            curve,
+            point: point.to_vec(),
+        })
+    }
+
+    pub fn curve(&self) -> Curve {
+        self.curve
+    }
+
+    /// DER SubjectPublicKeyInfo (named curve, uncompressed point), as OpenSSL writes it.
+    pub fn spki_der(&self) -> Vec<u8> {
+        let info = SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: OID_EC_PUBLIC_KEY,
+                parameters: Some(Any::encode_from(&self.curve.oid()).expect("an OID encodes")),
+            },
+            subject_public_key: BitString::from_bytes(&self.point)
+                .expect("a point fits a bit string"),
+        };
+        info.to_der().expect("a SubjectPublicKeyInfo encodes")
+    }
+
+    /// PEM `PUBLIC KEY` with 64-column lines and a final newline, byte for byte as
+    /// OpenSSL (and so Python's `cryptography`) prints it.
+    pub fn to_pem(&self) -> String {
+        let body = BASE64.encode(self.spki_der());
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in body.as_bytes().chunks(64) {
+            // Base64 output is ASCII.
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        pem
+    }
+
+    /// The `publicKey.hint` model_signing records: hex SHA-256 of [`PublicKey::to_pem`].
+    pub fn hint(&self) -> String {
+        hex::encode(Sha256::digest(self.to_pem().as_bytes()))
+    }
+
+    /// Checks a DER ECDSA signature over `message`.
+    pub fn verify(&self, message: &[u8], signature_der: &[u8], hash: SignatureHash) -> bool {
+        let algorithm = match hash {
+            SignatureHash::CurveDefault => self.curve.verification(),
+            SignatureHash::Sha256 => self.curve.verification_sha256(),
+        };
+        UnparsedPublicKey::new(algorithm, &self.point)
+            .verify(message, signature_der)
+            .is_ok()
+    }
+}
+
+/// An EC private key on P-256, P-384 or P-521.
+pub struct PrivateKey {
+    curve: Curve,
+    pair: EcdsaKeyPair,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKey({})", self.curve)
+    }
+}
+
+impl PrivateKey {
+    /// Reads a PEM private key file; `password` decrypts an encrypted PKCS#8 key.
+    pub fn read_pem_file(path: &Path, password: Option<&[u8]>) -> Result<Self, KeyError> {
+        let text = fs::read(path).map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_pem(&text, password)
+    }
+
+    /// True when the PEM text holds an encrypted private key (a password is needed).
+    pub fn pem_is_encrypted(text: &[u8]) -> bool {
+        parse_pem(text).is_ok_and(|blocks| {
+            blocks.iter().any(|b| {
+                b.tag() == "ENCRYPTED PRIVATE KEY" || b.headers().get("Proc-Type").is_some()
+            })
+        })
+    }
+
+    /// Parses the first private key PEM block: PKCS#8 (`PRIVATE KEY`), SEC1
+    /// (`EC PRIVATE KEY`) or encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`).
+    pub fn from_pem(text: &[u8], password: Option<&[u8]>) -> Result<Self, KeyError> {
+        let blocks = parse_pem(text)?;
+        let block = blocks
+            .iter()
+            .find(|b| b.tag().ends_with("PRIVATE KEY"))
+            .ok_or_else(|| match blocks.first() {
+                Some(b) => KeyError::Malformed(format!(
+                    "expected a private key PEM block, found {}",
+                    b.tag()
+                )),
+                None => KeyError::NoPem(String::new()),
+            })?;
+        if block.headers().get("Proc-Type").is_some() {
+            return Err(KeyError::Decrypt(
+                "legacy OpenSSL PEM encryption; convert the key with `openssl pkcs8 -topk8`".into(),
+            ));
+        }
+        match block.tag() {
+            "PRIVATE KEY" => Self::from_pkcs8_der(block.contents()),
+            "EC PRIVATE KEY" => Self::from_sec1_der(block.contents()),
+            "ENCRYPTED PRIVATE KEY" => {
+                let password = password.ok_or(KeyError::PasswordRequired)?;
+                let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(block.contents())
+                    .map_err(|e| KeyError::Malformed(format!("encrypted PKCS#8: {e}")))?;
+                let document = encrypted
+                    .decrypt(password)
+                    .map_err(|e| KeyError::Decrypt(e.to_string()))?;
+                Self::from_pkcs8_der(document.as_bytes())
+            }
+            "RSA PRIVATE KEY" => Err(KeyError::UnsupportedKeyType("RSA".into())),
+            "DSA PRIVATE KEY" => Err(KeyError::UnsupportedKeyType("DSA".into())),
+            "OPENSSH PRIVATE KEY" => Err(KeyError::UnsupportedKeyType(
+                "OpenSSH key format (convert with `ssh-keygen -p -m PKCS8 -f KEY`)".into(),
+            )),
+            other => Err(KeyError::UnsupportedKeyType(other.to_owned())),
+        }
+    }
+
+    /// Parses an unencrypted PKCS#8 DER private key.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        let info = pkcs8::PrivateKeyInfo::try_from(der)
+            .map_err(|e| KeyError::Malformed(format!("not a PKCS#8 private key: {e}")))?;
+        let curve = ec_curve(&info.algorithm.oid, info.algorithm.parameters.as_ref())?;
+        let pair = EcdsaKeyPair::from_pkcs8(curve.signing(), der)
+            .map_err(|e| KeyError::Malformed(format!("{curve} private key rejected: {e}")))?;
+        Ok(PrivateKey { curve, pair })
+    }
+
+    /// Parses a SEC1 (`EC PRIVATE KEY`) DER private key.
+    pub fn from_sec1_der(der: &[u8]) -> Result<Self, KeyError> {
+        let key = sec1::EcPrivateKey::try_from(der)
+            .map_err(|e| KeyError::Malformed(format!("not a SEC1 EC private key: {e}")))?;
+        let oid = key
+            .parameters
+            .and_then(|p| p.named_curve())
+            .ok_or_else(|| KeyError::Malformed("SEC1 key does not name its curve".into()))?;
+        let curve = Curve::from_oid(&oid).ok_or_else(|| {
+            KeyError::UnsupportedKeyType(format!("EC curve {}", curve_name(&oid)))
+        })?;
+        let pair = EcdsaKeyPair::from_private_key_der(curve.signing(), der)
+            .map_err(|e| KeyError::Malformed(format!("{curve} private key rejected: {e}")))?;
+        Ok(PrivateKey { curve, pair })
+    }
+
+    /// A fresh random key.
+    pub fn generate(curve: Curve) -> Result<Self, KeyError> {
+        let pair = EcdsaKeyPair::generate(curve.signing())
+            .map_err(|_| KeyError::Malformed("key generation failed".into()))?;
+        Ok(PrivateKey { curve, pair })
+    }
+
+    /// The key as unencrypted PKCS#8 PEM (`PRIVATE KEY`).
+    pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
+        let der = self
+            .pair
+            .to_pkcs8v1()
+            .map_err(|_| KeyError::Malformed("cannot encode the key as PKCS#8".into()))?;
+        Ok(pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            der.as_ref().to_vec(),
+        )))
+    }
+
+    pub fn curve(&self) -> Curve {
+        self.curve
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey {
+            curve: self.curve,
+            point: self.pair.public_key().as_ref().to_vec(),
+        }
+    }
+
+    /// A DER ECDSA signature over `message` with the curve's hash.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.pair
+            .sign(&SystemRandom::new(), message)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| SignError::Crypto("ECDSA signing failed".into()))
+    }
+}
+
+/// All PEM blocks in `text`, skipping any free text around them.
+pub(crate) fn parse_pem(text: &[u8]) -> Result<Vec<pem::Pem>, KeyError> {
+    let blocks =
+        pem::parse_many(text).map_err(|e| KeyError::Malformed(format!("invalid PEM: {e}")))?;
+    if blocks.is_empty() {
+        return Err(KeyError::NoPem(String::new()));
+    }
+    Ok(blocks)
+}
+
+/// The curve of an EC key, or a clear error for any other key type.
+pub(crate) fn ec_curve(
+    algorithm: &ObjectIdentifier,
+    parameters: Option<&AnyRef<'_>>,
+) -> Result<Curve, KeyError> {
+    if *algorithm != OID_EC_PUBLIC_KEY {
+        return Err(KeyError::UnsupportedKeyType(algorithm_name(algorithm)));
+    }
+    let oid: ObjectIdentifier = parameters
+        .and_then(|p| p.decode_as().ok())
+        .ok_or_else(|| KeyError::Malformed("EC key without a named curve".into()))?;
+    Curve::from_oid(&oid)
+        .ok_or_else(|| KeyError::UnsupportedKeyType(format!("EC curve {}", curve_name(&oid))))
+}
+
+fn algorithm_name(oid: &ObjectIdentifier) -> String {
+    match oid.to_string().as_str() {
+        "1.2.840.113549.1.1.1" => "RSA".into(),
+        "1.2.840.113549.1.1.10" => "RSA-PSS".into(),
+        "1.3.101.112" => "Ed25519".into(),
+        "1.3.101.113" => "Ed448".into(),
+        "1.2.840.10040.4.1" => "DSA".into(),
+        other => format!("algorithm {other}"),
+    }
+}
+
+fn curve_name(oid: &ObjectIdentifier) -> String {
+    match oid.to_string().as_str() {
+        "1.3.132.0.10" => "secp256k1".into(),
+        "1.2.840.10045.3.1.1" => "P-192".into(),
+        "1.3.132.0.33" => "P-224".into(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

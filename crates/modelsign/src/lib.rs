@@ -1,0 +1,62 @@
+//! # modelsign
+//!
+//! Sign and verify machine-learning models in the
+//! [OpenSSF Model Signing (OMS) v1.0](https://github.com/ossf/model-signing-spec) format,
+//! interoperable with the Python reference `model_signing`.
+//!
+//! Data flows in one direction, one module per step:
+//! model → [`model`] (walk) → [`hashing`] → [`manifest`] → [`statement`] → [`dsse`] →
+//! [`bundle`]. Signing schemes are adapters behind [`Signer`] and [`Verifier`].
+//!
+//! ```
+//! use modelsign::{HashSettings, KeySigner, KeyVerifier, PrivateKey, VerifyOptions};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let model = dir.path().join("my-model");
+//! # std::fs::create_dir(&model)?;
+//! # std::fs::write(model.join("weights.bin"), b"weights")?;
+//! let key = PrivateKey::generate(modelsign::keys::Curve::P256)?;
+//! let public = key.public_key();
+//!
+//! // Sign: hash the model, build the statement, sign it, wrap it in a bundle.
+//! let manifest = HashSettings::default().hash_model(&model)?;
+//! let bundle = modelsign::sign_manifest(&manifest, &KeySigner::new(key))?;
+//!
+//! // Verify: check the signature, then re-hash the model and compare.
+//! let report = modelsign::verify_model(
+//!     &model,
+//!     &bundle,
+//!     &KeyVerifier::new(public),
+//!     &VerifyOptions::default(),
+//!     &modelsign::Progress::none(),
+//! )?;
+//! assert_eq!(report.resources, 1);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod bundle;
+pub mod dsse;
+pub mod error;
+pub mod hashing;
+pub mod keys;
+pub mod manifest;
+pub mod model;
+pub mod signing;
+pub mod statement;
+pub mod verifying;
+pub mod x509;
+
+pub use bundle::{Bundle, VerificationMaterial};
+pub use error::{
+    BundleError, CertError, HashError, KeyError, SignError, StatementError, VerifyError, WalkError,
+};
+pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
+pub use keys::{PrivateKey, PublicKey};
+pub use manifest::{Manifest, ManifestDiff};
+pub use model::{IgnoreSet, WalkOptions};
+pub use signing::{sign_manifest, sign_model, sign_payload, CertificateSigner, KeySigner, Signer};
+pub use verifying::{
+    verify_model, CertificateVerifier, KeyVerifier, VerificationReport, Verifier, VerifyOptions,
+};
+pub use x509::Certificate;

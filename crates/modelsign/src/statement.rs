@@ -1,0 +1,545 @@
+//! The in-toto Statement carrying an OMS manifest: writing v1.0 statements, and reading
+//! v1.0 as well as the legacy `Digests/v0.1` statements of model_signing 0.2.
+
+use std::collections::HashSet;
+use std::io;
+
+use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::{Map, Value};
+
+use crate::error::StatementError;
+use crate::hashing::{HashAlgorithm, Serialization};
+use crate::manifest::{self, Manifest, ResourceDescriptor, SerializationRecord};
+use crate::model::canonicalize_relative;
+
+/// `_type` of an in-toto Statement v1.
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+/// The OMS v1.0 predicate type.
+pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// The predicate type of model_signing 0.2 (read only).
+pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
+
+/// Which statement format a signature used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementFormat {
+    /// `https://model_signing/signature/v1.0`.
+    V1,
+    /// `https://model_signing/Digests/v0.1` (model_signing 0.2): one subject per file,
+    /// no root digest, no serialization block.
+    LegacyDigests,
+}
+
+/// A statement read from a verified payload.
+#[derive(Debug, Clone)]
+pub struct SignedStatement {
+    pub format: StatementFormat,
+    /// The signed manifest, resources in canonical order.
+    pub manifest: Manifest,
+    /// The root digest recorded in the subject (v1.0 only), already checked against the
+    /// listed resources.
+    pub root_digest: Option<[u8; 32]>,
+}
+
+/// Encodes the statement for `manifest` as JSON: two-space indentation, non-ASCII escaped,
+/// fixed key order, integer `shard_size`, no trailing newline. Deterministic for a given
+/// manifest, and the layout the Python reference produces itself.
+pub fn encode(manifest: &Manifest) -> Vec<u8> {
+    let record = &manifest.serialization;
+    let statement = StatementOut {
+        kind: STATEMENT_TYPE,
+        subject: [SubjectOut {
+            name: &manifest.model_name,
+            digest: DigestSetOut {
+                sha256: hex::encode(manifest.root_digest()),
+            },
+        }],
+        predicate_type: PREDICATE_TYPE,
+        predicate: PredicateOut {
+            serialization: SerializationOut {
+                method: record.serialization.method(),
+                hash_type: record.hash_type.as_str(),
+                shard_size: match record.serialization {
+                    Serialization::Files => None,
+                    Serialization::Shards { shard_size } => Some(shard_size),
+                },
+                allow_symlinks: record.allow_symlinks,
+                ignore_paths: &record.ignore_paths,
+            },
+            resources: manifest
+                .resources
+                .iter()
+                .map(|r| ResourceOut {
+                    name: &r.name,
+                    algorithm: record.algorithm(),
+                    digest: hex::encode(&r.digest),
+                })
+                .collect(),
+        },
+    };
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, AsciiPretty::default());
+    // Serialising plain structs of strings, numbers and booleans into memory cannot fail.
+    statement
+        .serialize(&mut serializer)
+        .expect("statement serialisation is infallible");
+    out
+}
+
+#[derive(Serialize)]
+struct StatementOut<'a> {
+    #[serde(rename = "_type")]
+    kind: &'static str,
+    subject: [SubjectOut<'a>; 1],
+    #[serde(rename = "predicateType")]
+    predicate_type: &'static str,
+    predicate: PredicateOut<'a>,
+}
+
+#[derive(Serialize)]
+struct SubjectOut<'a> {
+    name: &'a str,
+    digest: DigestSetOut,
+}
+
+#[derive(Serialize)]
+struct DigestSetOut {
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct PredicateOut<'a> {
+    serialization: SerializationOut<'a>,
+    resources: Vec<ResourceOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SerializationOut<'a> {
+    method: &'static str,
+    hash_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_size: Option<u64>,
+    allow_symlinks: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    ignore_paths: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ResourceOut<'a> {
+    name: &'a str,
+    algorithm: &'static str,
+    digest: String,
+}
+
+/// serde_json's pretty printer with every non-ASCII character written as a `\uXXXX` escape,
+/// so payloads are plain ASCII whatever the file names are.
+#[derive(Default)]
+struct AsciiPretty<'a>(PrettyFormatter<'a>);
+
+impl Formatter for AsciiPretty<'_> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut units = [0u16; 2];
+        for ch in fragment.chars() {
+            if ch.is_ascii() {
+                writer.write_all(&[ch as u8])?;
+            } else {
+                for unit in ch.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Parses and checks a verified payload: statement type, predicate type, the shape of the
+/// predicate, canonical and unique resource names, and (v1.0) that the subject digest is
+/// the root digest of the listed resources.
+pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| StatementError::NotJson(e.to_string()))?;
+    let statement = value
+        .as_object()
+        .ok_or_else(|| StatementError::NotJson("the payload is not a JSON object".into()))?;
+    let kind = string_field(statement, "_type", "_type")?;
+    if kind != STATEMENT_TYPE {
+        return Err(StatementError::StatementType(kind.to_owned()));
+    }
+    let predicate_type = string_field(statement, "predicateType", "predicateType")?;
+    match predicate_type {
+        PREDICATE_TYPE => decode_v1(statement),
+        LEGACY_PREDICATE_TYPE => decode_legacy(statement),
+        other => Err(StatementError::PredicateType(other.to_owned())),
+    }
+}
+
+fn decode_v1(statement: &Map<String, Value>) -> Result<SignedStatement, StatementError> {
+    let subjects = array_field(statement, "subject", "subject")?;
+    if subjects.len() != 1 {
+        return Err(StatementError::SubjectCount(subjects.len()));
+    }
+    let subject = subjects[0]
+        .as_object()
+        .ok_or_else(|| invalid("subject", "not an object"))?;
+    let model_name = string_field(subject, "name", "subject[0].name")?.to_owned();
+    let digests = subject
+        .get("digest")
+        .and_then(Value::as_object)
+        .ok_or(StatementError::Missing("subject[0].digest"))?;
+    let recorded_root = digests
+        .get("sha256")
+        .and_then(Value::as_str)
+        .ok_or(StatementError::Missing("subject[0].digest.sha256"))?;
+    let recorded_root_bytes: [u8; 32] = hex::decode(recorded_root)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| invalid("subject[0].digest.sha256", "not a SHA-256 hex digest"))?;
+
+    let predicate = statement
+        .get("predicate")
+        .and_then(Value::as_object)
+        .ok_or(StatementError::Missing("predicate"))?;
+    let serialization = predicate
+        .get("serialization")
+        .and_then(Value::as_object)
+        .ok_or(StatementError::Missing("predicate.serialization"))?;
+    let record = decode_serialization(serialization)?;
+    let listed = array_field(predicate, "resources", "predicate.resources")?;
+    if listed.is_empty() {
+        return Err(StatementError::EmptyResources);
+    }
+    let mut resources = Vec::with_capacity(listed.len());
+    let mut seen = HashSet::with_capacity(listed.len());
+    for entry in listed {
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| invalid("predicate.resources", "an entry is not an object"))?;
+        let raw_name = string_field(entry, "name", "predicate.resources[].name")?;
+        let algorithm = string_field(entry, "algorithm", "predicate.resources[].algorithm")?;
+        check_algorithm(raw_name, algorithm, &record)?;
+        let name = canonical_resource_name(raw_name, record.serialization)?;
+        let digest = decode_digest(
+            entry,
+            "predicate.resources[].digest",
+            record.hash_type,
+            raw_name,
+        )?;
+        if !seen.insert(name.clone()) {
+            return Err(StatementError::DuplicateResource(name));
+        }
+        resources.push(ResourceDescriptor { name, digest });
+    }
+    // The root digest is computed over the resources as listed, before any reordering.
+    let computed = manifest::root_digest(resources.iter().map(|r| r.digest.as_slice()));
+    if computed != recorded_root_bytes {
+        return Err(StatementError::RootDigestMismatch {
+            recorded: recorded_root.to_owned(),
+            computed: hex::encode(computed),
+        });
+    }
+    Ok(SignedStatement {
+        format: StatementFormat::V1,
+        manifest: Manifest::new(model_name, record, resources),
+        root_digest: Some(computed),
+    })
+}
+
+fn decode_legacy(statement: &Map<String, Value>) -> Result<SignedStatement, StatementError> {
+    let subjects = array_field(statement, "subject", "subject")?;
+    if subjects.is_empty() {
+        return Err(StatementError::EmptyResources);
+    }
+    let mut resources = Vec::with_capacity(subjects.len());
+    let mut seen = HashSet::new();
+    for subject in subjects {
+        let subject = subject
+            .as_object()
+            .ok_or_else(|| invalid("subject", "an entry is not an object"))?;
+        let raw_name = string_field(subject, "name", "subject[].name")?;
+        let name = canonical_resource_name(raw_name, Serialization::Files)?;
+        let digests = subject
+            .get("digest")
+            .and_then(Value::as_object)
+            .ok_or(StatementError::Missing("subject[].digest"))?;
+        let digest = decode_digest(
+            digests,
+            "subject[].digest.sha256",
+            HashAlgorithm::Sha256,
+            raw_name,
+        )?;
+        if !seen.insert(name.clone()) {
+            return Err(StatementError::DuplicateResource(name));
+        }
+        resources.push(ResourceDescriptor { name, digest });
+    }
+    let record = SerializationRecord {
+        serialization: Serialization::Files,
+        hash_type: HashAlgorithm::Sha256,
+        allow_symlinks: false,
+        ignore_paths: Vec::new(),
+    };
+    Ok(SignedStatement {
+        format: StatementFormat::LegacyDigests,
+        manifest: Manifest::new(String::new(), record, resources),
+        root_digest: None,
+    })
+}
+
+fn decode_serialization(
+    serialization: &Map<String, Value>,
+) -> Result<SerializationRecord, StatementError> {
+    let method = string_field(serialization, "method", "predicate.serialization.method")?;
+    let hash_type = string_field(
+        serialization,
+        "hash_type",
+        "predicate.serialization.hash_type",
+    )?;
+    let hash_type: HashAlgorithm = hash_type
+        .parse()
+        .map_err(|reason: String| invalid("predicate.serialization.hash_type", reason))?;
+    let serialization_kind = match method {
+        "files" => Serialization::Files,
+        "shards" => {
+            let size = serialization
+                .get("shard_size")
+                .ok_or(StatementError::Missing(
+                    "predicate.serialization.shard_size",
+                ))?;
+            Serialization::Shards {
+                shard_size: shard_size(size)?,
+            }
+        }
+        other => {
+            return Err(invalid(
+                "predicate.serialization.method",
+                format!("unknown serialization method '{other}' (supported: files, shards)"),
+            ))
+        }
+    };
+    let allow_symlinks = match serialization.get("allow_symlinks") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(_) => {
+            return Err(invalid(
+                "predicate.serialization.allow_symlinks",
+                "not a boolean",
+            ))
+        }
+        None => {
+            return Err(StatementError::Missing(
+                "predicate.serialization.allow_symlinks",
+            ))
+        }
+    };
+    let ignore_paths = match serialization.get("ignore_paths") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str().map(str::to_owned).ok_or_else(|| {
+                    invalid(
+                        "predicate.serialization.ignore_paths",
+                        "an entry is not a string",
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(invalid(
+                "predicate.serialization.ignore_paths",
+                "not an array",
+            ))
+        }
+    };
+    Ok(SerializationRecord {
+        serialization: serialization_kind,
+        hash_type,
+        allow_symlinks,
+        ignore_paths,
+    })
+}
+
+/// `shard_size` as a positive integer; the Python reference writes it as a float (`8.0`).
+fn shard_size(value: &Value) -> Result<u64, StatementError> {
+    let field = "predicate.serialization.shard_size";
+    let size = if let Some(n) = value.as_u64() {
+        n
+    } else if let Some(f) = value.as_f64() {
+        if f.fract() != 0.0 || f < 1.0 || f > u64::MAX as f64 {
+            return Err(invalid(
+                field,
+                format!("{f} is not a positive whole number"),
+            ));
+        }
+        f as u64
+    } else {
+        return Err(invalid(field, "not a number"));
+    };
+    if size == 0 {
+        return Err(invalid(field, "must be positive"));
+    }
+    Ok(size)
+}
+
+/// OMS names the per-resource algorithm like `hash_type`; model_signing writes
+/// `<hash>-sharded-<size>` for shards. Both are accepted, nothing else.
+fn check_algorithm(
+    name: &str,
+    algorithm: &str,
+    record: &SerializationRecord,
+) -> Result<(), StatementError> {
+    let hash = record.hash_type.as_str();
+    let ok = algorithm == hash
+        || matches!(record.serialization, Serialization::Shards { shard_size }
+            if algorithm == format!("{hash}-sharded-{shard_size}"));
+    if ok {
+        Ok(())
+    } else {
+        Err(StatementError::AlgorithmMismatch {
+            name: name.to_owned(),
+            algorithm: algorithm.to_owned(),
+            expected: hash.to_owned(),
+        })
+    }
+}
+
+/// Canonical form of a signed resource name. `.` (model_signing's name for the file of a
+/// single-file model) is kept as is; anything absolute or with `..` is refused.
+fn canonical_resource_name(
+    name: &str,
+    serialization: Serialization,
+) -> Result<String, StatementError> {
+    let bad = |reason: &str| StatementError::BadResourceName {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (path, range) = match serialization {
+        Serialization::Files => (name, None),
+        Serialization::Shards { .. } => {
+            // The byte range is the last two `:`-separated fields; the path may contain `:`.
+            let mut parts = name.rsplitn(3, ':');
+            let end = parts.next();
+            let start = parts.next();
+            let path = parts.next();
+            let (Some(path), Some(start), Some(end)) = (path, start, end) else {
+                return Err(bad("a shard name must be <path>:<start>:<end>"));
+            };
+            let start: u64 = start
+                .parse()
+                .map_err(|_| bad("shard start is not a number"))?;
+            let end: u64 = end.parse().map_err(|_| bad("shard end is not a number"))?;
+            if start >= end {
+                return Err(bad("shard range is empty"));
+            }
+            (path, Some((start, end)))
+        }
+    };
+    let path = if path == "." {
+        ".".to_owned()
+    } else {
+        canonicalize_relative(path).map_err(bad)?
+    };
+    Ok(match range {
+        None => path,
+        Some((start, end)) => format!("{path}:{start}:{end}"),
+    })
+}
+
+fn decode_digest(
+    object: &Map<String, Value>,
+    field: &'static str,
+    algorithm: HashAlgorithm,
+    name: &str,
+) -> Result<Vec<u8>, StatementError> {
+    let key = field.rsplit('.').next().unwrap_or(field);
+    let text = object
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or(StatementError::Missing(field))?;
+    let digest = hex::decode(text)
+        .map_err(|_| invalid(field, format!("digest of '{name}' is not hexadecimal")))?;
+    if digest.len() != algorithm.digest_len() {
+        return Err(invalid(
+            field,
+            format!(
+                "digest of '{name}' has {} bytes, {algorithm} digests have {}",
+                digest.len(),
+                algorithm.digest_len()
+            ),
+        ));
+    }
+    Ok(digest)
+}
+
+fn string_field<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<&'a str, StatementError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Err(StatementError::Missing(field)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(invalid(field, "not a string")),
+    }
+}
+
+fn array_field<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<&'a Vec<Value>, StatementError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Err(StatementError::Missing(field)),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(invalid(field, "not an array")),
+    }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> StatementError {
+    StatementError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,195 @@
+//! Verification: the [`Verifier`] trait every scheme implements, and the flow
+//! bundle → signature → statement → manifest → comparison with the model on disk.
+
+mod certificate;
+mod key;
+
+pub use certificate::CertificateVerifier;
+pub use key::KeyVerifier;
+
+use std::path::{Path, PathBuf};
+
+use crate::bundle::Bundle;
+use crate::dsse::{self, Envelope};
+use crate::error::{HashError, StatementError, VerifyError};
+use crate::hashing::{HashSettings, Progress};
+use crate::keys::{PublicKey, SignatureHash};
+use crate::manifest::{ManifestDiff, SerializationRecord};
+use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions};
+use crate::statement::{self, StatementFormat};
+
+/// A verification scheme: checks the bundle's verification material and its DSSE
+/// signature, and only then lets the payload be read.
+pub trait Verifier {
+    /// Verifies the signature of the bundle's envelope.
+    fn verify_signature(&self, bundle: &Bundle) -> Result<VerifiedSignature, VerifyError>;
+}
+
+/// What a successful signature check established.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedSignature {
+    /// Things the user should know that do not fail verification (legacy formats).
+    pub notes: Vec<String>,
+}
+
+/// Verifies DSSE signatures with `key`: the standard PAE with the curve's hash first, then
+/// the model_signing 0.2 PAE with `legacy_hash`. Any one valid signature suffices.
+pub(crate) fn verify_envelope(
+    envelope: &Envelope,
+    key: &PublicKey,
+    legacy_hash: SignatureHash,
+) -> Result<VerifiedSignature, VerifyError> {
+    if envelope.signatures.is_empty() {
+        return Err(VerifyError::NoSignature);
+    }
+    let standard = dsse::pae(&envelope.payload_type, &envelope.payload);
+    if envelope
+        .signatures
+        .iter()
+        .any(|s| key.verify(&standard, &s.sig, SignatureHash::CurveDefault))
+    {
+        return Ok(VerifiedSignature::default());
+    }
+    let legacy = dsse::legacy_pae(&envelope.payload_type, &envelope.payload);
+    if envelope
+        .signatures
+        .iter()
+        .any(|s| key.verify(&legacy, &s.sig, legacy_hash))
+    {
+        return Ok(VerifiedSignature {
+            notes: vec!["signature uses the pre-authentication encoding of model_signing 0.2; re-sign with a current signer".into()],
+        });
+    }
+    Err(VerifyError::BadSignature)
+}
+
+/// Options of a model verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Extra exclusions, relative to the model root (the signature's own recorded
+    /// exclusions always apply too).
+    pub ignore: IgnoreSet,
+    /// Tolerate files the signature does not cover.
+    pub ignore_unsigned_files: bool,
+    /// Follow in-model symbolic links even if the signature did not record that it did.
+    pub allow_symlinks: bool,
+    /// The signature file; excluded from the model if it lies inside it.
+    pub signature_path: Option<PathBuf>,
+    /// Hashing threads; `None` uses every core.
+    pub max_workers: Option<usize>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            ignore: IgnoreSet::new(true),
+            ignore_unsigned_files: false,
+            allow_symlinks: false,
+            signature_path: None,
+            max_workers: None,
+        }
+    }
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone)]
+pub struct VerificationReport {
+    /// The model name recorded by the signer (informational).
+    pub signed_model_name: String,
+    /// `sha256:<hex>` root digest of the signed manifest (absent for legacy formats).
+    pub root_digest: Option<String>,
+    /// How the signed manifest was produced.
+    pub serialization: SerializationRecord,
+    /// Number of signed resources checked.
+    pub resources: usize,
+    pub format: StatementFormat,
+    /// Non-fatal observations (legacy formats).
+    pub notes: Vec<String>,
+}
+
+/// Verifies the model at `model_path` against `bundle`: the signature first (by
+/// `verifier`), then the statement, then the model's files against the signed manifest,
+/// hashed with the settings recorded in the signature.
+pub fn verify_model(
+    model_path: &Path,
+    bundle: &Bundle,
+    verifier: &dyn Verifier,
+    options: &VerifyOptions,
+    progress: &Progress,
+) -> Result<VerificationReport, VerifyError> {
+    let verified = verifier.verify_signature(bundle)?;
+    if bundle.envelope.payload_type != dsse::PAYLOAD_TYPE {
+        return Err(StatementError::PayloadType(bundle.envelope.payload_type.clone()).into());
+    }
+    let signed = statement::decode(&bundle.envelope.payload)?;
+    let record = signed.manifest.serialization.clone();
+
+    let mut ignore = options.ignore.clone();
+    ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
+    if let Some(relative) = options
+        .signature_path
+        .as_deref()
+        .and_then(|sig| relative_to_model(model_path, sig))
+    {
+        ignore.add(&relative).map_err(HashError::from)?;
+    }
+    let walk = WalkOptions {
+        ignore,
+        allow_symlinks: record.allow_symlinks || options.allow_symlinks,
+        collect_disallowed_symlinks: true,
+    };
+    let mut model = if options.ignore_unsigned_files {
+        let mut names: Vec<&str> = signed
+            .manifest
+            .resources
+            .iter()
+            .map(|r| file_part(&r.name, &record))
+            .collect();
+        names.dedup();
+        model::select(model_path, names, &walk).map_err(HashError::from)?
+    } else {
+        model::walk(model_path, &walk).map_err(HashError::from)?
+    };
+    // model_signing names the file of a single-file model `.`; OMS uses its base name.
+    if model.single_file
+        && signed
+            .manifest
+            .resources
+            .iter()
+            .all(|r| file_part(&r.name, &record) == ".")
+    {
+        for file in &mut model.files {
+            file.name = ".".to_owned();
+        }
+    }
+    let settings = HashSettings {
+        algorithm: record.hash_type,
+        serialization: record.serialization,
+        walk,
+        max_workers: options.max_workers,
+    };
+    let local = settings.hash_walked(&model, progress)?;
+    let mut diff = ManifestDiff::between(&signed.manifest, &local, options.ignore_unsigned_files);
+    diff.symlinks = model.disallowed_symlinks;
+    if !diff.is_empty() {
+        return Err(VerifyError::Mismatch(diff));
+    }
+    Ok(VerificationReport {
+        signed_model_name: signed.manifest.model_name.clone(),
+        root_digest: signed
+            .root_digest
+            .map(|d| format!("sha256:{}", hex::encode(d))),
+        serialization: record,
+        resources: signed.manifest.resources.len(),
+        format: signed.format,
+        notes: verified.notes,
+    })
+}
+
+/// The file path of a resource name (shard names carry a `:start:end` suffix).
+fn file_part<'a>(name: &'a str, record: &SerializationRecord) -> &'a str {
+    match record.serialization {
+        crate::hashing::Serialization::Files => name,
+        crate::hashing::Serialization::Shards { .. } => name.rsplitn(3, ':').nth(2).unwrap_or(name),
+    }
+}
