@@ -1,1 +1,366 @@
-fn main() {}
+//! `modelsign`: a thin command-line layer over the modelsign library.
+
+mod args;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use modelsign::error::{HashError, SignError};
+use modelsign::model::relative_to_model;
+use modelsign::{
+    Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
+    IgnoreSet, KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey, Serialization, Signer,
+    Verifier, VerifyError, VerifyOptions, WalkOptions,
+};
+use serde_json::json;
+
+use args::{
+    Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PasswordArgs, SerializationArg, SignCommon,
+    SignMethod, VerifyCommon, VerifyMethod,
+};
+
+/// Exit status: the signature or verification failed.
+const EXIT_FAILED: u8 = 1;
+/// Exit status: bad usage or unreadable input.
+const EXIT_INPUT: u8 = 2;
+
+/// A failure to report, with its exit status.
+struct Failure {
+    code: u8,
+    message: String,
+    /// Extra JSON fields for `--json` (the categories of a model mismatch).
+    details: Option<serde_json::Value>,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Self {
+        Failure {
+            code: EXIT_INPUT,
+            message: message.to_string(),
+            details: None,
+        }
+    }
+
+    fn failed(message: impl ToString) -> Self {
+        Failure {
+            code: EXIT_FAILED,
+            message: message.to_string(),
+            details: None,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(args::normalize_flag_spelling(std::env::args_os()));
+    let (output, action) = match &cli.command {
+        Command::Sign(SignMethod::Key(a)) => (&a.common.output, "Signing"),
+        Command::Sign(SignMethod::Certificate(a)) => (&a.common.output, "Signing"),
+        Command::Verify(VerifyMethod::Key(a)) => (&a.common.output, "Verification"),
+        Command::Verify(VerifyMethod::Certificate(a)) => (&a.common.output, "Verification"),
+        Command::Digest(a) => (&a.output, "Computing the digest"),
+    };
+    match run(&cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if output.json {
+                let mut value = json!({ "ok": false, "error": failure.message });
+                if let (Some(obj), Some(serde_json::Value::Object(details))) =
+                    (value.as_object_mut(), failure.details)
+                {
+                    obj.extend(details);
+                }
+                println!("{value}");
+            } else {
+                eprintln!("{action} failed: {}", failure.message);
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(command: &Command) -> Result<(), Failure> {
+    match command {
+        Command::Sign(SignMethod::Key(a)) => {
+            let key = load_private_key(&a.private_key, &a.password)?;
+            sign(&a.common, &KeySigner::new(key), "key")
+        }
+        Command::Sign(SignMethod::Certificate(a)) => {
+            let key = load_private_key(&a.private_key, &a.password)?;
+            let leaf = Certificate::read_pem_file(&a.signing_certificate)
+                .map_err(Failure::input)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Failure::input("the signing certificate file holds no certificate")
+                })?;
+            let mut chain = Vec::new();
+            for path in &a.certificate_chain {
+                chain.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
+            }
+            let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
+            sign(&a.common, &signer, "certificate")
+        }
+        Command::Verify(VerifyMethod::Key(a)) => {
+            let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
+            verify(&a.common, &KeyVerifier::new(key))
+        }
+        Command::Verify(VerifyMethod::Certificate(a)) => {
+            let mut anchors = Vec::new();
+            for path in &a.certificate_chain {
+                anchors.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
+            }
+            let verifier = CertificateVerifier::new(anchors).map_err(Failure::input)?;
+            verify(&a.common, &verifier)
+        }
+        Command::Digest(a) => digest(a),
+    }
+}
+
+fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Failure> {
+    let settings = hash_settings(&common.model, &common.hashing)?;
+    let (manifest, _) = modelsign::sign_model(
+        &common.model,
+        &settings,
+        signer,
+        &common.signature,
+        &Progress::none(),
+    )
+    .map_err(sign_failure)?;
+    let digest = manifest.root_digest_string();
+    if common.output.json {
+        println!(
+            "{}",
+            json!({
+                "ok": true,
+                "method": method,
+                "model": manifest.model_name,
+                "signature": common.signature,
+                "root_digest": digest,
+                "resources": manifest.resources.len(),
+                "hash_type": manifest.serialization.hash_type.as_str(),
+                "serialization": manifest.serialization.serialization.method(),
+            })
+        );
+    } else if !common.output.quiet {
+        println!(
+            "Signing succeeded: {} ({} resources, {digest}) -> {}",
+            manifest.model_name,
+            manifest.resources.len(),
+            common.signature.display()
+        );
+    }
+    Ok(())
+}
+
+fn sign_failure(error: SignError) -> Failure {
+    let input = match &error {
+        SignError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
+        SignError::Key(_) => true,
+        _ => false,
+    };
+    if input {
+        Failure::input(error)
+    } else {
+        Failure::failed(error)
+    }
+}
+
+fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure> {
+    let bundle = Bundle::read(&common.signature).map_err(|e| match e {
+        modelsign::BundleError::Io { .. } => Failure::input(e),
+        other => Failure::failed(other),
+    })?;
+    let options = VerifyOptions {
+        ignore: ignore_set(
+            &common.model,
+            &common.ignore_paths,
+            !common.no_ignore_git_paths,
+        )?,
+        ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
+        allow_symlinks: common.allow_symlinks,
+        signature_path: Some(common.signature.clone()),
+        max_workers: workers(common.max_workers),
+    };
+    match modelsign::verify_model(
+        &common.model,
+        &bundle,
+        verifier,
+        &options,
+        &Progress::none(),
+    ) {
+        Ok(report) => {
+            if common.output.json {
+                println!(
+                    "{}",
+                    json!({
+                        "ok": true,
+                        "verified": true,
+                        "model": common.model,
+                        "signed_model_name": report.signed_model_name,
+                        "root_digest": report.root_digest,
+                        "resources": report.resources,
+                        "hash_type": report.serialization.hash_type.as_str(),
+                        "serialization": report.serialization.serialization.method(),
+                        "notes": report.notes,
+                    })
+                );
+            } else {
+                if !common.output.quiet {
+                    for note in &report.notes {
+                        eprintln!("warning: {note}");
+                    }
+                    println!(
+                        "Verification succeeded: {} ({} resources{})",
+                        common.model.display(),
+                        report.resources,
+                        report
+                            .root_digest
+                            .map(|d| format!(", {d}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(error) => Err(verify_failure(error)),
+    }
+}
+
+fn verify_failure(error: VerifyError) -> Failure {
+    let code = if error.is_input_error() {
+        EXIT_INPUT
+    } else {
+        EXIT_FAILED
+    };
+    let details = match &error {
+        VerifyError::Mismatch(diff) => Some(json!({
+            "verified": false,
+            "changed": diff.changed,
+            "missing": diff.missing,
+            "extra": diff.extra,
+            "symlinks": diff.symlinks,
+        })),
+        _ => Some(json!({ "verified": false })),
+    };
+    Failure {
+        code,
+        message: error.to_string(),
+        details,
+    }
+}
+
+fn digest(args: &DigestArgs) -> Result<(), Failure> {
+    let settings = hash_settings(&args.model, &args.hashing)?;
+    let manifest = settings
+        .hash_model_with_progress(&args.model, &Progress::none())
+        .map_err(|e| sign_failure(e.into()))?;
+    let digest = manifest.root_digest_string();
+    if args.output.json {
+        println!(
+            "{}",
+            json!({ "ok": true, "digest": digest, "resources": manifest.resources.len() })
+        );
+    } else {
+        // The digest is the command's output: --quiet does not suppress it.
+        println!("{digest}");
+    }
+    Ok(())
+}
+
+fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Failure> {
+    let algorithm = match hashing.hash_type {
+        HashTypeArg::Sha256 => HashAlgorithm::Sha256,
+        HashTypeArg::Blake2b => HashAlgorithm::Blake2b,
+        HashTypeArg::Blake3 => HashAlgorithm::Blake3,
+    };
+    let serialization = match hashing.serialization {
+        SerializationArg::Files => Serialization::Files,
+        SerializationArg::Shards => Serialization::Shards {
+            shard_size: hashing.shard_size,
+        },
+    };
+    Ok(HashSettings {
+        algorithm,
+        serialization,
+        walk: WalkOptions {
+            ignore: ignore_set(model, &hashing.ignore_paths, !hashing.no_ignore_git_paths)?,
+            allow_symlinks: hashing.allow_symlinks,
+            collect_disallowed_symlinks: false,
+        },
+        max_workers: workers(hashing.max_workers),
+    })
+}
+
+fn workers(max_workers: Option<u64>) -> Option<usize> {
+    max_workers.and_then(|n| usize::try_from(n).ok())
+}
+
+/// Builds the exclusion set from `--ignore-paths`. A relative path names a path below the
+/// model root. For model_signing compatibility (whose paths are relative to the working
+/// directory), a relative path that does not exist below the model root but does exist
+/// relative to the working directory, inside the model, is taken that way. Absolute paths
+/// must lie inside the model; others are reported and skipped, as they cannot match.
+fn ignore_set(model: &Path, paths: &[PathBuf], ignore_git: bool) -> Result<IgnoreSet, Failure> {
+    let mut set = IgnoreSet::new(ignore_git);
+    for path in paths {
+        let relative = if path.is_absolute() {
+            relative_to_model(model, path)
+        } else {
+            let below_root = model.join(path);
+            if below_root.symlink_metadata().is_err() && path.symlink_metadata().is_ok() {
+                relative_to_model(model, path)
+            } else {
+                Some(path.to_string_lossy().into_owned())
+            }
+        };
+        match relative {
+            Some(relative) => set.add(&relative).map_err(Failure::input)?,
+            None => eprintln!(
+                "warning: ignore path '{}' is not inside the model '{}'; it has no effect",
+                path.display(),
+                model.display()
+            ),
+        }
+    }
+    Ok(set)
+}
+
+fn load_private_key(path: &Path, password: &PasswordArgs) -> Result<PrivateKey, Failure> {
+    let text = std::fs::read(path)
+        .map_err(|e| Failure::input(format!("cannot read key file '{}': {e}", path.display())))?;
+    let secret = if PrivateKey::pem_is_encrypted(&text) {
+        Some(read_password(password)?)
+    } else {
+        None
+    };
+    PrivateKey::from_pem(&text, secret.as_deref())
+        .map_err(|e| Failure::input(format!("cannot load private key '{}': {e}", path.display())))
+}
+
+fn read_password(args: &PasswordArgs) -> Result<Vec<u8>, Failure> {
+    if let Some(file) = &args.password_file {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Failure::input(format!(
+                "cannot read password file '{}': {e}",
+                file.display()
+            ))
+        })?;
+        return Ok(text.lines().next().unwrap_or("").as_bytes().to_vec());
+    }
+    if let Some(var) = &args.password_env {
+        return std::env::var(var)
+            .map(String::into_bytes)
+            .map_err(|_| Failure::input(format!("environment variable {var} is not set")));
+    }
+    if let Some(password) = &args.password {
+        return Ok(password.as_bytes().to_vec());
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Password for the private key: ")
+            .map(String::into_bytes)
+            .map_err(|e| Failure::input(format!("cannot read the password: {e}")));
+    }
+    Err(Failure::input(modelsign::KeyError::PasswordRequired))
+}

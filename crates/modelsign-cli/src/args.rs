@@ -1,0 +1,310 @@
+//! Command-line arguments. Flag names follow model_signing's; underscores are accepted in
+//! place of hyphens (`--private_key`), see [`normalize_flag_spelling`].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "modelsign",
+    version,
+    about = "Sign and verify machine-learning models (OpenSSF Model Signing v1.0)",
+    long_about = "Sign and verify machine-learning models in the OpenSSF Model Signing (OMS) v1.0 \
+format: a Sigstore bundle holding a DSSE-signed in-toto statement that lists the digest of every \
+file of the model. Signatures interoperate with the Python reference `model_signing`.",
+    after_help = "Examples:\n  \
+modelsign sign key my-model --private-key key.pem --signature my-model.sig\n  \
+modelsign verify key my-model --public-key key.pub --signature my-model.sig\n  \
+modelsign sign certificate my-model --private-key key.pem --signing-certificate leaf.pem \\\n      \
+--certificate-chain intermediate.pem --signature my-model.sig\n  \
+modelsign verify certificate my-model --certificate-chain root.pem --signature my-model.sig\n  \
+modelsign digest my-model\n\n\
+Exit status: 0 success, 1 signing or verification failed, 2 bad usage or unreadable input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign a model, writing a signature bundle.
+    #[command(subcommand)]
+    Sign(SignMethod),
+    /// Verify a model against its signature bundle.
+    #[command(subcommand)]
+    Verify(VerifyMethod),
+    /// Print the model's root digest (`sha256:<hex>`), as recorded in a signature's subject.
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignMethod {
+    /// Sign with an EC private key (P-256, P-384 or P-521).
+    ///
+    /// The bundle records a hint of the public key; verifiers need the public key itself.
+    Key(SignKeyArgs),
+    /// Sign with an EC private key and its X.509 certificate chain.
+    ///
+    /// The signing certificate and the given chain go into the bundle; verifiers need the
+    /// root certificate(s) they trust.
+    Certificate(SignCertificateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyMethod {
+    /// Verify a signature made with `sign key`, using the signer's public key.
+    Key(VerifyKeyArgs),
+    /// Verify a signature made with `sign certificate`, using trusted root certificates.
+    Certificate(VerifyCertificateArgs),
+}
+
+/// Which files make up the model, and how they are hashed.
+#[derive(Debug, Args)]
+pub struct HashingArgs {
+    /// Path to exclude (repeatable): relative to the model root, or absolute inside the
+    /// model. A directory excludes its whole subtree; no globbing.
+    #[arg(long = "ignore-paths", value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Exclude .git, .gitattributes, .github and .gitignore at the model's top level (default).
+    #[arg(long, overrides_with = "no_ignore_git_paths")]
+    pub ignore_git_paths: bool,
+    /// Include git metadata files in the model.
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links whose target lies inside the model (refused otherwise).
+    #[arg(long)]
+    pub allow_symlinks: bool,
+    /// Digest algorithm for each file or shard.
+    #[arg(long, value_enum, default_value_t = HashTypeArg::Sha256)]
+    pub hash_type: HashTypeArg,
+    /// One digest per file, or per fixed-size byte range of each file.
+    #[arg(long, value_enum, default_value_t = SerializationArg::Files)]
+    pub serialization: SerializationArg,
+    /// Shard size in bytes for `--serialization shards`.
+    #[arg(long, value_name = "BYTES", default_value_t = modelsign::DEFAULT_SHARD_SIZE,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub shard_size: u64,
+    /// Hashing threads (default: every available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
+    pub max_workers: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HashTypeArg {
+    Sha256,
+    Blake2b,
+    Blake3,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SerializationArg {
+    Files,
+    Shards,
+}
+
+/// How results are reported.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignCommon {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// Where to write the signature (excluded from the model if inside it).
+    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model.sig")]
+    pub signature: PathBuf,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where the password of an encrypted private key comes from (otherwise: a prompt).
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// Read the key's password from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["password_env", "password"])]
+    pub password_file: Option<PathBuf>,
+    /// Read the key's password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "password")]
+    pub password_env: Option<String>,
+    /// The key's password (visible to other users in the process list; prefer the others).
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignKeyArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// PEM private key (PKCS#8, SEC1, or encrypted PKCS#8).
+    #[arg(long, value_name = "PRIVATE_KEY")]
+    pub private_key: PathBuf,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignCertificateArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// PEM private key (PKCS#8, SEC1, or encrypted PKCS#8).
+    #[arg(long, value_name = "PRIVATE_KEY")]
+    pub private_key: PathBuf,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// PEM certificate of the signing key.
+    #[arg(long, value_name = "CERTIFICATE")]
+    pub signing_certificate: PathBuf,
+    /// PEM file of intermediate certificates to include, signing certificate's issuer first
+    /// (repeatable; a file may hold several).
+    #[arg(long, value_name = "CERTIFICATE_PATH")]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCommon {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// The signature to verify.
+    #[arg(long, value_name = "SIGNATURE_PATH")]
+    pub signature: PathBuf,
+    /// Path to exclude (repeatable), in addition to those recorded in the signature.
+    #[arg(long = "ignore-paths", value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Exclude top-level git metadata files (default).
+    #[arg(long, overrides_with = "no_ignore_git_paths")]
+    pub ignore_git_paths: bool,
+    /// Do not exclude git metadata files.
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links inside the model even if the signature did not record it.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+    /// Tolerate files that the signature does not cover (signed files must still match).
+    #[arg(long, overrides_with = "no_ignore_unsigned_files")]
+    pub ignore_unsigned_files: bool,
+    /// Fail on files the signature does not cover (default).
+    #[arg(long)]
+    pub no_ignore_unsigned_files: bool,
+    /// Hashing threads (default: every available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
+    pub max_workers: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyKeyArgs {
+    #[command(flatten)]
+    pub common: VerifyCommon,
+    /// PEM public key of the signer.
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub public_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCertificateArgs {
+    #[command(flatten)]
+    pub common: VerifyCommon,
+    /// PEM file of trusted root certificate(s) (repeatable; a file may hold several).
+    #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// model_signing accepts `--private_key` as well as `--private-key`; so do we. Only the
+/// option name is rewritten (never a value, nor anything after `--`).
+pub fn normalize_flag_spelling(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut seen_separator = false;
+    args.into_iter()
+        .map(|arg| {
+            if seen_separator {
+                return arg;
+            }
+            let Some(text) = arg.to_str() else {
+                return arg;
+            };
+            if text == "--" {
+                seen_separator = true;
+                return arg;
+            }
+            if !text.starts_with("--") {
+                return arg;
+            }
+            let (name, value) = match text.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (text, None),
+            };
+            let name = format!("--{}", name[2..].replace('_', "-"));
+            OsString::from(match value {
+                Some(value) => format!("{name}={value}"),
+                None => name,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(args: &[&str]) -> Vec<String> {
+        normalize_flag_spelling(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn underscore_flags_become_hyphenated_but_values_do_not() {
+        assert_eq!(
+            normalized(&[
+                "modelsign",
+                "--private_key",
+                "my_key.pem",
+                "--ignore_paths=a_b",
+                "my_model"
+            ]),
+            [
+                "modelsign",
+                "--private-key",
+                "my_key.pem",
+                "--ignore-paths=a_b",
+                "my_model"
+            ]
+        );
+        assert_eq!(
+            normalized(&["x", "--", "--not_a_flag"]),
+            ["x", "--", "--not_a_flag"]
+        );
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,99 @@
+//! Where tests find what they need outside the repository: the shared test vectors and the
+//! Python reference implementation. Missing pieces fail loudly (never a silent skip) when
+//! the environment says they are expected.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("test-support lives two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// The shared test vectors: `$MODELSIGN_VECTORS`, else `../shared/vectors` beside the
+/// repository. Panics with instructions when absent: the tests that call this need it.
+pub fn vectors_dir() -> PathBuf {
+    let dir = std::env::var_os("MODELSIGN_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/vectors"));
+    assert!(
+        dir.join("README.md").is_file(),
+        "test vectors not found at {} — set MODELSIGN_VECTORS to the shared/vectors folder",
+        dir.display()
+    );
+    dir
+}
+
+/// A path inside the shared vectors.
+pub fn vector(relative: &str) -> PathBuf {
+    vectors_dir().join(relative)
+}
+
+/// True when running in CI, where every interop peer must be present.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
+}
+
+/// The Python reference CLI (`model_signing` 1.1.1) from the venv that `scripts/test.sh`
+/// prepares: `$MODELSIGN_PYTHON_VENV/bin/model_signing`, default `<workspace>/.venv`.
+/// Returns `None` outside CI when it is not installed (the caller skips, saying so); in CI
+/// its absence is a failure.
+pub fn model_signing_cli() -> Option<PathBuf> {
+    let venv = std::env::var_os("MODELSIGN_PYTHON_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv"));
+    let cli = venv.join("bin/model_signing");
+    if cli.is_file() {
+        return Some(cli);
+    }
+    assert!(
+        !in_ci(),
+        "model_signing not found at {} in CI — scripts/test.sh must install it",
+        cli.display()
+    );
+    eprintln!(
+        "SKIPPED: model_signing not installed at {} (run scripts/test.sh)",
+        cli.display()
+    );
+    None
+}
+
+/// Copies a directory tree (regular files and directories only) into `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create copy target");
+    for entry in std::fs::read_dir(from).expect("read source dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+            // Vectors are read-only; copies must be writable for tamper tests.
+            let mut perms = std::fs::metadata(&target).expect("stat").permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&target, perms).expect("chmod");
+        }
+    }
+}
+
+/// Extracts the OMS conformance model fixtures (`assets/models.tar`) into a temp dir and
+/// returns it; the tarball holds `.git` folders and non-ASCII names, hence no plain copy.
+pub fn extract_conformance_models() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tar = vector("oms-conformance/assets/models.tar");
+    let status = Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .expect("run tar");
+    assert!(status.success(), "extracting {} failed", tar.display());
+    dir
+}
