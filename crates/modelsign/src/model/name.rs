@@ -11,8 +11,7 @@ use crate::error::WalkError;
 pub fn model_name(model_path: &Path) -> Result<String, WalkError> {
     let last = model_path
         .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .next_back();
+        .rfind(|c| !matches!(c, Component::CurDir));
     let name = match last {
         Some(Component::Normal(name)) => Some(name.to_owned()),
         _ => fs::canonicalize(model_path)
