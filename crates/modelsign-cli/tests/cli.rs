@@ -1,0 +1,598 @@
+//! The `modelsign` command end to end: a tamper matrix whose every case must be rejected in
+//! the right category, exit codes, JSON output and atomic signature writing.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+use modelsign::keys::Curve;
+use modelsign::{KeySigner, PrivateKey};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public: PathBuf,
+    signature: PathBuf,
+}
+
+impl Fixture {
+    /// A signed three-file model at `<tmp>/model` with a fresh P-256 key.
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let model = dir.path().join("model");
+        fs::create_dir_all(model.join("sub")).expect("mkdir");
+        fs::write(model.join("a.bin"), "alpha").expect("write");
+        fs::write(model.join("b.bin"), "bravo-bravo").expect("write");
+        fs::write(model.join("sub/c.bin"), "charlie").expect("write");
+        let private = PrivateKey::generate(Curve::P256).expect("generate");
+        let key = dir.path().join("key.pem");
+        let public = dir.path().join("key.pub");
+        fs::write(&key, private.to_pkcs8_pem().expect("pem")).expect("write key");
+        fs::write(&public, private.public_key().to_pem()).expect("write pub");
+        let signature = dir.path().join("model.sig");
+        let fixture = Fixture {
+            dir,
+            key,
+            public,
+            signature,
+        };
+        let out = fixture.sign(&fixture.model(), &fixture.signature, &[]);
+        assert_success(&out, "sign");
+        fixture
+    }
+
+    fn model(&self) -> PathBuf {
+        self.dir.path().join("model")
+    }
+
+    fn sign(&self, model: &Path, signature: &Path, extra: &[&str]) -> Output {
+        run(&[
+            &["sign", "key"],
+            &[
+                path(model),
+                "--private-key",
+                path(&self.key),
+                "--signature",
+                path(signature),
+            ],
+            extra,
+        ])
+    }
+
+    fn verify(&self, model: &Path, extra: &[&str]) -> Output {
+        run(&[
+            &["verify", "key"],
+            &[
+                path(model),
+                "--public-key",
+                path(&self.public),
+                "--signature",
+                path(&self.signature),
+            ],
+            extra,
+        ])
+    }
+
+    /// A fresh copy of the signed model to tamper with.
+    fn copy(&self, name: &str) -> PathBuf {
+        let copy = self.dir.path().join(name);
+        test_support::copy_tree(&self.model(), &copy);
+        copy
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn run(parts: &[&[&str]]) -> Output {
+    Command::new(BIN)
+        .args(parts.concat())
+        .output()
+        .expect("run modelsign")
+}
+
+fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn tamper_matrix_reports_each_change_in_its_category() {
+    let f = Fixture::new();
+    assert_success(&f.verify(&f.model(), &[]), "untouched model");
+
+    type Tamper = fn(&Path);
+    let cases: Vec<(&str, Tamper, Value)> = vec![
+        (
+            "changed byte",
+            |m| fs::write(m.join("a.bin"), "alphA").expect("w"),
+            json!({"changed": ["a.bin"], "missing": [], "extra": [], "symlinks": []}),
+        ),
+        (
+            "truncation",
+            |m| fs::write(m.join("b.bin"), "bravo").expect("w"),
+            json!({"changed": ["b.bin"], "missing": [], "extra": [], "symlinks": []}),
+        ),
+        (
+            "appended byte",
+            |m| fs::write(m.join("sub/c.bin"), "charlie!").expect("w"),
+            json!({"changed": ["sub/c.bin"], "missing": [], "extra": [], "symlinks": []}),
+        ),
+        (
+            "deleted file",
+            |m| fs::remove_file(m.join("b.bin")).expect("rm"),
+            json!({"changed": [], "missing": ["b.bin"], "extra": [], "symlinks": []}),
+        ),
+        (
+            "added file",
+            |m| fs::write(m.join("sub/new.bin"), "new").expect("w"),
+            json!({"changed": [], "missing": [], "extra": ["sub/new.bin"], "symlinks": []}),
+        ),
+        (
+            "renamed file",
+            |m| fs::rename(m.join("a.bin"), m.join("a2.bin")).expect("mv"),
+            json!({"changed": [], "missing": ["a.bin"], "extra": ["a2.bin"], "symlinks": []}),
+        ),
+        (
+            "swapped contents",
+            |m| {
+                fs::write(m.join("a.bin"), "bravo-bravo").expect("w");
+                fs::write(m.join("b.bin"), "alpha").expect("w");
+            },
+            json!({"changed": ["a.bin", "b.bin"], "missing": [], "extra": [], "symlinks": []}),
+        ),
+        (
+            "file replaced by a symlink",
+            |m| {
+                fs::remove_file(m.join("a.bin")).expect("rm");
+                symlink("b.bin", m.join("a.bin")).expect("symlink");
+            },
+            json!({"changed": [], "missing": ["a.bin"], "extra": [], "symlinks": ["a.bin"]}),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (i, (label, tamper, expected)) in cases.into_iter().enumerate() {
+        let model = f.copy(&format!("case-{i}"));
+        tamper(&model);
+        let out = f.verify(&model, &["--json"]);
+        let result = json_of(&out);
+        let got = json!({
+            "changed": strings(&result["changed"]),
+            "missing": strings(&result["missing"]),
+            "extra": strings(&result["extra"]),
+            "symlinks": strings(&result["symlinks"]),
+        });
+        if out.status.code() != Some(1) || result["verified"] != json!(false) || got != expected {
+            failures.push(format!(
+                "{label}: exit {:?}, got {got}, expected {expected}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "tamper cases misreported:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn human_readable_mismatch_names_every_category_and_path() {
+    let f = Fixture::new();
+    let model = f.copy("tampered");
+    fs::write(model.join("a.bin"), "changed").expect("w");
+    fs::remove_file(model.join("b.bin")).expect("rm");
+    fs::write(model.join("extra.bin"), "x").expect("w");
+    let out = f.verify(&model, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "1 changed files: a.bin",
+        "1 missing files: b.bin",
+        "1 unsigned extra files: extra.bin",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn long_mismatch_lists_are_capped_at_twenty_paths_per_category() {
+    let f = Fixture::new();
+    let model = f.copy("many");
+    for i in 0..25 {
+        fs::write(model.join(format!("extra-{i:02}.bin")), "x").expect("w");
+    }
+    let out = f.verify(&model, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("25 unsigned extra files"), "{stderr}");
+    assert!(stderr.contains("extra-19.bin and 5 more"), "{stderr}");
+    assert!(!stderr.contains("extra-20.bin"), "{stderr}");
+}
+
+#[test]
+fn ignore_unsigned_files_tolerates_extra_files_only() {
+    let f = Fixture::new();
+    let extra = f.copy("extra");
+    fs::write(extra.join("unsigned.txt"), "x").expect("w");
+    symlink("/nonexistent", extra.join("unsigned-link")).expect("symlink");
+    assert_success(
+        &f.verify(&extra, &["--ignore-unsigned-files"]),
+        "extra files tolerated",
+    );
+    assert_success(
+        &f.verify(&extra, &["--ignore_unsigned_files"]),
+        "underscore spelling",
+    );
+
+    let changed = f.copy("changed");
+    fs::write(changed.join("a.bin"), "tampered").expect("w");
+    assert_eq!(
+        f.verify(&changed, &["--ignore-unsigned-files"])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    let missing = f.copy("missing");
+    fs::remove_file(missing.join("sub/c.bin")).expect("rm");
+    let out = f.verify(&missing, &["--ignore-unsigned-files", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(strings(&json_of(&out)["missing"]), ["sub/c.bin"]);
+}
+
+/// Signs a hand-made statement with the fixture's key, bypassing the library's checks, to
+/// see what the verifier makes of a hostile manifest.
+fn sign_raw_statement(f: &Fixture, resources: Value) -> PathBuf {
+    let digests: Vec<Vec<u8>> = resources
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| hex::decode(r["digest"].as_str().expect("digest")).expect("hex"))
+        .collect();
+    let root = modelsign::manifest::root_digest(digests.iter().map(Vec::as_slice));
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "model", "digest": {"sha256": hex::encode(root)}}],
+        "predicateType": "https://model_signing/signature/v1.0",
+        "predicate": {
+            "serialization": {"method": "files", "hash_type": "sha256", "allow_symlinks": false},
+            "resources": resources,
+        },
+    });
+    let key = PrivateKey::read_pem_file(&f.key, None).expect("key");
+    let bundle = modelsign::sign_payload(
+        serde_json::to_vec(&statement).expect("json"),
+        &KeySigner::new(key),
+    )
+    .expect("sign");
+    let path = f
+        .dir
+        .path()
+        .join(format!("hostile-{}.sig", hex::encode(&root[..4])));
+    bundle.write_atomic(&path).expect("write");
+    path
+}
+
+#[test]
+fn hostile_manifest_entries_are_rejected() {
+    let f = Fixture::new();
+    let digest = |content: &str| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(content.as_bytes()))
+    };
+    let entry = |name: &str, content: &str| json!({"name": name, "algorithm": "sha256", "digest": digest(content)});
+    let cases = [
+        (
+            "parent traversal",
+            json!([entry("a.bin", "alpha"), entry("../outside.bin", "x")]),
+            "`..`",
+        ),
+        (
+            "absolute path",
+            json!([entry("a.bin", "alpha"), entry("/etc/passwd", "x")]),
+            "absolute",
+        ),
+        (
+            "duplicate names",
+            json!([entry("a.bin", "alpha"), entry("a.bin", "alpha")]),
+            "more than once",
+        ),
+    ];
+    for (label, resources, needle) in cases {
+        let signature = sign_raw_statement(&f, resources);
+        let out = run(&[
+            &["verify", "key"],
+            &[
+                path(&f.model()),
+                "--public-key",
+                path(&f.public),
+                "--signature",
+                path(&signature),
+            ],
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{label}: expected {needle:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_payload_or_signature_fails_verification() {
+    let f = Fixture::new();
+    let original: Value =
+        serde_json::from_slice(&fs::read(&f.signature).expect("read")).expect("json");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for field in ["payload", "sig"] {
+        let mut bundle = original.clone();
+        let slot = if field == "payload" {
+            &mut bundle["dsseEnvelope"]["payload"]
+        } else {
+            &mut bundle["dsseEnvelope"]["signatures"][0]["sig"]
+        };
+        let mut bytes = b64.decode(slot.as_str().expect("b64")).expect("b64");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        *slot = json!(b64.encode(bytes));
+        fs::write(&f.signature, serde_json::to_vec(&bundle).expect("json")).expect("write");
+        let out = f.verify(&f.model(), &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "flipped {field}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn unusable_inputs_exit_with_status_2() {
+    let f = Fixture::new();
+    let missing = f.dir.path().join("missing");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "missing signature",
+            vec![
+                "verify".into(),
+                "key".into(),
+                path(&f.model()).into(),
+                "--public-key".into(),
+                path(&f.public).into(),
+                "--signature".into(),
+                path(&missing).into(),
+            ],
+        ),
+        (
+            "missing public key",
+            vec![
+                "verify".into(),
+                "key".into(),
+                path(&f.model()).into(),
+                "--public-key".into(),
+                path(&missing).into(),
+                "--signature".into(),
+                path(&f.signature).into(),
+            ],
+        ),
+        (
+            "missing model",
+            vec![
+                "verify".into(),
+                "key".into(),
+                path(&missing).into(),
+                "--public-key".into(),
+                path(&f.public).into(),
+                "--signature".into(),
+                path(&f.signature).into(),
+            ],
+        ),
+        (
+            "missing private key",
+            vec![
+                "sign".into(),
+                "key".into(),
+                path(&f.model()).into(),
+                "--private-key".into(),
+                path(&missing).into(),
+                "--signature".into(),
+                path(&f.dir.path().join("x.sig")).into(),
+            ],
+        ),
+        (
+            "unknown flag",
+            vec!["verify".into(), "key".into(), "--frobnicate".into()],
+        ),
+        ("no method", vec!["sign".into()]),
+    ];
+    for (label, args) in cases {
+        let out = Command::new(BIN).args(&args).output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{label}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stderr.is_empty(), "{label}: no message");
+    }
+}
+
+#[test]
+fn failed_signing_never_leaves_a_signature_behind() {
+    let f = Fixture::new();
+    let empty = f.dir.path().join("empty");
+    fs::create_dir(&empty).expect("mkdir");
+    fs::write(empty.join(".gitignore"), "x").expect("w");
+    let target = f.dir.path().join("empty.sig");
+    let out = f.sign(&empty, &target, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no files to sign"));
+    assert!(
+        !target.exists(),
+        "an empty model must not produce a signature"
+    );
+
+    // An existing signature survives a failed re-signing untouched.
+    let before = fs::read(&f.signature).expect("read");
+    let linked = f.copy("linked");
+    symlink("a.bin", linked.join("link")).expect("symlink");
+    let out = f.sign(&linked, &f.signature, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read(&f.signature).expect("read"), before);
+    let leftovers: Vec<_> = fs::read_dir(f.dir.path())
+        .expect("ls")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn signature_inside_the_model_is_excluded_and_recorded() {
+    let f = Fixture::new();
+    let model = f.copy("inside");
+    let signature = model.join("model.sig");
+    assert_success(&f.sign(&model, &signature, &[]), "sign inside");
+    let bundle: Value = serde_json::from_slice(&fs::read(&signature).expect("read")).expect("json");
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
+        .expect("b64");
+    let statement: Value = serde_json::from_slice(&payload).expect("statement");
+    let ignored = strings(&statement["predicate"]["serialization"]["ignore_paths"]);
+    assert!(ignored.contains(&"model.sig".to_owned()), "{ignored:?}");
+    let names: Vec<String> = statement["predicate"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["a.bin", "b.bin", "sub/c.bin"]);
+    let out = run(&[
+        &["verify", "key"],
+        &[
+            path(&model),
+            "--public-key",
+            path(&f.public),
+            "--signature",
+            path(&signature),
+        ],
+    ]);
+    assert_success(&out, "verify with the signature inside the model");
+}
+
+#[test]
+fn verifying_with_the_wrong_method_says_which_method_signed() {
+    let f = Fixture::new();
+    let root = test_support::vector("model-transparency/keys/certificate/ca-cert.pem");
+    let out = run(&[
+        &["verify", "certificate"],
+        &[
+            path(&f.model()),
+            "--certificate-chain",
+            path(&root),
+            "--signature",
+            path(&f.signature),
+        ],
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("public key (key method)"), "{stderr}");
+}
+
+#[test]
+fn json_output_and_digest_agree_with_the_signature() {
+    let f = Fixture::new();
+    let out = f.verify(&f.model(), &["--json"]);
+    assert_success(&out, "verify --json");
+    let report = json_of(&out);
+    assert_eq!(report["verified"], json!(true));
+    assert_eq!(report["resources"], json!(3));
+    let digest = run(&[&["digest", path(&f.model())]]);
+    assert_success(&digest, "digest");
+    let printed = String::from_utf8_lossy(&digest.stdout).trim().to_owned();
+    assert_eq!(report["root_digest"].as_str(), Some(printed.as_str()));
+    assert!(
+        printed.starts_with("sha256:") && printed.len() == 7 + 64,
+        "{printed}"
+    );
+}
+
+#[test]
+fn shards_and_blake3_signatures_verify_with_the_recorded_settings() {
+    let f = Fixture::new();
+    for extra in [
+        &["--serialization", "shards", "--shard-size", "4"][..],
+        &["--hash-type", "blake3"][..],
+        &[
+            "--hash-type",
+            "blake2b",
+            "--serialization",
+            "shards",
+            "--shard-size",
+            "3",
+        ][..],
+    ] {
+        let signature = f.dir.path().join("settings.sig");
+        assert_success(
+            &f.sign(&f.model(), &signature, extra),
+            &format!("sign {extra:?}"),
+        );
+        let out = run(&[
+            &["verify", "key"],
+            &[
+                path(&f.model()),
+                "--public-key",
+                path(&f.public),
+                "--signature",
+                path(&signature),
+            ],
+        ]);
+        assert_success(&out, &format!("verify {extra:?}"));
+        let model = f.copy(&format!("t{}", extra.len()));
+        fs::write(model.join("b.bin"), "bravo-bravO").expect("w");
+        let out = run(&[
+            &["verify", "key"],
+            &[
+                path(&model),
+                "--public-key",
+                path(&f.public),
+                "--signature",
+                path(&signature),
+            ],
+        ]);
+        assert_eq!(out.status.code(), Some(1), "tampered {extra:?}");
+    }
+}
