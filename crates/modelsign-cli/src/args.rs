@@ -61,11 +61,12 @@ pub enum VerifyMethod {
     Certificate(VerifyCertificateArgs),
 }
 
-/// Which files make up the model, and how they are hashed.
+/// Which files make up the model.
 #[derive(Debug, Args)]
-pub struct HashingArgs {
+pub struct SelectionArgs {
     /// Path to exclude (repeatable): relative to the model root, or absolute inside the
-    /// model. A directory excludes its whole subtree; no globbing.
+    /// model. A directory excludes its whole subtree; no globbing. Verification also
+    /// excludes the paths the signature records as excluded.
     #[arg(long = "ignore-paths", value_name = "PATH")]
     pub ignore_paths: Vec<PathBuf>,
     /// Exclude .git, .gitattributes, .github and .gitignore at the model's top level (default).
@@ -77,6 +78,13 @@ pub struct HashingArgs {
     /// Follow symbolic links whose target lies inside the model (refused otherwise).
     #[arg(long)]
     pub allow_symlinks: bool,
+}
+
+/// Which files make up the model, and how they are hashed.
+#[derive(Debug, Args)]
+pub struct HashingArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Digest algorithm for each file or shard.
     #[arg(long, value_enum, default_value_t = HashTypeArg::Sha256)]
     pub hash_type: HashTypeArg,
@@ -181,18 +189,8 @@ pub struct VerifyCommon {
     /// The signature to verify.
     #[arg(long, value_name = "SIGNATURE_PATH")]
     pub signature: PathBuf,
-    /// Path to exclude (repeatable), in addition to those recorded in the signature.
-    #[arg(long = "ignore-paths", value_name = "PATH")]
-    pub ignore_paths: Vec<PathBuf>,
-    /// Exclude top-level git metadata files (default).
-    #[arg(long, overrides_with = "no_ignore_git_paths")]
-    pub ignore_git_paths: bool,
-    /// Do not exclude git metadata files.
-    #[arg(long)]
-    pub no_ignore_git_paths: bool,
-    /// Follow symbolic links inside the model even if the signature did not record it.
-    #[arg(long)]
-    pub allow_symlinks: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Tolerate files that the signature does not cover (signed files must still match).
     #[arg(long, overrides_with = "no_ignore_unsigned_files")]
     pub ignore_unsigned_files: bool,

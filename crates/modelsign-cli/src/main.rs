@@ -3,7 +3,7 @@
 mod args;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,8 +17,8 @@ use modelsign::{
 use serde_json::json;
 
 use args::{
-    Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PasswordArgs, SerializationArg, SignCommon,
-    SignMethod, VerifyCommon, VerifyMethod,
+    Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PasswordArgs, SelectionArgs,
+    SerializationArg, SignCommon, SignMethod, VerifyCommon, VerifyMethod,
 };
 
 /// Exit status: the signature or verification failed.
@@ -145,9 +145,9 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
         );
     } else if !common.output.quiet {
         println!(
-            "Signing succeeded: {} ({} resources, {digest}) -> {}",
+            "Signing succeeded: {} ({}, {digest}) -> {}",
             manifest.model_name,
-            manifest.resources.len(),
+            count(manifest.resources.len(), "resource"),
             common.signature.display()
         );
     }
@@ -173,13 +173,9 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
         other => Failure::failed(other),
     })?;
     let options = VerifyOptions {
-        ignore: ignore_set(
-            &common.model,
-            &common.ignore_paths,
-            !common.no_ignore_git_paths,
-        )?,
+        ignore: ignore_set(&common.model, &common.selection)?,
         ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
-        allow_symlinks: common.allow_symlinks,
+        allow_symlinks: common.selection.allow_symlinks,
         signature_path: Some(common.signature.clone()),
         max_workers: workers(common.max_workers),
     };
@@ -212,9 +208,9 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                         eprintln!("warning: {note}");
                     }
                     println!(
-                        "Verification succeeded: {} ({} resources{})",
+                        "Verification succeeded: {} ({}{})",
                         common.model.display(),
-                        report.resources,
+                        count(report.resources, "resource"),
                         report
                             .root_digest
                             .map(|d| format!(", {d}"))
@@ -285,12 +281,21 @@ fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Fa
         algorithm,
         serialization,
         walk: WalkOptions {
-            ignore: ignore_set(model, &hashing.ignore_paths, !hashing.no_ignore_git_paths)?,
-            allow_symlinks: hashing.allow_symlinks,
+            ignore: ignore_set(model, &hashing.selection)?,
+            allow_symlinks: hashing.selection.allow_symlinks,
             collect_disallowed_symlinks: false,
         },
         max_workers: workers(hashing.max_workers),
     })
+}
+
+/// `1 resource`, `2 resources`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn workers(max_workers: Option<u64>) -> Option<usize> {
@@ -302,9 +307,9 @@ fn workers(max_workers: Option<u64>) -> Option<usize> {
 /// directory), a relative path that does not exist below the model root but does exist
 /// relative to the working directory, inside the model, is taken that way. Absolute paths
 /// must lie inside the model; others are reported and skipped, as they cannot match.
-fn ignore_set(model: &Path, paths: &[PathBuf], ignore_git: bool) -> Result<IgnoreSet, Failure> {
-    let mut set = IgnoreSet::new(ignore_git);
-    for path in paths {
+fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Failure> {
+    let mut set = IgnoreSet::new(!selection.no_ignore_git_paths);
+    for path in &selection.ignore_paths {
         let relative = if path.is_absolute() {
             relative_to_model(model, path)
         } else {

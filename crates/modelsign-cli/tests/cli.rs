@@ -65,6 +65,10 @@ impl Fixture {
     }
 
     fn verify(&self, model: &Path, extra: &[&str]) -> Output {
+        self.verify_with(model, &self.signature, extra)
+    }
+
+    fn verify_with(&self, model: &Path, signature: &Path, extra: &[&str]) -> Output {
         run(&[
             &["verify", "key"],
             &[
@@ -72,7 +76,7 @@ impl Fixture {
                 "--public-key",
                 path(&self.public),
                 "--signature",
-                path(&self.signature),
+                path(signature),
             ],
             extra,
         ])
@@ -219,9 +223,9 @@ fn human_readable_mismatch_names_every_category_and_path() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for needle in [
-        "1 changed files: a.bin",
-        "1 missing files: b.bin",
-        "1 unsigned extra files: extra.bin",
+        "changed files (1): a.bin",
+        "missing files (1): b.bin",
+        "unsigned extra files (1): extra.bin",
     ] {
         assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
     }
@@ -236,7 +240,7 @@ fn long_mismatch_lists_are_capped_at_twenty_paths_per_category() {
     }
     let out = f.verify(&model, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("25 unsigned extra files"), "{stderr}");
+    assert!(stderr.contains("unsigned extra files (25)"), "{stderr}");
     assert!(stderr.contains("extra-19.bin and 5 more"), "{stderr}");
     assert!(!stderr.contains("extra-20.bin"), "{stderr}");
 }
@@ -332,16 +336,7 @@ fn hostile_manifest_entries_are_rejected() {
     ];
     for (label, resources, needle) in cases {
         let signature = sign_raw_statement(&f, resources);
-        let out = run(&[
-            &["verify", "key"],
-            &[
-                path(&f.model()),
-                "--public-key",
-                path(&f.public),
-                "--signature",
-                path(&signature),
-            ],
-        ]);
+        let out = f.verify_with(&f.model(), &signature, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
         assert!(
@@ -500,16 +495,7 @@ fn signature_inside_the_model_is_excluded_and_recorded() {
         .filter_map(|r| r["name"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(names, ["a.bin", "b.bin", "sub/c.bin"]);
-    let out = run(&[
-        &["verify", "key"],
-        &[
-            path(&model),
-            "--public-key",
-            path(&f.public),
-            "--signature",
-            path(&signature),
-        ],
-    ]);
+    let out = f.verify_with(&model, &signature, &[]);
     assert_success(&out, "verify with the signature inside the model");
 }
 
@@ -570,29 +556,11 @@ fn shards_and_blake3_signatures_verify_with_the_recorded_settings() {
             &f.sign(&f.model(), &signature, extra),
             &format!("sign {extra:?}"),
         );
-        let out = run(&[
-            &["verify", "key"],
-            &[
-                path(&f.model()),
-                "--public-key",
-                path(&f.public),
-                "--signature",
-                path(&signature),
-            ],
-        ]);
+        let out = f.verify_with(&f.model(), &signature, &[]);
         assert_success(&out, &format!("verify {extra:?}"));
         let model = f.copy(&format!("t{}", extra.len()));
         fs::write(model.join("b.bin"), "bravo-bravO").expect("w");
-        let out = run(&[
-            &["verify", "key"],
-            &[
-                path(&model),
-                "--public-key",
-                path(&f.public),
-                "--signature",
-                path(&signature),
-            ],
-        ]);
+        let out = f.verify_with(&model, &signature, &[]);
         assert_eq!(out.status.code(), Some(1), "tampered {extra:?}");
     }
 }

@@ -157,7 +157,7 @@ impl fmt::Display for ManifestDiff {
                 f.write_str("; ")?;
             }
             first = false;
-            write!(f, "{} {label}: ", paths.len())?;
+            write!(f, "{label} ({}): ", paths.len())?;
             let shown: Vec<&str> = paths
                 .iter()
                 .take(LISTED_PER_CATEGORY)
