@@ -138,9 +138,13 @@ pub struct SignCommon {
     pub output: OutputArgs,
 }
 
-/// Where the password of an encrypted private key comes from (otherwise: a prompt).
+/// The signing key, and where the password of an encrypted key comes from (otherwise: a
+/// prompt).
 #[derive(Debug, Args)]
-pub struct PasswordArgs {
+pub struct PrivateKeyArgs {
+    /// PEM private key (PKCS#8, SEC1, or encrypted PKCS#8).
+    #[arg(long, value_name = "PRIVATE_KEY")]
+    pub private_key: PathBuf,
     /// Read the key's password from the first line of this file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["password_env", "password"])]
     pub password_file: Option<PathBuf>,
@@ -156,22 +160,16 @@ pub struct PasswordArgs {
 pub struct SignKeyArgs {
     #[command(flatten)]
     pub common: SignCommon,
-    /// PEM private key (PKCS#8, SEC1, or encrypted PKCS#8).
-    #[arg(long, value_name = "PRIVATE_KEY")]
-    pub private_key: PathBuf,
     #[command(flatten)]
-    pub password: PasswordArgs,
+    pub key: PrivateKeyArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct SignCertificateArgs {
     #[command(flatten)]
     pub common: SignCommon,
-    /// PEM private key (PKCS#8, SEC1, or encrypted PKCS#8).
-    #[arg(long, value_name = "PRIVATE_KEY")]
-    pub private_key: PathBuf,
     #[command(flatten)]
-    pub password: PasswordArgs,
+    pub key: PrivateKeyArgs,
     /// PEM certificate of the signing key.
     #[arg(long, value_name = "CERTIFICATE")]
     pub signing_certificate: PathBuf,

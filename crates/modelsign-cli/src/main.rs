@@ -17,7 +17,7 @@ use modelsign::{
 use serde_json::json;
 
 use args::{
-    Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PasswordArgs, SelectionArgs,
+    Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PrivateKeyArgs, SelectionArgs,
     SerializationArg, SignCommon, SignMethod, VerifyCommon, VerifyMethod,
 };
 
@@ -83,11 +83,11 @@ fn main() -> ExitCode {
 fn run(command: &Command) -> Result<(), Failure> {
     match command {
         Command::Sign(SignMethod::Key(a)) => {
-            let key = load_private_key(&a.private_key, &a.password)?;
+            let key = load_private_key(&a.key)?;
             sign(&a.common, &KeySigner::new(key), "key")
         }
         Command::Sign(SignMethod::Certificate(a)) => {
-            let key = load_private_key(&a.private_key, &a.password)?;
+            let key = load_private_key(&a.key)?;
             let leaf = Certificate::read_pem_file(&a.signing_certificate)
                 .map_err(Failure::input)?
                 .into_iter()
@@ -332,11 +332,12 @@ fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Fail
     Ok(set)
 }
 
-fn load_private_key(path: &Path, password: &PasswordArgs) -> Result<PrivateKey, Failure> {
+fn load_private_key(args: &PrivateKeyArgs) -> Result<PrivateKey, Failure> {
+    let path = &args.private_key;
     let text = std::fs::read(path)
         .map_err(|e| Failure::input(format!("cannot read key file '{}': {e}", path.display())))?;
     let secret = if PrivateKey::pem_is_encrypted(&text) {
-        Some(read_password(password)?)
+        Some(read_password(args)?)
     } else {
         None
     };
@@ -344,7 +345,7 @@ fn load_private_key(path: &Path, password: &PasswordArgs) -> Result<PrivateKey, 
         .map_err(|e| Failure::input(format!("cannot load private key '{}': {e}", path.display())))
 }
 
-fn read_password(args: &PasswordArgs) -> Result<Vec<u8>, Failure> {
+fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
     if let Some(file) = &args.password_file {
         let text = std::fs::read_to_string(file).map_err(|e| {
             Failure::input(format!(

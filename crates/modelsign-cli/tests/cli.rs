@@ -564,3 +564,58 @@ fn shards_and_blake3_signatures_verify_with_the_recorded_settings() {
         assert_eq!(out.status.code(), Some(1), "tampered {extra:?}");
     }
 }
+
+#[test]
+fn encrypted_keys_take_their_password_from_a_file_or_the_environment() {
+    let f = Fixture::new();
+    let encrypted = f.dir.path().join("encrypted.pem");
+    let out = Command::new("openssl")
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:open sesame",
+            "-in",
+        ])
+        .arg(&f.key)
+        .arg("-out")
+        .arg(&encrypted)
+        .output()
+        .expect("run openssl");
+    assert_success(&out, "openssl pkcs8");
+    let password_file = f.dir.path().join("password.txt");
+    fs::write(&password_file, "open sesame\n").expect("write");
+    let sign = |extra: &[&str]| {
+        let signature = f.dir.path().join("enc.sig");
+        let _ = fs::remove_file(&signature);
+        let mut command = Command::new(BIN);
+        command
+            .args([
+                "sign",
+                "key",
+                path(&f.model()),
+                "--private-key",
+                path(&encrypted),
+            ])
+            .args(["--signature", path(&signature)])
+            .args(extra)
+            .env("MODEL_KEY_PASSWORD", "open sesame")
+            .stdin(std::process::Stdio::null());
+        (command.output().expect("run"), signature)
+    };
+    let (out, signature) = sign(&["--password-file", path(&password_file)]);
+    assert_success(&out, "password from file");
+    assert_success(&f.verify_with(&f.model(), &signature, &[]), "verify");
+    let (out, _) = sign(&["--password-env", "MODEL_KEY_PASSWORD"]);
+    assert_success(&out, "password from environment");
+
+    let (out, signature) = sign(&[]);
+    assert_eq!(out.status.code(), Some(2), "no password and no terminal");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encrypted"));
+    assert!(!signature.exists());
+    let (out, _) = sign(&["--password", "wrong"]);
+    assert_eq!(out.status.code(), Some(2), "wrong password");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+}

@@ -145,6 +145,9 @@ pub fn verify_model(
             .iter()
             .map(|r| file_part(&r.name, &record))
             .collect();
+        // Shard names of one file need not be adjacent: `a:1.bin:0:3` (another file) sorts
+        // between `a:0:8` and `a:16:24`.
+        names.sort_unstable();
         names.dedup();
         model::select(model_path, names, &walk).map_err(HashError::from)?
     } else {
