@@ -1,6 +1,7 @@
 //! `modelsign`: a thin command-line layer over the modelsign library.
 
 mod args;
+mod progress;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -11,8 +12,8 @@ use modelsign::error::{HashError, SignError};
 use modelsign::model::relative_to_model;
 use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
-    IgnoreSet, KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey, Serialization, Signer,
-    Verifier, VerifyError, VerifyOptions, WalkOptions,
+    IgnoreSet, KeySigner, KeyVerifier, PrivateKey, PublicKey, Serialization, Signer, Verifier,
+    VerifyError, VerifyOptions, WalkOptions,
 };
 use serde_json::json;
 
@@ -125,7 +126,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
         &settings,
         signer,
         &common.signature,
-        &Progress::none(),
+        &progress::for_output(&common.output),
     )
     .map_err(sign_failure)?;
     let digest = manifest.root_digest_string();
@@ -184,7 +185,7 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
         &bundle,
         verifier,
         &options,
-        &Progress::none(),
+        &progress::for_output(&common.output),
     ) {
         Ok(report) => {
             if common.output.json {
@@ -250,7 +251,7 @@ fn verify_failure(error: VerifyError) -> Failure {
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
     let settings = hash_settings(&args.model, &args.hashing)?;
     let manifest = settings
-        .hash_model_with_progress(&args.model, &Progress::none())
+        .hash_model_with_progress(&args.model, &progress::for_output(&args.output))
         .map_err(|e| sign_failure(e.into()))?;
     let digest = manifest.root_digest_string();
     if args.output.json {

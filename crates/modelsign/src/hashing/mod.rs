@@ -49,7 +49,9 @@ impl HashAlgorithm {
     /// A fresh incremental hasher.
     pub fn hasher(self) -> Hasher {
         match self {
-            HashAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::default()),
+            HashAlgorithm::Sha256 => {
+                Hasher::Sha256(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
+            }
             HashAlgorithm::Blake2b => Hasher::Blake2b(Box::default()),
             HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
         }
@@ -78,7 +80,9 @@ impl FromStr for HashAlgorithm {
 
 /// An incremental hasher for one of the [`HashAlgorithm`]s.
 pub enum Hasher {
-    Sha256(sha2::Sha256),
+    /// aws-lc's SHA-256 (hand-written assembly using the SHA extensions where the CPU has
+    /// them): measurably faster than the `sha2` crate on large files, see bench/.
+    Sha256(aws_lc_rs::digest::Context),
     Blake2b(Box<blake2::Blake2b512>),
     Blake3(Box<blake3::Hasher>),
 }
@@ -100,7 +104,7 @@ impl Hasher {
     pub fn finalize(self) -> Vec<u8> {
         use sha2::Digest;
         match self {
-            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finish().as_ref().to_vec(),
             Hasher::Blake2b(h) => h.finalize().to_vec(),
             Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
         }
@@ -187,7 +191,11 @@ impl HashSettings {
     /// Hashes the files of an already walked model.
     pub fn hash_walked(&self, model: &Model, progress: &Progress) -> Result<Manifest, HashError> {
         let tasks = self.tasks(model)?;
-        progress.start(tasks.iter().map(|t| t.len).sum(), model.files.len());
+        let unit = match self.serialization {
+            Serialization::Files => "file",
+            Serialization::Shards { .. } => "shard",
+        };
+        progress.start(tasks.iter().map(|t| t.len).sum(), tasks.len(), unit);
         let digests = hash_tasks(&tasks, self.algorithm, self.max_workers, progress)?;
         let resources = tasks
             .into_iter()
