@@ -15,10 +15,13 @@ use crate::model::ModelFile;
 /// Read size for streaming hashes: small enough that the buffer stays in cache while the
 /// kernel copies into it (1 MiB reads spent 3x more system time on a 2 GiB file).
 const CHUNK: usize = 64 << 10;
-/// BLAKE3 ranges at least this large are hashed with BLAKE3's own parallelism.
+/// BLAKE3 ranges at least this large are hashed with BLAKE3's own parallelism, so one big
+/// file uses every core.
 const BLAKE3_PARALLEL_MIN: u64 = 16 << 20;
-/// Read size when BLAKE3 hashes one range on several cores.
-const BLAKE3_PARALLEL_CHUNK: usize = 16 << 20;
+/// BLAKE3's parallel path reads through memory-mapped windows of this size, unmapped as
+/// soon as they are hashed: no copy, and resident memory bounded by the window rather than
+/// growing with the file (a whole-file map counts the whole file as resident).
+const BLAKE3_WINDOW: u64 = 32 << 20;
 
 /// One unit of hashing work: a whole file, or one shard of it.
 #[derive(Debug, Clone)]
@@ -160,16 +163,29 @@ fn hash_task(
     if before.len != task.file.size {
         return Err(HashError::FileChanged { path: path.clone() });
     }
+    let digest = if algorithm == HashAlgorithm::Blake3 && task.len >= BLAKE3_PARALLEL_MIN {
+        blake3_mapped(&file, task, progress).map_err(io_err)?
+    } else {
+        stream(&file, task, algorithm, progress)?
+    };
+    let after = Stamp::of(&file.metadata().map_err(io_err)?);
+    if before != after {
+        return Err(HashError::FileChanged { path: path.clone() });
+    }
+    progress.item_done();
+    Ok(digest)
+}
+
+/// Hashes the task's range with buffered positional reads.
+fn stream(
+    file: &File,
+    task: &HashTask<'_>,
+    algorithm: HashAlgorithm,
+    progress: &Progress,
+) -> Result<Vec<u8>, HashError> {
+    let path = &task.file.path;
     let mut hasher = algorithm.hasher();
-    let parallel_blake3 = algorithm == HashAlgorithm::Blake3 && task.len >= BLAKE3_PARALLEL_MIN;
-    let mut buffer = vec![
-        0u8;
-        if parallel_blake3 {
-            BLAKE3_PARALLEL_CHUNK
-        } else {
-            CHUNK
-        }
-    ];
+    let mut buffer = vec![0u8; CHUNK];
     let mut position = task.offset;
     let end = task.offset + task.len;
     while position < end {
@@ -178,24 +194,50 @@ fn hash_task(
             .min(buffer.len());
         let read = file
             .read_at(&mut buffer[..want], position)
-            .map_err(io_err)?;
+            .map_err(|source| HashError::Io {
+                path: path.clone(),
+                source,
+            })?;
         if read == 0 {
             // The file shrank under us.
             return Err(HashError::FileChanged { path: path.clone() });
         }
-        match &mut hasher {
-            super::Hasher::Blake3(h) if parallel_blake3 => {
-                h.update_rayon(&buffer[..read]);
-            }
-            h => h.update(&buffer[..read]),
-        }
+        hasher.update(&buffer[..read]);
         position += read as u64;
         progress.advance(read as u64);
     }
-    let after = Stamp::of(&file.metadata().map_err(io_err)?);
-    if before != after {
-        return Err(HashError::FileChanged { path: path.clone() });
-    }
-    progress.item_done();
     Ok(hasher.finalize())
+}
+
+/// BLAKE3 over the task's range on every core, through memory-mapped windows.
+fn blake3_mapped(
+    file: &File,
+    task: &HashTask<'_>,
+    progress: &Progress,
+) -> std::io::Result<Vec<u8>> {
+    let mut hasher = blake3::Hasher::new();
+    let mut position = task.offset;
+    let end = task.offset + task.len;
+    while position < end {
+        let len = (end - position).min(BLAKE3_WINDOW);
+        let window_len = usize::try_from(len).unwrap_or(usize::MAX);
+        // SAFETY: the mapping is read-only and private to this function, and the file's
+        // size was checked against the walk just before. Another process may still write
+        // to the file meanwhile: the bytes seen may then be a mix, which the size and
+        // modification-time check after hashing turns into a "changed while hashed"
+        // error. Truncation by another process while a window is mapped would raise
+        // SIGBUS; that is the price of zero-copy hashing, which b3sum and model_signing
+        // (mmap for BLAKE3) pay as well.
+        let window = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(position)
+                .len(window_len)
+                .map(file)?
+        };
+        hasher.update_rayon(&window);
+        drop(window);
+        position += len;
+        progress.advance(len);
+    }
+    Ok(hasher.finalize().as_bytes().to_vec())
 }
