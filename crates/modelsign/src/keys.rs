@@ -5,7 +5,6 @@ use std::fmt;
 use std::fs;
 use std::path::Path;
 
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -222,6 +221,63 @@ impl PublicKey {
 pub struct PrivateKey {
     curve: Curve,
     pair: EcdsaKeyPair,
+    signer: DeterministicSigner,
+}
+
+/// Signing goes through RustCrypto's ECDSA rather than aws-lc: aws-lc seeds its random
+/// generator from CPU jitter on first use, a fixed ~55 ms per process that dominated signing
+/// small models. P-256 and P-384 use RFC 6979 deterministic nonces (no random generator at
+/// all); p521 0.13 offers only random nonces, taken from the OS generator.
+enum DeterministicSigner {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    P521(p521::ecdsa::SigningKey),
+}
+
+impl DeterministicSigner {
+    fn from_pair(curve: Curve, pair: &EcdsaKeyPair) -> Result<Self, KeyError> {
+        use p256::pkcs8::DecodePrivateKey;
+        let der = pair
+            .to_pkcs8v1()
+            .map_err(|_| KeyError::Malformed("cannot encode the key as PKCS#8".into()))?;
+        let der = der.as_ref();
+        let bad = |e: p256::pkcs8::Error| KeyError::Malformed(format!("{curve} private key: {e}"));
+        Ok(match curve {
+            Curve::P256 => Self::P256(p256::SecretKey::from_pkcs8_der(der).map_err(bad)?.into()),
+            Curve::P384 => Self::P384(p384::SecretKey::from_pkcs8_der(der).map_err(bad)?.into()),
+            Curve::P521 => {
+                let secret = p521::SecretKey::from_pkcs8_der(der).map_err(bad)?;
+                Self::P521(
+                    p521::ecdsa::SigningKey::from_bytes(&secret.to_bytes())
+                        .map_err(|e| KeyError::Malformed(format!("{curve} private key: {e}")))?,
+                )
+            }
+        })
+    }
+
+    /// DER ECDSA signature with the curve's hash.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        use p256::ecdsa::signature::Signer;
+        let failed =
+            |e: p256::ecdsa::Error| SignError::Crypto(format!("ECDSA signing failed: {e}"));
+        Ok(match self {
+            Self::P256(key) => {
+                let sig: p256::ecdsa::Signature = key.try_sign(message).map_err(failed)?;
+                sig.to_der().as_bytes().to_vec()
+            }
+            Self::P384(key) => {
+                let sig: p384::ecdsa::Signature = key.try_sign(message).map_err(failed)?;
+                sig.to_der().as_bytes().to_vec()
+            }
+            Self::P521(key) => {
+                use p521::ecdsa::signature::Signer as _;
+                let sig: p521::ecdsa::Signature = key
+                    .try_sign(message)
+                    .map_err(|e| SignError::Crypto(format!("ECDSA signing failed: {e}")))?;
+                sig.to_der().as_bytes().to_vec()
+            }
+        })
+    }
 }
 
 impl fmt::Debug for PrivateKey {
@@ -296,7 +352,7 @@ impl PrivateKey {
         let curve = ec_curve(&info.algorithm.oid, info.algorithm.parameters.as_ref())?;
         let pair = EcdsaKeyPair::from_pkcs8(curve.signing(), der)
             .map_err(|e| KeyError::Malformed(format!("{curve} private key rejected: {e}")))?;
-        Ok(PrivateKey { curve, pair })
+        Self::from_pair(curve, pair)
     }
 
     /// Parses a SEC1 (`EC PRIVATE KEY`) DER private key.
@@ -312,14 +368,14 @@ impl PrivateKey {
         })?;
         let pair = EcdsaKeyPair::from_private_key_der(curve.signing(), der)
             .map_err(|e| KeyError::Malformed(format!("{curve} private key rejected: {e}")))?;
-        Ok(PrivateKey { curve, pair })
+        Self::from_pair(curve, pair)
     }
 
     /// A fresh random key.
     pub fn generate(curve: Curve) -> Result<Self, KeyError> {
         let pair = EcdsaKeyPair::generate(curve.signing())
             .map_err(|_| KeyError::Malformed("key generation failed".into()))?;
-        Ok(PrivateKey { curve, pair })
+        Self::from_pair(curve, pair)
     }
 
     /// The key as unencrypted PKCS#8 PEM (`PRIVATE KEY`).
@@ -346,12 +402,18 @@ impl PrivateKey {
         }
     }
 
-    /// A DER ECDSA signature over `message` with the curve's hash.
+    fn from_pair(curve: Curve, pair: EcdsaKeyPair) -> Result<Self, KeyError> {
+        let signer = DeterministicSigner::from_pair(curve, &pair)?;
+        Ok(PrivateKey {
+            curve,
+            pair,
+            signer,
+        })
+    }
+
+    /// A DER ECDSA signature over `message` with the curve's hash (deterministic nonce).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.pair
-            .sign(&SystemRandom::new(), message)
-            .map(|s| s.as_ref().to_vec())
-            .map_err(|_| SignError::Crypto("ECDSA signing failed".into()))
+        self.signer.sign(message)
     }
 }
 

@@ -95,6 +95,9 @@ fn signatures_verify_only_with_the_right_key_and_message() {
         );
         // A DER signature: SEQUENCE of two INTEGERs.
         assert_eq!(sig[0], 0x30);
+        // RFC 6979 nonces on P-256 and P-384: the same message gives the same signature.
+        let again = key.sign(b"message").expect("sign");
+        assert_eq!(sig == again, curve != Curve::P521, "{curve} determinism");
         let reloaded = PrivateKey::from_pem(key.to_pkcs8_pem().expect("pem").as_bytes(), None)
             .expect("reload");
         assert_eq!(reloaded.public_key(), public);

@@ -1,0 +1,220 @@
+"""modelsign benchmark: times modelsign, the Python reference model_signing and the
+single-machine limits (openssl/sha256sum for SHA-256 on one core, b3sum for BLAKE3) on
+synthetic models, and writes bench/RESULTS.md and bench/results.png. Run via bench/run.sh.
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+KEY = REPO / "examples/keys/demo-TEST-ONLY.pem"
+PUB = REPO / "examples/keys/demo-TEST-ONLY.pub"
+GIB = 1 << 30
+CONFIGS = {
+    "files-sha256": [],
+    "shards-sha256": ["--serialization", "shards"],
+    "files-blake3": ["--hash-type", "blake3"],
+}
+
+
+def make_models(work: Path) -> dict:
+    """Creates the synthetic models once (random data; rerunning reuses them)."""
+    models = {
+        "1x2GiB": [("model.bin", 2 * GIB)],
+        "4x1GiB": [(f"shard-{i}.bin", GIB) for i in range(4)],
+        "2000x4KiB": [(f"f{i:04d}.bin", 4096) for i in range(2000)],
+        "20000x4KiB": [(f"d{i // 1000:02d}/s{(i // 100) % 10}/f{i:05d}.bin", 4096) for i in range(20000)],
+    }
+    paths = {}
+    for name, files in models.items():
+        root = work / name
+        done = root / ".complete"
+        if not done.exists():
+            print(f"creating {name} ...", flush=True)
+            for rel, size in files:
+                path = root / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "wb") as out:
+                    remaining = size
+                    while remaining:
+                        chunk = min(remaining, 64 << 20)
+                        out.write(os.urandom(chunk))
+                        remaining -= chunk
+            done.write_text("")
+        paths[name] = (root, sum(size for _, size in files), len(files))
+    return paths
+
+
+def timed(cmd, runs):
+    """Median wall time (s) and maximum peak RSS (MiB) over `runs` runs of `cmd`."""
+    times, rss = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%M"] + [str(c) for c in cmd],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
+        times.append(elapsed)
+        rss.append(int(proc.stderr.strip().splitlines()[-1]) / 1024)
+    return statistics.median(times), max(rss)
+
+
+def warm(root: Path):
+    """Reads every file once so all runs see a warm page cache."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                while f.read(8 << 20):
+                    pass
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--modelsign", required=True)
+    parser.add_argument("--b3sum", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--models", nargs="*", help="only these models")
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    sigs = work / "sigs"
+    sigs.mkdir(exist_ok=True)
+    models = make_models(work)
+    if args.models:
+        models = {k: v for k, v in models.items() if k in args.models}
+    ms, runs = args.modelsign, args.runs
+    py = [sys.executable, str(BENCH / "model_signing_op.py")]
+    rows = []
+
+    def record(model, size, op, tool, seconds, rss, limit=None, reference=None):
+        rows.append(dict(model=model, size=size, op=op, tool=tool, seconds=seconds, rss=rss,
+                         limit=limit, reference=reference))
+        print(f"{model:11} {op:22} {tool:26} {seconds:8.3f} s {rss:7.1f} MiB", flush=True)
+
+    for name, (root, size, count) in models.items():
+        warm(root)
+        files = sorted(str(p) for p in root.rglob("*") if p.is_file() and p.name != ".complete")
+        ignore = ["--ignore-paths", ".complete"]
+        # Limits: SHA-256 on one core (faster of openssl and sha256sum), BLAKE3 on 1 and all cores.
+        sha_tools = {
+            "openssl dgst -sha256": ["openssl", "dgst", "-sha256"] + files,
+            "sha256sum": ["sha256sum"] + files,
+        }
+        sha_limit = None
+        for tool, cmd in sha_tools.items():
+            seconds, rss = timed(cmd, runs)
+            record(name, size, "limit sha256 (1 core)", tool, seconds, rss)
+            sha_limit = seconds if sha_limit is None else min(sha_limit, seconds)
+        b3_one, rss = timed([args.b3sum, "--num-threads", "1"] + files, runs)
+        record(name, size, "limit blake3 (1 core)", "b3sum --num-threads 1", b3_one, rss)
+        b3_all, rss = timed([args.b3sum] + files, runs)
+        record(name, size, "limit blake3 (all cores)", "b3sum", b3_all, rss)
+        limits = {"files-sha256": sha_limit, "shards-sha256": sha_limit, "files-blake3": b3_all}
+
+        seconds, rss = timed([ms, "digest", root] + ignore, runs)
+        record(name, size, "digest files-sha256", "modelsign", seconds, rss, limit=sha_limit)
+        for config, flags in CONFIGS.items():
+            sig = sigs / f"{name}-{config}.sig"
+            pysig = sigs / f"{name}-{config}-py.sig"
+            py_sign, py_rss = timed(py + ["sign", config, root, pysig, KEY], runs)
+            py_verify, py_vrss = timed(py + ["verify", config, root, pysig, PUB], runs)
+            sign_s, sign_rss = timed([ms, "sign", "key", root, "--private-key", KEY, "--signature", sig] + flags + ignore, runs)
+            verify_s, verify_rss = timed([ms, "verify", "key", root, "--public-key", PUB, "--signature", sig] + ignore, runs)
+            record(name, size, f"sign {config}", "modelsign", sign_s, sign_rss, limits[config], py_sign)
+            record(name, size, f"verify {config}", "modelsign", verify_s, verify_rss, limits[config], py_verify)
+            record(name, size, f"sign {config}", "model_signing 1.1.1", py_sign, py_rss)
+            record(name, size, f"verify {config}", "model_signing 1.1.1", py_verify, py_vrss)
+    write_results(rows, runs)
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) / (1 << 20)
+    flags = Path("/proc/cpuinfo").read_text()
+    ext = ", ".join(f for f in ("sha_ni", "avx2", "avx512f") if f" {f}" in flags)
+    return (f"{cpu}, {os.cpu_count()} cores ({ext}), {mem:.0f} GiB RAM, "
+            f"Linux {platform.release()}, warm page cache")
+
+
+def write_results(rows, runs):
+    lines = [
+        "# modelsign benchmark results",
+        "",
+        f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d')} with `bash bench/run.sh`;",
+        f"each figure is the median of {runs} runs; peak RSS is the largest `/usr/bin/time` maximum",
+        "resident set. 'x limit' is the time over the limit's time (SHA-256 on one core: the",
+        "faster of `openssl dgst -sha256` and `sha256sum`; BLAKE3: `b3sum` on all cores);",
+        "'speed-up' is model_signing's time over modelsign's for the same operation. model_signing",
+        "runs through its Python API (its CLI only hashes files/sha256), interpreter start included.",
+        "",
+        "| model | operation | tool | time (s) | throughput (MiB/s) | x limit | speed-up vs model_signing | peak RSS (MiB) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        mibs = r["size"] / (1 << 20) / r["seconds"] if r["seconds"] else 0
+        ratio = f"{r['seconds'] / r['limit']:.2f}" if r["limit"] else ""
+        speedup = f"{r['reference'] / r['seconds']:.1f}x" if r["reference"] else ""
+        lines.append(f"| {r['model']} | {r['op']} | {r['tool']} | {r['seconds']:.3f} | {mibs:,.0f} | {ratio} | {speedup} | {r['rss']:.1f} |")
+    lines += ["", "## Verify against sign (modelsign)", "", "| model | config | verify / sign |", "|---|---|---:|"]
+    ours = {(r["model"], r["op"]): r["seconds"] for r in rows if r["tool"] == "modelsign"}
+    for (model, op), seconds in ours.items():
+        if op.startswith("sign "):
+            config = op[5:]
+            lines.append(f"| {model} | {config} | {ours[(model, 'verify ' + config)] / seconds:.2f} |")
+    (BENCH / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    draw_chart(rows)
+
+
+def draw_chart(rows):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    ops = ["sign files-sha256", "sign shards-sha256", "sign files-blake3"]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4.6), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        labels, ours, theirs, limit = [], [], [], []
+        for op in ops:
+            mine = next((r for r in rows if r["model"] == model and r["op"] == op and r["tool"] == "modelsign"), None)
+            ref = next((r for r in rows if r["model"] == model and r["op"] == op and r["tool"] != "modelsign"), None)
+            if not mine:
+                continue
+            labels.append(op.replace("sign ", ""))
+            ours.append(mine["seconds"])
+            theirs.append(ref["seconds"] if ref else 0)
+            limit.append(mine["limit"] or 0)
+        x = range(len(labels))
+        ax.bar([i - 0.27 for i in x], ours, 0.27, label="modelsign sign")
+        ax.bar(list(x), limit, 0.27, label="hardware limit")
+        ax.bar([i + 0.27 for i in x], theirs, 0.27, label="model_signing 1.1.1 sign")
+        ax.set_xticks(list(x), labels, rotation=15)
+        ax.set_yscale("log")
+        ax.set_title(model)
+        ax.set_ylabel("seconds (log)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("modelsign vs hardware limit vs model_signing (lower is better)")
+    fig.tight_layout()
+    fig.savefig(BENCH / "results.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
