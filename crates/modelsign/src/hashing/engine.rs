@@ -183,9 +183,24 @@ fn stream(
     algorithm: HashAlgorithm,
     progress: &Progress,
 ) -> Result<Vec<u8>, HashError> {
+    thread_local! {
+        // One read buffer per worker thread, reused for every task it runs: small files
+        // would otherwise pay for allocating and zeroing a whole chunk each. Never borrowed
+        // twice: a streaming task does not call back into the pool.
+        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHUNK]);
+    }
+    BUFFER.with(|buffer| stream_with(file, task, algorithm, progress, &mut buffer.borrow_mut()))
+}
+
+fn stream_with(
+    file: &File,
+    task: &HashTask<'_>,
+    algorithm: HashAlgorithm,
+    progress: &Progress,
+    buffer: &mut [u8],
+) -> Result<Vec<u8>, HashError> {
     let path = &task.file.path;
     let mut hasher = algorithm.hasher();
-    let mut buffer = vec![0u8; CHUNK];
     let mut position = task.offset;
     let end = task.offset + task.len;
     while position < end {
