@@ -100,7 +100,7 @@ else
     cargo test --workspace
 fi
 
-section "Doctests (cargo test --doc)"
-cargo test --workspace --doc
+section "Doctests (cargo test -p modelsign --doc: the only crate with doc examples)"
+cargo test -p modelsign --doc
 
 section "All checks passed"
