@@ -221,20 +221,20 @@ impl PublicKey {
 pub struct PrivateKey {
     curve: Curve,
     pair: EcdsaKeyPair,
-    signer: DeterministicSigner,
+    signer: EcdsaSigner,
 }
 
 /// Signing goes through RustCrypto's ECDSA rather than aws-lc: aws-lc seeds its random
 /// generator from CPU jitter on first use, a fixed ~55 ms per process that dominated signing
 /// small models. P-256 and P-384 use RFC 6979 deterministic nonces (no random generator at
 /// all); p521 0.13 offers only random nonces, taken from the OS generator.
-enum DeterministicSigner {
+enum EcdsaSigner {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     P521(p521::ecdsa::SigningKey),
 }
 
-impl DeterministicSigner {
+impl EcdsaSigner {
     fn from_pair(curve: Curve, pair: &EcdsaKeyPair) -> Result<Self, KeyError> {
         use p256::pkcs8::DecodePrivateKey;
         let der = pair
@@ -271,9 +271,7 @@ impl DeterministicSigner {
             }
             Self::P521(key) => {
                 use p521::ecdsa::signature::Signer as _;
-                let sig: p521::ecdsa::Signature = key
-                    .try_sign(message)
-                    .map_err(|e| SignError::Crypto(format!("ECDSA signing failed: {e}")))?;
+                let sig: p521::ecdsa::Signature = key.try_sign(message).map_err(failed)?;
                 sig.to_der().as_bytes().to_vec()
             }
         })
@@ -403,7 +401,7 @@ impl PrivateKey {
     }
 
     fn from_pair(curve: Curve, pair: EcdsaKeyPair) -> Result<Self, KeyError> {
-        let signer = DeterministicSigner::from_pair(curve, &pair)?;
+        let signer = EcdsaSigner::from_pair(curve, &pair)?;
         Ok(PrivateKey {
             curve,
             pair,
@@ -411,7 +409,8 @@ impl PrivateKey {
         })
     }
 
-    /// A DER ECDSA signature over `message` with the curve's hash (deterministic nonce).
+    /// A DER ECDSA signature over `message` with the curve's hash (RFC 6979 nonces on
+    /// P-256 and P-384).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         self.signer.sign(message)
     }
