@@ -275,6 +275,40 @@ fn invalid_statements_are_rejected_with_the_reason() {
             |e| matches!(e, StatementError::Invalid { .. }),
         ),
         (
+            "name not a string",
+            statement(
+                json!([{"name": 5, "algorithm": "sha256", "digest": "11".repeat(32)}]),
+                files(),
+            ),
+            |e| {
+                matches!(
+                    e,
+                    StatementError::Invalid {
+                        field: "predicate.resources[].name",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "digest missing",
+            statement(json!([{"name": "a", "algorithm": "sha256"}]), files()),
+            |e| matches!(e, StatementError::Missing("predicate.resources[].digest")),
+        ),
+        (
+            "resources not an array",
+            statement(json!({"a": resource("a")}), files()),
+            |e| {
+                matches!(
+                    e,
+                    StatementError::Invalid {
+                        field: "predicate.resources",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
             "bad shard name",
             statement(
                 json!([resource("a:x:1")]),
@@ -312,4 +346,34 @@ fn legacy_digest_statements_are_read_as_files_sha256() {
         Serialization::Files
     );
     assert_eq!(decoded.manifest.resources.len(), 2);
+}
+
+#[test]
+fn escaped_names_and_extra_fields_read_the_same_as_plain_ones() {
+    // Non-ASCII names arrive \u-escaped (the reference writes ASCII JSON); unknown fields
+    // are ignored in every object.
+    let payload = payload(json!({
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": "m", "digest": {}, "extra": 1}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "serialization": files(),
+            "resources": [
+                {"name": "modèle/b.bin", "algorithm": "sha256", "digest": "11".repeat(32), "note": "x"},
+                {"name": "a/./c.bin", "algorithm": "sha256", "digest": "22".repeat(32)},
+            ],
+            "extra": true,
+        },
+    }));
+    let text = String::from_utf8(payload).expect("utf-8");
+    let escaped = text.replace("modèle", "mod\\u00e8le");
+    assert!(escaped.contains("mod\\u00e8le/b.bin"));
+    let decoded = decode(escaped.as_bytes()).expect("decode");
+    let names: Vec<&str> = decoded
+        .manifest
+        .resources
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(names, ["a/c.bin", "modèle/b.bin"]);
 }
