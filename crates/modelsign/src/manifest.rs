@@ -1,7 +1,7 @@
 //! The manifest: every resource (file or shard) with its digest, the serialization settings
 //! that produced it, and the comparison of a signed manifest with a freshly computed one.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
@@ -105,33 +105,52 @@ impl ManifestDiff {
     /// Compares a signed manifest with a freshly computed one. With `ignore_unsigned`, files
     /// the signature does not cover are tolerated; everything it does cover must match.
     pub fn between(signed: &Manifest, actual: &Manifest, ignore_unsigned: bool) -> Self {
-        let expected: BTreeMap<&str, &[u8]> = signed
-            .resources
-            .iter()
-            .map(|r| (r.name.as_str(), r.digest.as_slice()))
-            .collect();
-        let found: BTreeMap<&str, &[u8]> = actual
-            .resources
-            .iter()
-            .map(|r| (r.name.as_str(), r.digest.as_slice()))
-            .collect();
+        // One merge pass over both lists in name order: no maps, no per-name allocation
+        // for the common case where everything matches.
+        let expected = sorted_by_name(signed);
+        let found = sorted_by_name(actual);
         let mut diff = ManifestDiff::default();
-        for (name, digest) in &expected {
-            match found.get(name) {
-                None => diff.missing.push((*name).to_owned()),
-                Some(actual) if actual != digest => diff.changed.push((*name).to_owned()),
-                Some(_) => {}
+        let (mut e, mut f) = (expected.iter().peekable(), found.iter().peekable());
+        loop {
+            let order = match (e.peek(), f.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(want), Some(have)) => want.name.cmp(&have.name),
+            };
+            match order {
+                Ordering::Equal => {
+                    if let (Some(want), Some(have)) = (e.next(), f.next()) {
+                        if want.digest != have.digest {
+                            diff.changed.push(want.name.clone());
+                        }
+                    }
+                }
+                Ordering::Less => {
+                    if let Some(want) = e.next() {
+                        diff.missing.push(want.name.clone());
+                    }
+                }
+                Ordering::Greater => {
+                    if let Some(have) = f.next() {
+                        if !ignore_unsigned {
+                            diff.extra.push(have.name.clone());
+                        }
+                    }
+                }
             }
-        }
-        if !ignore_unsigned {
-            diff.extra = found
-                .keys()
-                .filter(|name| !expected.contains_key(*name))
-                .map(|name| (*name).to_owned())
-                .collect();
         }
         diff
     }
+}
+
+/// The resources of `manifest` in name order (they normally are already).
+fn sorted_by_name(manifest: &Manifest) -> Vec<&ResourceDescriptor> {
+    let mut resources: Vec<&ResourceDescriptor> = manifest.resources.iter().collect();
+    if !resources.is_sorted_by(|a, b| a.name <= b.name) {
+        resources.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    resources
 }
 
 /// How many paths of each category are listed before the rest is counted.
@@ -169,5 +188,54 @@ impl fmt::Display for ManifestDiff {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashing::{HashAlgorithm, Serialization};
+
+    fn manifest(entries: &[(&str, u8)]) -> Manifest {
+        Manifest {
+            model_name: "m".into(),
+            serialization: SerializationRecord {
+                serialization: Serialization::Files,
+                hash_type: HashAlgorithm::Sha256,
+                allow_symlinks: false,
+                ignore_paths: Vec::new(),
+            },
+            // Built directly, not through `new`: the comparison must not rely on order.
+            resources: entries
+                .iter()
+                .map(|(name, byte)| ResourceDescriptor {
+                    name: (*name).into(),
+                    digest: vec![*byte; 32],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn diff_sorts_every_difference_into_its_category() {
+        let signed = manifest(&[("z", 1), ("b", 2), ("a", 3), ("d", 4), ("c/x", 5)]);
+        let actual = manifest(&[("e", 9), ("a", 3), ("c/x", 6), ("b", 2), ("0", 1)]);
+        let diff = ManifestDiff::between(&signed, &actual, false);
+        assert_eq!(diff.changed, ["c/x"]);
+        assert_eq!(diff.missing, ["d", "z"]);
+        assert_eq!(diff.extra, ["0", "e"]);
+        assert!(diff.symlinks.is_empty());
+
+        let tolerant = ManifestDiff::between(&signed, &actual, true);
+        assert_eq!(tolerant.missing, ["d", "z"]);
+        assert!(tolerant.extra.is_empty());
+
+        assert!(ManifestDiff::between(&signed, &signed, false).is_empty());
+        let empty = manifest(&[]);
+        assert_eq!(ManifestDiff::between(&empty, &signed, false).extra.len(), 5);
+        assert_eq!(
+            ManifestDiff::between(&signed, &empty, false).missing.len(),
+            5
+        );
     }
 }
