@@ -103,6 +103,14 @@ impl Progress {
     }
 }
 
+/// The thread pool hashing (and walking) runs on: `max_workers` threads, or one per core.
+pub(crate) fn worker_pool(max_workers: Option<usize>) -> Result<rayon::ThreadPool, HashError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(max_workers.unwrap_or(0))
+        .build()
+        .map_err(|e| HashError::Unsupported(format!("cannot start hashing threads: {e}")))
+}
+
 /// Hashes every task, returning the digests in task order.
 pub fn hash_tasks(
     tasks: &[HashTask<'_>],
@@ -110,12 +118,18 @@ pub fn hash_tasks(
     max_workers: Option<usize>,
     progress: &Progress,
 ) -> Result<Vec<Vec<u8>>, HashError> {
+    hash_tasks_on(&worker_pool(max_workers)?, tasks, algorithm, progress)
+}
+
+/// As [`hash_tasks`], on an existing pool.
+pub(crate) fn hash_tasks_on(
+    pool: &rayon::ThreadPool,
+    tasks: &[HashTask<'_>],
+    algorithm: HashAlgorithm,
+    progress: &Progress,
+) -> Result<Vec<Vec<u8>>, HashError> {
     let mut order: Vec<usize> = (0..tasks.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(tasks[i].len));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(max_workers.unwrap_or(0))
-        .build()
-        .map_err(|e| HashError::Unsupported(format!("cannot start hashing threads: {e}")))?;
     let result = pool.install(|| {
         order
             .par_iter()
@@ -159,7 +173,15 @@ fn hash_task(
         source,
     };
     let file = File::open(path).map_err(io_err)?;
-    let before = Stamp::of(&file.metadata().map_err(io_err)?);
+    // The walk's `stat` is the "before" picture, so a file changed between the walk and
+    // this read is caught too, and small files cost one `fstat` less.
+    let before = match task.file.modified {
+        Some(modified) => Stamp {
+            len: task.file.size,
+            modified: Some(modified),
+        },
+        None => Stamp::of(&file.metadata().map_err(io_err)?),
+    };
     if before.len != task.file.size {
         return Err(HashError::FileChanged { path: path.clone() });
     }

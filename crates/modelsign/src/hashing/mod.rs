@@ -3,6 +3,7 @@
 
 mod engine;
 
+pub(crate) use engine::worker_pool;
 pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};
 
 use std::fmt;
@@ -178,25 +179,35 @@ impl HashSettings {
         model_path: &Path,
         progress: &Progress,
     ) -> Result<Manifest, HashError> {
-        let model = model::walk(model_path, &self.walk)?;
+        let pool = engine::worker_pool(self.max_workers)?;
+        let model = pool.install(|| model::walk(model_path, &self.walk))?;
         if model.files.is_empty() {
             return Err(WalkError::EmptyModel {
                 path: model_path.to_path_buf(),
             }
             .into());
         }
-        self.hash_walked(&model, progress)
+        self.hash_walked_on(&pool, &model, progress)
     }
 
     /// Hashes the files of an already walked model.
     pub fn hash_walked(&self, model: &Model, progress: &Progress) -> Result<Manifest, HashError> {
+        self.hash_walked_on(&engine::worker_pool(self.max_workers)?, model, progress)
+    }
+
+    pub(crate) fn hash_walked_on(
+        &self,
+        pool: &rayon::ThreadPool,
+        model: &Model,
+        progress: &Progress,
+    ) -> Result<Manifest, HashError> {
         let tasks = self.tasks(model)?;
         let unit = match self.serialization {
             Serialization::Files => "file",
             Serialization::Shards { .. } => "shard",
         };
         progress.start(tasks.iter().map(|t| t.len).sum(), tasks.len(), unit);
-        let digests = hash_tasks(&tasks, self.algorithm, self.max_workers, progress)?;
+        let digests = engine::hash_tasks_on(pool, &tasks, self.algorithm, progress)?;
         let resources = tasks
             .into_iter()
             .zip(digests)

@@ -295,6 +295,35 @@ fn a_file_that_changes_after_walking_is_detected() {
 }
 
 #[test]
+fn a_same_size_rewrite_after_walking_is_detected_by_its_modification_time() {
+    let (_dir, root) = example_model();
+    let s = HashSettings::default();
+    let model = model::walk(&root, &s.walk).expect("walk");
+    let path = root.join("weights/model.bin");
+    let original = fs::read(&path).expect("read");
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    let walked = model
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .and_then(|f| f.modified)
+        .expect("walked mtime");
+    file.set_modified(walked + std::time::Duration::from_secs(5))
+        .expect("set mtime");
+    // Same bytes, same size: only the modification time tells that someone wrote.
+    fs::write(&path, &original).expect("rewrite");
+    file.set_modified(walked + std::time::Duration::from_secs(5))
+        .expect("set mtime");
+    let err = s
+        .hash_walked(&model, &Progress::none())
+        .expect_err("rewritten file");
+    assert!(matches!(&err, HashError::FileChanged { .. }), "{err}");
+}
+
+#[test]
 fn hash_type_names_parse() {
     assert_eq!("sha256".parse(), Ok(HashAlgorithm::Sha256));
     assert_eq!("blake2b".parse(), Ok(HashAlgorithm::Blake2b));

@@ -11,9 +11,11 @@ mod name;
 pub use ignore::{IgnoreSet, DEFAULT_GIT_IGNORES};
 pub use name::{canonicalize_relative, model_name, relative_to_model};
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use rayon::prelude::*;
 
 use crate::error::WalkError;
 
@@ -39,6 +41,21 @@ pub struct ModelFile {
     pub path: PathBuf,
     /// Size in bytes when the model was walked.
     pub size: u64,
+    /// Modification time when the model was walked, where the file system records one:
+    /// hashing refuses a file whose size or modification time changed since.
+    pub modified: Option<SystemTime>,
+}
+
+impl ModelFile {
+    /// A file named `name`, read from `path`, as `meta` describes it now.
+    pub fn new(name: String, path: PathBuf, meta: &fs::Metadata) -> Self {
+        ModelFile {
+            name,
+            path,
+            size: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
 }
 
 /// The result of walking a model.
@@ -85,11 +102,9 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
         // A single-file model: its one resource is named by the file's base name
         // (OMS §6.1.2); the only exclusion that can apply is the file itself.
         if !options.ignore.is_ignored(&name) {
-            model.files.push(ModelFile {
-                name,
-                path: model_path.to_path_buf(),
-                size: meta.len(),
-            });
+            model
+                .files
+                .push(ModelFile::new(name, model_path.to_path_buf(), &meta));
         }
         return Ok(model);
     }
@@ -99,13 +114,15 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
         });
     }
     let canonical_root = fs::canonicalize(model_path).map_err(|e| WalkError::io(model_path, e))?;
-    let mut walker = Walker {
+    let walker = Walker {
         options,
         canonical_root: &canonical_root,
-        model: &mut model,
-        active_dirs: HashSet::new(),
     };
-    walker.walk_dir(model_path, canonical_root.clone(), "")?;
+    let found = walker.walk_dir(model_path, &canonical_root, "", None)?;
+    model.files = found.files;
+    model.disallowed_symlinks = found.disallowed_symlinks;
+    // Directories are read in parallel; report in a stable order.
+    model.disallowed_symlinks.sort_unstable();
     Ok(model)
 }
 
@@ -155,11 +172,11 @@ pub fn select<'a>(
             continue;
         }
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => model.files.push(ModelFile {
-                name: name.to_owned(),
-                path,
-                size: meta.len(),
-            }),
+            Ok(meta) if meta.is_file() => {
+                model
+                    .files
+                    .push(ModelFile::new(name.to_owned(), path, &meta))
+            }
             _ => continue,
         }
     }
@@ -197,71 +214,127 @@ fn walk_root_only(model_path: &Path) -> Result<Model, WalkError> {
 struct Walker<'a> {
     options: &'a WalkOptions,
     canonical_root: &'a Path,
-    model: &'a mut Model,
-    /// Canonical directories on the current descent path, to detect symlink cycles.
-    active_dirs: HashSet<PathBuf>,
+}
+
+/// What a part of the walk found.
+#[derive(Default)]
+struct Found {
+    files: Vec<ModelFile>,
+    disallowed_symlinks: Vec<String>,
+}
+
+impl Found {
+    fn merge(mut self, mut other: Found) -> Found {
+        if self.files.len() < other.files.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        self.files.append(&mut other.files);
+        self.disallowed_symlinks
+            .append(&mut other.disallowed_symlinks);
+        self
+    }
+}
+
+/// The canonical directories on the current descent path, innermost first: entering one
+/// of them again through a symbolic link is a cycle.
+struct Ancestors<'p> {
+    dir: &'p Path,
+    parent: Option<&'p Ancestors<'p>>,
+}
+
+impl Ancestors<'_> {
+    fn contains(&self, dir: &Path) -> bool {
+        let mut current = Some(self);
+        while let Some(ancestor) = current {
+            if ancestor.dir == dir {
+                return true;
+            }
+            current = ancestor.parent;
+        }
+        false
+    }
 }
 
 impl Walker<'_> {
-    /// Walks `dir`, whose symlink-free location is `canonical_dir`.
+    /// Walks `dir`, whose symlink-free location is `canonical_dir`. Entries are visited in
+    /// parallel on the current rayon pool: on a model of many small files, the walk's
+    /// `stat` calls would otherwise leave every core but one idle.
     fn walk_dir(
-        &mut self,
-        dir: &Path,
-        canonical_dir: PathBuf,
-        prefix: &str,
-    ) -> Result<(), WalkError> {
-        self.active_dirs.insert(canonical_dir.clone());
-        let result = self.walk_entries(dir, &canonical_dir, prefix);
-        self.active_dirs.remove(&canonical_dir);
-        result
-    }
-
-    fn walk_entries(
-        &mut self,
+        &self,
         dir: &Path,
         canonical_dir: &Path,
         prefix: &str,
-    ) -> Result<(), WalkError> {
-        let entries = fs::read_dir(dir).map_err(|e| WalkError::io(dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| WalkError::io(dir, e))?;
-            let path = entry.path();
-            let file_name = entry.file_name();
-            let Some(component) = file_name.to_str() else {
-                return Err(WalkError::NonUtf8Name { path });
-            };
-            let rel = if prefix.is_empty() {
-                component.to_owned()
-            } else {
-                format!("{prefix}/{component}")
-            };
-            // Exclusions come first so an ignored link or special file never fails the walk.
-            if self.options.ignore.is_ignored(&rel) {
-                continue;
-            }
-            let file_type = entry.file_type().map_err(|e| WalkError::io(&path, e))?;
-            if file_type.is_symlink() {
-                self.visit_symlink(&path, rel)?;
-            } else if file_type.is_dir() {
-                self.walk_dir(&path, canonical_dir.join(&file_name), &rel)?;
-            } else if file_type.is_file() {
-                let size = entry.metadata().map_err(|e| WalkError::io(&path, e))?.len();
-                self.model.files.push(ModelFile {
-                    name: rel,
-                    path,
-                    size,
-                });
-            } else {
-                return Err(WalkError::SpecialFile { path });
-            }
-        }
-        Ok(())
+        parent: Option<&Ancestors<'_>>,
+    ) -> Result<Found, WalkError> {
+        let ancestors = Ancestors {
+            dir: canonical_dir,
+            parent,
+        };
+        let entries = fs::read_dir(dir)
+            .and_then(|entries| entries.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| WalkError::io(dir, e))?;
+        entries
+            .into_par_iter()
+            .try_fold(Found::default, |mut found, entry| {
+                self.visit_entry(&entry, canonical_dir, prefix, &ancestors, &mut found)?;
+                Ok(found)
+            })
+            .try_reduce(Found::default, |a, b| Ok(a.merge(b)))
     }
 
-    fn visit_symlink(&mut self, path: &Path, rel: String) -> Result<(), WalkError> {
+    fn visit_entry(
+        &self,
+        entry: &fs::DirEntry,
+        canonical_dir: &Path,
+        prefix: &str,
+        ancestors: &Ancestors<'_>,
+        found: &mut Found,
+    ) -> Result<(), WalkError> {
+        let path = entry.path();
+        let file_name = entry.file_name();
+        let Some(component) = file_name.to_str() else {
+            return Err(WalkError::NonUtf8Name { path });
+        };
+        let rel = if prefix.is_empty() {
+            component.to_owned()
+        } else {
+            format!("{prefix}/{component}")
+        };
+        // Exclusions come first so an ignored link or special file never fails the walk.
+        if self.options.ignore.is_ignored(&rel) {
+            return Ok(());
+        }
+        let file_type = entry.file_type().map_err(|e| WalkError::io(&path, e))?;
+        if file_type.is_symlink() {
+            self.visit_symlink(&path, rel, ancestors, found)
+        } else if file_type.is_dir() {
+            let inner = self.walk_dir(
+                &path,
+                &canonical_dir.join(&file_name),
+                &rel,
+                Some(ancestors),
+            )?;
+            *found = std::mem::take(found).merge(inner);
+            Ok(())
+        } else if file_type.is_file() {
+            let meta = entry.metadata().map_err(|e| WalkError::io(&path, e))?;
+            found.files.push(ModelFile::new(rel, path, &meta));
+            Ok(())
+        } else {
+            Err(WalkError::SpecialFile { path })
+        }
+    }
+
+    fn visit_symlink(
+        &self,
+        path: &Path,
+        rel: String,
+        ancestors: &Ancestors<'_>,
+        found: &mut Found,
+    ) -> Result<(), WalkError> {
         if !self.options.allow_symlinks {
             if self.options.collect_disallowed_symlinks {
-                self.model.disallowed_symlinks.push(rel);
+                found.disallowed_symlinks.push(rel);
                 return Ok(());
             }
             return Err(WalkError::Symlink {
@@ -280,20 +353,20 @@ impl Walker<'_> {
         }
         let meta = fs::metadata(&target).map_err(|e| WalkError::io(&target, e))?;
         if meta.is_file() {
-            self.model.files.push(ModelFile {
-                name: rel,
-                path: path.to_path_buf(),
-                size: meta.len(),
-            });
+            found
+                .files
+                .push(ModelFile::new(rel, path.to_path_buf(), &meta));
             Ok(())
         } else if meta.is_dir() {
-            if self.active_dirs.contains(&target) {
+            if ancestors.contains(&target) {
                 return Err(WalkError::SymlinkCycle {
                     path: path.to_path_buf(),
                     target,
                 });
             }
-            self.walk_dir(path, target, &rel)
+            let inner = self.walk_dir(path, &target, &rel, Some(ancestors))?;
+            *found = std::mem::take(found).merge(inner);
+            Ok(())
         } else {
             Err(WalkError::SpecialFile {
                 path: path.to_path_buf(),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::Bundle;
 use crate::dsse::{self, Envelope};
 use crate::error::{HashError, StatementError, VerifyError};
-use crate::hashing::{HashSettings, Progress};
+use crate::hashing::{worker_pool, HashSettings, Progress};
 use crate::keys::{PublicKey, SignatureHash};
 use crate::manifest::{ManifestDiff, SerializationRecord};
 use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions};
@@ -138,21 +138,26 @@ pub fn verify_model(
         allow_symlinks: record.allow_symlinks || options.allow_symlinks,
         collect_disallowed_symlinks: true,
     };
-    let mut model = if options.ignore_unsigned_files {
-        let mut names: Vec<&str> = signed
-            .manifest
-            .resources
-            .iter()
-            .map(|r| file_part(&r.name, &record))
-            .collect();
-        // Shard names of one file need not be adjacent: `a:1.bin:0:3` (another file) sorts
-        // between `a:0:8` and `a:16:24`.
-        names.sort_unstable();
-        names.dedup();
-        model::select(model_path, names, &walk).map_err(HashError::from)?
-    } else {
-        model::walk(model_path, &walk).map_err(HashError::from)?
-    };
+    let pool = worker_pool(options.max_workers)?;
+    let mut model = pool
+        .install(|| {
+            if options.ignore_unsigned_files {
+                let mut names: Vec<&str> = signed
+                    .manifest
+                    .resources
+                    .iter()
+                    .map(|r| file_part(&r.name, &record))
+                    .collect();
+                // Shard names of one file need not be adjacent: `a:1.bin:0:3` (another file) sorts
+                // between `a:0:8` and `a:16:24`.
+                names.sort_unstable();
+                names.dedup();
+                model::select(model_path, names, &walk)
+            } else {
+                model::walk(model_path, &walk)
+            }
+        })
+        .map_err(HashError::from)?;
     // model_signing names the file of a single-file model `.`; OMS uses its base name.
     if model.single_file
         && signed
@@ -171,7 +176,7 @@ pub fn verify_model(
         walk,
         max_workers: options.max_workers,
     };
-    let local = settings.hash_walked(&model, progress)?;
+    let local = settings.hash_walked_on(&pool, &model, progress)?;
     let mut diff = ManifestDiff::between(&signed.manifest, &local, options.ignore_unsigned_files);
     diff.symlinks = model.disallowed_symlinks;
     if !diff.is_empty() {
