@@ -101,6 +101,17 @@ impl Hasher {
         }
     }
 
+    /// Feeds bytes, hashing them on every core of the current pool where the algorithm
+    /// can (BLAKE3's tree); other algorithms are inherently sequential.
+    pub fn update_parallel(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Blake3(h) => {
+                h.update_rayon(data);
+            }
+            other => other.update(data),
+        }
+    }
+
     /// The digest of everything fed so far.
     pub fn finalize(self) -> Vec<u8> {
         use sha2::Digest;

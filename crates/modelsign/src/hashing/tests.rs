@@ -223,9 +223,19 @@ fn parallel_engine_matches_sequential_hashing_for_every_algorithm_and_serializat
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("m");
     fs::create_dir_all(root.join("d/e")).expect("mkdir");
-    // Sizes around the shard size and the engine's read sizes, including a file large
-    // enough for BLAKE3's multi-threaded path.
-    let sizes = [0usize, 1, 4095, 4096, 4097, 65_536, (1 << 20) + 1, 17 << 20];
+    // Sizes around the shard size, the engine's read size and mapped window, including a
+    // file large enough for BLAKE3's multi-threaded path.
+    let sizes = [
+        0usize,
+        1,
+        4095,
+        4096,
+        4097,
+        65_536,
+        (1 << 20) + 1,
+        4 << 20,
+        17 << 20,
+    ];
     for (i, size) in sizes.iter().enumerate() {
         let data: Vec<u8> = (0..*size).map(|j| (j * 31 + i) as u8).collect();
         let rel = if i % 2 == 0 {
@@ -240,7 +250,14 @@ fn parallel_engine_matches_sequential_hashing_for_every_algorithm_and_serializat
         HashAlgorithm::Blake2b,
         HashAlgorithm::Blake3,
     ] {
-        for shard in [None, Some(4096u64), Some(4097), Some(1 << 20)] {
+        // A shard of 4 MiB + 1 is mapped at offsets that are not page-aligned.
+        for shard in [
+            None,
+            Some(4096u64),
+            Some(4097),
+            Some(1 << 20),
+            Some((4 << 20) + 1),
+        ] {
             let serialization = match shard {
                 None => Serialization::Files,
                 Some(shard_size) => Serialization::Shards { shard_size },
