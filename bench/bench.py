@@ -51,23 +51,34 @@ def make_models(work: Path) -> dict:
     return paths
 
 
-def timed(cmd, runs):
-    """Median wall time (s) and maximum peak RSS (MiB) over `runs` runs of `cmd`."""
-    times, rss = [], []
+def run_once(cmd):
+    """Wall time (s) and peak RSS (MiB) of one run of `cmd`."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M"] + [str(c) for c in cmd],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
+    return elapsed, int(proc.stderr.strip().splitlines()[-1]) / 1024
+
+
+def timed_rounds(commands, runs):
+    """Runs every command once per round, `runs` rounds, so that commands compared with
+    each other (sign and verify, a tool and its limit) see the same machine conditions:
+    on a shared machine, timing one command's runs back to back and then the next's made
+    ratios drift by 10% and more. Returns {label: (median seconds, max peak RSS MiB)}."""
+    times = {label: [] for label in commands}
+    rss = {label: [] for label in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M"] + [str(c) for c in cmd],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
-        times.append(elapsed)
-        rss.append(int(proc.stderr.strip().splitlines()[-1]) / 1024)
-    return statistics.median(times), max(rss)
+        for label, cmd in commands.items():
+            seconds, peak = run_once(cmd)
+            times[label].append(seconds)
+            rss[label].append(peak)
+    return {label: (statistics.median(times[label]), max(rss[label])) for label in commands}
 
 
 def warm(root: Path):
@@ -108,32 +119,35 @@ def main():
         files = sorted(str(p) for p in root.rglob("*") if p.is_file() and p.name != ".complete")
         ignore = ["--ignore-paths", ".complete"]
         # Limits: SHA-256 on one core (faster of openssl and sha256sum), BLAKE3 on 1 and all cores.
-        sha_tools = {
+        commands = {
             "openssl dgst -sha256": ["openssl", "dgst", "-sha256"] + files,
             "sha256sum": ["sha256sum"] + files,
+            "b3sum --num-threads 1": [args.b3sum, "--num-threads", "1"] + files,
+            "b3sum": [args.b3sum] + files,
+            "digest": [ms, "digest", root] + ignore,
         }
-        sha_limit = None
-        for tool, cmd in sha_tools.items():
-            seconds, rss = timed(cmd, runs)
-            record(name, size, "limit sha256 (1 core)", tool, seconds, rss)
-            sha_limit = seconds if sha_limit is None else min(sha_limit, seconds)
-        b3_one, rss = timed([args.b3sum, "--num-threads", "1"] + files, runs)
-        record(name, size, "limit blake3 (1 core)", "b3sum --num-threads 1", b3_one, rss)
-        b3_all, rss = timed([args.b3sum] + files, runs)
-        record(name, size, "limit blake3 (all cores)", "b3sum", b3_all, rss)
-        limits = {"files-sha256": sha_limit, "shards-sha256": sha_limit, "files-blake3": b3_all}
-
-        seconds, rss = timed([ms, "digest", root] + ignore, runs)
-        record(name, size, "digest files-sha256", "modelsign", seconds, rss, limit=sha_limit)
         for config, flags in CONFIGS.items():
             sig = sigs / f"{name}-{config}.sig"
             pysig = sigs / f"{name}-{config}-py.sig"
-            py_sign, py_rss = timed(py + ["sign", config, root, pysig, KEY], runs)
-            py_verify, py_vrss = timed(py + ["verify", config, root, pysig, PUB], runs)
-            sign_s, sign_rss = timed([ms, "sign", "key", root, "--private-key", KEY, "--signature", sig] + flags + ignore, runs)
-            verify_s, verify_rss = timed([ms, "verify", "key", root, "--public-key", PUB, "--signature", sig] + ignore, runs)
-            record(name, size, f"sign {config}", "modelsign", sign_s, sign_rss, limits[config], py_sign)
-            record(name, size, f"verify {config}", "modelsign", verify_s, verify_rss, limits[config], py_verify)
+            commands[f"py sign {config}"] = py + ["sign", config, root, pysig, KEY]
+            commands[f"py verify {config}"] = py + ["verify", config, root, pysig, PUB]
+            commands[f"sign {config}"] = [ms, "sign", "key", root, "--private-key", KEY, "--signature", sig] + flags + ignore
+            commands[f"verify {config}"] = [ms, "verify", "key", root, "--public-key", PUB, "--signature", sig] + ignore
+        measured = timed_rounds(commands, runs)
+
+        sha_limit = min(measured["openssl dgst -sha256"][0], measured["sha256sum"][0])
+        for tool in ("openssl dgst -sha256", "sha256sum"):
+            record(name, size, "limit sha256 (1 core)", tool, *measured[tool])
+        record(name, size, "limit blake3 (1 core)", "b3sum --num-threads 1", *measured["b3sum --num-threads 1"])
+        record(name, size, "limit blake3 (all cores)", "b3sum", *measured["b3sum"])
+        b3_all = measured["b3sum"][0]
+        limits = {"files-sha256": sha_limit, "shards-sha256": sha_limit, "files-blake3": b3_all}
+        record(name, size, "digest files-sha256", "modelsign", *measured["digest"], limit=sha_limit)
+        for config in CONFIGS:
+            py_sign, py_rss = measured[f"py sign {config}"]
+            py_verify, py_vrss = measured[f"py verify {config}"]
+            record(name, size, f"sign {config}", "modelsign", *measured[f"sign {config}"], limits[config], py_sign)
+            record(name, size, f"verify {config}", "modelsign", *measured[f"verify {config}"], limits[config], py_verify)
             record(name, size, f"sign {config}", "model_signing 1.1.1", py_sign, py_rss)
             record(name, size, f"verify {config}", "model_signing 1.1.1", py_verify, py_vrss)
     write_results(rows, runs)
@@ -157,7 +171,8 @@ def write_results(rows, runs):
         "# modelsign benchmark results",
         "",
         f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d')} with `bash bench/run.sh`;",
-        f"each figure is the median of {runs} runs; peak RSS is the largest `/usr/bin/time` maximum",
+        f"each figure is the median of {runs} runs, taken in rounds (every command of a model once per",
+        "round, so compared commands share the machine's conditions); peak RSS is the largest `/usr/bin/time` maximum",
         "resident set. 'x limit' is the time over the limit's time (SHA-256 on one core: the",
         "faster of `openssl dgst -sha256` and `sha256sum`; BLAKE3: `b3sum` on all cores);",
         "'speed-up' is model_signing's time over modelsign's for the same operation. model_signing",
