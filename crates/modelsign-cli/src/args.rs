@@ -20,6 +20,8 @@ modelsign verify key my-model --public-key key.pub --signature my-model.sig\n  \
 modelsign sign certificate my-model --private-key key.pem --signing-certificate leaf.pem \\\n      \
 --certificate-chain intermediate.pem --signature my-model.sig\n  \
 modelsign verify certificate my-model --certificate-chain root.pem --signature my-model.sig\n  \
+modelsign verify sigstore my-model --signature my-model.sig --identity alice@example.com \\\n      \
+--identity-provider https://accounts.google.com\n  \
 modelsign digest my-model\n\n\
 Exit status: 0 success, 1 signing or verification failed, 2 bad usage or unreadable input."
 )]
@@ -59,6 +61,19 @@ pub enum VerifyMethod {
     Key(VerifyKeyArgs),
     /// Verify a signature made with `sign certificate`, using trusted root certificates.
     Certificate(VerifyCertificateArgs),
+    /// Verify a Sigstore keyless signature: who signed (the identity in the Fulcio
+    /// certificate, vouched for by an OIDC provider), logged in Rekor, and the model.
+    ///
+    /// Works offline: the public-good production trust root is built in. Give the
+    /// expected signer with --identity (exact) or --identity-regex, and its identity
+    /// provider with --identity-provider.
+    #[command(after_help = "Examples:\n  \
+modelsign verify sigstore my-model --signature my-model.sig \\\n      \
+--identity alice@example.com --identity-provider https://accounts.google.com\n  \
+modelsign verify sigstore my-model --signature my-model.sig \\\n      \
+--identity-regex '^https://github.com/my-org/.*/release.yml@refs/tags/v.*$' \\\n      \
+--identity-provider https://token.actions.githubusercontent.com")]
+    Sigstore(VerifySigstoreArgs),
 }
 
 /// Which files make up the model.
@@ -218,6 +233,35 @@ pub struct VerifyCertificateArgs {
     /// PEM file of trusted root certificate(s) (repeatable; a file may hold several).
     #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
     pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("expected_identity").required(true).args(["identity", "identity_regex"])))]
+pub struct VerifySigstoreArgs {
+    #[command(flatten)]
+    pub common: VerifyCommon,
+    /// The signer's identity exactly as in the certificate: an email address, or for CI
+    /// workflows a URI such as
+    /// https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main.
+    #[arg(long, value_name = "IDENTITY")]
+    pub identity: Option<String>,
+    /// A regular expression the signer's identity must match (use ^...$ to anchor it).
+    #[arg(long, value_name = "REGEX", conflicts_with = "identity")]
+    pub identity_regex: Option<String>,
+    /// The OIDC identity provider (issuer URL) that must have vouched for the identity,
+    /// e.g. https://accounts.google.com or https://token.actions.githubusercontent.com.
+    #[arg(long, value_name = "URL")]
+    pub identity_provider: String,
+    /// Trust Sigstore's staging instance instead of production.
+    #[arg(long)]
+    pub use_staging: bool,
+    /// A trusted_root.json to trust instead of the built-in roots (private instances).
+    #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
+    pub trusted_root: Option<PathBuf>,
+    /// A ClientTrustConfig (trusted root + signing config, as model_signing's
+    /// --trust_config takes) whose trusted root is used. Wins over --use-staging.
+    #[arg(long, value_name = "FILE")]
+    pub trust_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

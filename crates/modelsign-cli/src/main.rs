@@ -12,14 +12,14 @@ use modelsign::error::{HashError, SignError};
 use modelsign::model::relative_to_model;
 use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
-    IgnoreSet, KeySigner, KeyVerifier, PrivateKey, PublicKey, Serialization, Signer, Verifier,
-    VerifyError, VerifyOptions, WalkOptions,
+    IdentityPolicy, IgnoreSet, KeySigner, KeyVerifier, PrivateKey, PublicKey, Serialization,
+    Signer, SigstoreTrustRoot, SigstoreVerifier, Verifier, VerifyError, VerifyOptions, WalkOptions,
 };
 use serde_json::json;
 
 use args::{
     Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PrivateKeyArgs, SelectionArgs,
-    SerializationArg, SignCommon, SignMethod, VerifyCommon, VerifyMethod,
+    SerializationArg, SignCommon, SignMethod, VerifyCommon, VerifyMethod, VerifySigstoreArgs,
 };
 
 /// Exit status: the signature or verification failed.
@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         Command::Sign(SignMethod::Certificate(a)) => (&a.common.output, "Signing"),
         Command::Verify(VerifyMethod::Key(a)) => (&a.common.output, "Verification"),
         Command::Verify(VerifyMethod::Certificate(a)) => (&a.common.output, "Verification"),
+        Command::Verify(VerifyMethod::Sigstore(a)) => (&a.common.output, "Verification"),
         Command::Digest(a) => (&a.output, "Computing the digest"),
     };
     match run(&cli.command) {
@@ -115,6 +116,7 @@ fn run(command: &Command) -> Result<(), Failure> {
             let verifier = CertificateVerifier::new(anchors).map_err(Failure::input)?;
             verify(&a.common, &verifier)
         }
+        Command::Verify(VerifyMethod::Sigstore(a)) => verify(&a.common, &sigstore_verifier(a)?),
         Command::Digest(a) => digest(a),
     }
 }
@@ -201,6 +203,11 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                         "hash_type": report.serialization.hash_type.as_str(),
                         "serialization": report.serialization.serialization.method(),
                         "notes": report.notes,
+                        "signer": report.signer.as_ref().map(|s| json!({
+                            "identity": s.identity,
+                            "issuer": s.issuer,
+                            "signed_at": s.signed_at,
+                        })),
                     })
                 );
             } else {
@@ -214,15 +221,49 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                         count(report.resources, "resource"),
                         report
                             .root_digest
+                            .as_ref()
                             .map(|d| format!(", {d}"))
                             .unwrap_or_default()
                     );
+                    if let Some(signer) = &report.signer {
+                        println!(
+                            "Signed by {} (identity provider {}){}",
+                            signer.identity,
+                            signer.issuer,
+                            signer
+                                .signed_at
+                                .as_ref()
+                                .map(|t| format!(", logged at {t}"))
+                                .unwrap_or_default()
+                        );
+                    }
                 }
             }
             Ok(())
         }
         Err(error) => Err(verify_failure(error)),
     }
+}
+
+fn sigstore_verifier(args: &VerifySigstoreArgs) -> Result<SigstoreVerifier, Failure> {
+    // model_signing: for verification, an explicit trust config wins over --use-staging.
+    let trust_root = match (&args.trust_config, &args.trusted_root) {
+        (Some(path), _) | (None, Some(path)) => SigstoreTrustRoot::read(path),
+        (None, None) if args.use_staging => SigstoreTrustRoot::staging(),
+        (None, None) => SigstoreTrustRoot::production(),
+    }
+    .map_err(Failure::input)?;
+    let identity = match (&args.identity, &args.identity_regex) {
+        (_, Some(pattern)) => IdentityPolicy::regex(pattern).map_err(|e| {
+            Failure::input(format!(
+                "--identity-regex is not a valid regular expression: {e}"
+            ))
+        })?,
+        (Some(identity), None) => IdentityPolicy::Exact(identity.clone()),
+        (None, None) => return Err(Failure::input("give --identity or --identity-regex")),
+    };
+    SigstoreVerifier::new(&trust_root, identity, args.identity_provider.clone())
+        .map_err(Failure::input)
 }
 
 fn verify_failure(error: VerifyError) -> Failure {

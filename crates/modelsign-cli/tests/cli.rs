@@ -619,3 +619,172 @@ fn encrypted_keys_take_their_password_from_a_file_or_the_environment() {
     assert_eq!(out.status.code(), Some(2), "wrong password");
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
 }
+
+/// A writable copy of model_signing 1.1.0's Sigstore-signed model (signature inside it).
+fn sigstore_vector() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("v1.1.0-sigstore");
+    test_support::copy_tree(
+        &test_support::vector("model-transparency/v1.1.0-sigstore"),
+        &model,
+    );
+    (dir, model)
+}
+
+const SIGSTORE_IDENTITY: &str = "stefanb@us.ibm.com";
+const SIGSTORE_ISSUER: &str = "https://sigstore.verify.ibm.com/oauth2";
+
+fn verify_sigstore(model: &Path, extra: &[&str]) -> Output {
+    let signature = model.join("model.sig");
+    run(&[
+        &[
+            "verify",
+            "sigstore",
+            path(model),
+            "--signature",
+            path(&signature),
+        ],
+        extra,
+    ])
+}
+
+#[test]
+fn sigstore_verification_names_the_signer_or_the_identity_found() {
+    let (_dir, model) = sigstore_vector();
+    let ok = verify_sigstore(
+        &model,
+        &[
+            "--identity",
+            SIGSTORE_IDENTITY,
+            "--identity-provider",
+            SIGSTORE_ISSUER,
+        ],
+    );
+    assert_success(&ok, "verify sigstore");
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "Signed by {SIGSTORE_IDENTITY} (identity provider {SIGSTORE_ISSUER})"
+        )),
+        "{stdout}"
+    );
+
+    // model_signing's spelling of the flags, and JSON output with the signer.
+    let json = verify_sigstore(
+        &model,
+        &[
+            "--identity",
+            SIGSTORE_IDENTITY,
+            "--identity_provider",
+            SIGSTORE_ISSUER,
+            "--json",
+        ],
+    );
+    assert_success(&json, "verify sigstore --json");
+    let value = json_of(&json);
+    assert_eq!(value["signer"]["identity"], SIGSTORE_IDENTITY);
+    assert_eq!(value["signer"]["issuer"], SIGSTORE_ISSUER);
+
+    let wrong = verify_sigstore(
+        &model,
+        &[
+            "--identity",
+            "mallory@example.com",
+            "--identity-provider",
+            SIGSTORE_ISSUER,
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("wrong signer") && stderr.contains(SIGSTORE_IDENTITY),
+        "{stderr}"
+    );
+
+    let wrong_issuer = verify_sigstore(
+        &model,
+        &[
+            "--identity",
+            SIGSTORE_IDENTITY,
+            "--identity-provider",
+            "https://accounts.google.com",
+        ],
+    );
+    assert_eq!(wrong_issuer.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&wrong_issuer.stderr);
+    assert!(
+        stderr.contains("wrong identity provider") && stderr.contains(SIGSTORE_ISSUER),
+        "{stderr}"
+    );
+
+    let regex = verify_sigstore(
+        &model,
+        &[
+            "--identity-regex",
+            r"^stefanb@.*\.ibm\.com$",
+            "--identity-provider",
+            SIGSTORE_ISSUER,
+        ],
+    );
+    assert_success(&regex, "verify sigstore --identity-regex");
+}
+
+#[test]
+fn sigstore_verification_rejects_unusable_trust_and_policy_input_with_status_2() {
+    let (dir, model) = sigstore_vector();
+    let policy = [
+        "--identity",
+        SIGSTORE_IDENTITY,
+        "--identity-provider",
+        SIGSTORE_ISSUER,
+    ];
+    let missing = dir.path().join("missing.json");
+    let out = verify_sigstore(
+        &model,
+        &[&policy[..], &["--trusted-root", path(&missing)]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let garbage = dir.path().join("garbage.json");
+    fs::write(&garbage, "{\"not\": \"a root\"}").expect("write");
+    let out = verify_sigstore(
+        &model,
+        &[&policy[..], &["--trust-config", path(&garbage)]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = verify_sigstore(
+        &model,
+        &[
+            "--identity-regex",
+            "([",
+            "--identity-provider",
+            SIGSTORE_ISSUER,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--identity-regex"));
+
+    // Neither --identity nor --identity-regex: a usage error.
+    let out = verify_sigstore(&model, &["--identity-provider", SIGSTORE_ISSUER]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // The staging root does not vouch for a production signature: a verification failure.
+    let out = verify_sigstore(&model, &[&policy[..], &["--use-staging"]].concat());
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,6 +1,9 @@
 //! Adapter for the OMS conformance suite: `sign-model` and `verify-model` with the flags of
-//! the suite's adapter protocol; the exit code is the result (0 success, 1 failure,
+//! the suite's adapter protocol; and for sigstore-conformance: `verify-bundle` with the
+//! flags of its client protocol. The exit code is the result (0 success, 1 failure,
 //! 2 bad usage). The reason for a failure goes to stderr for whoever reads the logs.
+
+mod sigstore_client;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,8 +11,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelsign::model::relative_to_model;
 use modelsign::{
-    Bundle, Certificate, CertificateSigner, CertificateVerifier, HashSettings, IgnoreSet,
-    KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey, Signer, Verifier, VerifyOptions,
+    Bundle, Certificate, CertificateSigner, CertificateVerifier, HashSettings, IdentityPolicy,
+    IgnoreSet, KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey, Signer, SigstoreTrustRoot,
+    SigstoreVerifier, Verifier, VerifyOptions,
 };
 
 #[derive(Parser)]
@@ -29,6 +33,8 @@ enum Command {
     SignModel(SignArgs),
     /// Verify a model against a bundle.
     VerifyModel(VerifyArgs),
+    /// sigstore-conformance: verify a bundle over an artifact (or `sha256:<hex>` digest).
+    VerifyBundle(sigstore_client::VerifyBundleArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -82,6 +88,10 @@ struct VerifyArgs {
     identity: Option<String>,
     #[arg(long)]
     identity_provider: Option<String>,
+    /// A trusted root or ClientTrustConfig for a private Sigstore instance (not part of
+    /// the OMS protocol; used by modelsign's own tests).
+    #[arg(long)]
+    trust_config: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -89,6 +99,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::SignModel(args) => sign(args),
         Command::VerifyModel(args) => verify(args),
+        Command::VerifyBundle(args) => sigstore_client::verify_bundle(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,7 +151,23 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
         Method::Certificate => {
             Box::new(CertificateVerifier::new(certificates(&args.cert_chain)?).map_err(text)?)
         }
-        Method::Sigstore => return Err("sigstore verification is not implemented yet".into()),
+        Method::Sigstore => {
+            let trust = match &args.trust_config {
+                Some(path) => SigstoreTrustRoot::read(path),
+                None if args.common.use_staging => SigstoreTrustRoot::staging(),
+                None => SigstoreTrustRoot::production(),
+            }
+            .map_err(text)?;
+            let identity = args.identity.clone().ok_or("--identity is required")?;
+            let issuer = args
+                .identity_provider
+                .clone()
+                .ok_or("--identity-provider is required")?;
+            Box::new(
+                SigstoreVerifier::new(&trust, IdentityPolicy::Exact(identity), issuer)
+                    .map_err(text)?,
+            )
+        }
     };
     let bundle = Bundle::read(&args.bundle).map_err(text)?;
     let options = VerifyOptions {

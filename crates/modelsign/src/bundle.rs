@@ -62,6 +62,9 @@ pub struct Bundle {
     /// RFC 3161 timestamps and the like, kept as JSON.
     pub timestamp_verification_data: Option<Value>,
     pub envelope: Envelope,
+    /// The JSON text the bundle was read from, if it was read: Sigstore verification hands
+    /// it unchanged to sigstore-verify's own parser.
+    pub source: Option<Vec<u8>>,
 }
 
 impl Bundle {
@@ -73,6 +76,7 @@ impl Bundle {
             tlog_entries: Vec::new(),
             timestamp_verification_data: None,
             envelope,
+            source: None,
         }
     }
 
@@ -130,6 +134,7 @@ impl Bundle {
             tlog_entries,
             timestamp_verification_data,
             envelope,
+            source: Some(bytes.to_vec()),
         })
     }
 

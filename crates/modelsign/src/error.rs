@@ -128,6 +128,15 @@ pub enum StatementError {
     },
 }
 
+/// A Sigstore trust root could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustRootError {
+    #[error("cannot read trust root '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{origin} is not a usable Sigstore trusted root or trust config: {reason}")]
+    Invalid { origin: String, reason: String },
+}
+
 /// A certificate chain could not be validated.
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
@@ -186,6 +195,14 @@ pub enum VerifyError {
     BadSignature,
     #[error("model does not match its signature: {0}")]
     Mismatch(ManifestDiff),
+    #[error("wrong signer: the signature was made by '{found}', but {expected} was expected")]
+    IdentityMismatch { expected: String, found: String },
+    #[error("wrong identity provider: the signer's identity was vouched for by '{found}', but '{expected}' was expected")]
+    IssuerMismatch { expected: String, found: String },
+    #[error("Sigstore verification failed at {what}: {detail}")]
+    Sigstore { what: &'static str, detail: String },
+    #[error(transparent)]
+    TrustRoot(#[from] TrustRootError),
 }
 
 impl VerifyError {
@@ -197,6 +214,7 @@ impl VerifyError {
             VerifyError::Key(_) => true,
             VerifyError::Certificate(CertError::Io { .. } | CertError::NoAnchors) => true,
             VerifyError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
+            VerifyError::TrustRoot(_) => true,
             _ => false,
         }
     }

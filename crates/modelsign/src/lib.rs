@@ -49,7 +49,8 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    BundleError, CertError, HashError, KeyError, SignError, StatementError, VerifyError, WalkError,
+    BundleError, CertError, HashError, KeyError, SignError, StatementError, TrustRootError,
+    VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};
@@ -57,6 +58,7 @@ pub use manifest::{Manifest, ManifestDiff};
 pub use model::{IgnoreSet, WalkOptions};
 pub use signing::{sign_manifest, sign_model, sign_payload, CertificateSigner, KeySigner, Signer};
 pub use verifying::{
-    verify_model, CertificateVerifier, KeyVerifier, VerificationReport, Verifier, VerifyOptions,
+    verify_model, CertificateVerifier, IdentityPolicy, KeyVerifier, SignerIdentity,
+    SigstoreTrustRoot, SigstoreVerifier, VerificationReport, Verifier, VerifyOptions,
 };
 pub use x509::Certificate;

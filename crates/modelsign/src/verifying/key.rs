@@ -50,6 +50,9 @@ impl Verifier for KeyVerifier {
         let mut verified =
             verify_envelope(&bundle.envelope, &self.key, SignatureHash::CurveDefault)?;
         notes.append(&mut verified.notes);
-        Ok(VerifiedSignature { notes })
+        Ok(VerifiedSignature {
+            notes,
+            signer: None,
+        })
     }
 }

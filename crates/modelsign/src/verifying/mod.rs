@@ -3,7 +3,9 @@
 
 mod certificate;
 mod key;
+mod sigstore;
 
+pub use self::sigstore::{IdentityPolicy, SigstoreTrustRoot, SigstoreVerifier};
 pub use certificate::CertificateVerifier;
 pub use key::KeyVerifier;
 
@@ -30,6 +32,19 @@ pub trait Verifier {
 pub struct VerifiedSignature {
     /// Things the user should know that do not fail verification (legacy formats).
     pub notes: Vec<String>,
+    /// Who signed, where the signature names a verified identity (Sigstore keyless).
+    pub signer: Option<SignerIdentity>,
+}
+
+/// A signer identity established by verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerIdentity {
+    /// The certificate's identity: an email address or URI (CI workflow).
+    pub identity: String,
+    /// The OIDC identity provider that vouched for it.
+    pub issuer: String,
+    /// The verified signing time (transparency log or timestamp authority), RFC 3339.
+    pub signed_at: Option<String>,
 }
 
 /// Verifies DSSE signatures with `key`: the standard PAE with the curve's hash first, then
@@ -57,6 +72,7 @@ pub(crate) fn verify_envelope(
         .any(|s| key.verify(&legacy, &s.sig, legacy_hash))
     {
         return Ok(VerifiedSignature {
+            signer: None,
             notes: vec!["signature uses the pre-authentication encoding of model_signing 0.2; re-sign with a current signer".into()],
         });
     }
@@ -105,6 +121,8 @@ pub struct VerificationReport {
     pub format: StatementFormat,
     /// Non-fatal observations (legacy formats).
     pub notes: Vec<String>,
+    /// Who signed, for methods that establish an identity (Sigstore keyless).
+    pub signer: Option<SignerIdentity>,
 }
 
 /// Verifies the model at `model_path` against `bundle`: the signature first (by
@@ -191,6 +209,7 @@ pub fn verify_model(
         resources: signed.manifest.resources.len(),
         format: signed.format,
         notes: verified.notes,
+        signer: verified.signer,
     })
 }
 
