@@ -183,8 +183,10 @@ impl Bundle {
                     .collect(),
             },
         };
+        let mut json = Vec::with_capacity(out.dsse_envelope.payload.len() + 16 * 1024);
         // Plain strings, arrays and already-parsed JSON values serialise infallibly.
-        serde_json::to_vec(&out).expect("bundle serialisation is infallible")
+        serde_json::to_writer(&mut json, &out).expect("bundle serialisation is infallible");
+        json
     }
 
     /// Writes the bundle to `path` atomically: a temporary file in the same directory is

@@ -77,7 +77,8 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
                 .collect(),
         },
     };
-    let mut out = Vec::new();
+    // About 160 bytes per resource; growing the buffer by doubling would copy it repeatedly.
+    let mut out = Vec::with_capacity(1024 + 192 * manifest.resources.len());
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, AsciiPretty::default());
     // Serialising plain structs of strings, numbers and booleans into memory cannot fail.
     statement
@@ -142,17 +143,21 @@ impl Formatter for AsciiPretty<'_> {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // ASCII runs are copied whole: names and digests are almost always all ASCII, and
+        // a write per byte made encoding a 20,000-file manifest cost 20 ms.
         let mut units = [0u16; 2];
-        for ch in fragment.chars() {
+        let mut plain_from = 0;
+        for (at, ch) in fragment.char_indices() {
             if ch.is_ascii() {
-                writer.write_all(&[ch as u8])?;
-            } else {
-                for unit in ch.encode_utf16(&mut units) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
+                continue;
             }
+            writer.write_all(&fragment.as_bytes()[plain_from..at])?;
+            for unit in ch.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            plain_from = at + ch.len_utf8();
         }
-        Ok(())
+        writer.write_all(&fragment.as_bytes()[plain_from..])
     }
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.begin_array(w)
