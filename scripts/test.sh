@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command: prepares what the tests need on a fresh Debian 12 machine
-# (Rust toolchain, cargo-nextest and Python 3.11 with pip assumed present), then runs every
-# check: formatting, clippy, the test suite and the doctests.
+# (Rust toolchain, cargo-nextest, Python 3.11 with pip, Node.js with npm assumed present;
+# missing Debian packages are installed), then runs every check: formatting, clippy, the
+# test suite and the doctests.
 #
 #   bash scripts/test.sh
 #
@@ -67,6 +68,20 @@ ensure_model_signing_venv() {
     export MODELSIGN_PYTHON_VENV="$venv"
 }
 
+# The loopback Sigstore stack (tests/sigstore-stack) for keyless signing tests.
+ensure_sigstore_stack() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        ensure_apt_packages nodejs npm
+    fi
+    local stack="$REPO/tests/sigstore-stack"
+    if [[ -d "$stack/node_modules/@sigstore/mock" && "$stack/node_modules" -nt "$stack/package-lock.json" ]]; then
+        echo "Sigstore test stack present (node $(node --version))"
+    else
+        echo "Installing the Sigstore test stack (npm ci in $stack)"
+        (cd "$stack" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
 ensure_vectors() {
     export MODELSIGN_VECTORS="${MODELSIGN_VECTORS:-$REPO/../shared/vectors}"
     if [[ ! -f "$MODELSIGN_VECTORS/README.md" ]]; then
@@ -82,6 +97,9 @@ ensure_apt_packages "${APT_PACKAGES[@]}"
 
 section "Setup: Python interop peer (model_signing $MODEL_SIGNING_VERSION)"
 ensure_model_signing_venv
+
+section "Setup: loopback Sigstore stack (@sigstore/mock)"
+ensure_sigstore_stack
 
 section "Setup: test vectors"
 ensure_vectors

@@ -53,6 +53,18 @@ pub enum SignMethod {
     /// The signing certificate and the given chain go into the bundle; verifiers need the
     /// root certificate(s) they trust.
     Certificate(SignCertificateArgs),
+    /// Sign keylessly with Sigstore (the default method): prove who you are with an OIDC
+    /// identity, get a short-lived certificate from Fulcio, log the signature in Rekor.
+    ///
+    /// The identity token comes from --identity-token (or its file/environment variants),
+    /// else from the CI system (GitHub Actions, GitLab, Buildkite, ...), else from signing
+    /// in with the browser. Verifiers then check your identity with `verify sigstore`.
+    #[command(after_help = "Examples:\n  \
+modelsign sign sigstore my-model --signature my-model.sig\n  \
+modelsign sign my-model --signature my-model.sig              # same: sigstore is the default\n  \
+modelsign sign sigstore my-model --identity-token-env SIGSTORE_ID_TOKEN\n  \
+modelsign sign sigstore my-model --trust-config private-instance.json --identity-token-file token")]
+    Sigstore(SignSigstoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +207,44 @@ pub struct SignCertificateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SignSigstoreArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// Sign with Sigstore's staging instance instead of production.
+    #[arg(long)]
+    pub use_staging: bool,
+    /// A ClientTrustConfig (trusted root + signing config) naming the Sigstore services to
+    /// use (private instances). --use-staging wins over it, as in model_signing.
+    #[arg(long, value_name = "FILE")]
+    pub trust_config: Option<PathBuf>,
+    /// The OIDC identity token (visible in the process list; prefer the file or
+    /// environment variants).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["identity_token_file", "identity_token_env"])]
+    pub identity_token: Option<String>,
+    /// Read the identity token from this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "identity_token_env")]
+    pub identity_token_file: Option<PathBuf>,
+    /// Read the identity token from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub identity_token_env: Option<String>,
+    /// Look for CI credentials (the default; accepted for model_signing compatibility).
+    #[arg(long, overrides_with = "no_ambient_credentials")]
+    pub use_ambient_credentials: bool,
+    /// Do not look for CI credentials: sign in interactively unless a token is given.
+    #[arg(long)]
+    pub no_ambient_credentials: bool,
+    /// Sign in by pasting a code instead of through a browser redirect.
+    #[arg(long)]
+    pub oauth_force_oob: bool,
+    /// OAuth client ID for interactive sign-in.
+    #[arg(long, value_name = "ID", default_value = "sigstore")]
+    pub client_id: String,
+    /// OAuth client secret (public clients such as Sigstore's have none).
+    #[arg(long, value_name = "SECRET", default_value = "")]
+    pub client_secret: String,
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyCommon {
     /// The model: a directory or a single file.
     #[arg(value_name = "MODEL_PATH")]
@@ -273,6 +323,21 @@ pub struct DigestArgs {
     pub hashing: HashingArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// As model_signing does, `sign MODEL ...` and `verify MODEL ...` without a method name
+/// mean the `sigstore` method.
+pub fn default_to_sigstore(mut args: Vec<OsString>) -> Vec<OsString> {
+    const METHODS: [&str; 4] = ["key", "certificate", "sigstore", "help"];
+    let command = args.get(1).and_then(|a| a.to_str());
+    if matches!(command, Some("sign" | "verify")) {
+        if let Some(next) = args.get(2).and_then(|a| a.to_str()) {
+            if !next.starts_with('-') && !METHODS.contains(&next) {
+                args.insert(2, OsString::from("sigstore"));
+            }
+        }
+    }
+    args
 }
 
 /// model_signing accepts `--private_key` as well as `--private-key`; so do we. Only the

@@ -12,14 +12,16 @@ use modelsign::error::{HashError, SignError};
 use modelsign::model::relative_to_model;
 use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
-    IdentityPolicy, IgnoreSet, KeySigner, KeyVerifier, PrivateKey, PublicKey, Serialization,
-    Signer, SigstoreTrustRoot, SigstoreVerifier, Verifier, VerifyError, VerifyOptions, WalkOptions,
+    IdentityPolicy, IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, PrivateKey, PublicKey,
+    Serialization, Signer, SigstoreServices, SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier,
+    Verifier, VerifyError, VerifyOptions, WalkOptions,
 };
 use serde_json::json;
 
 use args::{
     Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PrivateKeyArgs, SelectionArgs,
-    SerializationArg, SignCommon, SignMethod, VerifyCommon, VerifyMethod, VerifySigstoreArgs,
+    SerializationArg, SignCommon, SignMethod, SignSigstoreArgs, VerifyCommon, VerifyMethod,
+    VerifySigstoreArgs,
 };
 
 /// Exit status: the signature or verification failed.
@@ -54,10 +56,13 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(args::normalize_flag_spelling(std::env::args_os()));
+    let cli = Cli::parse_from(args::default_to_sigstore(args::normalize_flag_spelling(
+        std::env::args_os(),
+    )));
     let (output, action) = match &cli.command {
         Command::Sign(SignMethod::Key(a)) => (&a.common.output, "Signing"),
         Command::Sign(SignMethod::Certificate(a)) => (&a.common.output, "Signing"),
+        Command::Sign(SignMethod::Sigstore(a)) => (&a.common.output, "Signing"),
         Command::Verify(VerifyMethod::Key(a)) => (&a.common.output, "Verification"),
         Command::Verify(VerifyMethod::Certificate(a)) => (&a.common.output, "Verification"),
         Command::Verify(VerifyMethod::Sigstore(a)) => (&a.common.output, "Verification"),
@@ -104,6 +109,30 @@ fn run(command: &Command) -> Result<(), Failure> {
             let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
             sign(&a.common, &signer, "certificate")
         }
+        Command::Sign(SignMethod::Sigstore(a)) => {
+            let services = if a.use_staging {
+                SigstoreServices::staging()
+            } else if let Some(path) = &a.trust_config {
+                SigstoreServices::read(path)
+            } else {
+                SigstoreServices::production()
+            }
+            .map_err(Failure::input)?;
+            let token = identity_token(a, &services)?;
+            if !a.common.output.quiet && !a.common.output.json {
+                eprintln!(
+                    "Signing as {} (identity provider {}) with {}",
+                    token.identity(),
+                    token.issuer(),
+                    services.fulcio_url()
+                );
+            }
+            sign(
+                &a.common,
+                &SigstoreSigner::new(&services, token),
+                "sigstore",
+            )
+        }
         Command::Verify(VerifyMethod::Key(a)) => {
             let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
             verify(&a.common, &KeyVerifier::new(key))
@@ -119,6 +148,57 @@ fn run(command: &Command) -> Result<(), Failure> {
         Command::Verify(VerifyMethod::Sigstore(a)) => verify(&a.common, &sigstore_verifier(a)?),
         Command::Digest(a) => digest(a),
     }
+}
+
+/// The identity token, from (in this order) the command line, the CI system, or signing in.
+fn identity_token(
+    args: &SignSigstoreArgs,
+    services: &SigstoreServices,
+) -> Result<IdentityTokenSecret, Failure> {
+    let given = if let Some(token) = &args.identity_token {
+        Some(token.clone())
+    } else if let Some(path) = &args.identity_token_file {
+        Some(std::fs::read_to_string(path).map_err(|e| {
+            Failure::input(format!(
+                "cannot read identity token file '{}': {e}",
+                path.display()
+            ))
+        })?)
+    } else if let Some(var) = &args.identity_token_env {
+        Some(std::env::var(var).map_err(|_| {
+            Failure::input(format!(
+                "environment variable {var} holds no identity token"
+            ))
+        })?)
+    } else {
+        None
+    };
+    if let Some(jwt) = given {
+        return IdentityTokenSecret::from_jwt(&jwt).map_err(Failure::input);
+    }
+    if !args.no_ambient_credentials {
+        if let Some(token) =
+            IdentityTokenSecret::from_ambient_credentials().map_err(Failure::input)?
+        {
+            return Ok(token);
+        }
+    }
+    if !args.client_secret.is_empty() {
+        return Err(Failure::input(
+            "--client-secret is not supported: interactive sign-in uses a public OAuth client with PKCE",
+        ));
+    }
+    let no_token = "no identity token: pass --identity-token, --identity-token-file or --identity-token-env, run in a CI system that provides OIDC credentials, or sign in interactively on a terminal";
+    let Some(oidc_url) = services.oidc_url() else {
+        return Err(Failure::input(format!(
+            "{no_token} (the signing config names no OIDC provider)"
+        )));
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::input(no_token));
+    }
+    IdentityTokenSecret::interactive(oidc_url, &args.client_id, args.oauth_force_oob)
+        .map_err(Failure::input)
 }
 
 fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Failure> {

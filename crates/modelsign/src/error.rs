@@ -167,6 +167,8 @@ pub enum SignError {
     Bundle(#[from] BundleError),
     #[error("signing failed: {0}")]
     Crypto(String),
+    #[error("Sigstore signing failed: {0}")]
+    Sigstore(String),
 }
 
 /// Verification failed or could not be carried out.

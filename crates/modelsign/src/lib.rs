@@ -56,7 +56,10 @@ pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_
 pub use keys::{PrivateKey, PublicKey};
 pub use manifest::{Manifest, ManifestDiff};
 pub use model::{IgnoreSet, WalkOptions};
-pub use signing::{sign_manifest, sign_model, sign_payload, CertificateSigner, KeySigner, Signer};
+pub use signing::{
+    sign_manifest, sign_model, sign_payload, CertificateSigner, IdentityTokenSecret, KeySigner,
+    PaeSigner, Signer, SigstoreServices, SigstoreSigner,
+};
 pub use verifying::{
     verify_model, CertificateVerifier, IdentityPolicy, KeyVerifier, SignerIdentity,
     SigstoreTrustRoot, SigstoreVerifier, VerificationReport, Verifier, VerifyOptions,

@@ -97,3 +97,92 @@ pub fn extract_conformance_models() -> tempfile::TempDir {
     assert!(status.success(), "extracting {} failed", tar.display());
     dir
 }
+
+/// A running loopback Sigstore stack (`tests/sigstore-stack/server.js`): Fulcio, Rekor v1,
+/// a TSA and an OIDC issuer on one 127.0.0.1 port. Stopped when dropped (and by itself
+/// after ten minutes, should a test die without dropping it).
+pub struct SigstoreStack {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    /// The stack's address, also the OIDC issuer of its identity tokens.
+    pub url: String,
+    /// The identity its tokens name (email claim, certificate SAN).
+    pub identity: String,
+}
+
+impl SigstoreStack {
+    /// Starts a stack. Panics with instructions when Node.js or the fixture's npm packages
+    /// are missing (scripts/test.sh installs them).
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let fixture = workspace_root().join("tests/sigstore-stack");
+        assert!(
+            fixture.join("node_modules/@sigstore/mock").is_dir(),
+            "the Sigstore test stack is not installed: run `npm ci` in {} (scripts/test.sh does)",
+            fixture.display()
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new("node")
+            .arg(fixture.join("server.js"))
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--lifetime", "600"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node (Node.js) must be installed to run the Sigstore test stack");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the stack's address");
+        let field = |name: &str| -> String {
+            let key = format!("\"{name}\":\"");
+            let start = line
+                .find(&key)
+                .unwrap_or_else(|| panic!("the stack did not start: {line:?}"))
+                + key.len();
+            let end = line[start..].find('"').expect("closing quote") + start;
+            line[start..end].to_owned()
+        };
+        SigstoreStack {
+            url: field("url"),
+            identity: field("identity"),
+            child,
+            dir,
+        }
+    }
+
+    /// ClientTrustConfig (trusted root + signing config) of this stack.
+    pub fn trust_config(&self) -> PathBuf {
+        self.dir.path().join("trust_config.json")
+    }
+
+    /// The stack's trusted root alone.
+    pub fn trusted_root(&self) -> PathBuf {
+        self.dir.path().join("trusted_root.json")
+    }
+
+    /// A file holding a fresh identity token for [`SigstoreStack::identity`].
+    pub fn identity_token_file(&self) -> PathBuf {
+        self.dir.path().join("identity_token")
+    }
+
+    /// The identity token itself.
+    pub fn identity_token(&self) -> String {
+        std::fs::read_to_string(self.identity_token_file()).expect("identity token")
+    }
+}
+
+impl Drop for SigstoreStack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python interpreter of the venv that scripts/test.sh prepares (model_signing and the
+/// `sigstore` package), or `None` outside CI when it is missing.
+pub fn venv_python() -> Option<PathBuf> {
+    model_signing_cli().map(|cli| cli.with_file_name("python"))
+}

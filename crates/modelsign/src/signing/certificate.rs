@@ -1,6 +1,6 @@
 //! The `certificate` method: an EC private key with its X.509 certificate and chain.
 
-use super::Signer;
+use super::PaeSigner;
 use crate::bundle::VerificationMaterial;
 use crate::dsse::Envelope;
 use crate::error::{KeyError, SignError};
@@ -32,7 +32,7 @@ impl CertificateSigner {
     }
 }
 
-impl Signer for CertificateSigner {
+impl PaeSigner for CertificateSigner {
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, SignError> {
         self.key.sign(pae)
     }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::Signer;
+use super::PaeSigner;
 use crate::bundle::VerificationMaterial;
 use crate::dsse::Envelope;
 use crate::error::{KeyError, SignError};
@@ -28,7 +28,7 @@ impl KeySigner {
     }
 }
 
-impl Signer for KeySigner {
+impl PaeSigner for KeySigner {
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, SignError> {
         self.key.sign(pae)
     }

@@ -3,7 +3,9 @@
 
 mod certificate;
 mod key;
+mod sigstore;
 
+pub use self::sigstore::{IdentityTokenSecret, SigstoreServices, SigstoreSigner};
 pub use certificate::CertificateSigner;
 pub use key::KeySigner;
 
@@ -17,19 +19,37 @@ use crate::manifest::Manifest;
 use crate::model::relative_to_model;
 use crate::statement;
 
-/// A signing scheme: who signs the DSSE PAE bytes, and what verification material goes
-/// into the bundle. Nothing else in the flow depends on the scheme.
+/// A signing scheme: turns a statement payload into a signed bundle. Nothing else in the
+/// flow depends on the scheme.
 pub trait Signer {
+    /// Signs an in-toto statement payload into a bundle (DSSE envelope + verification
+    /// material).
+    fn sign_payload(&self, payload: Vec<u8>) -> Result<Bundle, SignError>;
+}
+
+/// A scheme that holds its signing key: it signs the DSSE pre-authentication encoding
+/// itself and knows its verification material (key, certificate, HSM). Every such scheme
+/// is a [`Signer`].
+pub trait PaeSigner {
     /// Signs the pre-authentication encoding of the envelope.
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, SignError>;
-    /// The verification material for a signed envelope (a key scheme knows it up front; a
-    /// transparency-logged scheme obtains it once the envelope exists).
+    /// The verification material for a signed envelope.
     fn verification_material(&self, envelope: &Envelope)
         -> Result<VerificationMaterial, SignError>;
 }
 
+impl<T: PaeSigner> Signer for T {
+    fn sign_payload(&self, payload: Vec<u8>) -> Result<Bundle, SignError> {
+        sign_with_key(payload, self)
+    }
+}
+
 /// Signs an in-toto statement payload into a bundle.
 pub fn sign_payload(payload: Vec<u8>, signer: &dyn Signer) -> Result<Bundle, SignError> {
+    signer.sign_payload(payload)
+}
+
+fn sign_with_key(payload: Vec<u8>, signer: &impl PaeSigner) -> Result<Bundle, SignError> {
     let sig = signer.sign_pae(&dsse::pae(dsse::PAYLOAD_TYPE, &payload))?;
     let envelope = Envelope {
         payload,
