@@ -12,8 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelsign::model::relative_to_model;
 use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashSettings, IdentityPolicy,
-    IgnoreSet, KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey, Signer, SigstoreTrustRoot,
-    SigstoreVerifier, Verifier, VerifyOptions,
+    IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey,
+    Signer, SigstoreServices, SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, Verifier,
+    VerifyOptions,
 };
 
 #[derive(Parser)]
@@ -70,6 +71,10 @@ struct SignArgs {
     cert_chain: Vec<PathBuf>,
     #[arg(long)]
     identity_token: Option<String>,
+    /// A ClientTrustConfig naming the Sigstore services (not part of the OMS protocol;
+    /// used by modelsign's own tests with a loopback stack).
+    #[arg(long)]
+    trust_config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -119,7 +124,22 @@ fn sign(args: &SignArgs) -> Result<(), String> {
             let chain = certificates(&args.cert_chain)?;
             Box::new(CertificateSigner::new(private_key(args)?, leaf, chain).map_err(text)?)
         }
-        Method::Sigstore => return Err("sigstore signing is not implemented yet".into()),
+        Method::Sigstore => {
+            let services = if args.common.use_staging {
+                SigstoreServices::staging()
+            } else if let Some(path) = &args.trust_config {
+                SigstoreServices::read(path)
+            } else {
+                SigstoreServices::production()
+            }
+            .map_err(text)?;
+            let token = args
+                .identity_token
+                .as_deref()
+                .ok_or("--identity-token is required for sigstore")?;
+            let token = IdentityTokenSecret::from_jwt(token).map_err(text)?;
+            Box::new(SigstoreSigner::new(&services, token))
+        }
     };
     let settings = HashSettings {
         walk: modelsign::WalkOptions {

@@ -5,8 +5,9 @@
 //! One test per category loops over every case directory, collects each failure with the
 //! adapter command line and its stderr, and panics at the end listing all of them, so one
 //! bad case does not hide the others. Sigstore verify cases (historical and negative) run
-//! offline against the built-in production trust root; Sigstore *roundtrip* cases need an
-//! identity token to sign and are reported as "not run" until keyless signing exists.
+//! offline against the built-in production trust root; Sigstore roundtrip cases sign and
+//! verify against a loopback Sigstore stack (tests/sigstore-stack) standing in for the
+//! staging instance and the CI identity token the suite expects.
 //!
 //! Besides the exit codes, every bundle we produce in a roundtrip gets the harness's
 //! structural checks (media type, key hint / certificate chain, payload type, statement
@@ -196,6 +197,10 @@ struct Fixtures {
     models: tempfile::TempDir,
     /// The read-only `assets` dir, for keys and certificates.
     assets: PathBuf,
+    /// For Sigstore roundtrips: a loopback Sigstore stack stands in for the staging
+    /// instance and the CI identity token the suite expects (`SIGSTORE_ID_TOKEN`,
+    /// `${SIGSTORE_IDENTITY}`, `${SIGSTORE_ISSUER}`).
+    sigstore: Option<test_support::SigstoreStack>,
 }
 
 impl Fixtures {
@@ -209,6 +214,14 @@ impl Fixtures {
         Fixtures {
             models: test_support::extract_conformance_models(),
             assets,
+            sigstore: None,
+        }
+    }
+
+    fn with_sigstore_stack() -> Self {
+        Fixtures {
+            sigstore: Some(test_support::SigstoreStack::start()),
+            ..Self::new()
         }
     }
 
@@ -458,6 +471,14 @@ fn sign_args(
     for cert in &sign.cert_chain {
         args.extend(arg("--cert-chain", fixtures.asset(cert)?));
     }
+    if config.method == "sigstore" {
+        let stack = fixtures
+            .sigstore
+            .as_ref()
+            .ok_or("a Sigstore roundtrip needs the loopback stack")?;
+        args.extend(arg("--identity-token", stack.identity_token()));
+        args.extend(arg("--trust-config", stack.trust_config()));
+    }
     // As the suite's harness does: the verify block's ignore paths also apply at signing
     // (roundtrip configs have no ignore list of their own in `sign`).
     args.extend(ignore_args(model, &config.verify.ignore_paths));
@@ -481,14 +502,24 @@ fn verify_args(
     for cert in &verify.cert_chain {
         args.extend(arg("--cert-chain", fixtures.asset(cert)?));
     }
-    if let Some(identity) = &verify.identity {
-        args.extend(arg("--identity", identity));
-    }
-    if let Some(provider) = &verify.identity_provider {
-        args.extend(arg("--identity-provider", provider));
-    }
-    if verify.use_staging {
-        args.push("--use-staging".into());
+    match (&fixtures.sigstore, config.method.as_str()) {
+        (Some(stack), "sigstore") => {
+            // The placeholders name the CI token's identity; ours comes from the stack.
+            args.extend(arg("--identity", &stack.identity));
+            args.extend(arg("--identity-provider", &stack.url));
+            args.extend(arg("--trust-config", stack.trust_config()));
+        }
+        _ => {
+            if let Some(identity) = &verify.identity {
+                args.extend(arg("--identity", identity));
+            }
+            if let Some(provider) = &verify.identity_provider {
+                args.extend(arg("--identity-provider", provider));
+            }
+            if verify.use_staging {
+                args.push("--use-staging".into());
+            }
+        }
     }
     args.extend(ignore_args(model, &verify.ignore_paths));
     if verify.ignore_unsigned_files {
@@ -692,6 +723,21 @@ fn check_produced_bundle(
                 problems.push(format!(
                     "certificate method: verificationMaterial.x509CertificateChain.certificates \
                      missing or empty: {material}"
+                ));
+            }
+        }
+        "sigstore" => {
+            if !material["certificate"]["rawBytes"].is_string() {
+                problems.push(format!(
+                    "sigstore method: verificationMaterial.certificate.rawBytes missing: {material}"
+                ));
+            }
+            if material["tlogEntries"]
+                .as_array()
+                .is_none_or(|e| e.is_empty())
+            {
+                problems.push(format!(
+                    "sigstore method: no transparency log entry in {material}"
                 ));
             }
         }
@@ -962,12 +1008,6 @@ impl Tally {
     }
 }
 
-/// Keyless signing is not implemented yet: Sigstore roundtrip cases are listed as not
-/// run, never counted as passed or failed.
-fn needs_sigstore_signing(config: &Config) -> bool {
-    config.method == "sigstore"
-}
-
 fn run_verify_category(category: &str, expected_cases: usize) {
     let cases = discover(&format!("verify/{category}"));
     assert_eq!(
@@ -999,16 +1039,12 @@ fn roundtrip() {
         cases.len(),
         cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>()
     );
-    let fixtures = Fixtures::new();
+    let fixtures = Fixtures::with_sigstore_stack();
     let schemas = Schemas::load();
     let mut tally = Tally::default();
     for case in &cases {
         if let Err(e) = case.config.check() {
             tally.record(&case.name, Err(format!("bad config.json: {e}")));
-            continue;
-        }
-        if needs_sigstore_signing(&case.config) {
-            tally.not_run.push(case.name.clone());
             continue;
         }
         tally.record(&case.name, run_roundtrip(case, &fixtures, &schemas));
@@ -1061,7 +1097,7 @@ fn structural_checks_catch_broken_bundles() {
         .iter()
         .find(|c| c.name == "key-sig-inside-model")
         .expect("roundtrip case key-sig-inside-model");
-    let fixtures = Fixtures::new();
+    let fixtures = Fixtures::with_sigstore_stack();
     let schemas = Schemas::load();
     let work = tempfile::tempdir().expect("temp dir");
     let model = prepare_model(case, &fixtures, work.path()).expect("model copy");
