@@ -22,6 +22,8 @@
 //    carries milliseconds, which strict DER decoders (sigstore-rust's) refuse; Sigstore's
 //    timestamp authority writes whole seconds, and so does this one.
 //  - OIDC: sigstore-python discovers the issuer's endpoints before signing.
+//  - Fulcio verifies the identity token's signature with its issuer's key; the mock only
+//    reads the claims. Tokens this stack did not sign are refused, as Fulcio would.
 'use strict';
 
 const crypto = require('crypto');
@@ -211,6 +213,16 @@ async function main() {
         const auth = request.headers.authorization || '';
         if (!json.credentials && auth.startsWith('Bearer ')) {
           json.credentials = { oidcIdentityToken: auth.slice('Bearer '.length) };
+        }
+        // Like Fulcio, accept only tokens its trusted issuer (this stack) really signed.
+        const token = json.credentials && json.credentials.oidcIdentityToken;
+        try {
+          await jose.jwtVerify(token || '', keyPair.publicKey, { issuer: url, audience: 'sigstore' });
+        } catch (error) {
+          return send(401, JSON.stringify({
+            code: 16,
+            message: `There was an error processing the identity token: ${error.message}`,
+          }), 'application/json');
         }
         const csr = json.certificateSigningRequest;
         if (typeof csr === 'string' && !csr.includes('-----BEGIN')) {

@@ -41,17 +41,30 @@ fn explain(out: &Output) -> String {
 }
 
 fn sign(stack: &SigstoreStack, model: &Path, signature: &Path) -> Output {
-    run(&[
-        "sign",
-        "sigstore",
-        text(model),
-        "--signature",
-        text(signature),
-        "--trust-config",
-        text(&stack.trust_config()),
-        "--identity-token-file",
-        text(&stack.identity_token_file()),
-    ])
+    sign_with(stack, &stack.trust_config(), model, signature)
+}
+
+fn sign_with(stack: &SigstoreStack, trust_config: &Path, model: &Path, signature: &Path) -> Output {
+    let token_file = stack.identity_token_file();
+    let token = ["--identity-token-file", text(&token_file)];
+    sign_sigstore(model, signature, trust_config, &token)
+}
+
+/// `sign sigstore` with stdin closed (no interactive sign-in), plus `extra` flags.
+fn sign_sigstore(model: &Path, signature: &Path, trust_config: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .args([
+            "sign",
+            "sigstore",
+            text(model),
+            "--signature",
+            text(signature),
+        ])
+        .args(["--trust-config", text(trust_config)])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run modelsign")
 }
 
 fn verify(
@@ -76,12 +89,18 @@ fn verify(
     ])
 }
 
-#[test]
-fn keyless_sign_then_verify_and_every_forgery_fails() {
+/// A running stack, a temp dir holding a two-file model, and where its signature goes.
+fn setup() -> (SigstoreStack, tempfile::TempDir, PathBuf, PathBuf) {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let model = model(dir.path());
     let signature = dir.path().join("model.sig");
+    (stack, dir, model, signature)
+}
+
+#[test]
+fn keyless_sign_then_verify_and_every_forgery_fails() {
+    let (stack, _dir, model, signature) = setup();
     let out = sign(&stack, &model, &signature);
     assert!(out.status.success(), "sign: {}", explain(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -157,10 +176,7 @@ fn keyless_sign_then_verify_and_every_forgery_fails() {
 
 #[test]
 fn sign_without_a_method_means_sigstore_and_a_missing_token_is_explained() {
-    let stack = SigstoreStack::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model(dir.path());
-    let signature = dir.path().join("model.sig");
+    let (stack, dir, model, signature) = setup();
     let out = run(&[
         "sign",
         text(&model),
@@ -176,36 +192,23 @@ fn sign_without_a_method_means_sigstore_and_a_missing_token_is_explained() {
     assert!(ok.status.success(), "{}", explain(&ok));
 
     // No token, no CI credentials, no terminal: exit 2, saying how to provide one.
-    let none = Command::new(BIN)
-        .args([
-            "sign",
-            "sigstore",
-            text(&model),
-            "--signature",
-            text(&dir.path().join("x.sig")),
-            "--trust-config",
-            text(&stack.trust_config()),
-            "--no-ambient-credentials",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run");
+    let none = sign_sigstore(
+        &model,
+        &dir.path().join("x.sig"),
+        &stack.trust_config(),
+        &["--no-ambient-credentials"],
+    );
     assert_eq!(none.status.code(), Some(2), "{}", explain(&none));
     assert!(String::from_utf8_lossy(&none.stderr).contains("--identity-token"));
     assert!(!dir.path().join("x.sig").exists());
 
     // A token the CA refuses (not a JWT): exit 2 before anything is sent.
-    let garbage = run(&[
-        "sign",
-        "sigstore",
-        text(&model),
-        "--signature",
-        text(&dir.path().join("y.sig")),
-        "--trust-config",
-        text(&stack.trust_config()),
-        "--identity-token",
-        "not-a-jwt",
-    ]);
+    let garbage = sign_sigstore(
+        &model,
+        &dir.path().join("y.sig"),
+        &stack.trust_config(),
+        &["--identity-token", "not-a-jwt"],
+    );
     assert_eq!(garbage.status.code(), Some(2), "{}", explain(&garbage));
     assert!(!dir.path().join("y.sig").exists());
 }
@@ -221,17 +224,7 @@ fn unreachable_services_fail_with_the_service_named() {
     let dead_config = dir.path().join("dead.json");
     fs::write(&dead_config, dead).expect("write");
     let signature = dir.path().join("model.sig");
-    let out = run(&[
-        "sign",
-        "sigstore",
-        text(&model),
-        "--signature",
-        text(&signature),
-        "--trust-config",
-        text(&dead_config),
-        "--identity-token-file",
-        text(&stack.identity_token_file()),
-    ]);
+    let out = sign_with(&stack, &dead_config, &model, &signature);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Fulcio"),
@@ -239,6 +232,31 @@ fn unreachable_services_fail_with_the_service_named() {
         explain(&out)
     );
     assert!(!signature.exists());
+}
+
+fn model_signing_verify(
+    cli: &Path,
+    stack: &SigstoreStack,
+    model: &Path,
+    signature: &Path,
+) -> Output {
+    Command::new(cli)
+        .args([
+            "verify",
+            "sigstore",
+            text(model),
+            "--signature",
+            text(signature),
+        ])
+        .args(["--trust_config", text(&stack.trust_config())])
+        .args([
+            "--identity",
+            &stack.identity,
+            "--identity_provider",
+            &stack.url,
+        ])
+        .output()
+        .expect("run model_signing")
 }
 
 #[test]
@@ -255,23 +273,7 @@ fn reference_implementations_verify_our_bundles_and_we_verify_theirs() {
     assert!(out.status.success(), "{}", explain(&out));
 
     // model_signing 1.1.1 verifies our keyless bundle.
-    let out = Command::new(&model_signing)
-        .args([
-            "verify",
-            "sigstore",
-            text(&model),
-            "--signature",
-            text(&ours),
-        ])
-        .args(["--trust_config", text(&stack.trust_config())])
-        .args([
-            "--identity",
-            &stack.identity,
-            "--identity_provider",
-            &stack.url,
-        ])
-        .output()
-        .expect("run model_signing");
+    let out = model_signing_verify(&model_signing, &stack, &model, &ours);
     assert!(
         out.status.success(),
         "model_signing verify: {}",
@@ -290,33 +292,20 @@ kind, payload = Verifier(trusted_root=config.trusted_root).verify_dsse(
 assert kind == "application/vnd.in-toto+json", kind
 print("verified", len(payload))
 "#;
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            script,
-            text(&stack.trust_config()),
-            text(&ours),
-            &stack.identity,
-            &stack.url,
-        ])
-        .output()
-        .expect("run python");
+    let verify_dsse = |identity: &str| {
+        Command::new(&python)
+            .args(["-c", script, text(&stack.trust_config()), text(&ours)])
+            .args([identity, stack.url.as_str()])
+            .output()
+            .expect("run python")
+    };
+    let out = verify_dsse(&stack.identity);
     assert!(
         out.status.success(),
         "sigstore-python verify_dsse: {}",
         explain(&out)
     );
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            script,
-            text(&stack.trust_config()),
-            text(&ours),
-            "mallory@example.com",
-            &stack.url,
-        ])
-        .output()
-        .expect("run python");
+    let out = verify_dsse("mallory@example.com");
     assert!(
         !out.status.success(),
         "sigstore-python must refuse a wrong identity"
@@ -342,23 +331,7 @@ print("verified", len(payload))
         "model_signing sign: {}",
         explain(&out)
     );
-    let out = Command::new(&model_signing)
-        .args([
-            "verify",
-            "sigstore",
-            text(&model),
-            "--signature",
-            text(&theirs),
-        ])
-        .args(["--trust_config", text(&stack.trust_config())])
-        .args([
-            "--identity",
-            &stack.identity,
-            "--identity_provider",
-            &stack.url,
-        ])
-        .output()
-        .expect("run model_signing");
+    let out = model_signing_verify(&model_signing, &stack, &model, &theirs);
     assert!(
         out.status.success(),
         "model_signing verify of its own: {}",
@@ -370,4 +343,67 @@ print("verified", len(payload))
         "modelsign verify of model_signing's: {}",
         explain(&ok)
     );
+}
+
+#[test]
+fn a_signing_config_without_a_timestamp_authority_signs_with_the_log_time() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model(dir.path());
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&fs::read(stack.trust_config()).expect("read")).expect("json");
+    config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
+    let no_tsa = dir.path().join("no-tsa.json");
+    fs::write(&no_tsa, config.to_string()).expect("write");
+    let signature = dir.path().join("model.sig");
+    let out = sign_with(&stack, &no_tsa, &model, &signature);
+    assert!(out.status.success(), "{}", explain(&out));
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&fs::read(&signature).expect("read")).expect("json");
+    let timestamps =
+        &bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"];
+    assert!(
+        timestamps.as_array().is_none_or(|t| t.is_empty()),
+        "{timestamps}"
+    );
+    let ok = verify(&stack, &model, &signature, &stack.identity, &stack.url);
+    assert!(ok.status.success(), "{}", explain(&ok));
+}
+
+#[test]
+fn a_certificate_authority_refusal_is_reported_with_its_message() {
+    use base64::Engine as _;
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model(dir.path());
+    // A well-formed token naming this stack's issuer, but not signed by it.
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = format!(
+        "{}.{}.{}",
+        b64(serde_json::json!({"alg": "ES256", "typ": "JWT"})),
+        b64(
+            serde_json::json!({"iss": stack.url, "sub": "no-email", "aud": "sigstore", "iat": now, "exp": now + 600})
+        ),
+        b64(serde_json::json!("not a real signature")),
+    );
+    let signature = dir.path().join("model.sig");
+    let out = sign_sigstore(
+        &model,
+        &signature,
+        &stack.trust_config(),
+        &["--identity-token", &token],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("certificate authority (Fulcio) refused"),
+        "{stderr}"
+    );
+    assert!(!signature.exists());
 }

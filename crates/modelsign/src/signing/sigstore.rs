@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::Path;
 
 use sigstore_sign::oidc::IdentityToken;
+use sigstore_sign::rekor::RekorApiVersion;
 use sigstore_sign::trust_root::SigningConfig;
 use sigstore_sign::{SigningContext, SigningServices, SigstoreInstance};
 
@@ -63,9 +64,9 @@ impl SigstoreServices {
             .or_else(|| value.get("signing_config"))
             .map_or_else(|| text.clone(), serde_json::Value::to_string);
         let config = SigningConfig::from_json(&config).map_err(|e| invalid(e.to_string()))?;
-        let services =
-            SigningServices::from_signing_config(&config).map_err(|e| invalid(e.to_string()))?;
-        Ok(SigstoreServices { services })
+        Ok(SigstoreServices {
+            services: services_of(&config).map_err(invalid)?,
+        })
     }
 
     /// The OIDC provider to obtain an identity token from interactively, if listed.
@@ -77,6 +78,35 @@ impl SigstoreServices {
     pub fn fulcio_url(&self) -> &str {
         self.services.fulcio_url()
     }
+}
+
+/// The services a signing config selects. sigstore-sign's own selection insists on a
+/// timestamp authority; a config without one (Rekor v1 alone, like older private
+/// instances) still signs, the log's integrated time then being the signing time.
+fn services_of(config: &SigningConfig) -> Result<SigningServices, String> {
+    if config.tsa_url().is_some() {
+        return SigningServices::from_signing_config(config).map_err(|e| e.to_string());
+    }
+    let fulcio = config
+        .fulcio_url()
+        .ok_or("it names no certificate authority (caUrls)")?;
+    let rekor = config
+        .rekor_url(None)
+        .ok_or("it names no transparency log (rekorTlogUrls)")?;
+    let version = RekorApiVersion::from_major(rekor.major_api_version).ok_or_else(|| {
+        format!(
+            "Rekor API version {} is not supported",
+            rekor.major_api_version
+        )
+    })?;
+    if version != RekorApiVersion::V1 {
+        return Err("a Rekor v2 log needs a timestamp authority (tsaUrls)".into());
+    }
+    let mut services = SigningServices::new(fulcio.url.clone(), rekor.url.clone());
+    if let Some(oidc) = config.oidc_url() {
+        services = services.with_oidc_url(oidc.url.clone());
+    }
+    Ok(services)
 }
 
 /// An OIDC identity token proving who signs. Its text is never printed.
