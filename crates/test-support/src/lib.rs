@@ -114,13 +114,26 @@ impl SigstoreStack {
     /// Starts a stack. Panics with instructions when Node.js or the fixture's npm packages
     /// are missing (scripts/test.sh installs them).
     pub fn start() -> Self {
-        use std::io::BufRead;
         let fixture = workspace_root().join("tests/sigstore-stack");
         assert!(
             fixture.join("node_modules/@sigstore/mock").is_dir(),
             "the Sigstore test stack is not installed: run `npm ci` in {} (scripts/test.sh does)",
             fixture.display()
         );
+        // Node.js has been seen to hang at start-up (a deadlock before any of the server's
+        // code ran) when many processes start at once; a start that says nothing within
+        // the deadline is killed and tried again.
+        for _ in 0..3 {
+            if let Some(stack) = Self::try_start(&fixture, std::time::Duration::from_secs(30)) {
+                return stack;
+            }
+            eprintln!("the Sigstore test stack did not start in 30 s; starting it again");
+        }
+        panic!("the Sigstore test stack did not start (3 attempts)");
+    }
+
+    fn try_start(fixture: &Path, deadline: std::time::Duration) -> Option<Self> {
+        use std::io::BufRead;
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new("node")
             .arg(fixture.join("server.js"))
@@ -132,10 +145,17 @@ impl SigstoreStack {
             .spawn()
             .expect("node (Node.js) must be installed to run the Sigstore test stack");
         let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the stack's address");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let Ok(line) = receiver.recv_timeout(deadline) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        };
         let field = |name: &str| -> String {
             let key = format!("\"{name}\":\"");
             let start = line
@@ -145,12 +165,12 @@ impl SigstoreStack {
             let end = line[start..].find('"').expect("closing quote") + start;
             line[start..end].to_owned()
         };
-        SigstoreStack {
+        Some(SigstoreStack {
             url: field("url"),
             identity: field("identity"),
             child,
             dir,
-        }
+        })
     }
 
     /// ClientTrustConfig (trusted root + signing config) of this stack.
