@@ -296,16 +296,26 @@ fn has_timestamps(bundle: &Bundle) -> bool {
         .is_some_and(|timestamps| !timestamps.is_empty())
 }
 
-/// The SHA-256 digest of the statement's (first) subject.
+/// The SHA-256 digest of the statement's (first) subject. Only the subjects are read into
+/// memory: the predicate (the whole manifest, megabytes for a large model) is skipped, since
+/// `verify_model` decodes it once the signature holds.
 fn subject_digest(payload: &[u8]) -> Result<Sha256Hash, VerifyError> {
-    let statement: serde_json::Value = serde_json::from_slice(payload)
+    #[derive(serde::Deserialize)]
+    struct Subjects {
+        #[serde(default)]
+        subject: Vec<Subject>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        #[serde(default)]
+        digest: std::collections::HashMap<String, String>,
+    }
+    let statement: Subjects = serde_json::from_slice(payload)
         .map_err(|e| sigstore_failure("the signed statement", e.to_string()))?;
     let digest = statement
-        .get("subject")
-        .and_then(|subjects| subjects.get(0))
-        .and_then(|subject| subject.get("digest"))
-        .and_then(|digest| digest.get("sha256"))
-        .and_then(serde_json::Value::as_str)
+        .subject
+        .first()
+        .and_then(|subject| subject.digest.get("sha256"))
         .ok_or_else(|| {
             sigstore_failure(
                 "the signed statement",
