@@ -110,14 +110,8 @@ fn run(command: &Command) -> Result<(), Failure> {
             sign(&a.common, &signer, "certificate")
         }
         Command::Sign(SignMethod::Sigstore(a)) => {
-            let services = if a.use_staging {
-                SigstoreServices::staging()
-            } else if let Some(path) = &a.trust_config {
-                SigstoreServices::read(path)
-            } else {
-                SigstoreServices::production()
-            }
-            .map_err(Failure::input)?;
+            let services = SigstoreServices::choose(a.use_staging, a.trust_config.as_deref())
+                .map_err(Failure::input)?;
             let token = identity_token(a, &services)?;
             if !a.common.output.quiet && !a.common.output.json {
                 eprintln!(
@@ -326,13 +320,11 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
 }
 
 fn sigstore_verifier(args: &VerifySigstoreArgs) -> Result<SigstoreVerifier, Failure> {
-    // model_signing: for verification, an explicit trust config wins over --use-staging.
-    let trust_root = match (&args.trust_config, &args.trusted_root) {
-        (Some(path), _) | (None, Some(path)) => SigstoreTrustRoot::read(path),
-        (None, None) if args.use_staging => SigstoreTrustRoot::staging(),
-        (None, None) => SigstoreTrustRoot::production(),
-    }
-    .map_err(Failure::input)?;
+    let file = args
+        .trust_config
+        .as_deref()
+        .or(args.trusted_root.as_deref());
+    let trust_root = SigstoreTrustRoot::choose(args.use_staging, file).map_err(Failure::input)?;
     let identity = match (&args.identity, &args.identity_regex) {
         (_, Some(pattern)) => IdentityPolicy::regex(pattern).map_err(|e| {
             Failure::input(format!(

@@ -125,14 +125,9 @@ fn sign(args: &SignArgs) -> Result<(), String> {
             Box::new(CertificateSigner::new(private_key(args)?, leaf, chain).map_err(text)?)
         }
         Method::Sigstore => {
-            let services = if args.common.use_staging {
-                SigstoreServices::staging()
-            } else if let Some(path) = &args.trust_config {
-                SigstoreServices::read(path)
-            } else {
-                SigstoreServices::production()
-            }
-            .map_err(text)?;
+            let services =
+                SigstoreServices::choose(args.common.use_staging, args.trust_config.as_deref())
+                    .map_err(text)?;
             let token = args
                 .identity_token
                 .as_deref()
@@ -172,12 +167,9 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
             Box::new(CertificateVerifier::new(certificates(&args.cert_chain)?).map_err(text)?)
         }
         Method::Sigstore => {
-            let trust = match &args.trust_config {
-                Some(path) => SigstoreTrustRoot::read(path),
-                None if args.common.use_staging => SigstoreTrustRoot::staging(),
-                None => SigstoreTrustRoot::production(),
-            }
-            .map_err(text)?;
+            let trust =
+                SigstoreTrustRoot::choose(args.common.use_staging, args.trust_config.as_deref())
+                    .map_err(text)?;
             let identity = args.identity.clone().ok_or("--identity is required")?;
             let issuer = args
                 .identity_provider

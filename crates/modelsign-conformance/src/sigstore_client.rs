@@ -30,12 +30,8 @@ pub struct VerifyBundleArgs {
 }
 
 pub fn verify_bundle(args: &VerifyBundleArgs) -> Result<(), String> {
-    let trust = match &args.trusted_root {
-        Some(path) => SigstoreTrustRoot::read(path),
-        None if args.staging => SigstoreTrustRoot::staging(),
-        None => SigstoreTrustRoot::production(),
-    }
-    .map_err(|e| e.to_string())?;
+    let trust = SigstoreTrustRoot::choose(args.staging, args.trusted_root.as_deref())
+        .map_err(|e| e.to_string())?;
     let verifier = Verifier::new(trust.trusted_root()).map_err(|e| e.to_string())?;
     let json = std::fs::read_to_string(&args.bundle)
         .map_err(|e| format!("cannot read '{}': {e}", args.bundle.display()))?;

@@ -26,6 +26,16 @@ pub struct SigstoreServices {
 }
 
 impl SigstoreServices {
+    /// The services to sign with, by model_signing's precedence for signing:
+    /// `--use-staging` wins over a trust config, which wins over production.
+    pub fn choose(use_staging: bool, trust_config: Option<&Path>) -> Result<Self, SignError> {
+        match (use_staging, trust_config) {
+            (true, _) => Self::staging(),
+            (false, Some(path)) => Self::read(path),
+            (false, None) => Self::production(),
+        }
+    }
+
     /// Sigstore public-good production, from the signing config built into this binary.
     pub fn production() -> Result<Self, SignError> {
         Self::embedded(SigstoreInstance::PublicGood)

@@ -41,6 +41,17 @@ impl fmt::Debug for SigstoreTrustRoot {
 const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
 impl SigstoreTrustRoot {
+    /// The trust root to verify with, by model_signing's precedence for verification: a
+    /// given file (trusted root or trust config) wins over `--use-staging`, which wins
+    /// over production.
+    pub fn choose(use_staging: bool, file: Option<&Path>) -> Result<Self, TrustRootError> {
+        match (file, use_staging) {
+            (Some(path), _) => Self::read(path),
+            (None, true) => Self::staging(),
+            (None, false) => Self::production(),
+        }
+    }
+
     /// Sigstore public-good production, as embedded in this binary (no network needed).
     pub fn production() -> Result<Self, TrustRootError> {
         Self::parse(
