@@ -40,6 +40,31 @@ pub enum Command {
     Verify(VerifyMethod),
     /// Print the model's root digest (`sha256:<hex>`), as recorded in a signature's subject.
     Digest(DigestArgs),
+    /// PKCS#11 token helpers (HSMs, smart cards, SoftHSM).
+    #[command(subcommand)]
+    Pkcs11(Pkcs11Command),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Pkcs11Command {
+    /// Write the public key of a token's key as PEM, for `verify key`.
+    ///
+    /// Reads the public-key object with the URI's id/label (or, failing that, the
+    /// certificate stored with it). Logs in only if the URI carries a PIN.
+    #[command(after_help = "Example:\n  \
+modelsign pkcs11 export-public-key \\\n      \
+'pkcs11:token=release;object=model-signing?module-name=softhsm2' -o signer.pub")]
+    ExportPublicKey(ExportPublicKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportPublicKeyArgs {
+    /// RFC 7512 URI of the key (see `modelsign sign pkcs11-key --help`).
+    #[arg(value_name = "PKCS11_URI")]
+    pub uri: String,
+    /// Write the PEM here instead of to standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,7 +90,36 @@ modelsign sign my-model --signature my-model.sig              # same: sigstore i
 modelsign sign sigstore my-model --identity-token-env SIGSTORE_ID_TOKEN\n  \
 modelsign sign sigstore my-model --trust-config private-instance.json --identity-token-file token")]
     Sigstore(SignSigstoreArgs),
+    /// Sign with an EC key held in a PKCS#11 token (HSM, smart card, SoftHSM).
+    ///
+    /// The key never leaves the token. The bundle is that of `sign key` (a hint of the
+    /// public key): verify it with `verify key` and the public key, which
+    /// `modelsign pkcs11 export-public-key` writes.
+    #[command(after_help = PKCS11_HELP)]
+    Pkcs11Key(SignPkcs11KeyArgs),
+    /// Sign with an EC key held in a PKCS#11 token, and its X.509 certificate chain.
+    ///
+    /// The bundle is that of `sign certificate`: verify it with `verify certificate` and
+    /// the root certificate(s).
+    #[command(after_help = PKCS11_HELP)]
+    Pkcs11Certificate(SignPkcs11CertificateArgs),
 }
+
+const PKCS11_HELP: &str = "The key is addressed by an RFC 7512 URI:\n  \
+pkcs11:token=LABEL;object=KEY-LABEL;id=%01?module-name=softhsm2&pin-source=/path/to/pin\n\n\
+Path attributes (';'-separated): token (token label) and/or slot-id; object (key label)\n\
+and/or id (key id, percent-encoded bytes).\n\
+Query attributes ('&'-separated): module-path (the module file, or a folder to search) or\n\
+module-name (e.g. softhsm2, searched in /usr/lib64/pkcs11, /usr/lib/pkcs11,\n\
+/usr/lib/<arch>-linux-gnu/pkcs11, /usr/local/lib/pkcs11 and SoftHSM's folders);\n\
+pin-source (a file holding exactly the PIN, no trailing newline) or pin-value.\n\
+Without a PIN, modelsign asks for it on a terminal. A wrong PIN is never retried.\n\n\
+Examples:\n  \
+modelsign sign pkcs11-key my-model --signature my-model.sig \\\n      \
+--pkcs11-uri 'pkcs11:token=release;object=model-signing?module-name=softhsm2&pin-source=/run/pin'\n  \
+modelsign sign pkcs11-certificate my-model --signature my-model.sig \\\n      \
+--pkcs11-uri 'pkcs11:token=release;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so' \\\n      \
+--signing-certificate leaf.pem --certificate-chain intermediate.pem";
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyMethod {
@@ -207,6 +261,31 @@ pub struct SignCertificateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SignPkcs11KeyArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// RFC 7512 URI of the signing key (see below).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub pkcs11_uri: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SignPkcs11CertificateArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// RFC 7512 URI of the signing key (see below).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub pkcs11_uri: String,
+    /// PEM certificate of the token's key.
+    #[arg(long, value_name = "CERTIFICATE")]
+    pub signing_certificate: PathBuf,
+    /// PEM file of intermediate certificates to include, signing certificate's issuer first
+    /// (repeatable; a file may hold several).
+    #[arg(long, value_name = "CERTIFICATE_PATH")]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct SignSigstoreArgs {
     #[command(flatten)]
     pub common: SignCommon,
@@ -328,7 +407,14 @@ pub struct DigestArgs {
 /// As model_signing does, `sign MODEL ...` and `verify MODEL ...` without a method name
 /// mean the `sigstore` method.
 pub fn default_to_sigstore(mut args: Vec<OsString>) -> Vec<OsString> {
-    const METHODS: [&str; 4] = ["key", "certificate", "sigstore", "help"];
+    const METHODS: [&str; 6] = [
+        "key",
+        "certificate",
+        "sigstore",
+        "pkcs11-key",
+        "pkcs11-certificate",
+        "help",
+    ];
     let command = args.get(1).and_then(|a| a.to_str());
     if matches!(command, Some("sign" | "verify")) {
         if let Some(next) = args.get(2).and_then(|a| a.to_str()) {

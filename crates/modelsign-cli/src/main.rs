@@ -12,16 +12,17 @@ use modelsign::error::{HashError, SignError};
 use modelsign::model::relative_to_model;
 use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
-    IdentityPolicy, IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, PrivateKey, PublicKey,
-    Serialization, Signer, SigstoreServices, SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier,
-    Verifier, VerifyError, VerifyOptions, WalkOptions,
+    IdentityPolicy, IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, Pkcs11Error, Pkcs11Key,
+    Pkcs11Signer, Pkcs11Uri, PrivateKey, PublicKey, Serialization, Signer, SigstoreServices,
+    SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, Verifier, VerifyError, VerifyOptions,
+    WalkOptions,
 };
 use serde_json::json;
 
 use args::{
-    Cli, Command, DigestArgs, HashTypeArg, HashingArgs, PrivateKeyArgs, SelectionArgs,
-    SerializationArg, SignCommon, SignMethod, SignSigstoreArgs, VerifyCommon, VerifyMethod,
-    VerifySigstoreArgs,
+    Cli, Command, DigestArgs, ExportPublicKeyArgs, HashTypeArg, HashingArgs, Pkcs11Command,
+    PrivateKeyArgs, SelectionArgs, SerializationArg, SignCommon, SignMethod, SignSigstoreArgs,
+    VerifyCommon, VerifyMethod, VerifySigstoreArgs,
 };
 
 /// Exit status: the signature or verification failed.
@@ -60,18 +61,21 @@ fn main() -> ExitCode {
         std::env::args_os(),
     )));
     let (output, action) = match &cli.command {
-        Command::Sign(SignMethod::Key(a)) => (&a.common.output, "Signing"),
-        Command::Sign(SignMethod::Certificate(a)) => (&a.common.output, "Signing"),
-        Command::Sign(SignMethod::Sigstore(a)) => (&a.common.output, "Signing"),
-        Command::Verify(VerifyMethod::Key(a)) => (&a.common.output, "Verification"),
-        Command::Verify(VerifyMethod::Certificate(a)) => (&a.common.output, "Verification"),
-        Command::Verify(VerifyMethod::Sigstore(a)) => (&a.common.output, "Verification"),
-        Command::Digest(a) => (&a.output, "Computing the digest"),
+        Command::Sign(SignMethod::Key(a)) => (Some(&a.common.output), "Signing"),
+        Command::Sign(SignMethod::Certificate(a)) => (Some(&a.common.output), "Signing"),
+        Command::Sign(SignMethod::Sigstore(a)) => (Some(&a.common.output), "Signing"),
+        Command::Sign(SignMethod::Pkcs11Key(a)) => (Some(&a.common.output), "Signing"),
+        Command::Sign(SignMethod::Pkcs11Certificate(a)) => (Some(&a.common.output), "Signing"),
+        Command::Verify(VerifyMethod::Key(a)) => (Some(&a.common.output), "Verification"),
+        Command::Verify(VerifyMethod::Certificate(a)) => (Some(&a.common.output), "Verification"),
+        Command::Verify(VerifyMethod::Sigstore(a)) => (Some(&a.common.output), "Verification"),
+        Command::Digest(a) => (Some(&a.output), "Computing the digest"),
+        Command::Pkcs11(Pkcs11Command::ExportPublicKey(_)) => (None, "Exporting the public key"),
     };
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            if output.json {
+            if output.is_some_and(|o| o.json) {
                 let mut value = json!({ "ok": false, "error": failure.message });
                 if let (Some(obj), Some(serde_json::Value::Object(details))) =
                     (value.as_object_mut(), failure.details)
@@ -95,20 +99,25 @@ fn run(command: &Command) -> Result<(), Failure> {
         }
         Command::Sign(SignMethod::Certificate(a)) => {
             let key = load_private_key(&a.key)?;
-            let leaf = Certificate::read_pem_file(&a.signing_certificate)
-                .map_err(Failure::input)?
-                .into_iter()
-                .next()
-                .ok_or_else(|| {
-                    Failure::input("the signing certificate file holds no certificate")
-                })?;
-            let mut chain = Vec::new();
-            for path in &a.certificate_chain {
-                chain.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
-            }
+            let (leaf, chain) = read_certificates(&a.signing_certificate, &a.certificate_chain)?;
             let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
             sign(&a.common, &signer, "certificate")
         }
+        Command::Sign(SignMethod::Pkcs11Key(a)) => {
+            let key = open_pkcs11_key(&a.pkcs11_uri)?;
+            sign(&a.common, &Pkcs11Signer::key(key), "pkcs11-key")
+        }
+        Command::Sign(SignMethod::Pkcs11Certificate(a)) => {
+            let (leaf, chain) = read_certificates(&a.signing_certificate, &a.certificate_chain)?;
+            let key = open_pkcs11_key(&a.pkcs11_uri)?;
+            let signer = Pkcs11Signer::certificate(key, leaf, chain).map_err(|e| {
+                Failure::input(format!(
+                    "{e} (the certificate must be that of the token's key the URI names)"
+                ))
+            })?;
+            sign(&a.common, &signer, "pkcs11-certificate")
+        }
+        Command::Pkcs11(Pkcs11Command::ExportPublicKey(a)) => export_public_key(a),
         Command::Sign(SignMethod::Sigstore(a)) => {
             let services = SigstoreServices::choose(a.use_staging, a.trust_config.as_deref())
                 .map_err(Failure::input)?;
@@ -141,6 +150,58 @@ fn run(command: &Command) -> Result<(), Failure> {
         }
         Command::Verify(VerifyMethod::Sigstore(a)) => verify(&a.common, &sigstore_verifier(a)?),
         Command::Digest(a) => digest(a),
+    }
+}
+
+/// The signing certificate and the chain that follows it in the bundle.
+fn read_certificates(
+    signing_certificate: &Path,
+    chain_files: &[std::path::PathBuf],
+) -> Result<(Certificate, Vec<Certificate>), Failure> {
+    let leaf = Certificate::read_pem_file(signing_certificate)
+        .map_err(Failure::input)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::input("the signing certificate file holds no certificate"))?;
+    let mut chain = Vec::new();
+    for path in chain_files {
+        chain.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
+    }
+    Ok((leaf, chain))
+}
+
+/// Opens the token's key, asking for the PIN on the terminal if the URI gives none.
+fn open_pkcs11_key(uri: &str) -> Result<Pkcs11Key, Failure> {
+    let uri = Pkcs11Uri::parse(uri).map_err(Failure::input)?;
+    let ask = |token: &str| -> Option<String> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("PIN for PKCS#11 token '{token}': ")).ok()
+    };
+    Pkcs11Key::open(&uri, Some(&ask)).map_err(pkcs11_failure)
+}
+
+fn pkcs11_failure(error: Pkcs11Error) -> Failure {
+    if error.is_input_error() {
+        Failure::input(error)
+    } else {
+        Failure::failed(error)
+    }
+}
+
+fn export_public_key(args: &ExportPublicKeyArgs) -> Result<(), Failure> {
+    let uri = Pkcs11Uri::parse(&args.uri).map_err(Failure::input)?;
+    let pem = modelsign::signing::pkcs11::export_public_key(&uri)
+        .map_err(pkcs11_failure)?
+        .to_pem();
+    match &args.output {
+        Some(path) => std::fs::write(path, pem)
+            .map_err(|e| Failure::input(format!("cannot write '{}': {e}", path.display()))),
+        None => {
+            print!("{pem}");
+            Ok(())
+        }
     }
 }
 
@@ -235,6 +296,7 @@ fn sign_failure(error: SignError) -> Failure {
     let input = match &error {
         SignError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
         SignError::Key(_) => true,
+        SignError::Pkcs11(e) => e.is_input_error(),
         _ => false,
     };
     if input {

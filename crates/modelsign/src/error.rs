@@ -154,6 +154,68 @@ pub enum CertError {
     NoAnchors,
 }
 
+/// A PKCS#11 token could not be used to sign.
+#[derive(Debug, thiserror::Error)]
+pub enum Pkcs11Error {
+    #[error("invalid PKCS#11 URI '{uri}': {reason}")]
+    InvalidUri { uri: String, reason: String },
+    #[error("PKCS#11 module not found: {0}")]
+    ModuleNotFound(String),
+    #[error("cannot load PKCS#11 module '{}': {reason}", path.display())]
+    ModuleLoad { path: PathBuf, reason: String },
+    #[error("no PKCS#11 token {wanted}; {available}")]
+    TokenNotFound { wanted: String, available: String },
+    #[error("cannot read the PIN from '{}': {source}", path.display())]
+    PinFile { path: PathBuf, source: io::Error },
+    #[error("token '{token}' needs a PIN: add pin-source=/path/to/pin-file (or pin-value=) to the URI, or run on a terminal to be asked")]
+    PinRequired { token: String },
+    #[error("wrong PIN for token '{token}'{hint}; not retried, since repeated wrong PINs lock the token")]
+    PinIncorrect { token: String, hint: String },
+    #[error("the user PIN of token '{token}' is locked after too many wrong attempts; the token's security officer must unlock it")]
+    PinLocked { token: String },
+    #[error("no private key with {criteria} on token '{token}'; {candidates}")]
+    KeyNotFound {
+        criteria: String,
+        token: String,
+        candidates: String,
+    },
+    #[error("{count} private keys match {criteria} on token '{token}'; add id= (or a more specific object=) to pick one ({candidates})")]
+    KeyAmbiguous {
+        count: usize,
+        criteria: String,
+        token: String,
+        candidates: String,
+    },
+    #[error("key {key} on token '{token}' is not an EC key on P-256, P-384 or P-521 ({key_type}); modelsign signs with those only")]
+    NotEcKey {
+        key: String,
+        token: String,
+        key_type: String,
+    },
+    #[error("no public key for {key} on token '{token}': no public-key or certificate object has its id or label; import the public key (or certificate) onto the token")]
+    NoPublicKey { key: String, token: String },
+    #[error("the PKCS#11 token failed at {operation}: {detail}")]
+    Device {
+        operation: &'static str,
+        detail: String,
+    },
+}
+
+impl Pkcs11Error {
+    pub(crate) fn device(operation: &'static str, error: impl std::fmt::Display) -> Self {
+        Pkcs11Error::Device {
+            operation,
+            detail: error.to_string(),
+        }
+    }
+
+    /// True when the URI, module, token, PIN or key given cannot be used (as opposed to
+    /// the token failing while it works).
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, Pkcs11Error::Device { .. })
+    }
+}
+
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -169,6 +231,8 @@ pub enum SignError {
     Crypto(String),
     #[error("Sigstore signing failed: {0}")]
     Sigstore(String),
+    #[error(transparent)]
+    Pkcs11(#[from] Pkcs11Error),
 }
 
 /// Verification failed or could not be carried out.

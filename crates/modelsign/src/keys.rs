@@ -156,6 +156,18 @@ impl PublicKey {
         Self::from_point(curve, point)
     }
 
+    /// A public key from its curve's DER parameters (a named-curve OID, as PKCS#11's
+    /// CKA_EC_PARAMS holds it) and its uncompressed point.
+    pub fn from_ec_parts(parameters_der: &[u8], point: &[u8]) -> Result<Self, KeyError> {
+        let oid = ObjectIdentifier::from_der(parameters_der).map_err(|_| {
+            KeyError::Malformed("EC parameters are not a named curve (an OID)".into())
+        })?;
+        let curve = Curve::from_oid(&oid).ok_or_else(|| {
+            KeyError::UnsupportedKeyType(format!("EC curve {}", curve_name(&oid)))
+        })?;
+        Self::from_point(curve, point)
+    }
+
     fn from_point(curve: Curve, point: &[u8]) -> Result<Self, KeyError> {
         if point.first() != Some(&0x04) || point.len() != curve.point_len() {
             return Err(KeyError::Malformed(format!(

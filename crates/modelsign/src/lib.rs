@@ -49,8 +49,8 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    BundleError, CertError, HashError, KeyError, SignError, StatementError, TrustRootError,
-    VerifyError, WalkError,
+    BundleError, CertError, HashError, KeyError, Pkcs11Error, SignError, StatementError,
+    TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};
@@ -58,7 +58,7 @@ pub use manifest::{Manifest, ManifestDiff};
 pub use model::{IgnoreSet, WalkOptions};
 pub use signing::{
     sign_manifest, sign_model, sign_payload, CertificateSigner, IdentityTokenSecret, KeySigner,
-    PaeSigner, Signer, SigstoreServices, SigstoreSigner,
+    PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, Signer, SigstoreServices, SigstoreSigner,
 };
 pub use verifying::{
     verify_model, CertificateVerifier, IdentityPolicy, KeyVerifier, SignerIdentity,

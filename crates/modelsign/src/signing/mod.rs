@@ -3,11 +3,13 @@
 
 mod certificate;
 mod key;
+pub mod pkcs11;
 mod sigstore;
 
 pub use self::sigstore::{IdentityTokenSecret, SigstoreServices, SigstoreSigner};
 pub use certificate::CertificateSigner;
 pub use key::KeySigner;
+pub use pkcs11::{Pkcs11Key, Pkcs11Signer, Pkcs11Uri};
 
 use std::path::Path;
 
