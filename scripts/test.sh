@@ -16,7 +16,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 MODEL_SIGNING_VERSION=1.1.1
-APT_PACKAGES=(openssl)
+# openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
+# the HSM tests sign with (tests/pkcs11/make-token.sh).
+APT_PACKAGES=(openssl softhsm2 opensc)
 
 section() {
     printf '\n==== %s ====\n' "$*"

@@ -22,6 +22,8 @@ modelsign sign certificate my-model --private-key key.pem --signing-certificate 
 modelsign verify certificate my-model --certificate-chain root.pem --signature my-model.sig\n  \
 modelsign verify sigstore my-model --signature my-model.sig --identity alice@example.com \\\n      \
 --identity-provider https://accounts.google.com\n  \
+modelsign sign pkcs11-key my-model --signature my-model.sig \\\n      \
+--pkcs11-uri 'pkcs11:token=release;object=signer?module-name=softhsm2&pin-source=/run/pin'\n  \
 modelsign digest my-model\n\n\
 Exit status: 0 success, 1 signing or verification failed, 2 bad usage or unreadable input."
 )]
@@ -116,7 +118,7 @@ pin-source (a file holding exactly the PIN, no trailing newline) or pin-value.\n
 Without a PIN, modelsign asks for it on a terminal. A wrong PIN is never retried.\n\n\
 Examples:\n  \
 modelsign sign pkcs11-key my-model --signature my-model.sig \\\n      \
---pkcs11-uri 'pkcs11:token=release;object=model-signing?module-name=softhsm2&pin-source=/run/pin'\n  \
+--pkcs11-uri 'pkcs11:token=release;object=signer?module-name=softhsm2&pin-source=/run/pin'\n  \
 modelsign sign pkcs11-certificate my-model --signature my-model.sig \\\n      \
 --pkcs11-uri 'pkcs11:token=release;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so' \\\n      \
 --signing-certificate leaf.pem --certificate-chain intermediate.pem";

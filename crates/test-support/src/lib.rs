@@ -206,3 +206,55 @@ impl Drop for SigstoreStack {
 pub fn venv_python() -> Option<PathBuf> {
     model_signing_cli().map(|cli| cli.with_file_name("python"))
 }
+
+/// A SoftHSM2 token set up by `tests/pkcs11/make-token.sh` in a temporary folder: token
+/// `modelsign-test` (PIN 123456) with EC keys p256, p384, p521, onboard (generated on the
+/// token), an RSA key `rsa`, two keys labelled `twin`, and a certificate chain for p256.
+/// Commands that use it must run with [`SoftHsm::conf`] as `SOFTHSM2_CONF`.
+pub struct SoftHsm {
+    dir: tempfile::TempDir,
+}
+
+impl SoftHsm {
+    /// Creates the token. Panics (never skips) when SoftHSM2, OpenSC or OpenSSL is missing:
+    /// `scripts/test.sh` installs them.
+    pub fn create() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let script = workspace_root().join("tests/pkcs11/make-token.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .output()
+            .expect("run make-token.sh");
+        assert!(
+            out.status.success(),
+            "tests/pkcs11/make-token.sh failed (scripts/test.sh installs softhsm2, opensc and openssl):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SoftHsm { dir }
+    }
+
+    /// The SoftHSM2 configuration to pass as `SOFTHSM2_CONF`.
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("softhsm2.conf")
+    }
+
+    /// The SoftHSM2 module file.
+    pub fn module_path(&self) -> PathBuf {
+        let text = std::fs::read_to_string(self.dir.path().join("module-path"))
+            .expect("make-token.sh records the module path");
+        PathBuf::from(text.trim())
+    }
+
+    /// A file the script wrote (`p256.pub`, `chain/root.pem`, ...).
+    pub fn file(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// The URI of key `object` on token `modelsign-test`, found by module name, with the
+    /// right PIN.
+    pub fn uri(&self, object: &str) -> String {
+        format!("pkcs11:token=modelsign-test;object={object}?module-name=softhsm2&pin-value=123456")
+    }
+}
