@@ -29,7 +29,9 @@ section() {
 ensure_apt_packages() {
     local missing=() pkg
     for pkg in "$@"; do
-        if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+        # `dpkg -s` succeeds for a removed package whose configuration files remain, so
+        # ask for the installed state itself.
+        if [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) != installed ]]; then
             missing+=("$pkg")
         fi
     done
