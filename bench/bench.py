@@ -14,6 +14,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+# Runs per round of modelsign and the fast limits (see timed_rounds).
+LARGE_MODEL_SAMPLES = 3
+SMALL_MODEL_SAMPLES = 10
 KEY = REPO / "examples/keys/demo-TEST-ONLY.pem"
 PUB = REPO / "examples/keys/demo-TEST-ONLY.pub"
 GIB = 1 << 30
@@ -148,11 +151,15 @@ def main():
             commands[f"sign {config}"] = [ms, "sign", "key", root, "--private-key", KEY, "--signature", sig] + flags + ignore
             commands[f"verify {config}"] = [ms, "verify", "key", root, "--public-key", PUB, "--signature", sig] + ignore
         # Timings on this shared machine vary by 10-15% from run to run, more than the 5-10%
-        # margins compared here: sample modelsign and the fast limits 3 times per round
-        # (model_signing and sha256sum, ten times slower, once).
+        # margins compared here: sample modelsign and the fast limits several times per
+        # round (model_signing and sha256sum, ten times slower, once). On the small models
+        # a run takes tens of milliseconds, so modelsign gets SMALL_MODEL_SAMPLES.
         sampled = [label for label in commands
                    if label == "digest" or label.startswith(("sign ", "verify ", "openssl", "b3sum"))]
-        measured = timed_rounds(commands, runs, {label: 3 for label in sampled})
+        per_round = SMALL_MODEL_SAMPLES if size < GIB else LARGE_MODEL_SAMPLES
+        measured = timed_rounds(commands, runs, {
+            label: per_round if label.startswith(("digest", "sign ", "verify ")) else LARGE_MODEL_SAMPLES
+            for label in sampled})
 
         sha_limit = min(measured["openssl dgst -sha256"][0], measured["sha256sum"][0])
         for tool in ("openssl dgst -sha256", "sha256sum"):
@@ -212,8 +219,10 @@ def write_results(rows, runs, overhead):
         "# modelsign benchmark results",
         "",
         f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d')} with `bash bench/run.sh`;",
-        f"each figure is the median of {runs} runs (modelsign on the small models: {3 * runs}), taken in rounds (every command of a model once per",
-        "round, so compared commands share the machine's conditions); peak RSS is the largest `/usr/bin/time` maximum",
+        f"each figure is the median of {runs} rounds: model_signing and sha256sum run once per round, the other limits and modelsign "
+        f"{LARGE_MODEL_SAMPLES} times (modelsign on the small models: {SMALL_MODEL_SAMPLES}), so modelsign's medians are over "
+        f"{LARGE_MODEL_SAMPLES * runs} or {SMALL_MODEL_SAMPLES * runs} runs. Every command of a model runs in each round, in shuffled order,",
+        "so compared commands share the machine's conditions; peak RSS is the largest `/usr/bin/time` maximum",
         "resident set. 'x limit' is the time over the limit's time (SHA-256 on one core: the",
         "faster of `openssl dgst -sha256` and `sha256sum`; BLAKE3: `b3sum` on all cores);",
         "'speed-up' is model_signing's time over modelsign's for the same operation. model_signing",
