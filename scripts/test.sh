@@ -16,9 +16,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 MODEL_SIGNING_VERSION=1.1.1
+CYCLONEDX_LIB_VERSION=11.12.0
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
-# the HSM tests sign with (tests/pkcs11/make-token.sh).
-APT_PACKAGES=(openssl softhsm2 opensc)
+# the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
+# card HTML is rendered headless and read back as text.
+APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils)
 
 section() {
     printf '\n==== %s ====\n' "$*"
@@ -68,6 +70,15 @@ ensure_model_signing_venv() {
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
             "model-signing==$MODEL_SIGNING_VERSION" pyopenssl
         "$venv/bin/model_signing" --version
+    fi
+    # The CycloneDX project's Python library ships the official CycloneDX 1.6 JSON schema
+    # and a strict validator; the model card tests check every BOM modelsign writes with it.
+    if "$venv/bin/python" -c "import cyclonedx.validation.json, jsonschema" 2>/dev/null; then
+        echo "cyclonedx-python-lib present"
+    else
+        echo "Installing cyclonedx-python-lib==$CYCLONEDX_LIB_VERSION into $venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION"
     fi
     export MODELSIGN_PYTHON_VENV="$venv"
 }

@@ -45,6 +45,221 @@ pub enum Command {
     /// PKCS#11 token helpers (HSMs, smart cards, SoftHSM).
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
+    /// Signed model cards: claims about a model (evaluation scores, datasets, license,
+    /// intended use) bound to its root digest, as a CycloneDX 1.6 BOM.
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Draft a card (YAML) from what the model folder says: a Hugging Face README's front
+    /// matter (license, datasets, base model, languages, task, model-index results),
+    /// .eval_results/*.yaml, config.json, plus the files and root digest. Edit it, then
+    /// `card sign` it.
+    #[command(after_help = "Examples:\n  \
+modelsign card init my-model -o card.yaml\n  \
+modelsign card init my-model -o card.yaml --eval more-results.json")]
+    Init(CardInitArgs),
+    /// Sign a card, bound to the model's root digest, into its own signature
+    /// (default model-card.sig); the model's signature is not touched.
+    #[command(subcommand)]
+    Sign(CardSignMethod),
+    /// Verify a card: its signature, that it is about this model, and each --require
+    /// policy on its signed metrics. Exit 1 if any of them fails.
+    #[command(subcommand)]
+    Verify(CardVerifyMethod),
+    /// Verify a card and render it (--format text, markdown, html, json or cyclonedx).
+    #[command(subcommand)]
+    Show(CardVerifyMethod),
+}
+
+#[derive(Debug, Args)]
+pub struct CardInitArgs {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// Where to write the draft.
+    #[arg(long, short, value_name = "FILE", default_value = "card.yaml")]
+    pub output: PathBuf,
+    /// More evaluation results: a JSON or YAML list of {metric, value, dataset, split,
+    /// source, date} (repeatable).
+    #[arg(long = "eval", value_name = "FILE")]
+    pub evals: Vec<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+    #[command(flatten)]
+    pub report: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardSignMethod {
+    /// Sign the card with an EC private key.
+    Key(CardSignKeyArgs),
+    /// Sign the card with an EC private key and its certificate chain.
+    Certificate(CardSignCertificateArgs),
+    /// Sign the card keylessly with Sigstore.
+    Sigstore(CardSignSigstoreArgs),
+    /// Sign the card with a key held in a PKCS#11 token.
+    #[command(after_help = PKCS11_HELP)]
+    Pkcs11Key(CardSignPkcs11KeyArgs),
+    /// Sign the card with a PKCS#11 token's key and its certificate chain.
+    #[command(after_help = PKCS11_HELP)]
+    Pkcs11Certificate(CardSignPkcs11CertificateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CardSignCommon {
+    /// The model the card is about: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// The card to sign (YAML, as `card init` drafts it).
+    #[arg(long, value_name = "CARD")]
+    pub card: PathBuf,
+    /// Where to write the card's signature.
+    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
+    pub signature: PathBuf,
+    /// Take the model's root digest from its signature instead of hashing the model (the
+    /// signature must verify with the key signing the card; not with sigstore).
+    #[arg(long, value_name = "MODEL_SIGNATURE")]
+    pub model_signature: Option<PathBuf>,
+    /// Accept metric names outside the common ones (accuracy, f1, bleu, wer, ...).
+    #[arg(long)]
+    pub allow_custom_metrics: bool,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CardSignKeyArgs {
+    #[command(flatten)]
+    pub common: CardSignCommon,
+    #[command(flatten)]
+    pub key: PrivateKeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CardSignCertificateArgs {
+    #[command(flatten)]
+    pub common: CardSignCommon,
+    #[command(flatten)]
+    pub key: PrivateKeyArgs,
+    #[command(flatten)]
+    pub certificate: CertificateChainArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CardSignSigstoreArgs {
+    #[command(flatten)]
+    pub common: CardSignCommon,
+    #[command(flatten)]
+    pub sigstore: SigstoreSignerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CardSignPkcs11KeyArgs {
+    #[command(flatten)]
+    pub common: CardSignCommon,
+    /// RFC 7512 URI of the signing key (see below).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub pkcs11_uri: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CardSignPkcs11CertificateArgs {
+    #[command(flatten)]
+    pub common: CardSignCommon,
+    /// RFC 7512 URI of the signing key (see below).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub pkcs11_uri: String,
+    #[command(flatten)]
+    pub certificate: CertificateChainArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardVerifyMethod {
+    /// The card was signed with an EC key (`card sign key` or `pkcs11-key`).
+    Key(CardVerifyKeyArgs),
+    /// The card was signed with a certificate chain.
+    Certificate(CardVerifyCertificateArgs),
+    /// The card was signed keylessly with Sigstore.
+    Sigstore(CardVerifySigstoreArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CardFormatArg {
+    Text,
+    Markdown,
+    Html,
+    Json,
+    Cyclonedx,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Policies (--require, repeatable): METRIC OP VALUE with OP one of >= <= == != > <,\n\
+optionally narrowed to a dataset and split: accuracy@imdb>=0.9, f1@squad:validation>0.8.\n\
+Every metric of the card the policy names must satisfy it; a missing metric fails it.\n\n\
+Examples:\n  \
+modelsign card verify key my-model --public-key key.pub --require 'accuracy>=0.90'\n  \
+modelsign card show key my-model --public-key key.pub --format html -o card.html"
+)]
+pub struct CardVerifyCommon {
+    /// The model the card must be about.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// The card's signature.
+    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
+    pub card_signature: PathBuf,
+    /// Verify the model against its signature too (same method and trust as the card), and
+    /// check the card is about the model that signature covers.
+    #[arg(long, value_name = "MODEL_SIGNATURE")]
+    pub model_signature: Option<PathBuf>,
+    /// A policy the card's signed metrics must meet (repeatable; see below).
+    #[arg(long = "require", value_name = "POLICY")]
+    pub requirements: Vec<String>,
+    /// How to render the card (`card show` default: text; `card verify`: a summary).
+    #[arg(long, value_enum)]
+    pub format: Option<CardFormatArg>,
+    /// Write the rendering to this file instead of standard output.
+    #[arg(long = "output-file", short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Hashing threads (default: every available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
+    pub max_workers: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CardVerifyKeyArgs {
+    #[command(flatten)]
+    pub common: CardVerifyCommon,
+    /// PEM public key of the card's signer.
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub public_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CardVerifyCertificateArgs {
+    #[command(flatten)]
+    pub common: CardVerifyCommon,
+    /// PEM file of trusted root certificate(s) (repeatable).
+    #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CardVerifySigstoreArgs {
+    #[command(flatten)]
+    pub common: CardVerifyCommon,
+    #[command(flatten)]
+    pub sigstore: SigstoreVerifierArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +468,13 @@ pub struct SignCertificateArgs {
     pub common: SignCommon,
     #[command(flatten)]
     pub key: PrivateKeyArgs,
+    #[command(flatten)]
+    pub certificate: CertificateChainArgs,
+}
+
+/// The signing certificate and the intermediates that go into the bundle with it.
+#[derive(Debug, Args)]
+pub struct CertificateChainArgs {
     /// PEM certificate of the signing key.
     #[arg(long, value_name = "CERTIFICATE")]
     pub signing_certificate: PathBuf,
@@ -278,19 +500,21 @@ pub struct SignPkcs11CertificateArgs {
     /// RFC 7512 URI of the signing key (see below).
     #[arg(long, value_name = "PKCS11_URI")]
     pub pkcs11_uri: String,
-    /// PEM certificate of the token's key.
-    #[arg(long, value_name = "CERTIFICATE")]
-    pub signing_certificate: PathBuf,
-    /// PEM file of intermediate certificates to include, signing certificate's issuer first
-    /// (repeatable; a file may hold several).
-    #[arg(long, value_name = "CERTIFICATE_PATH")]
-    pub certificate_chain: Vec<PathBuf>,
+    #[command(flatten)]
+    pub certificate: CertificateChainArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct SignSigstoreArgs {
     #[command(flatten)]
     pub common: SignCommon,
+    #[command(flatten)]
+    pub sigstore: SigstoreSignerArgs,
+}
+
+/// Where keyless signing gets its identity and which Sigstore instance it uses.
+#[derive(Debug, Args)]
+pub struct SigstoreSignerArgs {
     /// Sign with Sigstore's staging instance instead of production.
     #[arg(long)]
     pub use_staging: bool,
@@ -367,10 +591,17 @@ pub struct VerifyCertificateArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("expected_identity").required(true).args(["identity", "identity_regex"])))]
 pub struct VerifySigstoreArgs {
     #[command(flatten)]
     pub common: VerifyCommon,
+    #[command(flatten)]
+    pub sigstore: SigstoreVerifierArgs,
+}
+
+/// Who must have signed, and which Sigstore trust root vouches for it.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("expected_identity").required(true).args(["identity", "identity_regex"])))]
+pub struct SigstoreVerifierArgs {
     /// The signer's identity exactly as in the certificate: an email address, or for CI
     /// workflows a URI such as
     /// https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main.

@@ -1,6 +1,7 @@
 //! `modelsign`: a thin command-line layer over the modelsign library.
 
 mod args;
+mod card;
 mod progress;
 
 use std::io::IsTerminal;
@@ -20,9 +21,9 @@ use modelsign::{
 use serde_json::json;
 
 use args::{
-    Cli, Command, DigestArgs, ExportPublicKeyArgs, HashTypeArg, HashingArgs, Pkcs11Command,
-    PrivateKeyArgs, SelectionArgs, SerializationArg, SignCommon, SignMethod, SignSigstoreArgs,
-    VerifyCommon, VerifyMethod, VerifySigstoreArgs,
+    CertificateChainArgs, Cli, Command, DigestArgs, ExportPublicKeyArgs, HashTypeArg, HashingArgs,
+    Pkcs11Command, PrivateKeyArgs, SelectionArgs, SerializationArg, SignCommon, SignMethod,
+    SigstoreSignerArgs, SigstoreVerifierArgs, VerifyCommon, VerifyMethod,
 };
 
 /// Exit status: the signature or verification failed.
@@ -71,6 +72,10 @@ fn main() -> ExitCode {
         Command::Verify(VerifyMethod::Sigstore(a)) => (Some(&a.common.output), "Verification"),
         Command::Digest(a) => (Some(&a.output), "Computing the digest"),
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(_)) => (None, "Exporting the public key"),
+        Command::Card(command) => {
+            let (output, action) = card::output_of(command);
+            (Some(output), action)
+        }
     };
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -99,7 +104,7 @@ fn run(command: &Command) -> Result<(), Failure> {
         }
         Command::Sign(SignMethod::Certificate(a)) => {
             let key = load_private_key(&a.key)?;
-            let (leaf, chain) = read_certificates(&a.signing_certificate, &a.certificate_chain)?;
+            let (leaf, chain) = read_certificates(&a.certificate)?;
             let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
             sign(&a.common, &signer, "certificate")
         }
@@ -108,7 +113,7 @@ fn run(command: &Command) -> Result<(), Failure> {
             sign(&a.common, &Pkcs11Signer::key(key), "pkcs11-key")
         }
         Command::Sign(SignMethod::Pkcs11Certificate(a)) => {
-            let (leaf, chain) = read_certificates(&a.signing_certificate, &a.certificate_chain)?;
+            let (leaf, chain) = read_certificates(&a.certificate)?;
             let key = open_pkcs11_key(&a.pkcs11_uri)?;
             let signer = Pkcs11Signer::certificate(key, leaf, chain).map_err(|e| {
                 Failure::input(format!(
@@ -118,24 +123,12 @@ fn run(command: &Command) -> Result<(), Failure> {
             sign(&a.common, &signer, "pkcs11-certificate")
         }
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(a)) => export_public_key(a),
-        Command::Sign(SignMethod::Sigstore(a)) => {
-            let services = SigstoreServices::choose(a.use_staging, a.trust_config.as_deref())
-                .map_err(Failure::input)?;
-            let token = identity_token(a, &services)?;
-            if !a.common.output.quiet && !a.common.output.json {
-                eprintln!(
-                    "Signing as {} (identity provider {}) with {}",
-                    token.identity(),
-                    token.issuer(),
-                    services.fulcio_url()
-                );
-            }
-            sign(
-                &a.common,
-                &SigstoreSigner::new(&services, token),
-                "sigstore",
-            )
-        }
+        Command::Card(command) => card::run(command),
+        Command::Sign(SignMethod::Sigstore(a)) => sign(
+            &a.common,
+            &sigstore_signer(&a.sigstore, &a.common.output)?,
+            "sigstore",
+        ),
         Command::Verify(VerifyMethod::Key(a)) => {
             let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
             verify(&a.common, &KeyVerifier::new(key))
@@ -148,23 +141,24 @@ fn run(command: &Command) -> Result<(), Failure> {
             let verifier = CertificateVerifier::new(anchors).map_err(Failure::input)?;
             verify(&a.common, &verifier)
         }
-        Command::Verify(VerifyMethod::Sigstore(a)) => verify(&a.common, &sigstore_verifier(a)?),
+        Command::Verify(VerifyMethod::Sigstore(a)) => {
+            verify(&a.common, &sigstore_verifier(&a.sigstore)?)
+        }
         Command::Digest(a) => digest(a),
     }
 }
 
 /// The signing certificate and the chain that follows it in the bundle.
 fn read_certificates(
-    signing_certificate: &Path,
-    chain_files: &[std::path::PathBuf],
+    args: &CertificateChainArgs,
 ) -> Result<(Certificate, Vec<Certificate>), Failure> {
-    let leaf = Certificate::read_pem_file(signing_certificate)
+    let leaf = Certificate::read_pem_file(&args.signing_certificate)
         .map_err(Failure::input)?
         .into_iter()
         .next()
         .ok_or_else(|| Failure::input("the signing certificate file holds no certificate"))?;
     let mut chain = Vec::new();
-    for path in chain_files {
+    for path in &args.certificate_chain {
         chain.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
     }
     Ok((leaf, chain))
@@ -205,9 +199,28 @@ fn export_public_key(args: &ExportPublicKeyArgs) -> Result<(), Failure> {
     }
 }
 
+/// A keyless signer: the identity token, then the Sigstore services to sign with.
+fn sigstore_signer(
+    args: &SigstoreSignerArgs,
+    output: &args::OutputArgs,
+) -> Result<SigstoreSigner, Failure> {
+    let services = SigstoreServices::choose(args.use_staging, args.trust_config.as_deref())
+        .map_err(Failure::input)?;
+    let token = identity_token(args, &services)?;
+    if !output.quiet && !output.json {
+        eprintln!(
+            "Signing as {} (identity provider {}) with {}",
+            token.identity(),
+            token.issuer(),
+            services.fulcio_url()
+        );
+    }
+    Ok(SigstoreSigner::new(&services, token))
+}
+
 /// The identity token, from (in this order) the command line, the CI system, or signing in.
 fn identity_token(
-    args: &SignSigstoreArgs,
+    args: &SigstoreSignerArgs,
     services: &SigstoreServices,
 ) -> Result<IdentityTokenSecret, Failure> {
     let given = if let Some(token) = &args.identity_token {
@@ -381,7 +394,7 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
     }
 }
 
-fn sigstore_verifier(args: &VerifySigstoreArgs) -> Result<SigstoreVerifier, Failure> {
+fn sigstore_verifier(args: &SigstoreVerifierArgs) -> Result<SigstoreVerifier, Failure> {
     let file = args
         .trust_config
         .as_deref()

@@ -216,6 +216,48 @@ impl Pkcs11Error {
     }
 }
 
+/// A model card could not be read, signed or verified.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("cannot read '{}': {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{origin} is not a readable model card: {reason}")]
+    Syntax { origin: String, reason: String },
+    #[error("the model card is not valid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+    #[error("the card was drafted for the model with root digest {card}, but the model now hashes to {model}; run `card init` again or remove the card's `model:` section")]
+    DraftedForAnotherModel { card: String, model: String },
+    #[error("the signature does not hold a model card: {0}")]
+    NotACard(String),
+    #[error("the card is about another model: it was signed for root digest {card}, but this model's root digest is {model}")]
+    WrongModel { card: String, model: String },
+    #[error("bad --require policy {0}")]
+    Policy(String),
+    #[error(transparent)]
+    Sign(SignError),
+    #[error(transparent)]
+    Verify(VerifyError),
+}
+
+impl CardError {
+    /// True when the inputs were unusable (a missing or unparsable file), rather than the
+    /// card failing verification.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            CardError::Io { .. }
+            | CardError::Syntax { .. }
+            | CardError::Invalid(_)
+            | CardError::Policy(_)
+            | CardError::DraftedForAnotherModel { .. } => true,
+            CardError::Verify(e) => e.is_input_error(),
+            CardError::Sign(SignError::Key(_)) => true,
+            CardError::Sign(SignError::Pkcs11(e)) => e.is_input_error(),
+            CardError::Sign(SignError::Hash(HashError::Walk(w))) => w.is_missing_model(),
+            _ => false,
+        }
+    }
+}
+
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {

@@ -36,6 +36,7 @@
 //! ```
 
 pub mod bundle;
+pub mod card;
 pub mod dsse;
 pub mod error;
 pub mod hashing;
@@ -49,7 +50,7 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    BundleError, CertError, HashError, KeyError, Pkcs11Error, SignError, StatementError,
+    BundleError, CardError, CertError, HashError, KeyError, Pkcs11Error, SignError, StatementError,
     TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};

@@ -1,0 +1,374 @@
+//! `modelsign card …`: drafting, signing, verifying and showing signed model cards, over
+//! the library's `card` module.
+
+use modelsign::card::{self, CardSubject, Format, ModelBinding, ModelCard, Policy, VerifiedCard};
+use modelsign::{
+    Bundle, CardError, CertificateSigner, CertificateVerifier, KeySigner, KeyVerifier,
+    Pkcs11Signer, PublicKey, Signer, Verifier, VerifyOptions,
+};
+use serde_json::json;
+
+use crate::args::{
+    CardCommand, CardFormatArg, CardInitArgs, CardSignCommon, CardSignMethod, CardVerifyCommon,
+    CardVerifyMethod, OutputArgs,
+};
+use crate::{
+    count, hash_settings, load_private_key, open_pkcs11_key, progress, read_certificates,
+    sigstore_signer, sigstore_verifier, workers, Failure,
+};
+
+pub fn run(command: &CardCommand) -> Result<(), Failure> {
+    match command {
+        CardCommand::Init(a) => init(a),
+        CardCommand::Sign(method) => sign(method),
+        CardCommand::Verify(method) => verify(method, false),
+        CardCommand::Show(method) => verify(method, true),
+    }
+}
+
+fn card_failure(error: CardError) -> Failure {
+    if error.is_input_error() {
+        Failure::input(error)
+    } else {
+        Failure::failed(error)
+    }
+}
+
+fn init(args: &CardInitArgs) -> Result<(), Failure> {
+    if args.output.exists() && !args.force {
+        return Err(Failure::input(format!(
+            "'{}' exists; pass --force to replace it",
+            args.output.display()
+        )));
+    }
+    let settings = hash_settings(&args.model, &args.hashing)?;
+    let mut draft = card::draft(&args.model, &settings, &progress::for_output(&args.report))
+        .map_err(card_failure)?;
+    for file in &args.evals {
+        let metrics = card::import_evaluations(file).map_err(card_failure)?;
+        draft.card.metrics.extend(metrics);
+    }
+    std::fs::write(&args.output, draft.card.to_yaml())
+        .map_err(|e| Failure::input(format!("cannot write '{}': {e}", args.output.display())))?;
+    let card = &draft.card;
+    if args.report.json {
+        println!(
+            "{}",
+            json!({
+                "ok": true,
+                "card": args.output,
+                "model": card.name,
+                "root_digest": draft.subject.root_digest_string(),
+                "metrics": card.metrics.len(),
+                "datasets": card.datasets.len(),
+                "notes": draft.notes,
+            })
+        );
+    } else if !args.report.quiet {
+        for note in &draft.notes {
+            eprintln!("warning: {note}");
+        }
+        println!(
+            "Drafted {} for {} ({}): {}, {}. Review it, then sign it with `modelsign card sign`.",
+            args.output.display(),
+            card.name,
+            draft.subject.root_digest_string(),
+            count(card.metrics.len(), "evaluation result"),
+            count(card.datasets.len(), "dataset"),
+        );
+    }
+    Ok(())
+}
+
+/// The card signer, and the public key a model signature made by the same signer verifies
+/// with (none for Sigstore, whose keys are ephemeral).
+fn card_signer(method: &CardSignMethod) -> Result<(Box<dyn Signer>, Option<PublicKey>), Failure> {
+    Ok(match method {
+        CardSignMethod::Key(a) => {
+            let key = load_private_key(&a.key)?;
+            let public = key.public_key();
+            (Box::new(KeySigner::new(key)), Some(public))
+        }
+        CardSignMethod::Certificate(a) => {
+            let key = load_private_key(&a.key)?;
+            let public = key.public_key();
+            let (leaf, chain) = read_certificates(&a.certificate)?;
+            let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
+            (Box::new(signer), Some(public))
+        }
+        CardSignMethod::Sigstore(a) => (
+            Box::new(sigstore_signer(&a.sigstore, &a.common.output)?),
+            None,
+        ),
+        CardSignMethod::Pkcs11Key(a) => {
+            let key = open_pkcs11_key(&a.pkcs11_uri)?;
+            let public = key.public_key().clone();
+            (Box::new(Pkcs11Signer::key(key)), Some(public))
+        }
+        CardSignMethod::Pkcs11Certificate(a) => {
+            let key = open_pkcs11_key(&a.pkcs11_uri)?;
+            let public = key.public_key().clone();
+            let (leaf, chain) = read_certificates(&a.certificate)?;
+            let signer = Pkcs11Signer::certificate(key, leaf, chain).map_err(Failure::input)?;
+            (Box::new(signer), Some(public))
+        }
+    })
+}
+
+fn sign_common(method: &CardSignMethod) -> (&CardSignCommon, &'static str) {
+    match method {
+        CardSignMethod::Key(a) => (&a.common, "key"),
+        CardSignMethod::Certificate(a) => (&a.common, "certificate"),
+        CardSignMethod::Sigstore(a) => (&a.common, "sigstore"),
+        CardSignMethod::Pkcs11Key(a) => (&a.common, "pkcs11-key"),
+        CardSignMethod::Pkcs11Certificate(a) => (&a.common, "pkcs11-certificate"),
+    }
+}
+
+fn sign(method: &CardSignMethod) -> Result<(), Failure> {
+    let (common, method_name) = sign_common(method);
+    // Read and check the card before anything slow (hashing) or interactive (a PIN, a
+    // browser sign-in) happens.
+    let card = ModelCard::read(&common.card).map_err(card_failure)?;
+    card.validate(common.allow_custom_metrics)
+        .map_err(card_failure)?;
+    let (signer, own_key) = card_signer(method)?;
+    let subject = match &common.model_signature {
+        Some(path) => {
+            let Some(key) = own_key else {
+                return Err(Failure::input(
+                    "--model-signature needs a key-based method: a Sigstore signer's key is ephemeral, so the model is hashed instead (drop --model-signature)",
+                ));
+            };
+            let bundle = Bundle::read(path).map_err(Failure::input)?;
+            CardSubject::of_own_model_signature(&bundle, &key).map_err(|e| {
+                Failure::failed(format!(
+                    "the model signature '{}' cannot vouch for the model: {e} (it must be made with the key that signs the card)",
+                    path.display()
+                ))
+            })?
+        }
+        None => {
+            let settings = hash_settings(&common.model, &common.hashing)?;
+            CardSubject::of_model(
+                &common.model,
+                &settings,
+                &progress::for_output(&common.output),
+            )
+            .map_err(|e| card_failure(CardError::Verify(e.into())))?
+        }
+    };
+    card::sign_card_to(
+        &card,
+        &subject,
+        signer.as_ref(),
+        common.allow_custom_metrics,
+        &common.signature,
+    )
+    .map_err(card_failure)?;
+    if common.output.json {
+        println!(
+            "{}",
+            json!({
+                "ok": true,
+                "method": method_name,
+                "model": subject.name,
+                "root_digest": subject.root_digest_string(),
+                "card_signature": common.signature,
+                "metrics": card.metrics.len(),
+            })
+        );
+    } else if !common.output.quiet {
+        println!(
+            "Card signing succeeded: {} card ({}) bound to {} -> {}",
+            card.name,
+            count(card.metrics.len(), "evaluation result"),
+            subject.root_digest_string(),
+            common.signature.display()
+        );
+    }
+    Ok(())
+}
+
+fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
+    let (common, verifier, method_name): (&CardVerifyCommon, Box<dyn Verifier>, &str) = match method
+    {
+        CardVerifyMethod::Key(a) => {
+            let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
+            (
+                &a.common,
+                Box::new(KeyVerifier::new(key)),
+                "the given public key",
+            )
+        }
+        CardVerifyMethod::Certificate(a) => {
+            let mut anchors = Vec::new();
+            for path in &a.certificate_chain {
+                anchors
+                    .extend(modelsign::Certificate::read_pem_file(path).map_err(Failure::input)?);
+            }
+            let verifier = CertificateVerifier::new(anchors).map_err(Failure::input)?;
+            (
+                &a.common,
+                Box::new(verifier),
+                "a certificate chained to the given roots",
+            )
+        }
+        CardVerifyMethod::Sigstore(a) => (
+            &a.common,
+            Box::new(sigstore_verifier(&a.sigstore)?),
+            "Sigstore",
+        ),
+    };
+    let policies = common
+        .requirements
+        .iter()
+        .map(|p| Policy::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(card_failure)?;
+    let bundle = Bundle::read(&common.card_signature).map_err(|e| match e {
+        modelsign::BundleError::Io { .. } => Failure::input(e),
+        other => Failure::failed(other),
+    })?;
+    let progress = progress::for_output(&common.output);
+    let max_workers = workers(common.max_workers);
+    let verified = match &common.model_signature {
+        Some(model_signature) => {
+            let options = VerifyOptions {
+                ignore: modelsign::IgnoreSet::new(true),
+                signature_path: Some(model_signature.clone()),
+                max_workers,
+                ..VerifyOptions::default()
+            };
+            let (subject, _) = CardSubject::of_model_signature(
+                &common.model,
+                model_signature,
+                verifier.as_ref(),
+                &options,
+                &progress,
+            )
+            .map_err(|e| {
+                let failure = card_failure(CardError::Verify(e));
+                Failure {
+                    message: format!(
+                        "the model signature '{}' does not verify: {}",
+                        model_signature.display(),
+                        failure.message
+                    ),
+                    ..failure
+                }
+            })?;
+            card::verify_card(
+                &bundle,
+                verifier.as_ref(),
+                ModelBinding::Known(&subject),
+                &policies,
+            )
+        }
+        None => card::verify_card(
+            &bundle,
+            verifier.as_ref(),
+            ModelBinding::Rehash {
+                model_path: &common.model,
+                max_workers,
+                progress: &progress,
+            },
+            &policies,
+        ),
+    }
+    .map_err(card_failure)?;
+
+    let status = status_line(&verified, method_name);
+    let format = match (common.format, show, common.output.json) {
+        (Some(format), _, _) => Some(format),
+        (None, true, _) => Some(CardFormatArg::Text),
+        (None, false, true) => Some(CardFormatArg::Json),
+        (None, false, false) => None,
+    };
+    match format {
+        Some(format) => {
+            let rendered = card::render(library_format(format), &verified, &status);
+            match &common.output_file {
+                Some(path) => std::fs::write(path, rendered).map_err(|e| {
+                    Failure::input(format!("cannot write '{}': {e}", path.display()))
+                })?,
+                None if !common.output.quiet => print!("{rendered}"),
+                None => {}
+            }
+        }
+        None if !common.output.quiet => {
+            for note in &verified.notes {
+                eprintln!("warning: {note}");
+            }
+            println!("Card verification succeeded: {status}");
+            for p in &verified.policies {
+                println!(
+                    "  {} {}: {}",
+                    if p.holds { "pass" } else { "FAIL" },
+                    p.policy,
+                    p.detail
+                );
+            }
+        }
+        None => {}
+    }
+    if verified.policies_hold() {
+        Ok(())
+    } else {
+        let failed: Vec<String> = verified
+            .policies
+            .iter()
+            .filter(|p| !p.holds)
+            .map(|p| format!("{} ({})", p.policy, p.detail))
+            .collect();
+        let policies = if failed.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        };
+        Err(Failure::failed(format!(
+            "the card does not meet {} {policies}: {}",
+            failed.len(),
+            failed.join("; ")
+        )))
+    }
+}
+
+fn status_line(verified: &VerifiedCard, method: &str) -> String {
+    let signed = &verified.signed;
+    let by = match &verified.signer {
+        Some(s) => format!("signed by {} ({})", s.identity, s.issuer),
+        None => format!("signed with {method}"),
+    };
+    format!(
+        "card for {} {by}, bound to the model's root digest {}",
+        signed.card.name,
+        signed.root_digest_string()
+    )
+}
+
+fn library_format(format: CardFormatArg) -> Format {
+    match format {
+        CardFormatArg::Text => Format::Text,
+        CardFormatArg::Markdown => Format::Markdown,
+        CardFormatArg::Html => Format::Html,
+        CardFormatArg::Json => Format::Json,
+        CardFormatArg::Cyclonedx => Format::Cyclonedx,
+    }
+}
+
+/// The output flags of a card command, and what it does (for the failure message).
+pub fn output_of(command: &CardCommand) -> (&OutputArgs, &'static str) {
+    match command {
+        CardCommand::Init(a) => (&a.report, "Drafting the card"),
+        CardCommand::Sign(method) => (&sign_common(method).0.output, "Card signing"),
+        CardCommand::Verify(method) | CardCommand::Show(method) => {
+            let common = match method {
+                CardVerifyMethod::Key(a) => &a.common,
+                CardVerifyMethod::Certificate(a) => &a.common,
+                CardVerifyMethod::Sigstore(a) => &a.common,
+            };
+            (&common.output, "Card verification")
+        }
+    }
+}

@@ -1,0 +1,678 @@
+//! Signed model cards end to end: `card init` on a Hugging Face style model folder, `card
+//! sign` / `card verify` / `card show` with the key and certificate methods, tampering, a
+//! card for another model, `--require` policies, and the CycloneDX BOM checked against the
+//! official CycloneDX 1.6 schema (as shipped by the CycloneDX Python library).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
+
+fn text(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run modelsign")
+}
+
+fn explain(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "{}", explain(out));
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const README: &str = "---
+license: apache-2.0
+language:
+- en
+- fr
+datasets:
+- stanfordnlp/imdb
+base_model: distilbert/distilbert-base-uncased
+pipeline_tag: text-classification
+model-index:
+- name: sentiment-tiny
+  results:
+  - task:
+      type: text-classification
+    dataset:
+      type: stanfordnlp/imdb
+      name: IMDB
+      split: test
+    metrics:
+    - type: accuracy
+      value: 0.931
+    - type: f1
+      value: 0.928
+    source:
+      name: our evaluation harness
+  - task:
+      type: text-classification
+    dataset:
+      type: stanfordnlp/sst2
+      name: SST-2
+      split: validation
+    metrics:
+    - type: accuracy
+      value: 0.887
+---
+# sentiment-tiny
+
+A tiny sentiment classifier.
+";
+
+const EVAL_RESULT: &str = "- dataset:
+    id: nyu-mll/glue
+    task_id: mrpc
+  value: 84.1
+  date: '2026-10-01'
+  source:
+    url: https://example.org/leaderboard
+    name: Leaderboard
+";
+
+/// A small Hugging Face style model folder: README front matter with a model-index,
+/// `.eval_results/`, config.json, safetensors weights.
+fn hf_model(dir: &Path, name: &str) -> PathBuf {
+    let model = dir.join(name);
+    fs::create_dir_all(model.join(".eval_results")).unwrap();
+    fs::write(model.join("README.md"), README).unwrap();
+    fs::write(model.join(".eval_results/mrpc.yaml"), EVAL_RESULT).unwrap();
+    fs::write(
+        model.join("config.json"),
+        r#"{"architectures": ["DistilBertForSequenceClassification"], "model_type": "distilbert"}"#,
+    )
+    .unwrap();
+    // A minimal safetensors file: header length, JSON header, data.
+    let header = br#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
+    let mut weights = (header.len() as u64).to_le_bytes().to_vec();
+    weights.extend_from_slice(header);
+    weights.extend_from_slice(&[0u8; 16]);
+    fs::write(model.join("model.safetensors"), weights).unwrap();
+    model
+}
+
+fn key() -> (PathBuf, PathBuf) {
+    let keys = test_support::workspace_root().join("examples/keys");
+    (
+        keys.join("demo-TEST-ONLY.pem"),
+        keys.join("demo-TEST-ONLY.pub"),
+    )
+}
+
+fn init(model: &Path, card: &Path) {
+    assert_ok(&run(&["card", "init", text(model), "-o", text(card)]));
+}
+
+fn sign_key(model: &Path, card: &Path, signature: &Path) -> Output {
+    let (private, _) = key();
+    run(&[
+        "card",
+        "sign",
+        "key",
+        text(model),
+        "--card",
+        text(card),
+        "--signature",
+        text(signature),
+        "--private-key",
+        text(&private),
+    ])
+}
+
+fn verify_key(model: &Path, signature: &Path, extra: &[&str]) -> Output {
+    let (_, public) = key();
+    let mut args = vec![
+        "card",
+        "verify",
+        "key",
+        text(model),
+        "--card-signature",
+        text(signature),
+        "--public-key",
+        text(&public),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn payload(signature: &Path) -> serde_json::Value {
+    let bundle: serde_json::Value = serde_json::from_slice(&fs::read(signature).unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+#[test]
+fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card_path = work.path().join("card.yaml");
+    init(&model, &card_path);
+    let card: serde_json::Value = serde_norway_value(&fs::read_to_string(&card_path).unwrap());
+
+    assert_eq!(card["name"], "sentiment-tiny");
+    assert_eq!(card["license"], "apache-2.0");
+    assert_eq!(card["task"], "text-classification");
+    assert_eq!(card["architecture"], "DistilBertForSequenceClassification");
+    assert_eq!(card["base_models"][0], "distilbert/distilbert-base-uncased");
+    assert_eq!(card["languages"], serde_json::json!(["en", "fr"]));
+
+    let metrics: Vec<(String, f64, String, String)> = card["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap().to_owned(),
+                m["value"].as_f64().unwrap(),
+                m["dataset"].as_str().unwrap_or("").to_owned(),
+                m["split"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            (
+                "accuracy".into(),
+                0.931,
+                "stanfordnlp/imdb".into(),
+                "test".into()
+            ),
+            ("f1".into(), 0.928, "stanfordnlp/imdb".into(), "test".into()),
+            (
+                "accuracy".into(),
+                0.887,
+                "stanfordnlp/sst2".into(),
+                "validation".into()
+            ),
+            ("mrpc".into(), 84.1, "nyu-mll/glue".into(), "".into()),
+        ]
+    );
+    let datasets: Vec<&str> = card["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        datasets,
+        ["stanfordnlp/imdb", "stanfordnlp/sst2", "nyu-mll/glue"]
+    );
+
+    // The draft records the model's files and root digest, as `digest` computes it.
+    let digest = run(&["digest", text(&model), "--json"]);
+    assert_ok(&digest);
+    let digest: serde_json::Value = serde_json::from_slice(&digest.stdout).unwrap();
+    assert_eq!(card["model"]["root_digest"], digest["digest"]);
+    let files = card["model"]["files"].as_array().unwrap();
+    assert!(files.iter().any(|f| f == "model.safetensors"), "{files:?}");
+
+    // An existing card is not overwritten without --force.
+    let again = run(&["card", "init", text(&model), "-o", text(&card_path)]);
+    assert_eq!(again.status.code(), Some(2), "{}", explain(&again));
+}
+
+/// A card file as JSON, read with the library's own parser.
+fn serde_norway_value(yaml: &str) -> serde_json::Value {
+    let card = modelsign::card::ModelCard::from_yaml(yaml, "card.yaml").expect("a card");
+    serde_json::to_value(card).unwrap()
+}
+
+#[test]
+fn signed_card_round_trips_and_enforces_policies() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    let signature = work.path().join("model-card.sig");
+    init(&model, &card);
+    let out = sign_key(&model, &card, &signature);
+    // `mrpc` (from .eval_results) is a benchmark name, not a known metric name.
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("metrics[3] (mrpc): unknown metric name"),
+        "{}",
+        explain(&out)
+    );
+    assert!(!signature.exists());
+    let (private, _) = key();
+    assert_ok(&run(&[
+        "card",
+        "sign",
+        "key",
+        text(&model),
+        "--card",
+        text(&card),
+        "--signature",
+        text(&signature),
+        "--private-key",
+        text(&private),
+        "--allow-custom-metrics",
+    ]));
+
+    // The statement: one subject (the model and its root digest), a CycloneDX predicate.
+    let statement = payload(&signature);
+    assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
+    assert_eq!(statement["subject"].as_array().unwrap().len(), 1);
+    assert_eq!(statement["predicate"]["specVersion"], "1.6");
+    assert_eq!(
+        statement["predicate"]["metadata"]["component"]["type"],
+        "machine-learning-model"
+    );
+
+    let out = verify_key(
+        &model,
+        &signature,
+        &["--require", "accuracy@stanfordnlp/imdb>=0.9"],
+    );
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("pass accuracy@stanfordnlp/imdb>=0.9"),
+        "{}",
+        explain(&out)
+    );
+
+    // sst2 accuracy is 0.887: a policy on every accuracy fails, naming the value.
+    let out = verify_key(&model, &signature, &["--require", "accuracy>=0.9"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("accuracy@stanfordnlp/sst2:validation = 0.887"),
+        "{}",
+        explain(&out)
+    );
+    // A metric the card does not have fails, and is named.
+    let out = verify_key(&model, &signature, &["--require", "bleu>=20"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("metric 'bleu' is missing from the card"),
+        "{}",
+        explain(&out)
+    );
+    // A malformed policy is a usage error.
+    let out = verify_key(&model, &signature, &["--require", "accuracy is high"]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+
+    // show: every format carries the metrics.
+    let (_, public) = key();
+    let show = |format: &str| {
+        let out = run(&[
+            "card",
+            "show",
+            "key",
+            text(&model),
+            "--card-signature",
+            text(&signature),
+            "--public-key",
+            text(&public),
+            "--format",
+            format,
+        ]);
+        assert_ok(&out);
+        stdout(&out)
+    };
+    let text_view = show("text");
+    assert!(
+        text_view.contains("sentiment-tiny") && text_view.contains("0.931"),
+        "{text_view}"
+    );
+    let markdown = show("markdown");
+    assert!(
+        markdown.contains("| accuracy | 0.887 | stanfordnlp/sst2 / validation |"),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&show("json")).unwrap();
+    assert_eq!(json["card"]["metrics"][1]["metric"], "f1");
+    assert_eq!(json["card"]["metrics"][1]["value"], 0.928);
+    let html = show("html");
+    assert!(
+        html.contains("<h1 id=\"model-name\">sentiment-tiny</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("Verified"), "{html}");
+    let bom: serde_json::Value = serde_json::from_str(&show("cyclonedx")).unwrap();
+    assert_eq!(bom, statement["predicate"]);
+    validate_against_cyclonedx_schema(&bom);
+}
+
+/// Validates a BOM with the CycloneDX Python library's strict JSON validator (the official
+/// 1.6 schema it ships), installed in the test venv by scripts/test.sh.
+fn validate_against_cyclonedx_schema(bom: &serde_json::Value) {
+    let Some(python) = test_support::venv_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bom.json");
+    fs::write(&file, serde_json::to_vec(bom).unwrap()).unwrap();
+    let script = "import sys\n\
+from cyclonedx.schema import SchemaVersion\n\
+from cyclonedx.validation.json import JsonStrictValidator\n\
+error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\n\
+if error:\n    print(error); sys.exit(1)\n\
+print('valid')\n";
+    let out = Command::new(python)
+        .args(["-c", script, text(&file)])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success() && stdout(&out).contains("valid"),
+        "the BOM does not validate against the CycloneDX 1.6 schema: {}\n{}",
+        explain(&out),
+        serde_json::to_string_pretty(bom).unwrap()
+    );
+}
+
+#[test]
+fn an_edited_metric_fails_verification() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    let signature = work.path().join("model-card.sig");
+    init(&model, &card);
+    // Drop the .eval_results benchmark so the card uses known metric names only.
+    let yaml = fs::read_to_string(&card).unwrap();
+    let mut parsed = modelsign::card::ModelCard::from_yaml(&yaml, "card").unwrap();
+    parsed.metrics.retain(|m| m.metric != "mrpc");
+    fs::write(&card, parsed.to_yaml()).unwrap();
+    assert_ok(&sign_key(&model, &card, &signature));
+    assert_ok(&verify_key(&model, &signature, &[]));
+
+    // Raise the sst2 accuracy inside the signed payload.
+    let mut bundle: serde_json::Value =
+        serde_json::from_slice(&fs::read(&signature).unwrap()).unwrap();
+    let engine = base64::engine::general_purpose::STANDARD;
+    let payload = engine
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let edited = String::from_utf8(payload)
+        .unwrap()
+        .replace("\"0.887\"", "\"0.987\"");
+    assert!(edited.contains("0.987"));
+    bundle["dsseEnvelope"]["payload"] = engine.encode(edited).into();
+    fs::write(&signature, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let out = verify_key(&model, &signature, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("signature is invalid"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn a_card_for_model_a_fails_against_model_b_giving_both_digests() {
+    let work = tempfile::tempdir().unwrap();
+    let model_a = hf_model(work.path(), "a");
+    let model_b = hf_model(work.path(), "b");
+    fs::write(model_b.join("model.safetensors"), b"other weights").unwrap();
+    let card = work.path().join("card.yaml");
+    let signature = work.path().join("model-card.sig");
+    assert_ok(&run(&["card", "init", text(&model_a), "-o", text(&card)]));
+    let (private, _) = key();
+    assert_ok(&run(&[
+        "card",
+        "sign",
+        "key",
+        text(&model_a),
+        "--card",
+        text(&card),
+        "--signature",
+        text(&signature),
+        "--private-key",
+        text(&private),
+        "--allow-custom-metrics",
+    ]));
+    let digest = |model: &Path| {
+        let out = run(&["digest", text(model), "--json"]);
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        value["digest"].as_str().unwrap().to_owned()
+    };
+    let out = verify_key(&model_b, &signature, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the card is about another model"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&digest(&model_a)), "{stderr}");
+    assert!(stderr.contains(&digest(&model_b)), "{stderr}");
+
+    // Signing the drafted card for another model is refused too: the draft records A.
+    let out = run(&[
+        "card",
+        "sign",
+        "key",
+        text(&model_b),
+        "--card",
+        text(&card),
+        "--signature",
+        text(&work.path().join("b.sig")),
+        "--private-key",
+        text(&private),
+        "--allow-custom-metrics",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drafted for the model"));
+}
+
+#[test]
+fn model_signature_stands_in_for_hashing_and_certificates_sign_cards() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    init(&model, &card);
+    let certs = test_support::vector("oms-conformance/assets/keys/certificate");
+    let key = certs.join("signing-key.pem");
+    let model_sig = work.path().join("model.sig");
+    assert_ok(&run(&[
+        "sign",
+        "certificate",
+        text(&model),
+        "--signature",
+        text(&model_sig),
+        "--private-key",
+        text(&key),
+        "--signing-certificate",
+        text(&certs.join("signing-key-cert.pem")),
+        "--certificate-chain",
+        text(&certs.join("int-ca-cert.pem")),
+    ]));
+    let card_sig = work.path().join("model-card.sig");
+    assert_ok(&run(&[
+        "card",
+        "sign",
+        "certificate",
+        text(&model),
+        "--card",
+        text(&card),
+        "--signature",
+        text(&card_sig),
+        "--private-key",
+        text(&key),
+        "--signing-certificate",
+        text(&certs.join("signing-key-cert.pem")),
+        "--certificate-chain",
+        text(&certs.join("int-ca-cert.pem")),
+        "--model-signature",
+        text(&model_sig),
+        "--allow-custom-metrics",
+    ]));
+    let root = certs.join("ca-cert.pem");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "card",
+            "verify",
+            "certificate",
+            text(&model),
+            "--card-signature",
+            text(&card_sig),
+            "--certificate-chain",
+            text(&root),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert_ok(&verify(&[]));
+    assert_ok(&verify(&[
+        "--model-signature",
+        text(&model_sig),
+        "--require",
+        "f1>0.9",
+    ]));
+    // A model changed after signing fails through its model signature too.
+    fs::write(model.join("config.json"), "{}").unwrap();
+    let out = verify(&["--model-signature", text(&model_sig)]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("config.json"),
+        "{}",
+        explain(&out)
+    );
+}
+
+/// Headless Chromium (Debian `chromium`, installed by scripts/test.sh).
+fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in ["/usr/bin", "/usr/local/bin"] {
+            let path = Path::new(dir).join(name);
+            if path.is_file() {
+                return Some(path);
+            }
+        }
+    }
+    assert!(
+        !test_support::in_ci(),
+        "chromium not found in CI: scripts/test.sh installs it"
+    );
+    eprintln!("SKIPPED: chromium not installed (run scripts/test.sh)");
+    None
+}
+
+#[test]
+fn the_html_card_renders_in_a_browser_with_status_name_and_every_metric() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    let signature = work.path().join("model-card.sig");
+    init(&model, &card);
+    let (private, public) = key();
+    assert_ok(&run(&[
+        "card",
+        "sign",
+        "key",
+        text(&model),
+        "--card",
+        text(&card),
+        "--signature",
+        text(&signature),
+        "--private-key",
+        text(&private),
+        "--allow-custom-metrics",
+    ]));
+    let html = work.path().join("card.html");
+    assert_ok(&run(&[
+        "card",
+        "show",
+        "key",
+        text(&model),
+        "--card-signature",
+        text(&signature),
+        "--public-key",
+        text(&public),
+        "--format",
+        "html",
+        "-o",
+        text(&html),
+    ]));
+
+    let url = format!("file://{}", text(&html));
+    let headless = |extra: &[&str]| {
+        let profile = work.path().join("chromium-profile");
+        let mut command = Command::new(&browser);
+        command.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--window-size=1200,1400",
+        ]);
+        command.arg(format!("--user-data-dir={}", text(&profile)));
+        command.args(extra).arg(&url);
+        let out = command.output().expect("run chromium");
+        assert!(out.status.success(), "chromium: {}", explain(&out));
+        out
+    };
+    // A screenshot: the page renders to a non-trivial image.
+    let png = work.path().join("card.png");
+    headless(&[&format!("--screenshot={}", text(&png))]);
+    let image = fs::read(&png).expect("chromium wrote the screenshot");
+    assert_eq!(&image[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(image[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(image[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1200, 1400));
+    assert!(
+        image.len() > 20_000,
+        "a near-empty screenshot ({} bytes)",
+        image.len()
+    );
+    // The page as the browser laid it out, printed and read back as text: what a reader
+    // sees, not just what the markup says.
+    let pdf = work.path().join("card.pdf");
+    headless(&[
+        "--no-pdf-header-footer",
+        &format!("--print-to-pdf={}", text(&pdf)),
+    ]);
+    let out = Command::new("pdftotext")
+        .args([text(&pdf), "-"])
+        .output()
+        .expect("run pdftotext (poppler-utils)");
+    assert!(out.status.success(), "{}", explain(&out));
+    let seen = stdout(&out);
+    for expected in [
+        "sentiment-tiny",
+        "Verified",
+        "bound to the model's root digest",
+        "accuracy",
+        "0.931",
+        "0.928",
+        "0.887",
+        "mrpc",
+        "84.1",
+        "stanfordnlp/sst2 / validation",
+    ] {
+        assert!(
+            seen.contains(expected),
+            "'{expected}' not shown on the page:\n{seen}"
+        );
+    }
+    // Keep the screenshot where CI can show it.
+    if let Some(dir) = std::env::var_os("MODELSIGN_ARTIFACTS") {
+        let _ = fs::create_dir_all(&dir);
+        let _ = fs::copy(&png, Path::new(&dir).join("model-card.png"));
+    }
+}

@@ -1,0 +1,726 @@
+//! Signed model cards: claims about a model (evaluation scores, datasets, license, intended
+//! use and limits) that a producer signs and any consumer can verify, read and gate on.
+//!
+//! A card is an in-toto Statement v1 whose one subject is the model (its name and OMS
+//! `sha256` root digest) and whose predicate (`https://cyclonedx.org/bom`) is a CycloneDX
+//! 1.6 BOM with the model as a `machine-learning-model` component. It is signed into its own
+//! bundle with any signing method; the OMS model signature stays untouched.
+//!
+//! Producers edit the card as YAML ([`ModelCard`]), usually starting from [`draft`]; the
+//! BOM is built from it at signing ([`bom`]) and read back into a [`ModelCard`] at
+//! verification.
+
+pub mod bom;
+mod draft;
+mod policy;
+mod render;
+
+pub use draft::{draft, import_evaluations, Draft};
+pub use policy::{Comparison, Policy, PolicyOutcome};
+pub use render::{render, Format};
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::Bundle;
+use crate::error::{CardError, HashError, SignError, VerifyError};
+use crate::hashing::{HashSettings, Progress, Serialization};
+use crate::keys::PublicKey;
+use crate::manifest::SerializationRecord;
+use crate::model::{IgnoreSet, WalkOptions};
+use crate::signing::Signer;
+use crate::verifying::{SignerIdentity, Verifier};
+use crate::{dsse, statement};
+
+/// The predicate type of a model card statement.
+pub const PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
+/// Where a card signature goes by default.
+pub const DEFAULT_SIGNATURE: &str = "model-card.sig";
+
+/// What a producer says about a model: the editable form of a card (YAML).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// The model's name.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// An SPDX license identifier or expression (`apache-2.0`, `MIT OR Apache-2.0`), or a
+    /// license name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// Models this one was trained or fine-tuned from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_models: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// The task (Hugging Face `pipeline_tag`, e.g. `text-classification`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// The architecture (e.g. `BertForSequenceClassification`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<Dataset>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+    #[serde(default, skip_serializing_if = "Considerations::is_empty")]
+    pub considerations: Considerations,
+    /// The model as `card init` found it. Informational; when present, signing checks the
+    /// model still has this root digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelFacts>,
+}
+
+/// A dataset the model was trained or evaluated on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    pub name: String,
+    /// `training` or `evaluation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `sha256:<hex>` of the dataset, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// One evaluation result.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// The metric (`accuracy`, `f1`, `exact_match`, ...).
+    pub metric: String,
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+    /// A further slice of the data (a subset, a language, a demographic group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_interval: Option<ConfidenceInterval>,
+    /// Who measured it, or where it is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfidenceInterval {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// Intended use and limits.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Considerations {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub use_cases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limitations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ethical: Vec<String>,
+}
+
+impl Considerations {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.use_cases.is_empty()
+            && self.limitations.is_empty()
+            && self.ethical.is_empty()
+    }
+}
+
+/// The model a card was drafted for.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFacts {
+    /// `sha256:<hex>` OMS root digest.
+    pub root_digest: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+/// Metric names a card may use without `allow_custom_metrics`: the common evaluation
+/// metrics of the Hugging Face Hub, `evaluate` and lm-evaluation-harness. Compared
+/// ignoring case, `-`, `_` and spaces.
+pub const KNOWN_METRICS: &[&str] = &[
+    "accuracy",
+    "acc",
+    "acc_norm",
+    "balanced_accuracy",
+    "top_1_accuracy",
+    "top_5_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "f1_macro",
+    "f1_micro",
+    "f1_weighted",
+    "exact_match",
+    "em",
+    "auc",
+    "roc_auc",
+    "pr_auc",
+    "average_precision",
+    "map",
+    "map50",
+    "mrr",
+    "ndcg",
+    "bleu",
+    "sacrebleu",
+    "chrf",
+    "ter",
+    "meteor",
+    "rouge",
+    "rouge1",
+    "rouge2",
+    "rougel",
+    "rougelsum",
+    "bertscore",
+    "wer",
+    "cer",
+    "perplexity",
+    "loss",
+    "cross_entropy",
+    "mae",
+    "mse",
+    "rmse",
+    "r2",
+    "pearson",
+    "spearman",
+    "matthews_correlation",
+    "mcc",
+    "iou",
+    "miou",
+    "dice",
+    "pass@1",
+    "pass@10",
+    "pass@100",
+    "win_rate",
+    "elo",
+    "score",
+    "mc1",
+    "mc2",
+    "latency",
+    "throughput",
+];
+
+fn metric_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// True when `name` is one of [`KNOWN_METRICS`].
+pub fn is_known_metric(name: &str) -> bool {
+    let key = metric_key(name);
+    KNOWN_METRICS.iter().any(|known| metric_key(known) == key)
+}
+
+impl ModelCard {
+    /// Reads a card from YAML (or JSON, which is YAML). `origin` names it in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, CardError> {
+        serde_norway::from_str(text).map_err(|e| CardError::Syntax {
+            origin: origin.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a card file.
+    pub fn read(path: &Path) -> Result<Self, CardError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CardError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// The card as YAML, with a header telling the producer what to do with it.
+    pub fn to_yaml(&self) -> String {
+        let body = serde_norway::to_string(self).unwrap_or_default();
+        format!(
+            "# Model card drafted by modelsign. Review every field, complete what is missing\n\
+             # (description, considerations, datasets' digests), then sign it:\n\
+             #   modelsign card sign key MODEL --card THIS_FILE --private-key key.pem\n\
+             # metrics: metric (accuracy, f1, ...), value (a number), dataset, split, slice,\n\
+             # confidence_interval {{lower, upper}}, source, date.\n{body}"
+        )
+    }
+
+    /// Every problem with the card, so the producer can fix them in one go. Metric names
+    /// outside [`KNOWN_METRICS`] are problems unless `allow_custom_metrics`.
+    pub fn problems(&self, allow_custom_metrics: bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.name.trim().is_empty() {
+            problems.push("name: the model's name is empty".to_owned());
+        }
+        for (i, dataset) in self.datasets.iter().enumerate() {
+            if dataset.name.trim().is_empty() {
+                problems.push(format!("datasets[{i}]: name is empty"));
+            }
+            if let Some(digest) = &dataset.digest {
+                if parse_sha256(digest).is_none() {
+                    problems.push(format!(
+                        "datasets[{i}] ({}): digest '{digest}' is not sha256:<64 hex digits>",
+                        dataset.name
+                    ));
+                }
+            }
+        }
+        for (i, metric) in self.metrics.iter().enumerate() {
+            let at = format!("metrics[{i}] ({})", metric.metric);
+            if metric.metric.trim().is_empty() {
+                problems.push(format!("metrics[{i}]: metric name is empty"));
+            } else if !allow_custom_metrics && !is_known_metric(&metric.metric) {
+                problems.push(format!(
+                    "{at}: unknown metric name; use a common one (accuracy, f1, exact_match, bleu, rouge1, wer, perplexity, pass@1, ...) or allow custom metrics"
+                ));
+            }
+            if !metric.value.is_finite() {
+                problems.push(format!("{at}: value is not a finite number"));
+            }
+            if let Some(ci) = metric.confidence_interval {
+                if !ci.lower.is_finite() || !ci.upper.is_finite() || ci.lower > ci.upper {
+                    problems.push(format!(
+                        "{at}: confidence interval [{}, {}] is not a range of finite numbers",
+                        ci.lower, ci.upper
+                    ));
+                }
+            }
+        }
+        if let Some(model) = &self.model {
+            if parse_sha256(&model.root_digest).is_none() {
+                problems.push(format!(
+                    "model.root_digest '{}' is not sha256:<64 hex digits>",
+                    model.root_digest
+                ));
+            }
+        }
+        problems
+    }
+
+    /// Fails with every problem found (see [`ModelCard::problems`]).
+    pub fn validate(&self, allow_custom_metrics: bool) -> Result<(), CardError> {
+        let problems = self.problems(allow_custom_metrics);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(CardError::Invalid(problems))
+        }
+    }
+}
+
+/// `sha256:<hex>` (or bare hex) as 32 bytes.
+pub(crate) fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
+    let bytes = hex::decode(hex_part).ok()?;
+    bytes.try_into().ok()
+}
+
+/// The model a card is about: its name, OMS root digest, and how that digest was computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSubject {
+    pub name: String,
+    pub root_digest: [u8; 32],
+    pub serialization: SerializationRecord,
+}
+
+impl CardSubject {
+    /// `sha256:<hex>`.
+    pub fn root_digest_string(&self) -> String {
+        format!("sha256:{}", hex::encode(self.root_digest))
+    }
+
+    /// Hashes the model with `settings`.
+    pub fn of_model(
+        model_path: &Path,
+        settings: &HashSettings,
+        progress: &Progress,
+    ) -> Result<Self, HashError> {
+        let manifest = settings.hash_model_with_progress(model_path, progress)?;
+        Ok(CardSubject {
+            name: manifest.model_name.clone(),
+            root_digest: manifest.root_digest(),
+            serialization: manifest.serialization,
+        })
+    }
+
+    /// The subject recorded in a model signature that `verifier` accepts, after checking
+    /// the model against it ([`crate::verify_model`]): reusing a model signature saves
+    /// nothing when the model must be re-hashed anyway, but proves the two agree.
+    pub fn of_model_signature(
+        model_path: &Path,
+        model_signature: &Path,
+        verifier: &dyn Verifier,
+        options: &crate::VerifyOptions,
+        progress: &Progress,
+    ) -> Result<(Self, Option<SignerIdentity>), VerifyError> {
+        let bundle = Bundle::read(model_signature)?;
+        let report = crate::verify_model(model_path, &bundle, verifier, options, progress)?;
+        let signed = statement::decode(&bundle.envelope.payload)?;
+        let subject = CardSubject {
+            name: signed.manifest.model_name.clone(),
+            root_digest: signed.manifest.root_digest(),
+            serialization: signed.manifest.serialization.clone(),
+        };
+        Ok((subject, report.signer))
+    }
+
+    /// The subject of a model signature made with `key` (the card signer's own key, as a
+    /// producer signs model and card alike), without hashing the model again: the
+    /// signature's check stands in for it, which is what makes this fast for large models.
+    pub fn of_own_model_signature(bundle: &Bundle, key: &PublicKey) -> Result<Self, VerifyError> {
+        crate::verifying::verify_envelope(
+            &bundle.envelope,
+            key,
+            crate::keys::SignatureHash::Sha256,
+        )?;
+        let signed = statement::decode(&bundle.envelope.payload)?;
+        Ok(CardSubject {
+            name: signed.manifest.model_name.clone(),
+            root_digest: signed.manifest.root_digest(),
+            serialization: signed.manifest.serialization.clone(),
+        })
+    }
+
+    /// The hashing settings that reproduce this subject's digest.
+    pub fn hash_settings(&self, max_workers: Option<usize>) -> Result<HashSettings, HashError> {
+        settings_for(&self.serialization, max_workers)
+    }
+}
+
+/// Hashing settings that reproduce a recorded serialization.
+pub(crate) fn settings_for(
+    record: &SerializationRecord,
+    max_workers: Option<usize>,
+) -> Result<HashSettings, HashError> {
+    let mut ignore = IgnoreSet::new(false);
+    ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
+    Ok(HashSettings {
+        algorithm: record.hash_type,
+        serialization: record.serialization,
+        walk: WalkOptions {
+            ignore,
+            allow_symlinks: record.allow_symlinks,
+            ..WalkOptions::default()
+        },
+        max_workers,
+    })
+}
+
+/// The in-toto statement of a card: the subject, and the CycloneDX BOM as predicate.
+pub fn encode_statement(card: &ModelCard, subject: &CardSubject) -> Vec<u8> {
+    let statement = serde_json::json!({
+        "_type": statement::STATEMENT_TYPE,
+        "subject": [{
+            "name": subject.name,
+            "digest": { "sha256": hex::encode(subject.root_digest) },
+        }],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": bom::to_bom(card, subject),
+    });
+    serde_json::to_vec(&statement).unwrap_or_default()
+}
+
+/// A card statement read back: its subject and its card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedCard {
+    pub subject_name: String,
+    pub root_digest: [u8; 32],
+    pub serialization: SerializationRecord,
+    pub card: ModelCard,
+    /// The BOM exactly as signed.
+    pub bom: serde_json::Value,
+}
+
+impl SignedCard {
+    /// `sha256:<hex>` of the model the card is about.
+    pub fn root_digest_string(&self) -> String {
+        format!("sha256:{}", hex::encode(self.root_digest))
+    }
+}
+
+/// Parses a card statement.
+pub fn decode_statement(payload: &[u8]) -> Result<SignedCard, CardError> {
+    let not_card = |reason: String| CardError::NotACard(reason);
+    let value: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| not_card(format!("the signed payload is not JSON: {e}")))?;
+    if value["_type"] != statement::STATEMENT_TYPE {
+        return Err(not_card(format!(
+            "statement type is {}, expected {}",
+            value["_type"],
+            statement::STATEMENT_TYPE
+        )));
+    }
+    if value["predicateType"] != PREDICATE_TYPE {
+        return Err(not_card(format!(
+            "predicate type is {} (a model signature?), expected {PREDICATE_TYPE}",
+            value["predicateType"]
+        )));
+    }
+    let subjects = value["subject"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let [subject] = subjects else {
+        return Err(not_card(format!(
+            "a card has exactly one subject (the model), found {}",
+            subjects.len()
+        )));
+    };
+    let name = subject["name"].as_str().unwrap_or_default().to_owned();
+    let root_digest = subject["digest"]["sha256"]
+        .as_str()
+        .and_then(parse_sha256)
+        .ok_or_else(|| not_card("the subject has no sha256 digest".into()))?;
+    let bom = value["predicate"].clone();
+    let (card, serialization) = bom::from_bom(&bom)?;
+    Ok(SignedCard {
+        subject_name: name,
+        root_digest,
+        serialization,
+        card,
+        bom,
+    })
+}
+
+/// Validates `card`, binds it to `subject` and signs it. `card.model`, when present, must
+/// name the subject's digest (the model has not changed since `card init`).
+pub fn sign_card(
+    card: &ModelCard,
+    subject: &CardSubject,
+    signer: &dyn Signer,
+    allow_custom_metrics: bool,
+) -> Result<Bundle, CardError> {
+    card.validate(allow_custom_metrics)?;
+    if let Some(model) = &card.model {
+        if parse_sha256(&model.root_digest) != Some(subject.root_digest) {
+            return Err(CardError::DraftedForAnotherModel {
+                card: model.root_digest.clone(),
+                model: subject.root_digest_string(),
+            });
+        }
+    }
+    let payload = encode_statement(card, subject);
+    signer.sign_payload(payload).map_err(CardError::Sign)
+}
+
+/// Signs a card and writes its signature atomically: on any error nothing is written.
+pub fn sign_card_to(
+    card: &ModelCard,
+    subject: &CardSubject,
+    signer: &dyn Signer,
+    allow_custom_metrics: bool,
+    signature_path: &Path,
+) -> Result<Bundle, CardError> {
+    let bundle = sign_card(card, subject, signer, allow_custom_metrics)?;
+    bundle
+        .write_atomic(signature_path)
+        .map_err(|e| CardError::Sign(SignError::Bundle(e)))?;
+    Ok(bundle)
+}
+
+/// How a card is checked against a model.
+pub enum ModelBinding<'a> {
+    /// Re-hash the model with the settings the card records.
+    Rehash {
+        model_path: &'a Path,
+        max_workers: Option<usize>,
+        progress: &'a Progress,
+    },
+    /// The model's subject, already established (e.g. from a verified model signature).
+    Known(&'a CardSubject),
+}
+
+/// A verified card.
+#[derive(Debug, Clone)]
+pub struct VerifiedCard {
+    pub signed: SignedCard,
+    /// Who signed it, where the method establishes an identity (Sigstore).
+    pub signer: Option<SignerIdentity>,
+    pub notes: Vec<String>,
+    pub policies: Vec<PolicyOutcome>,
+}
+
+impl VerifiedCard {
+    /// True when every policy held.
+    pub fn policies_hold(&self) -> bool {
+        self.policies.iter().all(|p| p.holds)
+    }
+}
+
+/// Verifies a card's signature, that it is about the model, and evaluates `policies` on
+/// its signed metrics. A policy that fails does not fail this function: see
+/// [`VerifiedCard::policies_hold`].
+pub fn verify_card(
+    bundle: &Bundle,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+    policies: &[Policy],
+) -> Result<VerifiedCard, CardError> {
+    let verified = verifier
+        .verify_signature(bundle)
+        .map_err(CardError::Verify)?;
+    if bundle.envelope.payload_type != dsse::PAYLOAD_TYPE {
+        return Err(CardError::NotACard(format!(
+            "payload type is '{}', expected {}",
+            bundle.envelope.payload_type,
+            dsse::PAYLOAD_TYPE
+        )));
+    }
+    let signed = decode_statement(&bundle.envelope.payload)?;
+    let model_digest = match binding {
+        ModelBinding::Known(subject) => subject.root_digest,
+        ModelBinding::Rehash {
+            model_path,
+            max_workers,
+            progress,
+        } => {
+            let settings = settings_for(&signed.serialization, max_workers)
+                .map_err(|e| CardError::Verify(e.into()))?;
+            let manifest = settings
+                .hash_model_with_progress(model_path, progress)
+                .map_err(|e| CardError::Verify(e.into()))?;
+            manifest.root_digest()
+        }
+    };
+    if model_digest != signed.root_digest {
+        return Err(CardError::WrongModel {
+            card: format!("sha256:{}", hex::encode(signed.root_digest)),
+            model: format!("sha256:{}", hex::encode(model_digest)),
+        });
+    }
+    let policies = policies.iter().map(|p| p.evaluate(&signed.card)).collect();
+    Ok(VerifiedCard {
+        signed,
+        signer: verified.signer,
+        notes: verified.notes,
+        policies,
+    })
+}
+
+/// The serialization of a record as (method, shard size).
+pub(crate) fn serialization_parts(record: &SerializationRecord) -> (&'static str, Option<u64>) {
+    match record.serialization {
+        Serialization::Files => ("files", None),
+        Serialization::Shards { shard_size } => ("shards", Some(shard_size)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full_card() -> ModelCard {
+        ModelCard {
+            name: "sentiment-tiny".into(),
+            version: Some("1.2".into()),
+            description: Some("A tiny classifier".into()),
+            license: Some("apache-2.0".into()),
+            authors: vec!["Ada".into(), "Grace".into()],
+            base_models: vec!["distilbert/distilbert-base-uncased".into()],
+            languages: vec!["en".into()],
+            task: Some("text-classification".into()),
+            architecture: Some("DistilBertForSequenceClassification".into()),
+            datasets: vec![Dataset {
+                name: "stanfordnlp/imdb".into(),
+                role: Some("evaluation".into()),
+                digest: Some(format!("sha256:{}", "ab".repeat(32))),
+                url: Some("https://huggingface.co/datasets/stanfordnlp/imdb".into()),
+            }],
+            metrics: vec![Metric {
+                metric: "accuracy".into(),
+                value: 0.931,
+                dataset: Some("stanfordnlp/imdb".into()),
+                split: Some("test".into()),
+                slice: Some("long reviews".into()),
+                confidence_interval: Some(ConfidenceInterval {
+                    lower: 0.92,
+                    upper: 0.94,
+                }),
+                source: Some("harness".into()),
+                date: Some("2026-11-01".into()),
+            }],
+            considerations: Considerations {
+                users: vec!["moderators".into()],
+                use_cases: vec!["triage".into()],
+                limitations: vec!["English only".into()],
+                ethical: vec!["may reflect bias".into()],
+            },
+            model: None,
+        }
+    }
+
+    fn subject() -> CardSubject {
+        CardSubject {
+            name: "sentiment-tiny".into(),
+            root_digest: [7u8; 32],
+            serialization: SerializationRecord {
+                serialization: Serialization::Shards { shard_size: 4096 },
+                hash_type: crate::HashAlgorithm::Blake3,
+                allow_symlinks: true,
+                ignore_paths: vec!["notes".into()],
+            },
+        }
+    }
+
+    #[test]
+    fn a_card_survives_the_statement_and_bom_unchanged() {
+        let card = full_card();
+        let payload = encode_statement(&card, &subject());
+        let signed = decode_statement(&payload).unwrap();
+        assert_eq!(signed.card, card);
+        assert_eq!(signed.root_digest, [7u8; 32]);
+        assert_eq!(signed.serialization, subject().serialization);
+        assert_eq!(signed.subject_name, "sentiment-tiny");
+        // The license is written as its SPDX identifier.
+        assert_eq!(
+            signed.bom["metadata"]["component"]["licenses"][0]["license"]["id"],
+            "Apache-2.0"
+        );
+    }
+
+    #[test]
+    fn validation_lists_every_problem() {
+        let mut card = full_card();
+        card.name = " ".into();
+        card.metrics[0].metric = "vibes".into();
+        card.metrics[0].value = f64::NAN;
+        card.metrics[0].confidence_interval = Some(ConfidenceInterval {
+            lower: 2.0,
+            upper: 1.0,
+        });
+        card.datasets[0].digest = Some("md5:abc".into());
+        let problems = card.problems(false);
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(
+            card.problems(true).len() == 4,
+            "custom metric names allowed"
+        );
+    }
+
+    #[test]
+    fn a_model_signature_statement_is_not_a_card() {
+        let manifest =
+            crate::manifest::Manifest::new("m".into(), subject().serialization, Vec::new());
+        let payload = statement::encode(&manifest);
+        let error = decode_statement(&payload).unwrap_err().to_string();
+        assert!(error.contains("a model signature?"), "{error}");
+    }
+}
