@@ -653,7 +653,10 @@ fn the_html_card_renders_in_a_browser_with_status_name_and_every_metric() {
         .expect("run pdftotext (poppler-utils)");
     assert!(out.status.success(), "{}", explain(&out));
     // Line breaks fall where the layout puts them: compare with whitespace collapsed.
-    let seen = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    let seen = stdout(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     for expected in [
         "sentiment-tiny",
         "Verified",

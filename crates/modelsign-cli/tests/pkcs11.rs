@@ -480,3 +480,48 @@ fn export_public_key_prints_pem_without_logging_in() {
         explain(&out)
     );
 }
+
+#[test]
+fn model_cards_sign_with_token_keys() {
+    let hsm = SoftHsm::create();
+    let work = tempfile::tempdir().unwrap();
+    let model = model(work.path());
+    let card = work.path().join("card.yaml");
+    fs::write(&card, "name: model\nmetrics:\n- metric: f1\n  value: 0.8\n").unwrap();
+    let card_sig = work.path().join("model-card.sig");
+    assert_ok(&modelsign(
+        &hsm,
+        &[
+            "card",
+            "sign",
+            "pkcs11-key",
+            text(&model),
+            "--card",
+            text(&card),
+            "--signature",
+            text(&card_sig),
+            "--pkcs11-uri",
+            &hsm.uri("p384"),
+        ],
+    ));
+    let verify = |public_key: &Path| {
+        modelsign(
+            &hsm,
+            &[
+                "card",
+                "verify",
+                "key",
+                text(&model),
+                "--card-signature",
+                text(&card_sig),
+                "--public-key",
+                text(public_key),
+                "--require",
+                "f1>=0.8",
+            ],
+        )
+    };
+    assert_ok(&verify(&hsm.file("p384.pub")));
+    let out = verify(&hsm.file("p256.pub"));
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+}

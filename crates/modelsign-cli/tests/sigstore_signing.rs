@@ -407,3 +407,64 @@ fn a_certificate_authority_refusal_is_reported_with_its_message() {
     );
     assert!(!signature.exists());
 }
+
+/// A model card signed keylessly: `card sign sigstore`, then `card verify sigstore` with the
+/// signer's identity; a wrong identity fails.
+#[test]
+fn keyless_model_card_round_trip() {
+    let (stack, dir, model, _) = setup();
+    let card = dir.path().join("card.yaml");
+    fs::write(
+        &card,
+        "name: model\nlicense: MIT\nmetrics:\n- metric: accuracy\n  value: 0.95\n  dataset: holdout\n  split: test\n",
+    )
+    .expect("write card");
+    let card_sig = dir.path().join("model-card.sig");
+    let token = stack.identity_token_file();
+    let out = run(&[
+        "card",
+        "sign",
+        "sigstore",
+        text(&model),
+        "--card",
+        text(&card),
+        "--signature",
+        text(&card_sig),
+        "--trust-config",
+        text(&stack.trust_config()),
+        "--identity-token-file",
+        text(&token),
+    ]);
+    assert!(out.status.success(), "card sign: {}", explain(&out));
+    let verify = |identity: &str| {
+        run(&[
+            "card",
+            "verify",
+            "sigstore",
+            text(&model),
+            "--card-signature",
+            text(&card_sig),
+            "--trust-config",
+            text(&stack.trust_config()),
+            "--identity",
+            identity,
+            "--identity-provider",
+            &stack.url,
+            "--require",
+            "accuracy@holdout:test>=0.9",
+        ])
+    };
+    let ok = verify(&stack.identity);
+    assert!(ok.status.success(), "card verify: {}", explain(&ok));
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        stdout.contains(&format!("signed by {}", stack.identity)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pass accuracy@holdout:test>=0.9"),
+        "{stdout}"
+    );
+    let wrong = verify("mallory@example.com");
+    assert_eq!(wrong.status.code(), Some(1), "{}", explain(&wrong));
+}
