@@ -680,3 +680,82 @@ fn the_html_card_renders_in_a_browser_with_status_name_and_every_metric() {
         let _ = fs::copy(&png, Path::new(&dir).join("model-card.png"));
     }
 }
+
+/// Every field a card can carry, so every part of the BOM meets the schema.
+const FULL_CARD: &str = "name: sentiment-tiny
+version: '1.2'
+description: A tiny sentiment classifier.
+license: MIT OR Apache-2.0
+authors:
+- Ada Lovelace
+- Example Labs
+base_models:
+- distilbert/distilbert-base-uncased
+languages:
+- en
+task: text-classification
+architecture: DistilBertForSequenceClassification
+datasets:
+- name: stanfordnlp/imdb
+  role: evaluation
+  digest: sha256:0000000000000000000000000000000000000000000000000000000000000001
+  url: https://huggingface.co/datasets/stanfordnlp/imdb
+- name: internal-reviews
+  role: training
+metrics:
+- metric: accuracy
+  value: 0.931
+  dataset: stanfordnlp/imdb
+  split: test
+  slice: reviews over 500 words
+  confidence_interval:
+    lower: 0.925
+    upper: 0.937
+  source: our evaluation harness
+  date: '2026-11-01'
+considerations:
+  users:
+  - content moderators
+  use_cases:
+  - triage of product reviews
+  limitations:
+  - English only
+  ethical:
+  - may reflect biases of review platforms
+";
+
+#[test]
+fn a_card_with_every_field_round_trips_and_its_bom_meets_the_schema() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    fs::write(&card, FULL_CARD).unwrap();
+    let signature = work.path().join("model-card.sig");
+    assert_ok(&sign_key(&model, &card, &signature));
+    let (_, public) = key();
+    let out = run(&[
+        "card",
+        "show",
+        "key",
+        text(&model),
+        "--card-signature",
+        text(&signature),
+        "--public-key",
+        text(&public),
+        "--format",
+        "json",
+    ]);
+    assert_ok(&out);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let original = serde_norway_value(FULL_CARD);
+    assert_eq!(
+        shown["card"], original,
+        "the verified card is the card that was signed"
+    );
+    validate_against_cyclonedx_schema(&payload(&signature)["predicate"]);
+    // A license expression stays an expression.
+    assert_eq!(
+        payload(&signature)["predicate"]["metadata"]["component"]["licenses"][0]["expression"],
+        "MIT OR Apache-2.0"
+    );
+}
