@@ -3,8 +3,8 @@
 
 use modelsign::card::{self, CardSubject, Format, ModelBinding, ModelCard, Policy, VerifiedCard};
 use modelsign::{
-    Bundle, CardError, CertificateSigner, CertificateVerifier, KeySigner, KeyVerifier,
-    Pkcs11Signer, PublicKey, Signer, Verifier, VerifyOptions,
+    Bundle, CardError, KeySigner, KeyVerifier, Pkcs11Signer, PublicKey, Signer, Verifier,
+    VerifyOptions,
 };
 use serde_json::json;
 
@@ -13,8 +13,9 @@ use crate::args::{
     CardVerifyMethod, OutputArgs,
 };
 use crate::{
-    count, hash_settings, load_private_key, open_pkcs11_key, progress, read_certificates,
-    sigstore_signer, sigstore_verifier, workers, Failure,
+    certificate_signer, certificate_verifier, count, hash_settings, load_private_key,
+    open_pkcs11_key, pkcs11_certificate_signer, progress, sigstore_signer, sigstore_verifier,
+    workers, Failure,
 };
 
 pub fn run(command: &CardCommand) -> Result<(), Failure> {
@@ -90,10 +91,8 @@ fn card_signer(method: &CardSignMethod) -> Result<(Box<dyn Signer>, Option<Publi
             (Box::new(KeySigner::new(key)), Some(public))
         }
         CardSignMethod::Certificate(a) => {
-            let key = load_private_key(&a.key)?;
-            let public = key.public_key();
-            let (leaf, chain) = read_certificates(&a.certificate)?;
-            let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
+            let signer = certificate_signer(&a.key, &a.certificate)?;
+            let public = signer.public_key();
             (Box::new(signer), Some(public))
         }
         CardSignMethod::Sigstore(a) => (
@@ -106,10 +105,8 @@ fn card_signer(method: &CardSignMethod) -> Result<(Box<dyn Signer>, Option<Publi
             (Box::new(Pkcs11Signer::key(key)), Some(public))
         }
         CardSignMethod::Pkcs11Certificate(a) => {
-            let key = open_pkcs11_key(&a.pkcs11_uri)?;
-            let public = key.public_key().clone();
-            let (leaf, chain) = read_certificates(&a.certificate)?;
-            let signer = Pkcs11Signer::certificate(key, leaf, chain).map_err(Failure::input)?;
+            let signer = pkcs11_certificate_signer(&a.pkcs11_uri, &a.certificate)?;
+            let public = signer.public_key().clone();
             (Box::new(signer), Some(public))
         }
     })
@@ -201,19 +198,11 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
                 "the given public key",
             )
         }
-        CardVerifyMethod::Certificate(a) => {
-            let mut anchors = Vec::new();
-            for path in &a.certificate_chain {
-                anchors
-                    .extend(modelsign::Certificate::read_pem_file(path).map_err(Failure::input)?);
-            }
-            let verifier = CertificateVerifier::new(anchors).map_err(Failure::input)?;
-            (
-                &a.common,
-                Box::new(verifier),
-                "a certificate chained to the given roots",
-            )
-        }
+        CardVerifyMethod::Certificate(a) => (
+            &a.common,
+            Box::new(certificate_verifier(&a.certificate_chain)?),
+            "a certificate chained to the given roots",
+        ),
         CardVerifyMethod::Sigstore(a) => (
             &a.common,
             Box::new(sigstore_verifier(&a.sigstore)?),

@@ -102,26 +102,20 @@ fn run(command: &Command) -> Result<(), Failure> {
             let key = load_private_key(&a.key)?;
             sign(&a.common, &KeySigner::new(key), "key")
         }
-        Command::Sign(SignMethod::Certificate(a)) => {
-            let key = load_private_key(&a.key)?;
-            let (leaf, chain) = read_certificates(&a.certificate)?;
-            let signer = CertificateSigner::new(key, leaf, chain).map_err(Failure::input)?;
-            sign(&a.common, &signer, "certificate")
-        }
+        Command::Sign(SignMethod::Certificate(a)) => sign(
+            &a.common,
+            &certificate_signer(&a.key, &a.certificate)?,
+            "certificate",
+        ),
         Command::Sign(SignMethod::Pkcs11Key(a)) => {
             let key = open_pkcs11_key(&a.pkcs11_uri)?;
             sign(&a.common, &Pkcs11Signer::key(key), "pkcs11-key")
         }
-        Command::Sign(SignMethod::Pkcs11Certificate(a)) => {
-            let (leaf, chain) = read_certificates(&a.certificate)?;
-            let key = open_pkcs11_key(&a.pkcs11_uri)?;
-            let signer = Pkcs11Signer::certificate(key, leaf, chain).map_err(|e| {
-                Failure::input(format!(
-                    "{e} (the certificate must be that of the token's key the URI names)"
-                ))
-            })?;
-            sign(&a.common, &signer, "pkcs11-certificate")
-        }
+        Command::Sign(SignMethod::Pkcs11Certificate(a)) => sign(
+            &a.common,
+            &pkcs11_certificate_signer(&a.pkcs11_uri, &a.certificate)?,
+            "pkcs11-certificate",
+        ),
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(a)) => export_public_key(a),
         Command::Card(command) => card::run(command),
         Command::Sign(SignMethod::Sigstore(a)) => sign(
@@ -134,18 +128,45 @@ fn run(command: &Command) -> Result<(), Failure> {
             verify(&a.common, &KeyVerifier::new(key))
         }
         Command::Verify(VerifyMethod::Certificate(a)) => {
-            let mut anchors = Vec::new();
-            for path in &a.certificate_chain {
-                anchors.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
-            }
-            let verifier = CertificateVerifier::new(anchors).map_err(Failure::input)?;
-            verify(&a.common, &verifier)
+            verify(&a.common, &certificate_verifier(&a.certificate_chain)?)
         }
         Command::Verify(VerifyMethod::Sigstore(a)) => {
             verify(&a.common, &sigstore_verifier(&a.sigstore)?)
         }
         Command::Digest(a) => digest(a),
     }
+}
+
+fn certificate_signer(
+    key: &PrivateKeyArgs,
+    certificate: &CertificateChainArgs,
+) -> Result<CertificateSigner, Failure> {
+    let key = load_private_key(key)?;
+    let (leaf, chain) = read_certificates(certificate)?;
+    CertificateSigner::new(key, leaf, chain).map_err(Failure::input)
+}
+
+/// Reads the certificates first, so a missing file fails before the token asks for a PIN.
+fn pkcs11_certificate_signer(
+    uri: &str,
+    certificate: &CertificateChainArgs,
+) -> Result<Pkcs11Signer, Failure> {
+    let (leaf, chain) = read_certificates(certificate)?;
+    let key = open_pkcs11_key(uri)?;
+    Pkcs11Signer::certificate(key, leaf, chain).map_err(|e| {
+        Failure::input(format!(
+            "{e} (the certificate must be that of the token's key the URI names)"
+        ))
+    })
+}
+
+/// A verifier trusting the root certificates in `files`.
+fn certificate_verifier(files: &[std::path::PathBuf]) -> Result<CertificateVerifier, Failure> {
+    let mut anchors = Vec::new();
+    for path in files {
+        anchors.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
+    }
+    CertificateVerifier::new(anchors).map_err(Failure::input)
 }
 
 /// The signing certificate and the chain that follows it in the bundle.

@@ -32,6 +32,13 @@ impl CertificateSigner {
     }
 }
 
+impl CertificateSigner {
+    /// The signing key's public half.
+    pub fn public_key(&self) -> crate::keys::PublicKey {
+        self.key.public_key()
+    }
+}
+
 impl PaeSigner for CertificateSigner {
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, SignError> {
         self.key.sign(pae)

@@ -188,6 +188,13 @@ impl Pkcs11Signer {
     }
 }
 
+impl Pkcs11Signer {
+    /// The token key's public half.
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+}
+
 impl PaeSigner for Pkcs11Signer {
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, SignError> {
         self.key.sign(pae)
