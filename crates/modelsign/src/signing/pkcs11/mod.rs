@@ -78,7 +78,7 @@ impl Pkcs11Key {
         let criteria = KeyCriteria::from_uri(uri)?;
         let key = find_one(&token, &criteria, ObjectClass::PRIVATE_KEY)?;
         check_ec(&token, key.handle, &key.description)?;
-        let public_key = public_key_of(&token, &key)?;
+        let public_key = public_key_of(&token, &key.identity, &key.description)?;
         Ok(Pkcs11Key {
             session: token.session,
             key: key.handle,
@@ -135,13 +135,7 @@ pub fn export_public_key(uri: &Pkcs11Uri) -> Result<PublicKey, Pkcs11Error> {
         login(&token, uri, None)?;
     }
     let criteria = KeyCriteria::from_uri(uri)?;
-    let description = criteria.describe();
-    let found = ObjectMatch {
-        id: criteria.id.clone(),
-        label: criteria.label.clone(),
-        description,
-    };
-    public_key_of(&token, &found)
+    public_key_of(&token, &criteria, &criteria.describe())
 }
 
 /// Signs with a token's key; the bundle carries the key's hint (`pkcs11-key`) or a
@@ -479,16 +473,10 @@ fn describe_object(label: Option<&str>, id: Option<&[u8]>) -> String {
 }
 
 /// A key object found on the token, and what identifies it.
-struct ObjectMatch {
-    id: Option<Vec<u8>>,
-    label: Option<String>,
-    description: String,
-}
-
 struct FoundKey {
     handle: ObjectHandle,
-    id: Option<Vec<u8>>,
-    label: Option<String>,
+    /// Its own id and label (which may say more than the URI did).
+    identity: KeyCriteria,
     description: String,
 }
 
@@ -507,8 +495,7 @@ fn find_one(
             Ok(FoundKey {
                 handle: *handle,
                 description: describe_object(label.as_deref(), id.as_deref()),
-                id,
-                label,
+                identity: KeyCriteria { id, label },
             })
         }
         [] => Err(Pkcs11Error::KeyNotFound {
@@ -599,14 +586,14 @@ fn check_ec(token: &OpenToken, key: ObjectHandle, description: &str) -> Result<(
     }
 }
 
-/// The public key of a private key: its public-key object (same id and label), else a
-/// certificate with the same id or label.
-fn public_key_of(token: &OpenToken, key: &impl KeyIdentity) -> Result<PublicKey, Pkcs11Error> {
+/// The public key of the key `criteria` identifies (`description` names it in errors): its
+/// public-key object (same id and label), else a certificate with the same id and label.
+fn public_key_of(
+    token: &OpenToken,
+    criteria: &KeyCriteria,
+    description: &str,
+) -> Result<PublicKey, Pkcs11Error> {
     let session = &token.session;
-    let criteria = KeyCriteria {
-        id: key.id().map(<[u8]>::to_vec),
-        label: key.label().map(str::to_owned),
-    };
     // Try the most specific match first, then the id alone (labels of the two halves of a
     // key pair often differ, ids rarely do), then the label alone.
     let mut attempts = vec![criteria.template(ObjectClass::PUBLIC_KEY)];
@@ -624,7 +611,7 @@ fn public_key_of(token: &OpenToken, key: &impl KeyIdentity) -> Result<PublicKey,
             .find_objects(template)
             .map_err(|e| Pkcs11Error::device("C_FindObjects", e))?;
         if let Some(handle) = handles.first() {
-            return ec_public_key(session, *handle, key.description(), &token.label);
+            return ec_public_key(session, *handle, description, &token.label);
         }
     }
     let certificates = session
@@ -640,46 +627,16 @@ fn public_key_of(token: &OpenToken, key: &impl KeyIdentity) -> Result<PublicKey,
                 detail: e.to_string(),
             })?;
             return certificate.public_key().map_err(|e| Pkcs11Error::NotEcKey {
-                key: key.description().to_owned(),
+                key: description.to_owned(),
                 token: token.label.clone(),
                 key_type: e.to_string(),
             });
         }
     }
     Err(Pkcs11Error::NoPublicKey {
-        key: key.description().to_owned(),
+        key: description.to_owned(),
         token: token.label.clone(),
     })
-}
-
-trait KeyIdentity {
-    fn id(&self) -> Option<&[u8]>;
-    fn label(&self) -> Option<&str>;
-    fn description(&self) -> &str;
-}
-
-impl KeyIdentity for FoundKey {
-    fn id(&self) -> Option<&[u8]> {
-        self.id.as_deref()
-    }
-    fn label(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-    fn description(&self) -> &str {
-        &self.description
-    }
-}
-
-impl KeyIdentity for ObjectMatch {
-    fn id(&self) -> Option<&[u8]> {
-        self.id.as_deref()
-    }
-    fn label(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-    fn description(&self) -> &str {
-        &self.description
-    }
 }
 
 /// An EC public-key object as a [`PublicKey`]: CKA_EC_PARAMS is the DER curve OID and
