@@ -8,12 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine;
+use test_support::{assert_ok, explain, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
-
-fn text(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -21,19 +18,6 @@ fn run(args: &[&str]) -> Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run modelsign")
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_ok(out: &Output) {
-    assert!(out.status.success(), "{}", explain(out));
 }
 
 fn stdout(out: &Output) -> String {

@@ -4,24 +4,12 @@
 //! way a token, PIN or key can be wrong, with its message and exit status.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use test_support::SoftHsm;
+use test_support::{assert_ok, explain, text, two_file_model, SoftHsm};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
-
-fn model(dir: &Path) -> PathBuf {
-    let model = dir.join("model");
-    fs::create_dir_all(model.join("weights")).expect("mkdir");
-    fs::write(model.join("config.json"), "{\"layers\": 2}").expect("write");
-    fs::write(model.join("weights/w.bin"), vec![7u8; 100_000]).expect("write");
-    model
-}
-
-fn text(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 /// modelsign with the token's configuration and stdin closed (so never a PIN prompt).
 fn modelsign(hsm: &SoftHsm, args: &[&str]) -> Output {
@@ -31,19 +19,6 @@ fn modelsign(hsm: &SoftHsm, args: &[&str]) -> Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run modelsign")
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_ok(out: &Output) {
-    assert!(out.status.success(), "{}", explain(out));
 }
 
 fn sign_key(hsm: &SoftHsm, model: &Path, signature: &Path, uri: &str) -> Output {
@@ -106,7 +81,7 @@ fn payload_hint(signature: &Path) -> String {
 fn pkcs11_key_signatures_verify_with_modelsign_and_model_signing_on_every_curve() {
     let hsm = SoftHsm::create();
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     // p256/p384/p521 were imported (their public PEM is known independently); `onboard`
     // was generated on the token, so only the token knows its public key.
     for key in ["p256", "p384", "p521", "onboard"] {
@@ -182,7 +157,7 @@ fn sha256_hex(data: &[u8]) -> String {
 fn pkcs11_certificate_signatures_verify_with_modelsign_and_model_signing() {
     let hsm = SoftHsm::create();
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     let signature = work.path().join("cert.sig");
     let root = hsm.file("chain/root.pem");
     let out = modelsign(
@@ -245,7 +220,7 @@ fn pkcs11_certificate_signatures_verify_with_modelsign_and_model_signing() {
 fn a_certificate_of_another_key_is_refused_before_anything_is_written() {
     let hsm = SoftHsm::create();
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     let signature = work.path().join("cert.sig");
     let out = modelsign(
         &hsm,
@@ -274,7 +249,7 @@ fn a_certificate_of_another_key_is_refused_before_anything_is_written() {
 /// message.
 fn assert_refused(hsm: &SoftHsm, uri: &str, expected: &[&str]) {
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     let signature = work.path().join("model.sig");
     let out = sign_key(hsm, &model, &signature, uri);
     assert_eq!(out.status.code(), Some(2), "{uri}: {}", explain(&out));
@@ -327,7 +302,7 @@ fn every_unusable_module_token_pin_or_key_is_named() {
     // The module path as a folder, searched by name: works.
     let folder = hsm.module_path().parent().unwrap().to_path_buf();
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     assert_ok(&sign_key(
         &hsm,
         &model,
@@ -425,7 +400,7 @@ fn every_unusable_module_token_pin_or_key_is_named() {
 fn the_pin_can_come_from_a_file() {
     let hsm = SoftHsm::create();
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     let pin = work.path().join("pin");
     fs::write(&pin, "123456").unwrap();
     let uri = format!(
@@ -485,7 +460,7 @@ fn export_public_key_prints_pem_without_logging_in() {
 fn model_cards_sign_with_token_keys() {
     let hsm = SoftHsm::create();
     let work = tempfile::tempdir().unwrap();
-    let model = model(work.path());
+    let model = two_file_model(work.path());
     let card = work.path().join("card.yaml");
     fs::write(&card, "name: model\nmetrics:\n- metric: f1\n  value: 0.8\n").unwrap();
     let card_sig = work.path().join("model-card.sig");

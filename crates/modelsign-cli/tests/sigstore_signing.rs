@@ -8,36 +8,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use test_support::SigstoreStack;
+use test_support::{explain, text, two_file_model, SigstoreStack};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
-
-fn model(dir: &Path) -> PathBuf {
-    let model = dir.join("model");
-    fs::create_dir_all(model.join("weights")).expect("mkdir");
-    fs::write(model.join("config.json"), "{\"layers\": 2}").expect("write");
-    fs::write(model.join("weights/w.bin"), vec![7u8; 100_000]).expect("write");
-    model
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .output()
         .expect("run modelsign")
-}
-
-fn text(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn sign(stack: &SigstoreStack, model: &Path, signature: &Path) -> Output {
@@ -93,7 +72,7 @@ fn verify(
 fn setup() -> (SigstoreStack, tempfile::TempDir, PathBuf, PathBuf) {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = model(dir.path());
+    let model = two_file_model(dir.path());
     let signature = dir.path().join("model.sig");
     (stack, dir, model, signature)
 }
@@ -217,7 +196,7 @@ fn sign_without_a_method_means_sigstore_and_a_missing_token_is_explained() {
 fn unreachable_services_fail_with_the_service_named() {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = model(dir.path());
+    let model = two_file_model(dir.path());
     // The stack's trust config, pointing at a port nothing listens on.
     let config = fs::read_to_string(stack.trust_config()).expect("read");
     let dead = config.replace(&stack.url, "http://127.0.0.1:9");
@@ -267,7 +246,7 @@ fn reference_implementations_verify_our_bundles_and_we_verify_theirs() {
     let model_signing = test_support::model_signing_cli().expect("model_signing");
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = model(dir.path());
+    let model = two_file_model(dir.path());
     let ours = dir.path().join("ours.sig");
     let out = sign(&stack, &model, &ours);
     assert!(out.status.success(), "{}", explain(&out));
@@ -349,7 +328,7 @@ print("verified", len(payload))
 fn a_signing_config_without_a_timestamp_authority_signs_with_the_log_time() {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = model(dir.path());
+    let model = two_file_model(dir.path());
     let mut config: serde_json::Value =
         serde_json::from_slice(&fs::read(stack.trust_config()).expect("read")).expect("json");
     config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
@@ -375,7 +354,7 @@ fn a_certificate_authority_refusal_is_reported_with_its_message() {
     use base64::Engine as _;
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = model(dir.path());
+    let model = two_file_model(dir.path());
     // A well-formed token naming this stack's issuer, but not signed by it.
     let b64 = |v: serde_json::Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())

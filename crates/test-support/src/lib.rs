@@ -258,3 +258,32 @@ impl SoftHsm {
         format!("pkcs11:token=modelsign-test;object={object}?module-name=softhsm2&pin-value=123456")
     }
 }
+
+/// A path as a command argument (test paths are UTF-8).
+pub fn text(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A command's exit status, stdout and stderr, for assertion messages.
+pub fn explain(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Panics with the command's output unless it succeeded.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(out.status.success(), "{}", explain(out));
+}
+
+/// A small two-file model (`config.json`, `weights/w.bin`) in `dir/model`.
+pub fn two_file_model(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir_all(model.join("weights")).expect("mkdir");
+    std::fs::write(model.join("config.json"), "{\"layers\": 2}").expect("write");
+    std::fs::write(model.join("weights/w.bin"), vec![7u8; 100_000]).expect("write");
+    model
+}
