@@ -107,9 +107,9 @@ fn init(model: &Path, card: &Path) {
     assert_ok(&run(&["card", "init", text(model), "-o", text(card)]));
 }
 
-fn sign_key(model: &Path, card: &Path, signature: &Path) -> Output {
+fn sign_key(model: &Path, card: &Path, signature: &Path, extra: &[&str]) -> Output {
     let (private, _) = key();
-    run(&[
+    let mut args = vec![
         "card",
         "sign",
         "key",
@@ -120,7 +120,9 @@ fn sign_key(model: &Path, card: &Path, signature: &Path) -> Output {
         text(signature),
         "--private-key",
         text(&private),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
 }
 
 fn verify_key(model: &Path, signature: &Path, extra: &[&str]) -> Output {
@@ -231,7 +233,7 @@ fn signed_card_round_trips_and_enforces_policies() {
     let card = work.path().join("card.yaml");
     let signature = work.path().join("model-card.sig");
     init(&model, &card);
-    let out = sign_key(&model, &card, &signature);
+    let out = sign_key(&model, &card, &signature, &[]);
     // `mrpc` (from .eval_results) is a benchmark name, not a known metric name.
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(
@@ -240,20 +242,12 @@ fn signed_card_round_trips_and_enforces_policies() {
         explain(&out)
     );
     assert!(!signature.exists());
-    let (private, _) = key();
-    assert_ok(&run(&[
-        "card",
-        "sign",
-        "key",
-        text(&model),
-        "--card",
-        text(&card),
-        "--signature",
-        text(&signature),
-        "--private-key",
-        text(&private),
-        "--allow-custom-metrics",
-    ]));
+    assert_ok(&sign_key(
+        &model,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
 
     // The statement: one subject (the model and its root digest), a CycloneDX predicate.
     let statement = payload(&signature);
@@ -379,7 +373,7 @@ fn an_edited_metric_fails_verification() {
     let mut parsed = modelsign::card::ModelCard::from_yaml(&yaml, "card").unwrap();
     parsed.metrics.retain(|m| m.metric != "mrpc");
     fs::write(&card, parsed.to_yaml()).unwrap();
-    assert_ok(&sign_key(&model, &card, &signature));
+    assert_ok(&sign_key(&model, &card, &signature, &[]));
     assert_ok(&verify_key(&model, &signature, &[]));
 
     // Raise the sst2 accuracy inside the signed payload.
@@ -412,21 +406,13 @@ fn a_card_for_model_a_fails_against_model_b_giving_both_digests() {
     fs::write(model_b.join("model.safetensors"), b"other weights").unwrap();
     let card = work.path().join("card.yaml");
     let signature = work.path().join("model-card.sig");
-    assert_ok(&run(&["card", "init", text(&model_a), "-o", text(&card)]));
-    let (private, _) = key();
-    assert_ok(&run(&[
-        "card",
-        "sign",
-        "key",
-        text(&model_a),
-        "--card",
-        text(&card),
-        "--signature",
-        text(&signature),
-        "--private-key",
-        text(&private),
-        "--allow-custom-metrics",
-    ]));
+    init(&model_a, &card);
+    assert_ok(&sign_key(
+        &model_a,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
     let digest = |model: &Path| {
         let out = run(&["digest", text(model), "--json"]);
         let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -443,19 +429,12 @@ fn a_card_for_model_a_fails_against_model_b_giving_both_digests() {
     assert!(stderr.contains(&digest(&model_b)), "{stderr}");
 
     // Signing the drafted card for another model is refused too: the draft records A.
-    let out = run(&[
-        "card",
-        "sign",
-        "key",
-        text(&model_b),
-        "--card",
-        text(&card),
-        "--signature",
-        text(&work.path().join("b.sig")),
-        "--private-key",
-        text(&private),
-        "--allow-custom-metrics",
-    ]);
+    let out = sign_key(
+        &model_b,
+        &card,
+        &work.path().join("b.sig"),
+        &["--allow-custom-metrics"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("drafted for the model"));
 }
@@ -563,20 +542,13 @@ fn the_html_card_renders_in_a_browser_with_status_name_and_every_metric() {
     let card = work.path().join("card.yaml");
     let signature = work.path().join("model-card.sig");
     init(&model, &card);
-    let (private, public) = key();
-    assert_ok(&run(&[
-        "card",
-        "sign",
-        "key",
-        text(&model),
-        "--card",
-        text(&card),
-        "--signature",
-        text(&signature),
-        "--private-key",
-        text(&private),
-        "--allow-custom-metrics",
-    ]));
+    let (_, public) = key();
+    assert_ok(&sign_key(
+        &model,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
     let html = work.path().join("card.html");
     assert_ok(&run(&[
         "card",
@@ -715,7 +687,7 @@ fn a_card_with_every_field_round_trips_and_its_bom_meets_the_schema() {
     let card = work.path().join("card.yaml");
     fs::write(&card, FULL_CARD).unwrap();
     let signature = work.path().join("model-card.sig");
-    assert_ok(&sign_key(&model, &card, &signature));
+    assert_ok(&sign_key(&model, &card, &signature, &[]));
     let (_, public) = key();
     let out = run(&[
         "card",

@@ -67,8 +67,13 @@ impl Manifest {
 
     /// `sha256:<hex root digest>`, as printed by `modelsign digest`.
     pub fn root_digest_string(&self) -> String {
-        format!("sha256:{}", hex::encode(self.root_digest()))
+        sha256_string(&self.root_digest())
     }
+}
+
+/// A SHA-256 digest as `sha256:<hex>`, the form `digest` prints and errors quote.
+pub fn sha256_string(digest: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(digest))
 }
 
 /// SHA-256 over concatenated raw digests.

@@ -29,11 +29,7 @@ pub fn draft(
     let manifest = settings
         .hash_model_with_progress(model_path, progress)
         .map_err(|e| CardError::Verify(e.into()))?;
-    let subject = CardSubject {
-        name: manifest.model_name.clone(),
-        root_digest: manifest.root_digest(),
-        serialization: manifest.serialization.clone(),
-    };
+    let subject = CardSubject::of_manifest(&manifest);
     let folder = if model_path.is_dir() {
         Some(model_path)
     } else {

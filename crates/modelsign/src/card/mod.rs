@@ -27,7 +27,7 @@ use crate::bundle::Bundle;
 use crate::error::{CardError, HashError, SignError, VerifyError};
 use crate::hashing::{HashSettings, Progress, Serialization};
 use crate::keys::PublicKey;
-use crate::manifest::SerializationRecord;
+use crate::manifest::{sha256_string, Manifest, SerializationRecord};
 use crate::model::{IgnoreSet, WalkOptions};
 use crate::signing::Signer;
 use crate::verifying::{SignerIdentity, Verifier};
@@ -344,7 +344,16 @@ pub struct CardSubject {
 impl CardSubject {
     /// `sha256:<hex>`.
     pub fn root_digest_string(&self) -> String {
-        format!("sha256:{}", hex::encode(self.root_digest))
+        sha256_string(&self.root_digest)
+    }
+
+    /// The subject a manifest describes.
+    pub fn of_manifest(manifest: &Manifest) -> Self {
+        CardSubject {
+            name: manifest.model_name.clone(),
+            root_digest: manifest.root_digest(),
+            serialization: manifest.serialization.clone(),
+        }
     }
 
     /// Hashes the model with `settings`.
@@ -353,12 +362,9 @@ impl CardSubject {
         settings: &HashSettings,
         progress: &Progress,
     ) -> Result<Self, HashError> {
-        let manifest = settings.hash_model_with_progress(model_path, progress)?;
-        Ok(CardSubject {
-            name: manifest.model_name.clone(),
-            root_digest: manifest.root_digest(),
-            serialization: manifest.serialization,
-        })
+        Ok(Self::of_manifest(
+            &settings.hash_model_with_progress(model_path, progress)?,
+        ))
     }
 
     /// The subject recorded in a model signature that `verifier` accepts, after checking
@@ -374,12 +380,7 @@ impl CardSubject {
         let bundle = Bundle::read(model_signature)?;
         let report = crate::verify_model(model_path, &bundle, verifier, options, progress)?;
         let signed = statement::decode(&bundle.envelope.payload)?;
-        let subject = CardSubject {
-            name: signed.manifest.model_name.clone(),
-            root_digest: signed.manifest.root_digest(),
-            serialization: signed.manifest.serialization.clone(),
-        };
-        Ok((subject, report.signer))
+        Ok((Self::of_manifest(&signed.manifest), report.signer))
     }
 
     /// The subject of a model signature made with `key` (the card signer's own key, as a
@@ -392,15 +393,11 @@ impl CardSubject {
             crate::keys::SignatureHash::Sha256,
         )?;
         let signed = statement::decode(&bundle.envelope.payload)?;
-        Ok(CardSubject {
-            name: signed.manifest.model_name.clone(),
-            root_digest: signed.manifest.root_digest(),
-            serialization: signed.manifest.serialization.clone(),
-        })
+        Ok(Self::of_manifest(&signed.manifest))
     }
 
     /// The hashing settings that reproduce this subject's digest.
-    pub fn hash_settings(&self, max_workers: Option<usize>) -> Result<HashSettings, HashError> {
+    pub fn hash_settings(&self, max_workers: Option<usize>) -> HashSettings {
         settings_for(&self.serialization, max_workers)
     }
 }
@@ -409,10 +406,10 @@ impl CardSubject {
 pub(crate) fn settings_for(
     record: &SerializationRecord,
     max_workers: Option<usize>,
-) -> Result<HashSettings, HashError> {
+) -> HashSettings {
     let mut ignore = IgnoreSet::new(false);
     ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
-    Ok(HashSettings {
+    HashSettings {
         algorithm: record.hash_type,
         serialization: record.serialization,
         walk: WalkOptions {
@@ -421,7 +418,7 @@ pub(crate) fn settings_for(
             ..WalkOptions::default()
         },
         max_workers,
-    })
+    }
 }
 
 /// The in-toto statement of a card: the subject, and the CycloneDX BOM as predicate.
@@ -452,7 +449,7 @@ pub struct SignedCard {
 impl SignedCard {
     /// `sha256:<hex>` of the model the card is about.
     pub fn root_digest_string(&self) -> String {
-        format!("sha256:{}", hex::encode(self.root_digest))
+        sha256_string(&self.root_digest)
     }
 }
 
@@ -592,9 +589,7 @@ pub fn verify_card(
             max_workers,
             progress,
         } => {
-            let settings = settings_for(&signed.serialization, max_workers)
-                .map_err(|e| CardError::Verify(e.into()))?;
-            let manifest = settings
+            let manifest = settings_for(&signed.serialization, max_workers)
                 .hash_model_with_progress(model_path, progress)
                 .map_err(|e| CardError::Verify(e.into()))?;
             manifest.root_digest()
@@ -602,8 +597,8 @@ pub fn verify_card(
     };
     if model_digest != signed.root_digest {
         return Err(CardError::WrongModel {
-            card: format!("sha256:{}", hex::encode(signed.root_digest)),
-            model: format!("sha256:{}", hex::encode(model_digest)),
+            card: signed.root_digest_string(),
+            model: sha256_string(&model_digest),
         });
     }
     let policies = policies.iter().map(|p| p.evaluate(&signed.card)).collect();

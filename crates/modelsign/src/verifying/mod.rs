@@ -204,7 +204,7 @@ pub fn verify_model(
         signed_model_name: signed.manifest.model_name.clone(),
         root_digest: signed
             .root_digest
-            .map(|d| format!("sha256:{}", hex::encode(d))),
+            .map(|d| crate::manifest::sha256_string(&d)),
         serialization: record,
         resources: signed.manifest.resources.len(),
         format: signed.format,
