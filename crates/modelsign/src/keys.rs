@@ -2,7 +2,6 @@
 //! verifying ECDSA with the curve's hash, and the public-key hint model_signing records.
 
 use std::fmt;
-use std::fs;
 use std::path::Path;
 
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
@@ -14,6 +13,7 @@ use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 
 use crate::error::{KeyError, SignError};
+use crate::limits;
 
 pub(crate) const OID_EC_PUBLIC_KEY: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -118,9 +118,11 @@ impl fmt::Debug for PublicKey {
 impl PublicKey {
     /// Reads a PEM public key file (free text around the PEM block is skipped).
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        let text = fs::read(path).map_err(|source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = limits::read_input_file(path, limits::MAX_SMALL_FILE).map_err(|source| {
+            KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Self::from_pem(&text)
     }
@@ -299,9 +301,11 @@ impl fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// Reads a PEM private key file; `password` decrypts an encrypted PKCS#8 key.
     pub fn read_pem_file(path: &Path, password: Option<&[u8]>) -> Result<Self, KeyError> {
-        let text = fs::read(path).map_err(|source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = limits::read_input_file(path, limits::MAX_SMALL_FILE).map_err(|source| {
+            KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Self::from_pem(&text, password)
     }

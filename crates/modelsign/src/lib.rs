@@ -41,10 +41,12 @@ pub mod dsse;
 pub mod error;
 pub mod hashing;
 pub mod keys;
+pub mod limits;
 pub mod manifest;
 pub mod model;
 pub mod signing;
 pub mod statement;
+pub mod text;
 pub mod verifying;
 pub mod x509;
 

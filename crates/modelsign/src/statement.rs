@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::error::StatementError;
 use crate::hashing::{HashAlgorithm, Serialization};
+use crate::limits;
 use crate::manifest::{self, Manifest, ResourceDescriptor, SerializationRecord};
 use crate::model::canonicalize_relative;
 
@@ -331,6 +332,7 @@ fn decode_v1<'a>(
     if listed.len() == 0 {
         return Err(StatementError::EmptyResources);
     }
+    check_resource_count(listed.len())?;
     let mut resources = Vec::with_capacity(listed.len());
     for entry in listed {
         let entry = entry?;
@@ -360,6 +362,17 @@ fn decode_v1<'a>(
     })
 }
 
+/// Refuses a manifest listing more than [`limits::MAX_RESOURCES`] resources.
+fn check_resource_count(count: usize) -> Result<(), StatementError> {
+    if count > limits::MAX_RESOURCES {
+        return Err(StatementError::TooManyResources {
+            count,
+            limit: limits::MAX_RESOURCES,
+        });
+    }
+    Ok(())
+}
+
 /// Refuses two resources with the same (canonical) name.
 fn reject_duplicates(resources: &[ResourceDescriptor]) -> Result<(), StatementError> {
     // Sorting references is cheaper than hashing every name, and signers list resources
@@ -377,6 +390,7 @@ fn decode_legacy(statement: &Map<String, Value>) -> Result<SignedStatement, Stat
     if subjects.is_empty() {
         return Err(StatementError::EmptyResources);
     }
+    check_resource_count(subjects.len())?;
     let mut resources = Vec::with_capacity(subjects.len());
     for subject in subjects {
         let subject = subject

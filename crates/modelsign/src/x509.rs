@@ -7,7 +7,6 @@
 //! aws-lc-rs. The checks follow RFC 5280 path validation as OpenSSL applies it, without
 //! revocation or policy processing.
 
-use std::fs;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -20,6 +19,7 @@ use x509_cert::ext::pkix::{
 
 use crate::error::{CertError, KeyError};
 use crate::keys::{self, Curve, PublicKey};
+use crate::limits;
 
 const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
@@ -98,9 +98,11 @@ impl Certificate {
 
     /// Every certificate of a PEM file.
     pub fn read_pem_file(path: &Path) -> Result<Vec<Self>, CertError> {
-        let text = fs::read(path).map_err(|source| CertError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = limits::read_input_file(path, limits::MAX_SMALL_FILE).map_err(|source| {
+            CertError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Self::from_pem_many(&text).map_err(|e| match e {
             CertError::Malformed { reason, .. } => CertError::Malformed {

@@ -10,6 +10,7 @@ use serde_norway::Value;
 use super::{CardSubject, Dataset, Metric, ModelCard, ModelFacts};
 use crate::error::CardError;
 use crate::hashing::{HashSettings, Progress};
+use crate::limits;
 
 /// A drafted card, the model it was drafted for, and what the producer should know
 /// (results that could not be imported).
@@ -46,7 +47,7 @@ pub fn draft(
     };
     if let Some(folder) = folder {
         let readme = folder.join("README.md");
-        if let Ok(text) = std::fs::read_to_string(&readme) {
+        if let Ok(text) = limits::read_input_text(&readme, limits::MAX_CARD_FILE) {
             if let Some(front_matter) = front_matter(&text) {
                 let value: Value =
                     serde_norway::from_str(front_matter).map_err(|e| CardError::Syntax {
@@ -69,10 +70,11 @@ pub fn draft(
 /// Evaluation results from a JSON or YAML list of `{metric, value, dataset, split, slice,
 /// confidence_interval, source, date}`.
 pub fn import_evaluations(path: &Path) -> Result<Vec<Metric>, CardError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CardError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        limits::read_input_text(path, limits::MAX_CARD_FILE).map_err(|source| CardError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     serde_norway::from_str(&text).map_err(|e| CardError::Syntax {
         origin: path.display().to_string(),
         reason: format!("{e} (expected a list of {{metric, value, dataset, split, source, date}})"),
@@ -224,9 +226,11 @@ fn apply_eval_results(
         .collect();
     files.sort();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| CardError::Io {
-            path: file.clone(),
-            source,
+        let text = limits::read_input_text(&file, limits::MAX_CARD_FILE).map_err(|source| {
+            CardError::Io {
+                path: file.clone(),
+                source,
+            }
         })?;
         let value: Value = serde_norway::from_str(&text).map_err(|e| CardError::Syntax {
             origin: file.display().to_string(),
@@ -280,7 +284,7 @@ fn apply_eval_results(
 }
 
 fn apply_config(card: &mut ModelCard, path: &Path) {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = limits::read_input_text(path, limits::MAX_CARD_FILE) else {
         return;
     };
     let Ok(config) = serde_json::from_str::<serde_json::Value>(&text) else {

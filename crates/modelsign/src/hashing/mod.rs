@@ -11,6 +11,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::{HashError, WalkError};
+use crate::limits;
 use crate::manifest::{Manifest, ResourceDescriptor, SerializationRecord};
 use crate::model::{self, Model, WalkOptions};
 
@@ -213,11 +214,7 @@ impl HashSettings {
         progress: &Progress,
     ) -> Result<Manifest, HashError> {
         let tasks = self.tasks(model)?;
-        let unit = match self.serialization {
-            Serialization::Files => "file",
-            Serialization::Shards { .. } => "shard",
-        };
-        progress.start(tasks.iter().map(|t| t.len).sum(), tasks.len(), unit);
+        progress.start(tasks.iter().map(|t| t.len).sum(), tasks.len(), self.unit());
         let digests = engine::hash_tasks_on(pool, &tasks, self.algorithm, progress)?;
         let resources = tasks
             .into_iter()
@@ -231,8 +228,25 @@ impl HashSettings {
     }
 
     /// Splits the model's files into hashing tasks (one per file or shard).
+    /// At most [`limits::MAX_RESOURCES`]: a signed `shard_size: 1` must not turn a small
+    /// model into millions of tasks, so the count is known before any task is built.
     pub fn tasks<'m>(&self, model: &'m Model) -> Result<Vec<HashTask<'m>>, HashError> {
-        let mut tasks = Vec::with_capacity(model.files.len());
+        let count = self.task_count(model)?;
+        if count > limits::MAX_RESOURCES {
+            let hint = match self.serialization {
+                Serialization::Shards { shard_size } => {
+                    format!("; the shard size is {shard_size} bytes")
+                }
+                Serialization::Files => String::new(),
+            };
+            return Err(HashError::TooManyResources {
+                count,
+                unit: self.unit(),
+                limit: limits::MAX_RESOURCES,
+                hint,
+            });
+        }
+        let mut tasks = Vec::with_capacity(count);
         match self.serialization {
             Serialization::Files => {
                 for file in &model.files {
@@ -245,9 +259,6 @@ impl HashSettings {
                 }
             }
             Serialization::Shards { shard_size } => {
-                if shard_size == 0 {
-                    return Err(HashError::ZeroShardSize);
-                }
                 for file in &model.files {
                     let mut start = 0;
                     // Zero-byte files produce no shard (OMS §6.3.2).
@@ -265,6 +276,25 @@ impl HashSettings {
             }
         }
         Ok(tasks)
+    }
+
+    /// How many tasks (files or shards) the model is hashed as, saturating.
+    fn task_count(&self, model: &Model) -> Result<usize, HashError> {
+        match self.serialization {
+            Serialization::Files => Ok(model.files.len()),
+            Serialization::Shards { shard_size: 0 } => Err(HashError::ZeroShardSize),
+            Serialization::Shards { shard_size } => Ok(model.files.iter().fold(0usize, |n, f| {
+                let shards = usize::try_from(f.size.div_ceil(shard_size)).unwrap_or(usize::MAX);
+                n.saturating_add(shards)
+            })),
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        match self.serialization {
+            Serialization::Files => "file",
+            Serialization::Shards { .. } => "shard",
+        }
     }
 }
 

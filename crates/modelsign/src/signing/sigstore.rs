@@ -18,6 +18,7 @@ use sigstore_sign::{SigningContext, SigningServices, SigstoreInstance};
 use super::Signer;
 use crate::bundle::Bundle;
 use crate::error::SignError;
+use crate::limits;
 
 /// Which Sigstore services to sign with.
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ impl SigstoreServices {
     /// The services of a ClientTrustConfig (as model_signing's `--trust_config` takes; its
     /// `signingConfig`, also spelt `signing_config`) or of a bare signing config file.
     pub fn read(path: &Path) -> Result<Self, SignError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = limits::read_input_text(path, limits::MAX_TRUST_ROOT_FILE).map_err(|e| {
             SignError::Sigstore(format!(
                 "cannot read trust config '{}': {e}",
                 path.display()

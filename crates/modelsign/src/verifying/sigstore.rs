@@ -20,6 +20,10 @@ use sigstore_verify::{CertificateError, Error as SigstoreError, VerificationPoli
 use super::{SignerIdentity, VerifiedSignature, Verifier};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::error::{TrustRootError, VerifyError};
+use crate::limits;
+
+/// The media type of Sigstore trusted roots, before its version suffix.
+const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot";
 
 /// The roots of trust of a Sigstore instance: Fulcio CAs, Rekor and CT log keys, TSAs.
 #[derive(Clone)]
@@ -71,10 +75,13 @@ impl SigstoreTrustRoot {
     /// Reads a `trusted_root.json`, or a ClientTrustConfig (as model_signing's
     /// `--trust_config` takes) whose `trustedRoot` is used.
     pub fn read(path: &Path) -> Result<Self, TrustRootError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TrustRootError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            limits::read_input_text(path, limits::MAX_TRUST_ROOT_FILE).map_err(|source| {
+                TrustRootError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Self::from_json(&text, &format!("'{}'", path.display()))
     }
 
@@ -102,11 +109,32 @@ impl SigstoreTrustRoot {
         Self::parse(&root.to_string(), origin)
     }
 
+    /// Parses a trusted root that can verify a keyless signature: one that names no
+    /// certificate authority, or neither a transparency log nor a timestamp authority to
+    /// establish the signing time, is refused here rather than failing every verification
+    /// later with a puzzling message.
     fn parse(text: &str, origin: &str) -> Result<Self, TrustRootError> {
-        let root = TrustedRoot::from_json(text).map_err(|e| TrustRootError::Invalid {
+        let invalid = |reason: String| TrustRootError::Invalid {
             origin: origin.to_owned(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let root = TrustedRoot::from_json(text).map_err(|e| invalid(e.to_string()))?;
+        if !root.media_type.starts_with(TRUSTED_ROOT_MEDIA_TYPE) {
+            return Err(invalid(format!(
+                "its mediaType is '{}', expected {TRUSTED_ROOT_MEDIA_TYPE}…",
+                root.media_type
+            )));
+        }
+        if root.certificate_authorities.is_empty() {
+            return Err(invalid(
+                "it names no certificate authority (certificateAuthorities is empty)".into(),
+            ));
+        }
+        if root.tlogs.is_empty() && root.timestamp_authorities.is_empty() {
+            return Err(invalid(
+                "it names neither a transparency log nor a timestamp authority (tlogs and timestampAuthorities are empty)".into(),
+            ));
+        }
         Ok(SigstoreTrustRoot {
             root,
             origin: origin.to_owned(),

@@ -27,6 +27,7 @@ use crate::bundle::VerificationMaterial;
 use crate::dsse::Envelope;
 use crate::error::{KeyError, Pkcs11Error, SignError};
 use crate::keys::{Curve, PublicKey, SignatureHash};
+use crate::limits;
 use crate::x509::Certificate;
 
 /// Where modules named by `module-name` are looked for when `module-path` does not name a
@@ -375,12 +376,14 @@ fn login(
 ) -> Result<(), Pkcs11Error> {
     let pin = match uri.pin() {
         Some(PinSource::Value(value)) => Some(value),
-        Some(PinSource::File(path)) => {
-            Some(std::fs::read(&path).map_err(|source| Pkcs11Error::PinFile {
-                path: path.clone(),
-                source,
-            })?)
-        }
+        Some(PinSource::File(path)) => Some(
+            limits::read_input_file(&path, limits::MAX_SMALL_FILE).map_err(|source| {
+                Pkcs11Error::PinFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?,
+        ),
         None if token.login_required => match prompt.and_then(|ask| ask(&token.label)) {
             Some(pin) => Some(pin.into_bytes()),
             None => {
