@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::dsse::{Envelope, Signature};
 use crate::error::BundleError;
+use crate::limits;
 
 /// The media type modelsign writes.
 pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -82,10 +83,13 @@ impl Bundle {
 
     /// Reads a bundle file.
     pub fn read(path: &Path) -> Result<Self, BundleError> {
-        let bytes = fs::read(path).map_err(|source| BundleError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes =
+            limits::read_input_file(path, limits::MAX_SIGNATURE_FILE).map_err(|source| {
+                BundleError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Self::from_json(&bytes)
     }
 
@@ -193,6 +197,7 @@ impl Bundle {
     /// written, flushed to disk and renamed over `path`, so an interrupted or failed write
     /// never leaves a partial signature behind.
     pub fn write_atomic(&self, path: &Path) -> Result<(), BundleError> {
+        check_target(path)?;
         let write_err = |source| BundleError::Write {
             path: path.to_path_buf(),
             source,
@@ -210,6 +215,29 @@ impl Bundle {
         temp.as_file().sync_all().map_err(write_err)?;
         temp.persist(path).map_err(|e| write_err(e.error))?;
         Ok(())
+    }
+}
+
+/// Refuses a path a signature must not be written to. The write renames a new file over
+/// the path, which would replace whatever directory entry is there: a device node
+/// (`/dev/null` as root), a symbolic link (`/dev/stdout`) or a directory. Only a regular
+/// file, or nothing, may be replaced.
+pub fn check_target(path: &Path) -> Result<(), BundleError> {
+    let refuse = |reason: String| BundleError::Target {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) if meta.file_type().is_symlink() => Err(refuse(
+            "it is a symbolic link, which the signature would replace; give the path it points to"
+                .into(),
+        )),
+        Ok(meta) => Err(refuse(format!(
+            "it is {}; a signature is written only as a regular file",
+            limits::describe_file_type(&meta.file_type())
+        ))),
+        Err(_) => Ok(()),
     }
 }
 

@@ -5,29 +5,51 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::manifest::ManifestDiff;
+use crate::text::{printable, printable_path};
 
 /// Enumerating the files of a model failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
-    #[error("cannot read '{}': {source}", path.display())]
+    #[error("cannot read '{}': {source}", printable_path(path))]
     Io { path: PathBuf, source: io::Error },
-    #[error("'{}' is a symbolic link; symbolic links are refused unless --allow-symlinks is given", path.display())]
+    #[error(
+        "'{}' is a symbolic link; symbolic links are refused unless --allow-symlinks is given",
+        printable_path(path)
+    )]
     Symlink { path: PathBuf },
-    #[error("symbolic link '{}' cannot be resolved (broken link?): {source}", path.display())]
+    #[error(
+        "symbolic link '{}' cannot be resolved (broken link?): {source}",
+        printable_path(path)
+    )]
     BrokenSymlink { path: PathBuf, source: io::Error },
-    #[error("symbolic link '{}' points outside the model root (to '{}'); only links inside the model are followed", path.display(), target.display())]
+    #[error("symbolic link '{}' points outside the model root (to '{}'); only links inside the model are followed", printable_path(path), printable_path(target))]
     SymlinkOutsideRoot { path: PathBuf, target: PathBuf },
-    #[error("symbolic link '{}' points back to '{}', which contains it: a cycle", path.display(), target.display())]
+    #[error(
+        "symbolic link '{}' points back to '{}', which contains it: a cycle",
+        printable_path(path),
+        printable_path(target)
+    )]
     SymlinkCycle { path: PathBuf, target: PathBuf },
-    #[error("'{}' is not a regular file or directory (a device, socket or FIFO?)", path.display())]
+    #[error(
+        "'{}' is not a regular file or directory (a device, socket or FIFO?)",
+        printable_path(path)
+    )]
     SpecialFile { path: PathBuf },
-    #[error("file name of '{}' is not valid UTF-8; OMS can only sign UTF-8 names, rename the file", path.display())]
+    #[error(
+        "file name of '{}' is not valid UTF-8; OMS can only sign UTF-8 names, rename the file",
+        printable_path(path)
+    )]
     NonUtf8Name { path: PathBuf },
-    #[error("cannot derive a model name from '{}'", path.display())]
+    #[error("the model path '{}' {reason}", printable_path(path))]
+    ModelPath { path: PathBuf, reason: String },
+    #[error("cannot derive a model name from '{}'", printable_path(path))]
     NoModelName { path: PathBuf },
-    #[error("ignore path '{path}' is unusable: {reason}")]
+    #[error("ignore path '{}' is unusable: {reason}", printable(path))]
     BadIgnorePath { path: String, reason: &'static str },
-    #[error("model '{}' has no files to sign after exclusions; an empty model cannot be signed", path.display())]
+    #[error(
+        "model '{}' has no files to sign after exclusions; an empty model cannot be signed",
+        printable_path(path)
+    )]
     EmptyModel { path: PathBuf },
 }
 
@@ -39,10 +61,14 @@ impl WalkError {
         }
     }
 
-    /// True when the model path itself could not be found or read, as opposed to a
-    /// problem found inside the model.
-    pub fn is_missing_model(&self) -> bool {
-        matches!(self, WalkError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    /// True when the model path itself is unusable (missing, a device, a link not
+    /// allowed), as opposed to a problem found inside the model.
+    pub fn is_unusable_model_path(&self) -> bool {
+        match self {
+            WalkError::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
+            WalkError::ModelPath { .. } | WalkError::NoModelName { .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -51,12 +77,19 @@ impl WalkError {
 pub enum HashError {
     #[error(transparent)]
     Walk(#[from] WalkError),
-    #[error("cannot read '{}': {source}", path.display())]
+    #[error("cannot read '{}': {source}", printable_path(path))]
     Io { path: PathBuf, source: io::Error },
-    #[error("'{}' changed while it was being hashed (size or modification time differs); retry once nothing writes to the model", path.display())]
+    #[error("'{}' changed while it was being hashed (size or modification time differs); retry once nothing writes to the model", printable_path(path))]
     FileChanged { path: PathBuf },
     #[error("shard size must be a positive number of bytes")]
     ZeroShardSize,
+    #[error("the model would be hashed as {count} {unit}s, more than the limit of {limit} resources per manifest (modelsign::limits::MAX_RESOURCES){hint}")]
+    TooManyResources {
+        count: usize,
+        unit: &'static str,
+        limit: usize,
+        hint: String,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
@@ -93,6 +126,8 @@ pub enum BundleError {
     MediaType(String),
     #[error("cannot write signature '{}': {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error("refusing to write the signature to '{}': {reason}", path.display())]
+    Target { path: PathBuf, reason: String },
 }
 
 /// The signed statement is not a valid OMS statement.
@@ -114,6 +149,8 @@ pub enum StatementError {
     Invalid { field: &'static str, reason: String },
     #[error("manifest lists no resources; a signature must cover at least one file")]
     EmptyResources,
+    #[error("manifest lists {count} resources, more than the limit of {limit} (modelsign::limits::MAX_RESOURCES)")]
+    TooManyResources { count: usize, limit: usize },
     #[error("manifest is inconsistent: subject digest is {recorded} but the listed resources hash to {computed}")]
     RootDigestMismatch { recorded: String, computed: String },
     #[error("manifest entry '{name}' is not a valid resource name: {reason}")]
@@ -250,9 +287,7 @@ impl CardError {
             | CardError::Policy(_)
             | CardError::DraftedForAnotherModel { .. } => true,
             CardError::Verify(e) => e.is_input_error(),
-            CardError::Sign(SignError::Key(_)) => true,
-            CardError::Sign(SignError::Pkcs11(e)) => e.is_input_error(),
-            CardError::Sign(SignError::Hash(HashError::Walk(w))) => w.is_missing_model(),
+            CardError::Sign(e) => e.is_input_error(),
             _ => false,
         }
     }
@@ -275,6 +310,22 @@ pub enum SignError {
     Sigstore(String),
     #[error(transparent)]
     Pkcs11(#[from] Pkcs11Error),
+}
+
+impl SignError {
+    /// True when the inputs were unusable (the model path, the key, the token, where the
+    /// signature is to go), rather than signing itself failing.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            SignError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
+            // The signer chose the shard size that splits the model into too many.
+            SignError::Hash(HashError::TooManyResources { .. }) => true,
+            SignError::Key(_) => true,
+            SignError::Pkcs11(e) => e.is_input_error(),
+            SignError::Bundle(BundleError::Target { .. } | BundleError::Write { .. }) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Verification failed or could not be carried out.
@@ -321,7 +372,7 @@ impl VerifyError {
             VerifyError::Bundle(BundleError::Io { .. }) => true,
             VerifyError::Key(_) => true,
             VerifyError::Certificate(CertError::Io { .. } | CertError::NoAnchors) => true,
-            VerifyError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
+            VerifyError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
             VerifyError::TrustRoot(_) => true,
             _ => false,
         }

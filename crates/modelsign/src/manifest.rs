@@ -96,6 +96,9 @@ pub struct ManifestDiff {
     pub changed: Vec<String>,
     /// Symbolic links in the model, which the signature does not allow.
     pub symlinks: Vec<String>,
+    /// Entries of the model no signature can cover: devices, FIFOs, sockets, names that
+    /// are not UTF-8 (odd bytes shown as `\xNN`).
+    pub unsupported: Vec<String>,
 }
 
 impl ManifestDiff {
@@ -105,6 +108,7 @@ impl ManifestDiff {
             && self.extra.is_empty()
             && self.changed.is_empty()
             && self.symlinks.is_empty()
+            && self.unsupported.is_empty()
     }
 
     /// Compares a signed manifest with a freshly computed one. With `ignore_unsigned`, files
@@ -171,6 +175,10 @@ impl fmt::Display for ManifestDiff {
                 "symbolic links not allowed by the signature",
                 &self.symlinks,
             ),
+            (
+                "entries no signature can cover (devices, FIFOs, sockets, names that are not UTF-8)",
+                &self.unsupported,
+            ),
         ];
         let mut first = true;
         for (label, paths) in categories {
@@ -182,10 +190,12 @@ impl fmt::Display for ManifestDiff {
             }
             first = false;
             write!(f, "{label} ({}): ", paths.len())?;
-            let shown: Vec<&str> = paths
+            // Names come from the model and the signature: a name holding a newline or an
+            // escape sequence must not forge lines or colours on the user's terminal.
+            let shown: Vec<_> = paths
                 .iter()
                 .take(LISTED_PER_CATEGORY)
-                .map(String::as_str)
+                .map(|name| crate::text::printable(name))
                 .collect();
             f.write_str(&shown.join(", "))?;
             if paths.len() > LISTED_PER_CATEGORY {
@@ -200,6 +210,20 @@ impl fmt::Display for ManifestDiff {
 mod tests {
     use super::*;
     use crate::hashing::{HashAlgorithm, Serialization};
+
+    #[test]
+    fn names_in_a_report_cannot_forge_lines_or_terminal_sequences() {
+        let diff = ManifestDiff {
+            extra: vec!["x\nVerification succeeded: m".into(), "\u{1b}[2Jy".into()],
+            ..ManifestDiff::default()
+        };
+        let text = diff.to_string();
+        assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
+        assert_eq!(
+            text,
+            "unsigned extra files (2): x\\nVerification succeeded: m, \\x1b[2Jy"
+        );
+    }
 
     fn manifest(entries: &[(&str, u8)]) -> Manifest {
         Manifest {

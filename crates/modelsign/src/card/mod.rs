@@ -23,10 +23,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::Bundle;
+use crate::bundle::{self, Bundle};
 use crate::error::{CardError, HashError, SignError, VerifyError};
 use crate::hashing::{HashSettings, Progress, Serialization};
 use crate::keys::PublicKey;
+use crate::limits;
 use crate::manifest::{sha256_string, Manifest, SerializationRecord};
 use crate::model::{IgnoreSet, WalkOptions};
 use crate::signing::Signer;
@@ -244,9 +245,11 @@ impl ModelCard {
 
     /// Reads a card file.
     pub fn read(path: &Path) -> Result<Self, CardError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CardError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = limits::read_input_text(path, limits::MAX_CARD_FILE).map_err(|source| {
+            CardError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Self::from_yaml(&text, &path.display().to_string())
     }
@@ -526,6 +529,7 @@ pub fn sign_card_to(
     allow_custom_metrics: bool,
     signature_path: &Path,
 ) -> Result<Bundle, CardError> {
+    bundle::check_target(signature_path).map_err(|e| CardError::Sign(SignError::Bundle(e)))?;
     let bundle = sign_card(card, subject, signer, allow_custom_metrics)?;
     bundle
         .write_atomic(signature_path)

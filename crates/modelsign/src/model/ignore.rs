@@ -10,6 +10,14 @@ use crate::error::WalkError;
 /// Git metadata excluded at the top level of every model unless disabled.
 pub const DEFAULT_GIT_IGNORES: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
 
+/// True when the canonical path `relative` is `entry` or lies below it (`a/b` is within
+/// `a`; `ab` is not).
+pub fn is_within(relative: &str, entry: &str) -> bool {
+    relative
+        .strip_prefix(entry)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// A set of excluded paths, each canonical and relative to the model root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IgnoreSet {
@@ -53,17 +61,17 @@ impl IgnoreSet {
 
     /// True when `relative` (a canonical resource path) is excluded.
     pub fn is_ignored(&self, relative: &str) -> bool {
-        self.entries.iter().any(|entry| {
-            relative == entry
-                || (relative.len() > entry.len()
-                    && relative.starts_with(entry.as_str())
-                    && relative.as_bytes()[entry.len()] == b'/')
-        })
+        self.entries.iter().any(|entry| is_within(relative, entry))
     }
 
     /// The entries in sorted order, as recorded in `serialization.ignore_paths`.
     pub fn entries(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(String::as_str)
+    }
+
+    /// Removes an entry (given canonical, as [`IgnoreSet::entries`] lists them).
+    pub fn remove(&mut self, entry: &str) {
+        self.entries.remove(entry);
     }
 
     /// True when nothing is excluded.

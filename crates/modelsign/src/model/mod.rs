@@ -8,7 +8,7 @@
 mod ignore;
 mod name;
 
-pub use ignore::{IgnoreSet, DEFAULT_GIT_IGNORES};
+pub use ignore::{is_within, IgnoreSet, DEFAULT_GIT_IGNORES};
 pub use name::{canonicalize_relative, model_name, relative_to_model};
 
 use std::fs;
@@ -26,9 +26,10 @@ pub struct WalkOptions {
     pub ignore: IgnoreSet,
     /// Follow symbolic links whose target lies inside the model root.
     pub allow_symlinks: bool,
-    /// Record disallowed symbolic links instead of failing on the first one
-    /// (verification reports them alongside other differences).
-    pub collect_disallowed_symlinks: bool,
+    /// Record disallowed symbolic links, and entries no signature can cover (special
+    /// files, names that are not UTF-8), instead of failing on the first one: verification
+    /// reports them alongside every other difference.
+    pub collect_problems: bool,
 }
 
 /// One regular file of a model.
@@ -70,8 +71,12 @@ pub struct Model {
     /// Regular files, in no particular order.
     pub files: Vec<ModelFile>,
     /// Symbolic links found but not allowed (only filled with
-    /// [`WalkOptions::collect_disallowed_symlinks`]), as resource names.
+    /// [`WalkOptions::collect_problems`]), as resource names.
     pub disallowed_symlinks: Vec<String>,
+    /// Entries no signature can cover: devices, FIFOs, sockets, names that are not UTF-8
+    /// (only filled with [`WalkOptions::collect_problems`]). Names that are not UTF-8 are
+    /// given with their odd bytes as `\xNN`.
+    pub unsupported: Vec<String>,
 }
 
 impl Model {
@@ -84,19 +89,14 @@ impl Model {
 /// Enumerates the files of the model at `model_path`.
 pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError> {
     let name = model_name(model_path)?;
-    let root_meta = fs::symlink_metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
-    if root_meta.file_type().is_symlink() && !options.allow_symlinks {
-        return Err(WalkError::Symlink {
-            path: model_path.to_path_buf(),
-        });
-    }
-    let meta = fs::metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
+    let meta = root_metadata(model_path, options)?;
     let mut model = Model {
         root: model_path.to_path_buf(),
         name: name.clone(),
         single_file: meta.is_file(),
         files: Vec::new(),
         disallowed_symlinks: Vec::new(),
+        unsupported: Vec::new(),
     };
     if meta.is_file() {
         // A single-file model: its one resource is named by the file's base name
@@ -108,11 +108,6 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
         }
         return Ok(model);
     }
-    if !meta.is_dir() {
-        return Err(WalkError::SpecialFile {
-            path: model_path.to_path_buf(),
-        });
-    }
     let canonical_root = fs::canonicalize(model_path).map_err(|e| WalkError::io(model_path, e))?;
     let walker = Walker {
         options,
@@ -121,9 +116,34 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
     let found = walker.walk_dir(model_path, &canonical_root, "", None)?;
     model.files = found.files;
     model.disallowed_symlinks = found.disallowed_symlinks;
+    model.unsupported = found.unsupported;
     // Directories are read in parallel; report in a stable order.
     model.disallowed_symlinks.sort_unstable();
+    model.unsupported.sort_unstable();
     Ok(model)
+}
+
+/// The model path's own metadata: a directory or a regular file, reached through a
+/// symbolic link only when links are allowed.
+fn root_metadata(model_path: &Path, options: &WalkOptions) -> Result<fs::Metadata, WalkError> {
+    let unusable = |reason: String| WalkError::ModelPath {
+        path: model_path.to_path_buf(),
+        reason,
+    };
+    let link_meta = fs::symlink_metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
+    if link_meta.file_type().is_symlink() && !options.allow_symlinks {
+        return Err(unusable(
+            "is a symbolic link; give the path it points to, or pass --allow-symlinks".into(),
+        ));
+    }
+    let meta = fs::metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(unusable(format!(
+            "is {}, not a directory or a regular file",
+            crate::limits::describe_file_type(&meta.file_type())
+        )));
+    }
+    Ok(meta)
 }
 
 /// Looks up only the named files (canonical paths relative to the model root) instead of
@@ -135,7 +155,7 @@ pub fn select<'a>(
     names: impl IntoIterator<Item = &'a str>,
     options: &WalkOptions,
 ) -> Result<Model, WalkError> {
-    let mut model = walk_root_only(model_path)?;
+    let mut model = walk_root_only(model_path, options)?;
     let canonical_root = fs::canonicalize(model_path).map_err(|e| WalkError::io(model_path, e))?;
     for name in names {
         if options.ignore.is_ignored(name) {
@@ -199,15 +219,16 @@ fn has_linked_parent(root: &Path, name: &str) -> bool {
 }
 
 /// The model's name and kind, without enumerating anything.
-fn walk_root_only(model_path: &Path) -> Result<Model, WalkError> {
+fn walk_root_only(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError> {
     let name = model_name(model_path)?;
-    let meta = fs::metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
+    let meta = root_metadata(model_path, options)?;
     Ok(Model {
         root: model_path.to_path_buf(),
         name,
         single_file: meta.is_file(),
         files: Vec::new(),
         disallowed_symlinks: Vec::new(),
+        unsupported: Vec::new(),
     })
 }
 
@@ -221,6 +242,7 @@ struct Walker<'a> {
 struct Found {
     files: Vec<ModelFile>,
     disallowed_symlinks: Vec<String>,
+    unsupported: Vec<String>,
 }
 
 impl Found {
@@ -231,6 +253,7 @@ impl Found {
         self.files.append(&mut other.files);
         self.disallowed_symlinks
             .append(&mut other.disallowed_symlinks);
+        self.unsupported.append(&mut other.unsupported);
         self
     }
 }
@@ -293,13 +316,15 @@ impl Walker<'_> {
         let path = entry.path();
         let file_name = entry.file_name();
         let Some(component) = file_name.to_str() else {
+            if self.options.collect_problems {
+                found
+                    .unsupported
+                    .push(join_name(prefix, &escape_non_utf8(&file_name)));
+                return Ok(());
+            }
             return Err(WalkError::NonUtf8Name { path });
         };
-        let rel = if prefix.is_empty() {
-            component.to_owned()
-        } else {
-            format!("{prefix}/{component}")
-        };
+        let rel = join_name(prefix, component);
         // Exclusions come first so an ignored link or special file never fails the walk.
         if self.options.ignore.is_ignored(&rel) {
             return Ok(());
@@ -320,6 +345,9 @@ impl Walker<'_> {
             let meta = entry.metadata().map_err(|e| WalkError::io(&path, e))?;
             found.files.push(ModelFile::new(rel, path, &meta));
             Ok(())
+        } else if self.options.collect_problems {
+            found.unsupported.push(rel);
+            Ok(())
         } else {
             Err(WalkError::SpecialFile { path })
         }
@@ -333,7 +361,7 @@ impl Walker<'_> {
         found: &mut Found,
     ) -> Result<(), WalkError> {
         if !self.options.allow_symlinks {
-            if self.options.collect_disallowed_symlinks {
+            if self.options.collect_problems {
                 found.disallowed_symlinks.push(rel);
                 return Ok(());
             }
@@ -373,6 +401,29 @@ impl Walker<'_> {
             })
         }
     }
+}
+
+/// `prefix/component`, or `component` at the top.
+fn join_name(prefix: &str, component: &str) -> String {
+    if prefix.is_empty() {
+        component.to_owned()
+    } else {
+        format!("{prefix}/{component}")
+    }
+}
+
+/// A file name that is not UTF-8, readable: valid parts as they are, every other byte as
+/// `\xNN` (`bad-\xff.bin`).
+fn escape_non_utf8(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

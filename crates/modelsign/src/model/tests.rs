@@ -131,7 +131,7 @@ fn symlinks_are_refused_by_default_naming_the_link() {
     assert!(err.to_string().contains("--allow-symlinks"));
 
     let mut collect = options();
-    collect.collect_disallowed_symlinks = true;
+    collect.collect_problems = true;
     let model = walk(&root, &collect).expect("walk");
     assert_eq!(model.disallowed_symlinks, ["link"]);
     assert_eq!(names(&model), ["a.bin"]);
@@ -200,10 +200,9 @@ fn a_symlinked_model_root_needs_allow_symlinks() {
     write(&root, "a.bin", "x");
     let link = dir.path().join("link-to-model");
     symlink(&root, &link).expect("symlink");
-    assert!(matches!(
-        walk(&link, &options()),
-        Err(WalkError::Symlink { .. })
-    ));
+    let err = walk(&link, &options()).expect_err("a linked root");
+    assert!(matches!(err, WalkError::ModelPath { .. }), "{err}");
+    assert!(err.is_unusable_model_path(), "{err}");
     let mut opts = options();
     opts.allow_symlinks = true;
     assert_eq!(names(&walk(&link, &opts).expect("walk")), ["a.bin"]);
@@ -242,7 +241,17 @@ fn special_files_are_rejected() {
 #[test]
 fn missing_model_is_reported_as_such() {
     let err = walk(Path::new("/nonexistent/model"), &options()).expect_err("missing");
-    assert!(err.is_missing_model(), "{err}");
+    assert!(err.is_unusable_model_path(), "{err}");
+}
+
+#[test]
+fn a_device_as_the_model_path_is_an_unusable_model_path() {
+    let err = walk(Path::new("/dev/null"), &options()).expect_err("a device");
+    assert!(err.is_unusable_model_path(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the model path '/dev/null' is a character device, not a directory or a regular file"
+    );
 }
 
 #[test]

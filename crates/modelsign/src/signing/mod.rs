@@ -13,12 +13,12 @@ pub use pkcs11::{Pkcs11Key, Pkcs11Signer, Pkcs11Uri};
 
 use std::path::Path;
 
-use crate::bundle::{Bundle, VerificationMaterial};
+use crate::bundle::{self, Bundle, VerificationMaterial};
 use crate::dsse::{self, Envelope, Signature};
-use crate::error::SignError;
+use crate::error::{BundleError, SignError};
 use crate::hashing::{HashSettings, Progress};
 use crate::manifest::Manifest;
-use crate::model::relative_to_model;
+use crate::model::{relative_to_model, IgnoreSet};
 use crate::statement;
 
 /// A signing scheme: turns a statement payload into a signed bundle. Nothing else in the
@@ -70,6 +70,37 @@ pub fn sign_manifest(manifest: &Manifest, signer: &dyn Signer) -> Result<Bundle,
     sign_payload(statement::encode(manifest), signer)
 }
 
+/// Refuses, before any hashing, a signature path whose write would destroy data: anything
+/// [`bundle::check_target`] refuses, the model itself, or an existing file of the model
+/// (one `ignore` does not exclude) that is not an earlier signature. Replacing a signature
+/// inside the model is allowed: it is how a model is re-signed in place.
+pub fn check_signature_path(
+    model_path: &Path,
+    signature_path: &Path,
+    ignore: &IgnoreSet,
+) -> Result<(), SignError> {
+    bundle::check_target(signature_path)?;
+    let refuse = |reason: &str| {
+        SignError::Bundle(BundleError::Target {
+            path: signature_path.to_path_buf(),
+            reason: reason.to_owned(),
+        })
+    };
+    let Some(relative) = relative_to_model(model_path, signature_path) else {
+        return Ok(());
+    };
+    if std::fs::metadata(model_path).is_ok_and(|m| m.is_file()) {
+        return Err(refuse("it is the model itself"));
+    }
+    let exists = std::fs::symlink_metadata(signature_path).is_ok();
+    if exists && !ignore.is_ignored(&relative) && Bundle::read(signature_path).is_err() {
+        return Err(refuse(&format!(
+            "it is the model's file '{relative}', not a signature; write the signature outside the model or to a new file"
+        )));
+    }
+    Ok(())
+}
+
 /// Hashes the model, signs it and writes the signature atomically to `signature_path`.
 /// A signature file inside the model is excluded from the manifest (and recorded as
 /// excluded). On any error nothing is written.
@@ -80,6 +111,7 @@ pub fn sign_model(
     signature_path: &Path,
     progress: &Progress,
 ) -> Result<(Manifest, Bundle), SignError> {
+    check_signature_path(model_path, signature_path, &settings.walk.ignore)?;
     let mut settings = settings.clone();
     if let Some(relative) = relative_to_model(model_path, signature_path) {
         settings

@@ -17,7 +17,7 @@ use crate::error::{HashError, StatementError, VerifyError};
 use crate::hashing::{worker_pool, HashSettings, Progress};
 use crate::keys::{PublicKey, SignatureHash};
 use crate::manifest::{ManifestDiff, SerializationRecord};
-use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions};
+use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions, DEFAULT_GIT_IGNORES};
 use crate::statement::{self, StatementFormat};
 
 /// A verification scheme: checks the bundle's verification material and its DSSE
@@ -142,7 +142,29 @@ pub fn verify_model(
     let signed = statement::decode(&bundle.envelope.payload)?;
     let record = signed.manifest.serialization.clone();
 
+    // The signed file names, sorted: shard names of one file need not be adjacent
+    // (`a:1.bin:0:3`, another file, sorts between `a:0:8` and `a:16:24`).
+    let mut signed_files: Vec<&str> = signed
+        .manifest
+        .resources
+        .iter()
+        .map(|r| file_part(&r.name, &record))
+        .collect();
+    signed_files.sort_unstable();
+    signed_files.dedup();
+    let is_signed = |name: &str| signed_files.binary_search(&name).is_ok();
+
     let mut ignore = options.ignore.clone();
+    // The git defaults are implicit: a model signed with them off lists its `.gitattributes`,
+    // and verifying it must check that file, not report it missing.
+    for default in DEFAULT_GIT_IGNORES {
+        if signed_files
+            .iter()
+            .any(|name| model::is_within(name, default))
+        {
+            ignore.remove(default);
+        }
+    }
     ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
     if let Some(relative) = options
         .signature_path
@@ -154,23 +176,13 @@ pub fn verify_model(
     let walk = WalkOptions {
         ignore,
         allow_symlinks: record.allow_symlinks || options.allow_symlinks,
-        collect_disallowed_symlinks: true,
+        collect_problems: true,
     };
     let pool = worker_pool(options.max_workers)?;
     let mut model = pool
         .install(|| {
             if options.ignore_unsigned_files {
-                let mut names: Vec<&str> = signed
-                    .manifest
-                    .resources
-                    .iter()
-                    .map(|r| file_part(&r.name, &record))
-                    .collect();
-                // Shard names of one file need not be adjacent: `a:1.bin:0:3` (another file) sorts
-                // between `a:0:8` and `a:16:24`.
-                names.sort_unstable();
-                names.dedup();
-                model::select(model_path, names, &walk)
+                model::select(model_path, signed_files.iter().copied(), &walk)
             } else {
                 model::walk(model_path, &walk)
             }
@@ -194,9 +206,21 @@ pub fn verify_model(
         walk,
         max_workers: options.max_workers,
     };
+    // A file the signature does not cover is reported by name without being read: its
+    // digest cannot change the verdict, and a huge (or endless sparse) file dropped into
+    // the model must not stall verification.
+    let (covered, unsigned): (Vec<_>, Vec<_>) = std::mem::take(&mut model.files)
+        .into_iter()
+        .partition(|f| is_signed(&f.name));
+    model.files = covered;
     let local = settings.hash_walked_on(&pool, &model, progress)?;
     let mut diff = ManifestDiff::between(&signed.manifest, &local, options.ignore_unsigned_files);
+    if !options.ignore_unsigned_files {
+        diff.extra.extend(unsigned.into_iter().map(|f| f.name));
+        diff.extra.sort_unstable();
+    }
     diff.symlinks = model.disallowed_symlinks;
+    diff.unsupported = model.unsupported;
     if !diff.is_empty() {
         return Err(VerifyError::Mismatch(diff));
     }
