@@ -1,7 +1,19 @@
 //! `modelsign`: a thin command-line layer over the modelsign library.
 
+/// `println!` for a successful command's output, without its panics: see [`output::line`].
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::output::line(&format!($($arg)*), 0) };
+}
+
+/// `eprintln!` without its panics, control characters made visible: see
+/// [`output::message`].
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::output::message(&format!($($arg)*)) };
+}
+
 mod args;
 mod card;
+mod output;
 mod progress;
 
 use std::io::IsTerminal;
@@ -9,7 +21,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use modelsign::error::{HashError, SignError};
+use modelsign::error::SignError;
+use modelsign::limits;
 use modelsign::model::relative_to_model;
 use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
@@ -58,9 +71,12 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(args::default_to_sigstore(args::normalize_flag_spelling(
-        std::env::args_os(),
-    )));
+    let args = args::default_to_sigstore(args::normalize_flag_spelling(std::env::args_os()));
+    let json_requested = args.iter().any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error, json_requested),
+    };
     let (output, action) = match &cli.command {
         Command::Sign(SignMethod::Key(a)) => (Some(&a.common.output), "Signing"),
         Command::Sign(SignMethod::Certificate(a)) => (Some(&a.common.output), "Signing"),
@@ -87,13 +103,36 @@ fn main() -> ExitCode {
                 {
                     obj.extend(details);
                 }
-                println!("{value}");
+                output::line(&value.to_string(), failure.code);
             } else {
-                eprintln!("{action} failed: {}", failure.message);
+                errln!("{action} failed: {}", failure.message);
             }
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// A command line clap could not parse. `--help` and `--version` print as usual; with
+/// `--json` anywhere on the line, a usage error is one JSON object on stdout like every
+/// other failure, so a script reading the output never gets text instead.
+fn usage_error(error: &clap::Error, json_requested: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if json_requested && !informational {
+        let value = json!({
+            "ok": false,
+            "usage_error": true,
+            "error": error.render().to_string().trim_end(),
+        });
+        output::line(&value.to_string(), EXIT_INPUT);
+        return ExitCode::from(EXIT_INPUT);
+    }
+    // clap writes help to stdout and errors to stderr, and reports its own write errors.
+    let _ = error.print();
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_INPUT))
 }
 
 fn run(command: &Command) -> Result<(), Failure> {
@@ -214,7 +253,7 @@ fn export_public_key(args: &ExportPublicKeyArgs) -> Result<(), Failure> {
         Some(path) => std::fs::write(path, pem)
             .map_err(|e| Failure::input(format!("cannot write '{}': {e}", path.display()))),
         None => {
-            print!("{pem}");
+            output::raw(pem.as_bytes(), 0);
             Ok(())
         }
     }
@@ -229,7 +268,7 @@ fn sigstore_signer(
         .map_err(Failure::input)?;
     let token = identity_token(args, &services)?;
     if !output.quiet && !output.json {
-        eprintln!(
+        errln!(
             "Signing as {} (identity provider {}) with {}",
             token.identity(),
             token.issuer(),
@@ -247,12 +286,14 @@ fn identity_token(
     let given = if let Some(token) = &args.identity_token {
         Some(token.clone())
     } else if let Some(path) = &args.identity_token_file {
-        Some(std::fs::read_to_string(path).map_err(|e| {
-            Failure::input(format!(
-                "cannot read identity token file '{}': {e}",
-                path.display()
-            ))
-        })?)
+        Some(
+            limits::read_input_text(path, limits::MAX_SMALL_FILE).map_err(|e| {
+                Failure::input(format!(
+                    "cannot read identity token file '{}': {e}",
+                    path.display()
+                ))
+            })?,
+        )
     } else if let Some(var) = &args.identity_token_env {
         Some(std::env::var(var).map_err(|_| {
             Failure::input(format!(
@@ -302,7 +343,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
     .map_err(sign_failure)?;
     let digest = manifest.root_digest_string();
     if common.output.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "ok": true,
@@ -316,7 +357,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
             })
         );
     } else if !common.output.quiet {
-        println!(
+        outln!(
             "Signing succeeded: {} ({}, {digest}) -> {}",
             manifest.model_name,
             count(manifest.resources.len(), "resource"),
@@ -327,13 +368,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
 }
 
 fn sign_failure(error: SignError) -> Failure {
-    let input = match &error {
-        SignError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
-        SignError::Key(_) => true,
-        SignError::Pkcs11(e) => e.is_input_error(),
-        _ => false,
-    };
-    if input {
+    if error.is_input_error() {
         Failure::input(error)
     } else {
         Failure::failed(error)
@@ -361,7 +396,7 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
     ) {
         Ok(report) => {
             if common.output.json {
-                println!(
+                outln!(
                     "{}",
                     json!({
                         "ok": true,
@@ -383,9 +418,9 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
             } else {
                 if !common.output.quiet {
                     for note in &report.notes {
-                        eprintln!("warning: {note}");
+                        errln!("warning: {note}");
                     }
-                    println!(
+                    outln!(
                         "Verification succeeded: {} ({}{})",
                         common.model.display(),
                         count(report.resources, "resource"),
@@ -396,7 +431,7 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                             .unwrap_or_default()
                     );
                     if let Some(signer) = &report.signer {
-                        println!(
+                        outln!(
                             "Signed by {} (identity provider {}){}",
                             signer.identity,
                             signer.issuer,
@@ -447,6 +482,7 @@ fn verify_failure(error: VerifyError) -> Failure {
             "missing": diff.missing,
             "extra": diff.extra,
             "symlinks": diff.symlinks,
+            "unsupported": diff.unsupported,
         })),
         _ => Some(json!({ "verified": false })),
     };
@@ -464,13 +500,13 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
         .map_err(|e| sign_failure(e.into()))?;
     let digest = manifest.root_digest_string();
     if args.output.json {
-        println!(
+        outln!(
             "{}",
             json!({ "ok": true, "digest": digest, "resources": manifest.resources.len() })
         );
     } else {
         // The digest is the command's output: --quiet does not suppress it.
-        println!("{digest}");
+        outln!("{digest}");
     }
     Ok(())
 }
@@ -493,7 +529,7 @@ fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Fa
         walk: WalkOptions {
             ignore: ignore_set(model, &hashing.selection)?,
             allow_symlinks: hashing.selection.allow_symlinks,
-            collect_disallowed_symlinks: false,
+            collect_problems: false,
         },
         max_workers: workers(hashing.max_workers),
     })
@@ -520,6 +556,14 @@ fn workers(max_workers: Option<u64>) -> Option<usize> {
 fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Failure> {
     let mut set = IgnoreSet::new(!selection.no_ignore_git_paths);
     for path in &selection.ignore_paths {
+        // OMS records ignore paths as text: a name that is not UTF-8 would be recorded
+        // altered (U+FFFD) and then name nothing.
+        if path.to_str().is_none() {
+            return Err(Failure::input(format!(
+                "ignore path '{}' is not valid UTF-8; OMS records ignore paths as UTF-8 text",
+                path.to_string_lossy()
+            )));
+        }
         let relative = if path.is_absolute() {
             relative_to_model(model, path)
         } else {
@@ -532,7 +576,7 @@ fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Fail
         };
         match relative {
             Some(relative) => set.add(&relative).map_err(Failure::input)?,
-            None => eprintln!(
+            None => errln!(
                 "warning: ignore path '{}' is not inside the model '{}'; it has no effect",
                 path.display(),
                 model.display()
@@ -544,7 +588,7 @@ fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Fail
 
 fn load_private_key(args: &PrivateKeyArgs) -> Result<PrivateKey, Failure> {
     let path = &args.private_key;
-    let text = std::fs::read(path)
+    let text = limits::read_input_file(path, limits::MAX_SMALL_FILE)
         .map_err(|e| Failure::input(format!("cannot read key file '{}': {e}", path.display())))?;
     let secret = if PrivateKey::pem_is_encrypted(&text) {
         Some(read_password(args)?)
@@ -557,7 +601,7 @@ fn load_private_key(args: &PrivateKeyArgs) -> Result<PrivateKey, Failure> {
 
 fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
     if let Some(file) = &args.password_file {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let text = limits::read_input_text(file, limits::MAX_SMALL_FILE).map_err(|e| {
             Failure::input(format!(
                 "cannot read password file '{}': {e}",
                 file.display()
