@@ -45,6 +45,7 @@ pub mod manifest;
 pub mod model;
 pub mod signing;
 pub mod statement;
+pub mod text;
 pub mod verifying;
 pub mod x509;
 
