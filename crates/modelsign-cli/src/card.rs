@@ -2,6 +2,7 @@
 //! the library's `card` module.
 
 use modelsign::card::{self, CardSubject, Format, ModelBinding, ModelCard, Policy, VerifiedCard};
+use modelsign::text::printable;
 use modelsign::{
     Bundle, CardError, KeySigner, KeyVerifier, Pkcs11Signer, PublicKey, Signer, Verifier,
     VerifyOptions,
@@ -53,9 +54,8 @@ fn init(args: &CardInitArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::input(format!("cannot write '{}': {e}", args.output.display())))?;
     let card = &draft.card;
     if args.report.json {
-        println!(
-            "{}",
-            json!({
+        crate::output::json(
+            &json!({
                 "ok": true,
                 "card": args.output,
                 "model": card.name,
@@ -63,16 +63,17 @@ fn init(args: &CardInitArgs) -> Result<(), Failure> {
                 "metrics": card.metrics.len(),
                 "datasets": card.datasets.len(),
                 "notes": draft.notes,
-            })
+            }),
+            0,
         );
     } else if !args.report.quiet {
         for note in &draft.notes {
-            eprintln!("warning: {note}");
+            errln!("warning: {}", printable(note));
         }
-        println!(
+        outln!(
             "Drafted {} for {} ({}): {}, {}. Review it, then sign it with `modelsign card sign`.",
-            args.output.display(),
-            card.name,
+            printable(&args.output.display().to_string()),
+            printable(&card.name),
             draft.subject.root_digest_string(),
             count(card.metrics.len(), "evaluation result"),
             count(card.datasets.len(), "dataset"),
@@ -164,57 +165,87 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
     )
     .map_err(card_failure)?;
     if common.output.json {
-        println!(
-            "{}",
-            json!({
+        crate::output::json(
+            &json!({
                 "ok": true,
                 "method": method_name,
                 "model": subject.name,
                 "root_digest": subject.root_digest_string(),
                 "card_signature": common.signature,
                 "metrics": card.metrics.len(),
-            })
+            }),
+            0,
         );
     } else if !common.output.quiet {
-        println!(
+        outln!(
             "Card signing succeeded: {} card ({}) bound to {} -> {}",
-            card.name,
+            printable(&card.name),
             count(card.metrics.len(), "evaluation result"),
             subject.root_digest_string(),
-            common.signature.display()
+            printable(&common.signature.display().to_string())
         );
     }
     Ok(())
 }
 
+fn verify_common(method: &CardVerifyMethod) -> &CardVerifyCommon {
+    match method {
+        CardVerifyMethod::Key(a) => &a.common,
+        CardVerifyMethod::Certificate(a) => &a.common,
+        CardVerifyMethod::Sigstore(a) => &a.common,
+    }
+}
+
+/// Where the result goes: with `--json`, one JSON object on stdout, and a rendering only to
+/// `--output-file`; otherwise the rendering (`card show`, `--format`) or a summary.
+enum Report {
+    Json { file: Option<CardFormatArg> },
+    Rendering(CardFormatArg),
+    Summary,
+}
+
+fn report_of(common: &CardVerifyCommon, show: bool) -> Result<Report, Failure> {
+    if common.output.json {
+        return match (common.format, &common.output_file) {
+            (Some(format), Some(_)) => Ok(Report::Json { file: Some(format) }),
+            (None | Some(CardFormatArg::Json), None) => Ok(Report::Json { file: None }),
+            (None, Some(_)) => Ok(Report::Json {
+                file: Some(CardFormatArg::Json),
+            }),
+            (Some(_), None) => Err(Failure::input(
+                "--json prints one JSON object on stdout: write the --format rendering to a file with --output-file, or drop --json",
+            )),
+        };
+    }
+    Ok(match (common.format, show) {
+        (Some(format), _) => Report::Rendering(format),
+        (None, true) => Report::Rendering(CardFormatArg::Text),
+        (None, false) => Report::Summary,
+    })
+}
+
 fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
-    let (common, verifier, method_name): (&CardVerifyCommon, Box<dyn Verifier>, &str) = match method
-    {
-        CardVerifyMethod::Key(a) => {
-            let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
-            (
-                &a.common,
-                Box::new(KeyVerifier::new(key)),
-                "the given public key",
-            )
-        }
-        CardVerifyMethod::Certificate(a) => (
-            &a.common,
-            Box::new(certificate_verifier(&a.certificate_chain)?),
-            "a certificate chained to the given roots",
-        ),
-        CardVerifyMethod::Sigstore(a) => (
-            &a.common,
-            Box::new(sigstore_verifier(&a.sigstore)?),
-            "Sigstore",
-        ),
-    };
+    let common = verify_common(method);
+    // Policies and output flags first: a typo is a usage error (exit 2), reported before a
+    // key is read, a trust root fetched or a model hashed.
     let policies = common
         .requirements
         .iter()
         .map(|p| Policy::parse(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(card_failure)?;
+    let report = report_of(common, show)?;
+    let (verifier, method_name): (Box<dyn Verifier>, &str) = match method {
+        CardVerifyMethod::Key(a) => {
+            let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
+            (Box::new(KeyVerifier::new(key)), "the given public key")
+        }
+        CardVerifyMethod::Certificate(a) => (
+            Box::new(certificate_verifier(&a.certificate_chain)?),
+            "a certificate chained to the given roots",
+        ),
+        CardVerifyMethod::Sigstore(a) => (Box::new(sigstore_verifier(&a.sigstore)?), "Sigstore"),
+    };
     let bundle = Bundle::read(&common.card_signature).map_err(|e| match e {
         modelsign::BundleError::Io { .. } => Failure::input(e),
         other => Failure::failed(other),
@@ -268,59 +299,82 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
     .map_err(card_failure)?;
 
     let status = status_line(&verified, method_name);
-    let format = match (common.format, show, common.output.json) {
-        (Some(format), _, _) => Some(format),
-        (None, true, _) => Some(CardFormatArg::Text),
-        (None, false, true) => Some(CardFormatArg::Json),
-        (None, false, false) => None,
+    let write_file = |format: CardFormatArg, path: &std::path::Path| {
+        std::fs::write(
+            path,
+            card::render(library_format(format), &verified, &status),
+        )
+        .map_err(|e| {
+            Failure::input(format!(
+                "cannot write '{}': {e}",
+                printable(&path.display().to_string())
+            ))
+        })
     };
-    match format {
-        Some(format) => {
-            let rendered = card::render(library_format(format), &verified, &status);
-            match &common.output_file {
-                Some(path) => std::fs::write(path, rendered).map_err(|e| {
-                    Failure::input(format!("cannot write '{}': {e}", path.display()))
-                })?,
-                None if !common.output.quiet => print!("{rendered}"),
-                None => {}
+    let failed = policy_failure(&verified, &status);
+    match report {
+        Report::Json { file } => {
+            if let (Some(format), Some(path)) = (file, &common.output_file) {
+                write_file(format, path)?;
             }
+            let value = card::json_report(&verified, &status);
+            return match failed {
+                // main prints the one JSON object: the failure, with the card's report.
+                Some(failure) => Err(Failure {
+                    details: Some(value),
+                    ..failure
+                }),
+                None => {
+                    crate::output::json(&value, 0);
+                    Ok(())
+                }
+            };
         }
-        None if !common.output.quiet => {
+        Report::Rendering(format) => match &common.output_file {
+            Some(path) => write_file(format, path)?,
+            None if !common.output.quiet => crate::output::raw(
+                card::render(library_format(format), &verified, &status).as_bytes(),
+                0,
+            ),
+            None => {}
+        },
+        // One verdict: the success line only when every policy holds; otherwise the
+        // failure (on stderr) says the card is authentic and which policies it misses.
+        Report::Summary if !common.output.quiet && failed.is_none() => {
             for note in &verified.notes {
-                eprintln!("warning: {note}");
+                errln!("warning: {}", printable(note));
             }
-            println!("Card verification succeeded: {status}");
+            outln!("Card verification succeeded: {status}");
             for p in &verified.policies {
-                println!(
-                    "  {} {}: {}",
-                    if p.holds { "pass" } else { "FAIL" },
-                    p.policy,
-                    p.detail
-                );
+                outln!("  pass {}: {}", printable(&p.policy), printable(&p.detail));
             }
         }
-        None => {}
+        Report::Summary => {}
     }
-    if verified.policies_hold() {
-        Ok(())
+    failed.map_or(Ok(()), Err)
+}
+
+/// The failure of a card that verified but misses policies, or `None` when all hold.
+fn policy_failure(verified: &VerifiedCard, status: &str) -> Option<Failure> {
+    let failed: Vec<String> = verified
+        .policies
+        .iter()
+        .filter(|p| !p.holds)
+        .map(|p| format!("{} ({})", printable(&p.policy), printable(&p.detail)))
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let policies = if failed.len() == 1 {
+        "policy"
     } else {
-        let failed: Vec<String> = verified
-            .policies
-            .iter()
-            .filter(|p| !p.holds)
-            .map(|p| format!("{} ({})", p.policy, p.detail))
-            .collect();
-        let policies = if failed.len() == 1 {
-            "policy"
-        } else {
-            "policies"
-        };
-        Err(Failure::failed(format!(
-            "the card does not meet {} {policies}: {}",
-            failed.len(),
-            failed.join("; ")
-        )))
-    }
+        "policies"
+    };
+    Some(Failure::failed(format!(
+        "{status}, but the card does not meet {} {policies}: {}",
+        failed.len(),
+        failed.join("; ")
+    )))
 }
 
 fn status_line(verified: &VerifiedCard, method: &str) -> String {
@@ -329,11 +383,14 @@ fn status_line(verified: &VerifiedCard, method: &str) -> String {
         Some(s) => format!("signed by {} ({})", s.identity, s.issuer),
         None => format!("signed with {method}"),
     };
-    format!(
+    // The name and identity are the signer's to choose: shown, they must not act on the
+    // terminal.
+    printable(&format!(
         "card for {} {by}, bound to the model's root digest {}",
         signed.card.name,
         signed.root_digest_string()
-    )
+    ))
+    .into_owned()
 }
 
 fn library_format(format: CardFormatArg) -> Format {
@@ -352,12 +409,7 @@ pub fn output_of(command: &CardCommand) -> (&OutputArgs, &'static str) {
         CardCommand::Init(a) => (&a.report, "Drafting the card"),
         CardCommand::Sign(method) => (&sign_common(method).0.output, "Card signing"),
         CardCommand::Verify(method) | CardCommand::Show(method) => {
-            let common = match method {
-                CardVerifyMethod::Key(a) => &a.common,
-                CardVerifyMethod::Certificate(a) => &a.common,
-                CardVerifyMethod::Sigstore(a) => &a.common,
-            };
-            (&common.output, "Card verification")
+            (&verify_common(method).output, "Card verification")
         }
     }
 }

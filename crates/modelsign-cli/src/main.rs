@@ -103,7 +103,7 @@ fn main() -> ExitCode {
                 {
                     obj.extend(details);
                 }
-                output::line(&value.to_string(), failure.code);
+                output::json(&value, failure.code);
             } else {
                 errln!("{action} failed: {}", failure.message);
             }
@@ -127,7 +127,7 @@ fn usage_error(error: &clap::Error, json_requested: bool) -> ExitCode {
             "usage_error": true,
             "error": error.render().to_string().trim_end(),
         });
-        output::line(&value.to_string(), EXIT_INPUT);
+        output::json(&value, EXIT_INPUT);
         return ExitCode::from(EXIT_INPUT);
     }
     // clap writes help to stdout and errors to stderr, and reports its own write errors.
@@ -343,9 +343,8 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
     .map_err(sign_failure)?;
     let digest = manifest.root_digest_string();
     if common.output.json {
-        outln!(
-            "{}",
-            json!({
+        output::json(
+            &json!({
                 "ok": true,
                 "method": method,
                 "model": manifest.model_name,
@@ -354,7 +353,8 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
                 "resources": manifest.resources.len(),
                 "hash_type": manifest.serialization.hash_type.as_str(),
                 "serialization": manifest.serialization.serialization.method(),
-            })
+            }),
+            0,
         );
     } else if !common.output.quiet {
         outln!(
@@ -396,9 +396,8 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
     ) {
         Ok(report) => {
             if common.output.json {
-                outln!(
-                    "{}",
-                    json!({
+                output::json(
+                    &json!({
                         "ok": true,
                         "verified": true,
                         "model": common.model,
@@ -413,7 +412,8 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                             "issuer": s.issuer,
                             "signed_at": s.signed_at,
                         })),
-                    })
+                    }),
+                    0,
                 );
             } else {
                 if !common.output.quiet {
@@ -500,9 +500,9 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
         .map_err(|e| sign_failure(e.into()))?;
     let digest = manifest.root_digest_string();
     if args.output.json {
-        outln!(
-            "{}",
-            json!({ "ok": true, "digest": digest, "resources": manifest.resources.len() })
+        output::json(
+            &json!({ "ok": true, "digest": digest, "resources": manifest.resources.len() }),
+            0,
         );
     } else {
         // The digest is the command's output: --quiet does not suppress it.

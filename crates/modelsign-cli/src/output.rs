@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::process;
 
-use modelsign::text::printable_lines;
+use modelsign::text::{json_printable, printable_lines};
 
 /// Exit status when the output itself cannot be written (the result would be lost).
 const EXIT_OUTPUT: u8 = 2;
@@ -17,6 +17,14 @@ const EXIT_OUTPUT: u8 = 2;
 /// already reports a failure).
 pub fn line(text: &str, status: u8) {
     write_or_exit(format!("{}\n", printable_lines(text)).as_bytes(), status);
+}
+
+/// Writes one JSON document and a newline to stdout, with the characters serde leaves raw
+/// that a terminal would act on escaped as JSON escapes (the value is unchanged); errors
+/// as [`line`].
+pub fn json(value: &serde_json::Value, status: u8) {
+    let text = value.to_string();
+    write_or_exit(format!("{}\n", json_printable(&text)).as_bytes(), status);
 }
 
 /// Writes `bytes` to stdout unchanged (a PEM key, a rendered card), handling errors as

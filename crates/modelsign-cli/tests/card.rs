@@ -715,3 +715,389 @@ fn a_card_with_every_field_round_trips_and_its_bom_meets_the_schema() {
         "MIT OR Apache-2.0"
     );
 }
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Deeply nested YAML of every shape the parser would grind through: flow sequences and
+/// mappings, block mappings and sequences by indentation, compact `- - -` sequences.
+fn deep_yaml_shapes() -> Vec<(&'static str, String)> {
+    // Each well under MAX_YAML_BYTES (1 MiB), so depth is what refuses it.
+    vec![
+        ("flow sequences", format!("a: {}\n", "[".repeat(100_000))),
+        ("flow mappings", format!("a: {}\n", "{b: ".repeat(40_000))),
+        (
+            "block mappings",
+            (0..1_000)
+                .map(|i| format!("{}k:\n", " ".repeat(i)))
+                .collect(),
+        ),
+        (
+            "block sequences of mappings",
+            (0..700)
+                .map(|i| format!("{}- k:\n", " ".repeat(2 * i)))
+                .collect(),
+        ),
+        (
+            "compact sequences",
+            format!("a:\n{}x\n", "- ".repeat(100_000)),
+        ),
+    ]
+}
+
+#[test]
+fn card_init_refuses_deeply_nested_front_matter_naming_the_depth_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "deep");
+    for (shape, yaml) in deep_yaml_shapes() {
+        fs::write(model.join("README.md"), format!("---\n{yaml}---\n# deep\n")).unwrap();
+        let card = work.path().join("card.yaml");
+        let out = run(&["card", "init", text(&model), "-o", text(&card)]);
+        assert_eq!(out.status.code(), Some(2), "{shape}: {}", explain(&out));
+        assert!(
+            stderr(&out).contains("more than 64 levels deep (MAX_YAML_DEPTH)"),
+            "{shape}: {}",
+            explain(&out)
+        );
+        assert!(!card.exists(), "{shape}");
+    }
+}
+
+#[test]
+fn deeply_nested_card_and_eval_files_are_refused_naming_the_depth_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "deep");
+    let deep = work.path().join("deep.yaml");
+    for (shape, yaml) in deep_yaml_shapes() {
+        fs::write(&deep, &yaml).unwrap();
+        let signature = work.path().join("model-card.sig");
+        let out = sign_key(&model, &deep, &signature, &[]);
+        assert_eq!(out.status.code(), Some(2), "{shape}: {}", explain(&out));
+        assert!(
+            stderr(&out).contains("MAX_YAML_DEPTH"),
+            "{shape}: {}",
+            explain(&out)
+        );
+        let card = work.path().join("card.yaml");
+        let out = run(&[
+            "card",
+            "init",
+            text(&model),
+            "-o",
+            text(&card),
+            "--eval",
+            text(&deep),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{shape}: {}", explain(&out));
+        assert!(
+            stderr(&out).contains("MAX_YAML_DEPTH"),
+            "{shape}: {}",
+            explain(&out)
+        );
+    }
+    // .eval_results/ in the model folder goes through the same bound.
+    fs::write(
+        model.join(".eval_results/deep.yaml"),
+        &deep_yaml_shapes()[0].1,
+    )
+    .unwrap();
+    let out = run(&[
+        "card",
+        "init",
+        text(&model),
+        "-o",
+        text(&work.path().join("c.yaml")),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(stderr(&out).contains("MAX_YAML_DEPTH"), "{}", explain(&out));
+}
+
+#[test]
+fn an_alias_bomb_in_the_front_matter_is_refused_naming_the_node_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "bomb");
+    // A few KB that expand to a hundred million nodes.
+    let list = |item: &str, n: usize| format!("[{}]", vec![item; n].join(", "));
+    let yaml = format!(
+        "a0: &a0 {}\na1: &a1 {}\na2: {}\n",
+        list("lol", 1_000),
+        list("*a0", 1_000),
+        list("*a1", 100)
+    );
+    fs::write(model.join("README.md"), format!("---\n{yaml}---\n")).unwrap();
+    let out = run(&[
+        "card",
+        "init",
+        text(&model),
+        "-o",
+        text(&work.path().join("c.yaml")),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        stderr(&out).contains("more than 1048576 nodes (MAX_YAML_NODES)"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn front_matter_larger_than_the_yaml_limit_is_refused_naming_it() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "big");
+    let big = "tags:\n".to_owned() + &"- a-tag-of-some-length\n".repeat(60_000);
+    fs::write(model.join("README.md"), format!("---\n{big}---\n")).unwrap();
+    let out = run(&[
+        "card",
+        "init",
+        text(&model),
+        "-o",
+        text(&work.path().join("c.yaml")),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(stderr(&out).contains("MAX_YAML_BYTES"), "{}", explain(&out));
+}
+
+#[test]
+fn hostile_config_json_is_skipped_not_parsed_without_bound() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "deep-config");
+    // Deeper than serde_json's default recursion limit (128): refused by it, so skipped.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    fs::write(model.join("config.json"), deep).unwrap();
+    let card = work.path().join("card.yaml");
+    assert_ok(&run(&["card", "init", text(&model), "-o", text(&card)]));
+    let drafted = fs::read_to_string(&card).unwrap();
+    assert!(!drafted.contains("architecture"), "{drafted}");
+}
+
+/// A card whose signed fields try to act on a terminal and inject HTML into Markdown.
+const HOSTILE_CARD: &str = r#"name: "evil\e[2J\e]0;pwned\a"
+description: "<script>alert(1)</script>\nsecond line\e[31m"
+license: "mit\u202Eexe"
+authors: ["<img src=x onerror=alert(1)>"]
+metrics:
+- metric: "acc\nCard verification succeeded: forged"
+  value: 0.9
+  dataset: "<b>bold</b>"
+datasets:
+- name: "data\u009b31m"
+  role: "training<script>"
+considerations:
+  limitations: ["<iframe src=javascript:alert(1)>"]
+"#;
+
+fn sign_hostile_card(work: &Path) -> (PathBuf, PathBuf) {
+    let model = hf_model(work, "hostile");
+    let card = work.join("card.yaml");
+    fs::write(&card, HOSTILE_CARD).unwrap();
+    let signature = work.join("model-card.sig");
+    assert_ok(&sign_key(
+        &model,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
+    (model, signature)
+}
+
+fn show(model: &Path, signature: &Path, extra: &[&str]) -> Output {
+    let (_, public) = key();
+    let mut args = vec![
+        "card",
+        "show",
+        "key",
+        text(model),
+        "--card-signature",
+        text(signature),
+        "--public-key",
+        text(&public),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn card_show_text_makes_control_characters_in_signed_fields_visible() {
+    let work = tempfile::tempdir().unwrap();
+    let (model, signature) = sign_hostile_card(work.path());
+    let out = show(&model, &signature, &["--format", "text"]);
+    assert_ok(&out);
+    let shown = stdout(&out);
+    assert!(
+        !shown.chars().any(|c| c.is_control() && c != '\n') && !shown.contains('\u{202e}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("evil\\x1b[2J\\x1b]0;pwned\\x07"), "{shown}");
+    assert!(shown.contains("mit\\u{202e}exe"), "{shown}");
+    assert!(shown.contains("data\\u{9b}31m"), "{shown}");
+    // A line break in a one-line field cannot forge a line of output.
+    assert!(
+        !shown
+            .lines()
+            .any(|l| l.starts_with("Card verification succeeded")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("acc\\nCard verification succeeded: forged"),
+        "{shown}"
+    );
+    // The default verify summary, too.
+    let out = verify_key(&model, &signature, &[]);
+    assert_ok(&out);
+    assert!(!stdout(&out).contains('\u{1b}'), "{}", explain(&out));
+    assert!(stdout(&out).contains("evil\\x1b[2J"), "{}", explain(&out));
+}
+
+#[test]
+fn card_show_markdown_escapes_html_from_signed_fields() {
+    let work = tempfile::tempdir().unwrap();
+    let (model, signature) = sign_hostile_card(work.path());
+    let out = show(&model, &signature, &["--format", "markdown"]);
+    assert_ok(&out);
+    let markdown = stdout(&out);
+    for raw in ["<script", "<img", "<b>", "<iframe", "\u{1b}"] {
+        assert!(!markdown.contains(raw), "{raw} in {markdown}");
+    }
+    assert!(
+        markdown.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("&lt;b&gt;bold&lt;/b&gt;"), "{markdown}");
+    // The HTML rendering escapes as before.
+    let out = show(&model, &signature, &["--format", "html"]);
+    assert_ok(&out);
+    let html = stdout(&out);
+    assert!(
+        !html.contains("<script>alert") && !html.contains("<img src=x"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+}
+
+#[test]
+fn card_show_json_prints_one_json_object() {
+    let work = tempfile::tempdir().unwrap();
+    let (model, signature) = sign_hostile_card(work.path());
+    let out = show(&model, &signature, &["--json"]);
+    assert_ok(&out);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", explain(&out)));
+    assert_eq!(value["ok"], true);
+    assert_eq!(value["card"]["metrics"][0]["value"], 0.9);
+    // A rendering that is not the JSON object needs a file of its own.
+    let out = show(&model, &signature, &["--json", "--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["ok"], false);
+    let file = work.path().join("card.md");
+    let out = show(
+        &model,
+        &signature,
+        &["--json", "--format", "markdown", "-o", text(&file)],
+    );
+    assert_ok(&out);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["ok"], true);
+    assert!(fs::read_to_string(&file).unwrap().starts_with("# evil"));
+}
+
+#[test]
+fn card_verify_json_with_a_failed_policy_prints_one_json_object_listing_it() {
+    let work = tempfile::tempdir().unwrap();
+    let (model, signature) = sign_hostile_card(work.path());
+    let out = verify_key(
+        &model,
+        &signature,
+        &["--json", "--require", "acc*>=0.5", "--require", "bleu>=20"],
+    );
+    // `acc*` is no metric of the card: both policies fail.
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", explain(&out)));
+    assert_eq!(value["ok"], false, "{value}");
+    assert_eq!(value["verified"], false, "{value}");
+    assert_eq!(
+        value["failed_policies"],
+        serde_json::json!(["acc*>=0.5", "bleu>=20"])
+    );
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not meet 2 policies"),
+        "{value}"
+    );
+    assert_eq!(value["policies"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn card_verify_with_a_failed_policy_prints_one_verdict() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    let signature = work.path().join("model-card.sig");
+    init(&model, &card);
+    assert_ok(&sign_key(
+        &model,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
+    let out = verify_key(&model, &signature, &["--require", "bleu>=20"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains("succeeded"), "{}", explain(&out));
+    assert_eq!(
+        all.matches("Card verification failed").count(),
+        1,
+        "{}",
+        explain(&out)
+    );
+    assert!(
+        stderr(&out).contains("metric 'bleu' is missing"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn malformed_require_policies_exit_2_before_any_verification_naming_the_syntax() {
+    let work = tempfile::tempdir().unwrap();
+    // Neither the model, the card signature nor the key exist: the policy is checked first.
+    let missing = work.path().join("missing");
+    for (policy, says) in [
+        ("accuracy=>0.9", "did you mean '>='?"),
+        ("accuracy@>=0.9", "no dataset name after '@'"),
+        (">=0.9", "no metric name"),
+        ("accuracy>=", "no value after the operator"),
+        ("accuracy>=0.9x", "is not a number"),
+        ("accuracy", "no comparison operator"),
+    ] {
+        let out = run(&[
+            "card",
+            "verify",
+            "key",
+            text(&missing),
+            "--card-signature",
+            text(&missing),
+            "--public-key",
+            text(&missing),
+            "--require",
+            policy,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{policy}: {}", explain(&out));
+        let err = stderr(&out);
+        assert!(err.contains("bad --require policy"), "{policy}: {err}");
+        assert!(err.contains(says), "{policy}: {err}");
+        assert!(err.contains("METRIC OP VALUE"), "{policy}: {err}");
+        assert!(err.contains("METRIC@DATASET:SPLIT"), "{policy}: {err}");
+    }
+}

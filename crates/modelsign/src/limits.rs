@@ -35,6 +35,27 @@ pub const MAX_RESOURCES: usize = 1_000_000;
 /// forever, so it is refused, and so is a file larger than `limit`. The errors are I/O
 /// errors whose message says which rule was broken, for the caller to wrap with the path.
 pub fn read_input_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let (file, len) = open_regular(path)?;
+    if len > limit {
+        return Err(too_large(limit));
+    }
+    read_at_most(file, limit)
+}
+
+/// The first `limit` bytes of a regular file (refused as [`read_input_file`] refuses), and
+/// whether that is the whole file: for files of which only the start matters, such as the
+/// front matter of a README.
+pub fn read_input_prefix(path: &Path, limit: u64) -> io::Result<(Vec<u8>, bool)> {
+    let (file, _) = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    let complete = bytes.len() as u64 <= limit;
+    bytes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((bytes, complete))
+}
+
+/// Opens a regular file (or a link to one) for reading, with its size.
+fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before the
     // type check below could refuse it. It has no effect on regular files.
     let file = OpenOptions::new()
@@ -51,10 +72,7 @@ pub fn read_input_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
             ),
         ));
     }
-    if meta.len() > limit {
-        return Err(too_large(limit));
-    }
-    read_at_most(file, limit)
+    Ok((file, meta.len()))
 }
 
 /// As [`read_input_file`], for a file that must be UTF-8 text.

@@ -47,18 +47,13 @@ pub fn draft(
     };
     if let Some(folder) = folder {
         let readme = folder.join("README.md");
-        if let Ok(text) = limits::read_input_text(&readme, limits::MAX_CARD_FILE) {
-            if let Some(front_matter) = front_matter(&text) {
-                let value: Value =
-                    serde_norway::from_str(front_matter).map_err(|e| CardError::Syntax {
-                        origin: format!("{} (front matter)", readme.display()),
-                        reason: e.to_string(),
-                    })?;
-                apply_front_matter(&mut card, &value, &mut notes);
-            }
+        if let Some(front_matter) = read_front_matter(&readme)? {
+            let origin = format!("{} (front matter)", readme.display());
+            let value: Value = super::yaml::from_str(&front_matter, &origin)?;
+            apply_front_matter(&mut card, &value, &mut notes);
         }
         apply_eval_results(&mut card, &folder.join(".eval_results"), &mut notes)?;
-        apply_config(&mut card, &folder.join("config.json"));
+        apply_config(&mut card, &folder.join("config.json"), &mut notes);
     }
     Ok(Draft {
         card,
@@ -75,10 +70,66 @@ pub fn import_evaluations(path: &Path) -> Result<Vec<Metric>, CardError> {
             path: path.to_path_buf(),
             source,
         })?;
-    serde_norway::from_str(&text).map_err(|e| CardError::Syntax {
-        origin: path.display().to_string(),
-        reason: format!("{e} (expected a list of {{metric, value, dataset, split, source, date}})"),
+    super::yaml::from_str(&text, &path.display().to_string()).map_err(|e| match e {
+        CardError::Syntax { origin, reason } => CardError::Syntax {
+            origin,
+            reason: format!(
+                "{reason} (expected a list of {{metric, value, dataset, split, source, date}})"
+            ),
+        },
+        other => other,
     })
+}
+
+/// The most bytes `card init` reads of a metadata file in the model folder
+/// (`config.json`, `.eval_results/*.yaml`): 16 MiB. They are a few KB; a `config.json`
+/// with labels for tens of thousands of classes is about a MiB. Larger ones are skipped
+/// with a note. (Of `README.md` only the front matter is read, bounded by
+/// [`super::MAX_YAML_BYTES`].)
+pub const MAX_METADATA_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads at most `limit` bytes of a regular file: `None` when it is absent, not a regular
+/// file (a FIFO would block, a device never end), or unreadable, since `card init` only
+/// drafts from what it can read; `Some((text, complete))` otherwise, the text cut to whole
+/// UTF-8 characters, `complete` false when the file is longer than `limit`.
+fn read_prefix(path: &Path, limit: u64) -> Option<(String, bool)> {
+    let (bytes, complete) = limits::read_input_prefix(path, limit).ok()?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        // Cut in the middle of a character by the limit: keep the whole ones.
+        Err(e) if !complete && e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).ok()?
+        }
+        Err(_) => return None,
+    };
+    Some((text, complete))
+}
+
+/// The README's front matter, if it has one; an error when it is larger than
+/// [`super::MAX_YAML_BYTES`] (only that much of the README, plus its delimiters, is read).
+fn read_front_matter(readme: &Path) -> Result<Option<String>, CardError> {
+    const DELIMITERS: u64 = 16;
+    let limit = super::MAX_YAML_BYTES as u64 + DELIMITERS;
+    let Some((text, complete)) = read_prefix(readme, limit) else {
+        return Ok(None);
+    };
+    if let Some(front_matter) = front_matter(&text) {
+        return Ok(Some(front_matter.to_owned()));
+    }
+    let opens_front_matter = text.trim_start_matches('\u{feff}').starts_with("---");
+    if !complete && opens_front_matter {
+        return Err(CardError::Syntax {
+            origin: format!("{} (front matter)", readme.display()),
+            reason: format!(
+                "the front matter does not end within {} bytes (1 MiB), the most a model card's YAML may have (MAX_YAML_BYTES)",
+                super::MAX_YAML_BYTES
+            ),
+        });
+    }
+    Ok(None)
 }
 
 /// The YAML between a leading `---` line and the next `---` line.
@@ -226,16 +277,17 @@ fn apply_eval_results(
         .collect();
     files.sort();
     for file in files {
-        let text = limits::read_input_text(&file, limits::MAX_CARD_FILE).map_err(|source| {
-            CardError::Io {
-                path: file.clone(),
-                source,
-            }
-        })?;
-        let value: Value = serde_norway::from_str(&text).map_err(|e| CardError::Syntax {
-            origin: file.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let Some((text, complete)) = read_prefix(&file, MAX_METADATA_FILE_BYTES) else {
+            continue;
+        };
+        if !complete {
+            notes.push(format!(
+                "{}: skipped, larger than {MAX_METADATA_FILE_BYTES} bytes (MAX_METADATA_FILE_BYTES)",
+                file.display()
+            ));
+            continue;
+        }
+        let value: Value = super::yaml::from_str(&text, &file.display().to_string())?;
         let items = match value {
             Value::Sequence(items) => items,
             other => vec![other],
@@ -283,10 +335,19 @@ fn apply_eval_results(
     Ok(())
 }
 
-fn apply_config(card: &mut ModelCard, path: &Path) {
-    let Ok(text) = limits::read_input_text(path, limits::MAX_CARD_FILE) else {
+fn apply_config(card: &mut ModelCard, path: &Path, notes: &mut Vec<String>) {
+    let Some((text, complete)) = read_prefix(path, MAX_METADATA_FILE_BYTES) else {
         return;
     };
+    if !complete {
+        notes.push(format!(
+            "config.json: skipped, larger than {MAX_METADATA_FILE_BYTES} bytes (MAX_METADATA_FILE_BYTES)"
+        ));
+        return;
+    }
+    // serde_json refuses nesting deeper than 128 levels (its default recursion limit,
+    // kept: the `unbounded_depth` feature is not enabled), so a hostile config.json is
+    // skipped like any unparsable one.
     let Ok(config) = serde_json::from_str::<serde_json::Value>(&text) else {
         return;
     };

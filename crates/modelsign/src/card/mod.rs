@@ -14,10 +14,12 @@ pub mod bom;
 mod draft;
 mod policy;
 mod render;
+mod yaml;
 
 pub use draft::{draft, import_evaluations, Draft};
 pub use policy::{Comparison, Policy, PolicyOutcome};
-pub use render::{render, Format};
+pub use render::{json_report, render, Format};
+pub use yaml::{check_shape, ShapeError, MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES};
 
 use std::path::Path;
 
@@ -236,11 +238,10 @@ pub fn is_known_metric(name: &str) -> bool {
 
 impl ModelCard {
     /// Reads a card from YAML (or JSON, which is YAML). `origin` names it in errors.
+    /// The text is bounded first (size, nesting, alias expansion: see [`MAX_YAML_BYTES`],
+    /// [`MAX_YAML_DEPTH`], [`MAX_YAML_NODES`]).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, CardError> {
-        serde_norway::from_str(text).map_err(|e| CardError::Syntax {
-            origin: origin.to_owned(),
-            reason: e.to_string(),
-        })
+        yaml::from_str(text, origin)
     }
 
     /// Reads a card file.
@@ -268,7 +269,9 @@ impl ModelCard {
 
     /// Every problem with the card, so the producer can fix them in one go. Metric names
     /// outside [`KNOWN_METRICS`] are problems unless `allow_custom_metrics`.
+    /// Names and values quoted in them are made printable (they come from the card file).
     pub fn problems(&self, allow_custom_metrics: bool) -> Vec<String> {
+        use crate::text::printable;
         let mut problems = Vec::new();
         if self.name.trim().is_empty() {
             problems.push("name: the model's name is empty".to_owned());
@@ -280,14 +283,15 @@ impl ModelCard {
             if let Some(digest) = &dataset.digest {
                 if parse_sha256(digest).is_none() {
                     problems.push(format!(
-                        "datasets[{i}] ({}): digest '{digest}' is not sha256:<64 hex digits>",
-                        dataset.name
+                        "datasets[{i}] ({}): digest '{}' is not sha256:<64 hex digits>",
+                        printable(&dataset.name),
+                        printable(digest)
                     ));
                 }
             }
         }
         for (i, metric) in self.metrics.iter().enumerate() {
-            let at = format!("metrics[{i}] ({})", metric.metric);
+            let at = format!("metrics[{i}] ({})", printable(&metric.metric));
             if metric.metric.trim().is_empty() {
                 problems.push(format!("metrics[{i}]: metric name is empty"));
             } else if !allow_custom_metrics && !is_known_metric(&metric.metric) {
@@ -311,7 +315,7 @@ impl ModelCard {
             if parse_sha256(&model.root_digest).is_none() {
                 problems.push(format!(
                     "model.root_digest '{}' is not sha256:<64 hex digits>",
-                    model.root_digest
+                    printable(&model.root_digest)
                 ));
             }
         }
@@ -512,7 +516,7 @@ pub fn sign_card(
     if let Some(model) = &card.model {
         if parse_sha256(&model.root_digest) != Some(subject.root_digest) {
             return Err(CardError::DraftedForAnotherModel {
-                card: model.root_digest.clone(),
+                card: crate::text::printable(&model.root_digest).into_owned(),
                 model: subject.root_digest_string(),
             });
         }
@@ -581,7 +585,7 @@ pub fn verify_card(
     if bundle.envelope.payload_type != dsse::PAYLOAD_TYPE {
         return Err(CardError::NotACard(format!(
             "payload type is '{}', expected {}",
-            bundle.envelope.payload_type,
+            crate::text::printable(&bundle.envelope.payload_type),
             dsse::PAYLOAD_TYPE
         )));
     }

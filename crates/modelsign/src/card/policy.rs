@@ -42,6 +42,26 @@ impl Comparison {
     }
 }
 
+/// The accepted `--require` syntax, quoted in every parse error.
+pub const POLICY_SYNTAX: &str = "expected METRIC OP VALUE with OP one of >= <= == != > <, the metric optionally narrowed as METRIC@DATASET or METRIC@DATASET:SPLIT (e.g. accuracy>=0.9, f1@squad:validation>0.8)";
+
+/// Characters of the comparison operators, which no metric, dataset or split name holds.
+const OPERATOR_CHARS: [char; 4] = ['<', '>', '=', '!'];
+
+/// `metric@dataset[:split]` split at the `@` that ends the metric: metrics such as
+/// `pass@1` hold an `@` themselves, so a known metric name with one is taken whole.
+fn split_metric(name: &str) -> (&str, Option<&str>) {
+    // Where the metric could end: the whole name, then each `@` after the first.
+    let known_with_at = std::iter::once(name.len())
+        .chain(name.match_indices('@').map(|(i, _)| i).skip(1))
+        .filter(|&end| name[..end].contains('@'))
+        .find(|&end| super::is_known_metric(&name[..end]));
+    match known_with_at.or_else(|| name.find('@')) {
+        Some(end) if end < name.len() => (name[..end].trim(), Some(name[end + 1..].trim())),
+        _ => (name, None),
+    }
+}
+
 /// One `--require` policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -75,9 +95,16 @@ impl fmt::Display for Policy {
 }
 
 impl Policy {
-    /// Parses `metric[@dataset[:split]] OP number`, OP one of `>= <= == != > <`.
+    /// Parses `metric[@dataset[:split]] OP number`, OP one of `>= <= == != > <`. Anything
+    /// else is refused with what is wrong and the accepted syntax, so a typo is a usage
+    /// error rather than a policy that silently fails (or holds) on a metric nobody has.
     pub fn parse(text: &str) -> Result<Self, CardError> {
-        let bad = |reason: &str| CardError::Policy(format!("'{text}': {reason}"));
+        let bad = |reason: &str| {
+            CardError::Policy(format!(
+                "'{}': {reason}; {POLICY_SYNTAX}",
+                crate::text::printable(text)
+            ))
+        };
         // Two-character operators first, so `>=` is not read as `>`.
         const OPERATORS: [(&str, Comparison); 6] = [
             (">=", Comparison::AtLeast),
@@ -87,34 +114,65 @@ impl Policy {
             (">", Comparison::Above),
             ("<", Comparison::Below),
         ];
-        let (at, symbol, comparison) = OPERATORS
+        for (wrong, right) in [("=>", ">="), ("=<", "<="), ("<>", "!=")] {
+            if text.contains(wrong) {
+                return Err(bad(&format!(
+                    "'{wrong}' is not an operator (did you mean '{right}'?)"
+                )));
+            }
+        }
+        let Some((at, symbol, comparison)) = OPERATORS
             .iter()
             .filter_map(|(symbol, comparison)| {
                 text.find(symbol).map(|at| (at, *symbol, *comparison))
             })
             .min_by_key(|(at, symbol, _)| (*at, std::cmp::Reverse(symbol.len())))
-            .ok_or_else(|| bad("expected METRIC OP VALUE with OP one of >=, <=, ==, !=, >, <"))?;
+        else {
+            let hint = if text.contains('=') {
+                "no comparison operator ('=' alone is not one: use '==')"
+            } else {
+                "no comparison operator"
+            };
+            return Err(bad(hint));
+        };
         let name = text[..at].trim();
-        let threshold: f64 = text[at + symbol.len()..]
-            .trim()
+        let value = text[at + symbol.len()..].trim();
+        if value.is_empty() {
+            return Err(bad("no value after the operator"));
+        }
+        if value.contains(OPERATOR_CHARS) {
+            return Err(bad(&format!(
+                "more than one operator ('{value}' follows '{symbol}')"
+            )));
+        }
+        let threshold: f64 = value
             .parse()
-            .map_err(|_| bad("the value after the operator is not a number"))?;
+            .map_err(|_| bad(&format!("the value '{value}' is not a number")))?;
         if !threshold.is_finite() {
             return Err(bad("the value must be a finite number"));
         }
-        let (metric, qualifier) = match name.split_once('@') {
-            Some((metric, qualifier)) => (metric.trim(), Some(qualifier.trim())),
-            None => (name, None),
-        };
-        if metric.is_empty() {
+        if name.is_empty() {
             return Err(bad("no metric name before the operator"));
         }
+        let (metric, qualifier) = split_metric(name);
+        if metric.is_empty() {
+            return Err(bad("no metric name before '@'"));
+        }
         let (dataset, split) = match qualifier {
-            Some(q) => match q.rsplit_once(':') {
-                Some((dataset, split)) => (Some(dataset.to_owned()), Some(split.to_owned())),
-                None => (Some(q.to_owned()), None),
-            },
             None => (None, None),
+            Some(q) => {
+                let (dataset, split) = match q.rsplit_once(':') {
+                    Some((dataset, split)) => (dataset.trim(), Some(split.trim())),
+                    None => (q, None),
+                };
+                if dataset.is_empty() {
+                    return Err(bad("no dataset name after '@'"));
+                }
+                if split.is_some_and(str::is_empty) {
+                    return Err(bad("no split name after ':'"));
+                }
+                (Some(dataset.to_owned()), split.map(str::to_owned))
+            }
         };
         Ok(Policy {
             metric: metric.to_owned(),
@@ -250,6 +308,47 @@ mod tests {
         for bad in ["accuracy", "accuracy>=high", ">=0.9", "accuracy>=inf"] {
             assert!(Policy::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn malformed_policies_are_refused_saying_what_is_wrong_and_the_syntax() {
+        for (text, says) in [
+            (
+                "accuracy=>0.9",
+                "'=>' is not an operator (did you mean '>='?)",
+            ),
+            ("accuracy=<0.9", "did you mean '<='?"),
+            ("accuracy@>=0.9", "no dataset name after '@'"),
+            ("accuracy@imdb:>=0.9", "no split name after ':'"),
+            ("@imdb>=0.9", "no metric name before '@'"),
+            (">=0.9", "no metric name before the operator"),
+            ("accuracy>=", "no value after the operator"),
+            ("accuracy>=high", "the value 'high' is not a number"),
+            ("accuracy>==0.9", "more than one operator"),
+            ("accuracy>=0.9>0.5", "more than one operator"),
+            ("accuracy=0.9", "'=' alone is not one: use '=='"),
+            ("accuracy is high", "no comparison operator"),
+            ("accuracy>=nan", "finite number"),
+        ] {
+            let error = Policy::parse(text).unwrap_err().to_string();
+            assert!(error.contains(says), "{text}: {error}");
+            assert!(error.contains(POLICY_SYNTAX), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_metric_whose_name_holds_an_at_sign_is_read_whole() {
+        let p = Policy::parse("pass@1>=0.5").unwrap();
+        assert_eq!((p.metric.as_str(), p.dataset), ("pass@1", None));
+        let p = Policy::parse("pass@10@humaneval:test>=0.5").unwrap();
+        assert_eq!(p.metric, "pass@10");
+        assert_eq!(p.dataset.as_deref(), Some("humaneval"));
+        assert_eq!(p.split.as_deref(), Some("test"));
+        let p = Policy::parse("custom@set>1").unwrap();
+        assert_eq!(
+            (p.metric.as_str(), p.dataset.as_deref()),
+            ("custom", Some("set"))
+        );
     }
 
     #[test]

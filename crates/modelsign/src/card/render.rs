@@ -6,6 +6,19 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{Metric, ModelCard, VerifiedCard};
+use crate::text::printable;
+
+/// A signed field for one line of terminal text: control characters made visible.
+fn line(text: &str) -> String {
+    printable(text).into_owned()
+}
+
+/// A signed field over several lines (the description): each line made printable, the
+/// line breaks kept, and every line after the first indented so none can pass for output
+/// of its own.
+fn lines(text: &str) -> String {
+    text.lines().map(line).collect::<Vec<_>>().join("\n  ")
+}
 
 /// How `card show` renders a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,34 +99,34 @@ fn considerations(card: &ModelCard) -> Vec<(&'static str, &[String])> {
 
 fn text(verified: &VerifiedCard, status: &str) -> String {
     let card = &verified.signed.card;
+    let name = line(&card.name);
     let mut out = String::new();
-    let _ = writeln!(out, "{status}");
+    let _ = writeln!(out, "{}", line(status));
     let _ = writeln!(out);
-    let _ = writeln!(out, "{}", card.name);
-    let _ = writeln!(out, "{}", "=".repeat(card.name.chars().count().max(1)));
+    let _ = writeln!(out, "{name}");
+    let _ = writeln!(out, "{}", "=".repeat(name.chars().count().max(1)));
     if let Some(description) = &card.description {
-        let _ = writeln!(out, "{description}\n");
+        let _ = writeln!(out, "{}\n", lines(description));
     }
     let _ = writeln!(out, "{:<14} {}", "Model digest", root_digest(verified));
     for (label, value) in facts(card) {
-        let _ = writeln!(out, "{label:<14} {value}");
+        let _ = writeln!(out, "{label:<14} {}", line(&value));
     }
     if !card.metrics.is_empty() {
         let _ = writeln!(out, "\nEvaluation results");
-        let width = card
-            .metrics
+        let names: Vec<String> = card.metrics.iter().map(|m| line(&m.metric)).collect();
+        let width = names
             .iter()
-            .map(|m| m.metric.len())
+            .map(|n| n.chars().count())
             .max()
             .unwrap_or(6)
             .max(6);
-        for metric in &card.metrics {
+        for (metric, name) in card.metrics.iter().zip(&names) {
             let _ = writeln!(
                 out,
-                "  {:<width$}  {:>10}  {} {}",
-                metric.metric,
+                "  {name:<width$}  {:>10}  {} {}",
                 metric.value,
-                where_measured(metric),
+                line(&where_measured(metric)),
                 interval(metric)
             );
         }
@@ -124,16 +137,16 @@ fn text(verified: &VerifiedCard, status: &str) -> String {
             let _ = writeln!(
                 out,
                 "  {}{}{}",
-                dataset.name,
+                line(&dataset.name),
                 dataset
                     .role
                     .as_ref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", line(r)))
                     .unwrap_or_default(),
                 dataset
                     .digest
                     .as_ref()
-                    .map(|d| format!("  {d}"))
+                    .map(|d| format!("  {}", line(d)))
                     .unwrap_or_default()
             );
         }
@@ -141,22 +154,45 @@ fn text(verified: &VerifiedCard, status: &str) -> String {
     for (label, items) in considerations(card) {
         let _ = writeln!(out, "\n{label}");
         for item in items {
-            let _ = writeln!(out, "  - {item}");
+            let _ = writeln!(out, "  - {}", line(item));
         }
     }
     if !verified.policies.is_empty() {
         let _ = writeln!(out, "\nPolicies");
         for p in &verified.policies {
             let mark = if p.holds { "pass" } else { "FAIL" };
-            let _ = writeln!(out, "  {mark}  {}: {}", p.policy, p.detail);
+            let _ = writeln!(out, "  {mark}  {}: {}", line(&p.policy), line(&p.detail));
         }
     }
     out
 }
 
-/// Escapes text for a Markdown table cell.
+/// Escapes a signed field for one line of Markdown (a heading, a table cell, a list
+/// item): HTML escaped, since Markdown passes raw HTML through to the page; `|` escaped
+/// for tables; line breaks folded, so the field cannot start a block of its own; control
+/// characters made visible.
 fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    md_inline(&text.replace(['\r', '\n'], " ")).replace('|', "\\|")
+}
+
+/// A signed field as Markdown text that may span lines (the description): its Markdown
+/// kept, raw HTML escaped, control characters other than line breaks made visible.
+fn md_block(text: &str) -> String {
+    text.lines().map(md_inline).collect::<Vec<_>>().join("\n")
+}
+
+fn md_inline(text: &str) -> String {
+    esc(text)
+}
+
+/// A digest or other code as a Markdown code span, when it is plain enough to be one;
+/// otherwise as escaped text (a backtick in it would end the span).
+fn md_code(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == ':') {
+        format!("`{text}`")
+    } else {
+        md(text)
+    }
 }
 
 fn markdown(verified: &VerifiedCard, status: &str) -> String {
@@ -165,10 +201,14 @@ fn markdown(verified: &VerifiedCard, status: &str) -> String {
     let _ = writeln!(out, "# {}\n", md(&card.name));
     let _ = writeln!(out, "> {}\n", md(status));
     if let Some(description) = &card.description {
-        let _ = writeln!(out, "{description}\n");
+        let _ = writeln!(out, "{}\n", md_block(description));
     }
     let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| Model digest | `{}` |", root_digest(verified));
+    let _ = writeln!(
+        out,
+        "| Model digest | {} |",
+        md_code(&root_digest(verified))
+    );
     for (label, value) in facts(card) {
         let _ = writeln!(out, "| {label} | {} |", md(&value));
     }
@@ -186,7 +226,7 @@ fn markdown(verified: &VerifiedCard, status: &str) -> String {
                 md(&m.metric),
                 m.value,
                 md(&where_measured(m)),
-                interval(m),
+                md(&interval(m)),
                 md(m.source.as_deref().unwrap_or(""))
             );
         }
@@ -200,11 +240,11 @@ fn markdown(verified: &VerifiedCard, status: &str) -> String {
                 md(&d.name),
                 d.role
                     .as_ref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", md(r)))
                     .unwrap_or_default(),
                 d.digest
                     .as_ref()
-                    .map(|x| format!(" `{x}`"))
+                    .map(|x| format!(" {}", md_code(x)))
                     .unwrap_or_default()
             );
         }
@@ -218,7 +258,10 @@ fn markdown(verified: &VerifiedCard, status: &str) -> String {
     out
 }
 
+/// Escapes text for HTML, control characters made visible first (a bidirectional override
+/// reorders text in a browser too).
 fn esc(text: &str) -> String {
+    let text = printable(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -336,9 +379,13 @@ code{font-size:.85em;word-break:break-all}
 li.fail{color:#c62828}
 ";
 
-fn json(verified: &VerifiedCard, status: &str) -> String {
-    let value = json!({
-        "verified": true,
+/// The card as one JSON object: `ok` (and `verified`) true when the card verified and met
+/// every policy; `failed_policies` lists those it did not meet.
+pub fn json_report(verified: &VerifiedCard, status: &str) -> serde_json::Value {
+    let ok = verified.policies_hold();
+    json!({
+        "ok": ok,
+        "verified": ok,
         "status": status,
         "model": verified.signed.subject_name,
         "root_digest": root_digest(verified),
@@ -353,6 +400,10 @@ fn json(verified: &VerifiedCard, status: &str) -> String {
             "holds": p.holds,
             "detail": p.detail,
         })).collect::<Vec<_>>(),
-    });
-    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+        "failed_policies": verified.policies.iter().filter(|p| !p.holds).map(|p| &p.policy).collect::<Vec<_>>(),
+    })
+}
+
+fn json(verified: &VerifiedCard, status: &str) -> String {
+    serde_json::to_string_pretty(&json_report(verified, status)).unwrap_or_default() + "\n"
 }
