@@ -152,6 +152,13 @@ pub enum CertError {
     LeafUsage(String),
     #[error("no trust anchors given; pass the root certificate(s) with --certificate-chain")]
     NoAnchors,
+    #[error("{what} holds {count} certificates, more than {limit_name} ({limit}) allows")]
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit_name: &'static str,
+        limit: usize,
+    },
 }
 
 /// A PKCS#11 token could not be used to sign.
@@ -320,7 +327,9 @@ impl VerifyError {
         match self {
             VerifyError::Bundle(BundleError::Io { .. }) => true,
             VerifyError::Key(_) => true,
-            VerifyError::Certificate(CertError::Io { .. } | CertError::NoAnchors) => true,
+            VerifyError::Certificate(
+                CertError::Io { .. } | CertError::NoAnchors | CertError::TooMany { .. },
+            ) => true,
             VerifyError::Hash(HashError::Walk(walk)) => walk.is_missing_model(),
             VerifyError::TrustRoot(_) => true,
             _ => false,
