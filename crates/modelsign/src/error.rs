@@ -76,6 +76,12 @@ pub enum KeyError {
     PasswordRequired,
     #[error("cannot decrypt the private key: wrong password or unsupported encryption ({0})")]
     Decrypt(String),
+    #[error("the private key's encryption asks for {what}, more than {limit_name} ({limit}) allows; re-encrypt the key with usual settings (e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc`)")]
+    KdfTooCostly {
+        what: String,
+        limit_name: &'static str,
+        limit: u64,
+    },
     #[error("the signing certificate's public key does not match the private key")]
     CertificateMismatch,
 }
