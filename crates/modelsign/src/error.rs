@@ -109,6 +109,12 @@ pub enum KeyError {
     PasswordRequired,
     #[error("cannot decrypt the private key: wrong password or unsupported encryption ({0})")]
     Decrypt(String),
+    #[error("the private key's encryption asks for {what}, more than {limit_name} ({limit}) allows; re-encrypt the key with usual settings (e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc`)")]
+    KdfTooCostly {
+        what: String,
+        limit_name: &'static str,
+        limit: u64,
+    },
     #[error("the signing certificate's public key does not match the private key")]
     CertificateMismatch,
 }
@@ -189,6 +195,13 @@ pub enum CertError {
     LeafUsage(String),
     #[error("no trust anchors given; pass the root certificate(s) with --certificate-chain")]
     NoAnchors,
+    #[error("{what} holds {count} certificates, more than {limit_name} ({limit}) allows")]
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit_name: &'static str,
+        limit: usize,
+    },
 }
 
 /// A PKCS#11 token could not be used to sign.
@@ -371,7 +384,9 @@ impl VerifyError {
         match self {
             VerifyError::Bundle(BundleError::Io { .. }) => true,
             VerifyError::Key(_) => true,
-            VerifyError::Certificate(CertError::Io { .. } | CertError::NoAnchors) => true,
+            VerifyError::Certificate(
+                CertError::Io { .. } | CertError::NoAnchors | CertError::TooMany { .. },
+            ) => true,
             VerifyError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
             VerifyError::TrustRoot(_) => true,
             _ => false,

@@ -342,9 +342,12 @@ impl PrivateKey {
             "PRIVATE KEY" => Self::from_pkcs8_der(block.contents()),
             "EC PRIVATE KEY" => Self::from_sec1_der(block.contents()),
             "ENCRYPTED PRIVATE KEY" => {
-                let password = password.ok_or(KeyError::PasswordRequired)?;
                 let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(block.contents())
                     .map_err(|e| KeyError::Malformed(format!("encrypted PKCS#8: {e}")))?;
+                // The key file sets the cost of deriving its key: refuse what no real tool
+                // writes before spending it (or before asking for a password to spend it).
+                check_key_derivation_cost(&encrypted.encryption_algorithm)?;
+                let password = password.ok_or(KeyError::PasswordRequired)?;
                 let document = encrypted
                     .decrypt(password)
                     .map_err(|e| KeyError::Decrypt(e.to_string()))?;
@@ -429,6 +432,70 @@ impl PrivateKey {
     /// P-256 and P-384).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         self.signer.sign(message)
+    }
+}
+
+/// Most PBKDF2 iterations an encrypted key may ask for. OpenSSL and Python's
+/// `cryptography` (`BestAvailableEncryption`) write 2,048; OWASP's 2023 advice is 600,000
+/// for HMAC-SHA256 and 1,300,000 for HMAC-SHA1; RFC 8018 calls 10,000,000 fit "for
+/// especially critical keys". Deriving 1,000,000 took 0.2 s here, so the limit costs about
+/// 2 s; 2^31 - 1, which the format allows, would be many minutes.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// Most memory scrypt may use for an encrypted key, 128·r·(N + p) bytes. OpenSSL writes
+/// N = 16384, r = 8, p = 1 (16 MiB) and refuses to read keys needing over 32 MiB; this
+/// admits N = 2^18 at r = 8 (256 MiB). N = 2^40 would ask for a pebibyte.
+pub const MAX_SCRYPT_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
+/// Most scrypt work for an encrypted key, N·r·p. OpenSSL's keys cost 2^17 (0.06 s here),
+/// so this is about 2 s; it also bounds a small-memory key with a large `p`, which the
+/// memory limit alone would let run for hours.
+pub const MAX_SCRYPT_COST: u64 = 1 << 22;
+
+/// Refuses key-derivation parameters above [`MAX_PBKDF2_ITERATIONS`],
+/// [`MAX_SCRYPT_MEMORY_BYTES`] or [`MAX_SCRYPT_COST`]. Other schemes are left to the
+/// decryption, which refuses what it does not support.
+fn check_key_derivation_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), KeyError> {
+    use pkcs8::pkcs5::{pbes2::Kdf, EncryptionScheme};
+    let EncryptionScheme::Pbes2(parameters) = scheme else {
+        return Ok(());
+    };
+    let too_costly = |what: String, limit_name, limit| {
+        Err(KeyError::KdfTooCostly {
+            what,
+            limit_name,
+            limit,
+        })
+    };
+    match &parameters.kdf {
+        Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS => too_costly(
+            format!("{} PBKDF2 iterations", pbkdf2.iteration_count),
+            "MAX_PBKDF2_ITERATIONS",
+            u64::from(MAX_PBKDF2_ITERATIONS),
+        ),
+        Kdf::Scrypt(scrypt) => {
+            let n = u128::from(scrypt.cost_parameter);
+            let r = u128::from(scrypt.block_size);
+            let p = u128::from(scrypt.parallelization);
+            let parameters = format!("scrypt N={n} r={r} p={p}");
+            // u64 · u16 · u16 fits u128, as does 128 · u16 · (u64 + u16).
+            let memory = 128 * r * (n + p);
+            if memory > u128::from(MAX_SCRYPT_MEMORY_BYTES) {
+                return too_costly(
+                    format!("{parameters}, {memory} bytes of memory"),
+                    "MAX_SCRYPT_MEMORY_BYTES",
+                    MAX_SCRYPT_MEMORY_BYTES,
+                );
+            }
+            let cost = n * r * p;
+            if cost > u128::from(MAX_SCRYPT_COST) {
+                return too_costly(
+                    format!("{parameters}, a cost N·r·p of {cost}"),
+                    "MAX_SCRYPT_COST",
+                    MAX_SCRYPT_COST,
+                );
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@
 //! aws-lc-rs. The checks follow RFC 5280 path validation as OpenSSL applies it, without
 //! revocation or policy processing.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -49,6 +50,8 @@ const MAX_PATH_LEN: usize = 10;
 pub struct Certificate {
     der: Vec<u8>,
     cert: x509_cert::Certificate,
+    /// DER SubjectPublicKeyInfo: what identifies the key in path building.
+    spki: Vec<u8>,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -70,9 +73,18 @@ impl Certificate {
             context: String::new(),
             reason: e.to_string(),
         })?;
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| CertError::Malformed {
+                context: String::new(),
+                reason: e.to_string(),
+            })?;
         Ok(Certificate {
             der: der.to_vec(),
             cert,
+            spki,
         })
     }
 
@@ -125,13 +137,7 @@ impl Certificate {
 
     /// The certified EC public key (modelsign signs with P-256/384/521 only).
     pub fn public_key(&self) -> Result<PublicKey, KeyError> {
-        let spki = self
-            .cert
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| KeyError::Malformed(e.to_string()))?;
-        PublicKey::from_spki_der(&spki)
+        PublicKey::from_spki_der(&self.spki)
     }
 
     /// Validity at `at`, naming the bound that is violated.
@@ -208,6 +214,12 @@ impl Certificate {
             }
         }
         Ok(basic.and_then(|b| b.path_len_constraint))
+    }
+
+    /// Same subject and same key: interchangeable in a path, whatever else differs.
+    fn same_name_and_key(&self, other: &Certificate) -> bool {
+        self.spki == other.spki
+            && self.cert.tbs_certificate.subject == other.cert.tbs_certificate.subject
     }
 
     fn is_self_issued(&self) -> bool {
@@ -309,11 +321,32 @@ fn signature_algorithm(
     })
 }
 
+/// Most signature checks one path search may make. A real chain needs one per
+/// certificate, a few more where cross-certificates offer alternatives; 100 is the budget
+/// webpki and Go's crypto/x509 use. Beyond it, a bundle can only be making the verifier
+/// work before anything is authenticated.
+pub const MAX_SIGNATURE_CHECKS: usize = 100;
+/// Most issuer candidates (a certificate whose name fits the one being chained) one path
+/// search may try. A real chain tries a handful; hostile ones with interchangeable
+/// certificates at every level offer exponentially many paths whose signatures, checked
+/// once each, stay within [`MAX_SIGNATURE_CHECKS`].
+pub const MAX_PATH_SEARCH_STEPS: usize = 1_000;
+/// Most certificates a bundle's chain may carry, the signing certificate included. Paths
+/// are at most 10 long; OMS signers write the leaf and its intermediates (2 to 4).
+pub const MAX_CHAIN_CERTIFICATES: usize = 32;
+/// Most trust anchors one verification reads. A whole system trust store (Mozilla's has
+/// some 150 roots) fits many times over.
+pub const MAX_TRUST_ANCHORS: usize = 1_000;
+
 /// Validates the signing certificate: a path from `leaf` through `intermediates` (the other
 /// certificates of the bundle, untrusted) to one of `anchors` (trusted), every certificate
 /// valid at `at`, every issuer a CA within its path length, every signature correct, and the
 /// leaf allowed to sign (digitalSignature key usage or codeSigning extended key usage).
 /// A leaf that is itself marked CA is accepted as a leaf.
+///
+/// The search is bounded: it never puts two certificates with the same name and key on
+/// one path (RFC 4158 §5.2), checks each signature once, and gives up after
+/// [`MAX_SIGNATURE_CHECKS`] signature checks or [`MAX_PATH_SEARCH_STEPS`] candidates.
 pub fn validate_chain(
     leaf: &Certificate,
     intermediates: &[Certificate],
@@ -323,6 +356,7 @@ pub fn validate_chain(
     if anchors.is_empty() {
         return Err(CertError::NoAnchors);
     }
+    check_counts(intermediates.len() + 1, anchors.len())?;
     leaf.check_validity(at)?;
     check_leaf_usage(leaf)?;
     if let Some(oid) = leaf.unknown_critical_extension() {
@@ -334,32 +368,62 @@ pub fn validate_chain(
     if anchors.iter().any(|a| a == leaf) {
         return Ok(());
     }
+    let mut search = PathSearch {
+        leaf,
+        intermediates,
+        anchors,
+        at,
+        verdicts: HashMap::new(),
+        signature_checks: 0,
+        steps: 0,
+        failure: None,
+        dead_end: (leaf, 1),
+    };
     let mut path = vec![leaf];
-    let mut failure = None;
-    if build_path(&mut path, intermediates, anchors, at, &mut failure) {
+    if search.extend(&mut path)? {
         return Ok(());
     }
-    Err(match failure {
+    Err(match search.failure {
         Some(PathFailure::Validity(e)) => e,
         Some(PathFailure::Other(reason)) => untrusted(leaf, reason),
-        None => untrusted(
-            leaf,
-            format!(
-                "no given certificate issued '{}' (issuer '{}')",
-                path_tail_subject(leaf),
-                leaf.cert.tbs_certificate.issuer
-            ),
-        ),
+        None => {
+            let (tail, _) = search.dead_end;
+            untrusted(
+                leaf,
+                format!(
+                    "no given certificate issued '{}' (issuer '{}')",
+                    tail.subject(),
+                    tail.cert.tbs_certificate.issuer
+                ),
+            )
+        }
     })
+}
+
+/// Refuses more chain certificates or anchors than the limits allow.
+pub(crate) fn check_counts(chain: usize, anchors: usize) -> Result<(), CertError> {
+    if chain > MAX_CHAIN_CERTIFICATES {
+        return Err(CertError::TooMany {
+            what: "the signature's certificate chain",
+            count: chain,
+            limit_name: "MAX_CHAIN_CERTIFICATES",
+            limit: MAX_CHAIN_CERTIFICATES,
+        });
+    }
+    if anchors > MAX_TRUST_ANCHORS {
+        return Err(CertError::TooMany {
+            what: "the list of trust anchors",
+            count: anchors,
+            limit_name: "MAX_TRUST_ANCHORS",
+            limit: MAX_TRUST_ANCHORS,
+        });
+    }
+    Ok(())
 }
 
 enum PathFailure {
     Validity(CertError),
     Other(String),
-}
-
-fn path_tail_subject(cert: &Certificate) -> String {
-    cert.subject()
 }
 
 fn untrusted(leaf: &Certificate, reason: String) -> CertError {
@@ -369,47 +433,112 @@ fn untrusted(leaf: &Certificate, reason: String) -> CertError {
     }
 }
 
-/// Depth-first search for an issuer of the last certificate in `path`, anchors first.
-fn build_path<'a>(
-    path: &mut Vec<&'a Certificate>,
+/// A signature check: the DER of the signed certificate and of the key checked against.
+type SignatureKey<'a> = (&'a [u8], &'a [u8]);
+
+/// A depth-first search for a path to an anchor, with the work it has done.
+struct PathSearch<'a> {
+    leaf: &'a Certificate,
     intermediates: &'a [Certificate],
     anchors: &'a [Certificate],
     at: SystemTime,
-    failure: &mut Option<PathFailure>,
-) -> bool {
-    let Some(&child) = path.last() else {
-        return false;
-    };
-    let candidates = anchors
-        .iter()
-        .map(|c| (c, true))
-        .chain(intermediates.iter().map(|c| (c, false)));
-    for (issuer, trusted) in candidates {
-        if path.contains(&issuer) || !child.names_issuer(issuer) {
-            continue;
+    /// Signature verdicts by (child DER, issuer public key DER): a signature is checked once
+    /// however many paths reach it or however many certificates share the issuer's key.
+    verdicts: HashMap<SignatureKey<'a>, Result<(), String>>,
+    signature_checks: usize,
+    steps: usize,
+    /// The most recent failure of a candidate issuer, reported if no path is found.
+    failure: Option<PathFailure>,
+    /// The end of the longest path that no candidate could extend, and that path's length:
+    /// where the error message says the chain stops.
+    dead_end: (&'a Certificate, usize),
+}
+
+impl<'a> PathSearch<'a> {
+    /// Extends `path` to an anchor, anchors first. `Ok(false)` when no path exists, an
+    /// error when the search exceeded its budget.
+    fn extend(&mut self, path: &mut Vec<&'a Certificate>) -> Result<bool, CertError> {
+        let Some(&child) = path.last() else {
+            return Ok(false);
+        };
+        let (anchors, intermediates) = (self.anchors, self.intermediates);
+        let candidates = anchors
+            .iter()
+            .map(|c| (c, true))
+            .chain(intermediates.iter().map(|c| (c, false)));
+        let mut extended = false;
+        for (issuer, trusted) in candidates {
+            if path.contains(&issuer) || !child.names_issuer(issuer) {
+                continue;
+            }
+            // The same name and key again would be a loop: whatever could follow it could
+            // follow its first occurrence. Anchors end the path, so cannot loop.
+            if !trusted && path.iter().any(|c| c.same_name_and_key(issuer)) {
+                continue;
+            }
+            self.steps += 1;
+            if self.steps > MAX_PATH_SEARCH_STEPS {
+                return Err(self.gave_up("MAX_PATH_SEARCH_STEPS", MAX_PATH_SEARCH_STEPS));
+            }
+            if let Err(reason) = check_issuer(path, issuer, self.at) {
+                self.failure = Some(reason);
+                continue;
+            }
+            if let Err(reason) = self.signed_by(child, issuer)? {
+                self.failure = Some(PathFailure::Other(reason));
+                continue;
+            }
+            extended = true;
+            if trusted {
+                return Ok(true);
+            }
+            if path.len() + 1 >= MAX_PATH_LEN {
+                self.failure = Some(PathFailure::Other("certificate chain is too long".into()));
+                continue;
+            }
+            path.push(issuer);
+            if self.extend(path)? {
+                return Ok(true);
+            }
+            path.pop();
         }
-        if let Err(reason) = check_issuer(path, issuer, at) {
-            *failure = Some(reason);
-            continue;
+        if !extended && path.len() > self.dead_end.1 {
+            self.dead_end = (child, path.len());
         }
-        if let Err(reason) = child.verify_signed_by(issuer) {
-            *failure = Some(PathFailure::Other(reason));
-            continue;
-        }
-        if trusted {
-            return true;
-        }
-        if path.len() + 1 >= MAX_PATH_LEN {
-            *failure = Some(PathFailure::Other("certificate chain is too long".into()));
-            continue;
-        }
-        path.push(issuer);
-        if build_path(path, intermediates, anchors, at, failure) {
-            return true;
-        }
-        path.pop();
+        Ok(false)
     }
-    false
+
+    /// Did `issuer`'s key sign `child`? Checked once per (child, key), within the budget.
+    fn signed_by(
+        &mut self,
+        child: &'a Certificate,
+        issuer: &'a Certificate,
+    ) -> Result<Result<(), String>, CertError> {
+        let key = (child.der.as_slice(), issuer.spki.as_slice());
+        if let Some(verdict) = self.verdicts.get(&key) {
+            return Ok(verdict.clone());
+        }
+        self.signature_checks += 1;
+        if self.signature_checks > MAX_SIGNATURE_CHECKS {
+            return Err(self.gave_up("MAX_SIGNATURE_CHECKS", MAX_SIGNATURE_CHECKS));
+        }
+        let verdict = child.verify_signed_by(issuer);
+        self.verdicts.insert(key, verdict.clone());
+        Ok(verdict)
+    }
+
+    fn gave_up(&self, name: &str, limit: usize) -> CertError {
+        untrusted(
+            self.leaf,
+            format!(
+                "the path search reached its limit {name} ({limit}) without finding a path \
+                 ({} signature checks, {} candidate issuers tried); genuine chains need far \
+                 fewer, so these certificates look crafted to stall verification",
+                self.signature_checks.min(MAX_SIGNATURE_CHECKS),
+                self.steps.min(MAX_PATH_SEARCH_STEPS),
+            ),
+        )
+    }
 }
 
 fn check_issuer(

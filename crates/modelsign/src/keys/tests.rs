@@ -227,3 +227,149 @@ fn garbage_and_mismatched_pem_give_clear_errors() {
     let missing = PublicKey::read_pem_file(Path::new("/nonexistent.pub")).expect_err("missing");
     assert!(matches!(missing, KeyError::Io { .. }));
 }
+
+/// An `ENCRYPTED PRIVATE KEY` PEM whose key derivation is `kdf`. Its ciphertext is junk:
+/// costs are checked before anything is decrypted.
+fn encrypted_key_pem(kdf: pkcs8::pkcs5::pbes2::Kdf<'_>) -> Vec<u8> {
+    use pkcs8::pkcs5::{pbes2, EncryptionScheme};
+    let iv = [7u8; 16];
+    let info = pkcs8::EncryptedPrivateKeyInfo {
+        encryption_algorithm: EncryptionScheme::Pbes2(pbes2::Parameters {
+            kdf,
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: &iv },
+        }),
+        encrypted_data: &[0u8; 48],
+    };
+    let der = info.to_der().expect("encode");
+    pem::encode(&pem::Pem::new("ENCRYPTED PRIVATE KEY", der)).into_bytes()
+}
+
+fn scrypt_kdf(
+    cost_parameter: u64,
+    block_size: u16,
+    parallelization: u16,
+) -> pkcs8::pkcs5::pbes2::Kdf<'static> {
+    pkcs8::pkcs5::pbes2::Kdf::Scrypt(pkcs8::pkcs5::pbes2::ScryptParams {
+        salt: b"saltsalt",
+        cost_parameter,
+        block_size,
+        parallelization,
+        key_length: None,
+    })
+}
+
+fn assert_too_costly(pem: &[u8], limit: &str) {
+    for password in [Some(&b"pw"[..]), None] {
+        match PrivateKey::from_pem(pem, password) {
+            Err(e @ KeyError::KdfTooCostly { .. }) => {
+                assert!(e.to_string().contains(limit), "{e}")
+            }
+            other => panic!("expected a refusal naming {limit}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_key_asking_for_two_billion_pbkdf2_iterations_is_refused_before_deriving() {
+    let kdf = pkcs8::pkcs5::pbes2::Kdf::Pbkdf2(pkcs8::pkcs5::pbes2::Pbkdf2Params {
+        salt: b"saltsalt",
+        iteration_count: (1 << 31) - 1,
+        key_length: None,
+        prf: pkcs8::pkcs5::pbes2::Pbkdf2Prf::HmacWithSha256,
+    });
+    assert_too_costly(
+        &encrypted_key_pem(kdf),
+        &format!("MAX_PBKDF2_ITERATIONS ({MAX_PBKDF2_ITERATIONS})"),
+    );
+}
+
+#[test]
+fn a_key_asking_scrypt_for_a_petabyte_is_refused_before_allocating() {
+    // N = 2^40 at r = 8: a pebibyte, whose allocation aborted the process.
+    assert_too_costly(
+        &encrypted_key_pem(scrypt_kdf(1 << 40, 8, 1)),
+        &format!("MAX_SCRYPT_MEMORY_BYTES ({MAX_SCRYPT_MEMORY_BYTES})"),
+    );
+    // Little memory, but p = 65535 passes over it: hours of work.
+    assert_too_costly(
+        &encrypted_key_pem(scrypt_kdf(1 << 10, 8, u16::MAX)),
+        &format!("MAX_SCRYPT_COST ({MAX_SCRYPT_COST})"),
+    );
+}
+
+#[test]
+fn the_largest_allowed_costs_pass_the_check() {
+    use pkcs8::pkcs5::{pbes2, EncryptionScheme};
+    let iv = [7u8; 16];
+    let scheme = |kdf| {
+        EncryptionScheme::Pbes2(pbes2::Parameters {
+            kdf,
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: &iv },
+        })
+    };
+    let pbkdf2 = pbes2::Kdf::Pbkdf2(pbes2::Pbkdf2Params {
+        salt: b"saltsalt",
+        iteration_count: MAX_PBKDF2_ITERATIONS,
+        key_length: None,
+        prf: pbes2::Pbkdf2Prf::HmacWithSha256,
+    });
+    check_key_derivation_cost(&scheme(pbkdf2)).expect("PBKDF2 at the limit");
+    check_key_derivation_cost(&scheme(scrypt_kdf(1 << 18, 8, 1))).expect("scrypt N=2^18 r=8");
+    check_key_derivation_cost(&scheme(scrypt_kdf(1 << 18, 8, 2))).expect("scrypt cost 2^22");
+    assert!(check_key_derivation_cost(&scheme(scrypt_kdf(1 << 18, 8, 3))).is_err());
+}
+
+#[test]
+fn keys_encrypted_with_the_usual_settings_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    openssl(
+        dir.path(),
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "plain.pem",
+        ],
+    );
+    // OpenSSL's scrypt defaults (N=16384, r=8, p=1) and PBKDF2 well above its default of
+    // 2048 iterations (which Python's `cryptography` writes too).
+    openssl(
+        dir.path(),
+        &[
+            "pkcs8",
+            "-topk8",
+            "-scrypt",
+            "-in",
+            "plain.pem",
+            "-out",
+            "scrypt.pem",
+            "-passout",
+            "pass:pw",
+        ],
+    );
+    openssl(
+        dir.path(),
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-128-cbc",
+            "-iter",
+            "100000",
+            "-in",
+            "plain.pem",
+            "-out",
+            "pbkdf2.pem",
+            "-passout",
+            "pass:pw",
+        ],
+    );
+    let plain = PrivateKey::read_pem_file(&dir.path().join("plain.pem"), None).expect("plain");
+    for name in ["scrypt.pem", "pbkdf2.pem"] {
+        let key = PrivateKey::read_pem_file(&dir.path().join(name), Some(b"pw")).expect(name);
+        assert_eq!(key.public_key(), plain.public_key(), "{name}");
+    }
+}

@@ -16,11 +16,13 @@ pub struct CertificateVerifier {
 }
 
 impl CertificateVerifier {
-    /// Trusts `anchors` (root certificates); certificates are checked at the current time.
+    /// Trusts `anchors` (root certificates, at most [`x509::MAX_TRUST_ANCHORS`]);
+    /// certificates are checked at the current time.
     pub fn new(anchors: Vec<Certificate>) -> Result<Self, CertError> {
         if anchors.is_empty() {
             return Err(CertError::NoAnchors);
         }
+        x509::check_counts(0, anchors.len())?;
         Ok(CertificateVerifier {
             anchors,
             time: None,
@@ -42,6 +44,7 @@ impl Verifier for CertificateVerifier {
                 found: bundle.material.method(),
             });
         };
+        x509::check_counts(ders.len(), self.anchors.len())?;
         let certs = ders
             .iter()
             .map(|der| Certificate::from_der(der))
@@ -50,14 +53,19 @@ impl Verifier for CertificateVerifier {
             context: " in the bundle".into(),
             reason: "no certificate".into(),
         })?;
+        // The envelope's signature is checked with the leaf's key before the path search:
+        // one cheap check turns away a forged bundle before it can make the verifier search
+        // the certificates it brought. Both must pass, so the order decides only which
+        // error a bundle failing both reports.
+        let key = leaf.public_key()?;
+        // model_signing 0.2 hashed with SHA-256 whatever the certificate's curve.
+        let verified = verify_envelope(&bundle.envelope, &key, SignatureHash::Sha256)?;
         x509::validate_chain(
             leaf,
             intermediates,
             &self.anchors,
             self.time.unwrap_or_else(SystemTime::now),
         )?;
-        let key = leaf.public_key()?;
-        // model_signing 0.2 hashed with SHA-256 whatever the certificate's curve.
-        verify_envelope(&bundle.envelope, &key, SignatureHash::Sha256)
+        Ok(verified)
     }
 }

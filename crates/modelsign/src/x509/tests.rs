@@ -3,6 +3,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
+use test_support::certs::{self, CertSpec, HostileChain};
+
 use super::*;
 
 fn certs(rel: &str) -> Vec<Certificate> {
@@ -198,5 +200,129 @@ fn a_leaf_from_an_unknown_issuer_is_untrusted() {
     let (leaf, _ca) = issue_leaf(dir.path(), "keyUsage=critical,digitalSignature\n");
     let unrelated = one(&format!("{MT}/ca-cert.pem"));
     let err = validate_chain(&leaf, &[], &[unrelated], SystemTime::now()).expect_err("untrusted");
+    assert!(matches!(err, CertError::Untrusted { .. }), "{err}");
+}
+
+fn read(pem: &Path) -> Certificate {
+    Certificate::read_pem_file(pem)
+        .expect("test certificate")
+        .remove(0)
+}
+
+/// The leaf, chain and (unrelated) anchor of a hostile chain.
+fn hostile(
+    dir: &Path,
+    make: impl Fn(&Path) -> HostileChain,
+) -> (Certificate, Vec<Certificate>, Certificate) {
+    let anchor = read(&certs::stranger(dir));
+    let hostile = make(dir);
+    let chain = hostile.chain.iter().map(|pem| read(pem)).collect();
+    (read(&hostile.leaf), chain, anchor)
+}
+
+#[test]
+fn a_chain_of_ten_or_thirty_same_key_cas_is_refused_at_once() {
+    for n in [10, 30] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (leaf, chain, anchor) = hostile(dir.path(), |d| HostileChain::same_key_loop(d, n));
+        // Before the search kept two certificates of one name and key off a path, this
+        // explored every ordering of the CAs: N=10 ran for minutes.
+        let err = validate_chain(&leaf, &chain, &[anchor], SystemTime::now())
+            .expect_err("no path to the anchor");
+        assert!(matches!(err, CertError::Untrusted { .. }), "{n}: {err}");
+        assert!(
+            err.to_string()
+                .contains("no given certificate issued 'CN=loop' (issuer 'CN=loop')"),
+            "{n}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_search_with_many_dead_ends_stops_at_the_step_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (leaf, chain, anchor) = hostile(dir.path(), |d| {
+        HostileChain::interchangeable_levels(d, 7, 3)
+    });
+    let err =
+        validate_chain(&leaf, &chain, &[anchor], SystemTime::now()).expect_err("budget spent");
+    assert!(matches!(err, CertError::Untrusted { .. }), "{err}");
+    let limit = format!("MAX_PATH_SEARCH_STEPS ({MAX_PATH_SEARCH_STEPS})");
+    assert!(err.to_string().contains(&limit), "{err}");
+}
+
+#[test]
+fn a_search_trying_too_many_keys_stops_at_the_signature_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (leaf, chain, anchor) = hostile(dir.path(), |d| HostileChain::many_keys_one_name(d, 20));
+    let err =
+        validate_chain(&leaf, &chain, &[anchor], SystemTime::now()).expect_err("budget spent");
+    assert!(matches!(err, CertError::Untrusted { .. }), "{err}");
+    let limit = format!("MAX_SIGNATURE_CHECKS ({MAX_SIGNATURE_CHECKS})");
+    assert!(err.to_string().contains(&limit), "{err}");
+}
+
+#[test]
+fn too_many_chain_certificates_or_anchors_are_refused_by_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (leaf, chain, anchor) = hostile(dir.path(), |d| HostileChain::same_key_loop(d, 1));
+    let padded = vec![chain[0].clone(); MAX_CHAIN_CERTIFICATES];
+    let err = validate_chain(
+        &leaf,
+        &padded,
+        std::slice::from_ref(&anchor),
+        SystemTime::now(),
+    )
+    .expect_err("too many");
+    assert!(matches!(err, CertError::TooMany { .. }), "{err}");
+    let limit = format!("MAX_CHAIN_CERTIFICATES ({MAX_CHAIN_CERTIFICATES})");
+    assert!(err.to_string().contains(&limit), "{err}");
+    let anchors = vec![anchor; MAX_TRUST_ANCHORS + 1];
+    let err = validate_chain(&leaf, &chain, &anchors, SystemTime::now()).expect_err("too many");
+    let limit = format!("MAX_TRUST_ANCHORS ({MAX_TRUST_ANCHORS})");
+    assert!(err.to_string().contains(&limit), "{err}");
+}
+
+#[test]
+fn a_chain_with_redundant_cross_certificates_still_validates() {
+    // Intermediate `int` is certified by the current root and, with the same name and key,
+    // cross-certified by an old root, which also cross-certifies the current root. The
+    // chain lists the cross-certificates first, so the search must back out of them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let anchor = read(&certs::stranger(d));
+    let make = |name: &str, subject: &str, issuer: Option<&str>, serial| {
+        let issuer = issuer.map(|i| (i, i));
+        let spec = CertSpec {
+            subject,
+            key: subject,
+            issuer,
+            serial,
+            key_ids: true,
+        };
+        read(&certs::make_cert(d, name, &spec))
+    };
+    for key in ["root", "old", "int"] {
+        certs::new_key(d, key);
+    }
+    let root = make("root", "root", None, 1);
+    let old = make("old", "old", None, 2);
+    let int = make("int", "int", Some("root"), 3);
+    let int_by_old = make("int-by-old", "int", Some("old"), 4);
+    let root_by_old = make("root-by-old", "root", Some("old"), 5);
+    let leaf = read(&certs::leaf(d, ("int", "int"), true));
+    let chain = [int_by_old, root_by_old, int];
+    let now = SystemTime::now();
+    validate_chain(&leaf, &chain, std::slice::from_ref(&root), now).expect("to the root");
+    validate_chain(&leaf, &chain, std::slice::from_ref(&old), now).expect("to the old root");
+    validate_chain(&leaf, &chain[..1], std::slice::from_ref(&old), now)
+        .expect("through the cross-certificate alone");
+    let err = validate_chain(&leaf, &chain[..1], &[root], now).expect_err("no path");
+    assert!(
+        err.to_string()
+            .contains("no given certificate issued 'CN=int' (issuer 'CN=old')"),
+        "{err}"
+    );
+    let err = validate_chain(&leaf, &chain, &[anchor], now).expect_err("stranger");
     assert!(matches!(err, CertError::Untrusted { .. }), "{err}");
 }

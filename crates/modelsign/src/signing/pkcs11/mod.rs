@@ -46,6 +46,11 @@ pub fn default_module_directories() -> Vec<PathBuf> {
     ]
 }
 
+/// Most objects read from the token by one search. A token holds a handful of keys; a
+/// token (or a module) answering with thousands would otherwise have every one read back
+/// for an error message. Beyond this, searches report that more objects matched.
+pub const MAX_PKCS11_OBJECTS_LISTED: usize = 64;
+
 /// Asked for the token's PIN when the URI gives none and the token needs one; gets the
 /// token's label. Returning `None` means no PIN is available.
 pub type PinPrompt<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -489,9 +494,11 @@ fn find_one(
     class: ObjectClass,
 ) -> Result<FoundKey, Pkcs11Error> {
     let session = &token.session;
-    let handles = session
-        .find_objects(&criteria.template(class))
-        .map_err(|e| Pkcs11Error::device("C_FindObjects", e))?;
+    let (handles, more) = find_objects(
+        session,
+        &criteria.template(class),
+        MAX_PKCS11_OBJECTS_LISTED,
+    )?;
     match handles.as_slice() {
         [handle] => {
             let (label, id) = identify(session, *handle)?;
@@ -510,9 +517,27 @@ fn find_one(
             count: many.len(),
             criteria: criteria.describe(),
             token: token.label.clone(),
-            candidates: candidates(token, class, Some(many))?,
+            candidates: candidates(token, class, Some((many, more)))?,
         }),
     }
+}
+
+/// The first `limit` objects matching `template`, and whether more matched.
+fn find_objects(
+    session: &Session,
+    template: &[Attribute],
+    limit: usize,
+) -> Result<(Vec<ObjectHandle>, bool), Pkcs11Error> {
+    let search = session
+        .iter_objects(template)
+        .map_err(|e| Pkcs11Error::device("C_FindObjectsInit", e))?;
+    let mut handles = search
+        .take(limit.saturating_add(1))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Pkcs11Error::device("C_FindObjects", e))?;
+    let more = handles.len() > limit;
+    handles.truncate(limit);
+    Ok((handles, more))
 }
 
 /// The label and id of an object.
@@ -537,21 +562,23 @@ fn identify(
     Ok((label, id))
 }
 
-/// The keys of `class` on the token (or just `among`), for an error message.
+/// The keys of `class` on the token (or just `among`, with whether more matched), for an
+/// error message; at most [`MAX_PKCS11_OBJECTS_LISTED`] of them.
 fn candidates(
     token: &OpenToken,
     class: ObjectClass,
-    among: Option<&[ObjectHandle]>,
+    among: Option<(&[ObjectHandle], bool)>,
 ) -> Result<String, Pkcs11Error> {
     let all;
-    let handles = match among {
-        Some(handles) => handles,
+    let (handles, more) = match among {
+        Some(found) => found,
         None => {
-            all = token
-                .session
-                .find_objects(&[Attribute::Class(class)])
-                .map_err(|e| Pkcs11Error::device("C_FindObjects", e))?;
-            &all
+            all = find_objects(
+                &token.session,
+                &[Attribute::Class(class)],
+                MAX_PKCS11_OBJECTS_LISTED,
+            )?;
+            (all.0.as_slice(), all.1)
         }
     };
     if handles.is_empty() {
@@ -567,6 +594,11 @@ fn candidates(
         names.push(describe_object(label.as_deref(), id.as_deref()));
     }
     names.sort();
+    if more {
+        names.push(format!(
+            "and more, not listed beyond MAX_PKCS11_OBJECTS_LISTED ({MAX_PKCS11_OBJECTS_LISTED})"
+        ));
+    }
     Ok(format!("keys on the token: {}", names.join("; ")))
 }
 
@@ -610,16 +642,12 @@ fn public_key_of(
         );
     }
     for template in &attempts {
-        let handles = session
-            .find_objects(template)
-            .map_err(|e| Pkcs11Error::device("C_FindObjects", e))?;
+        let (handles, _) = find_objects(session, template, 1)?;
         if let Some(handle) = handles.first() {
             return ec_public_key(session, *handle, description, &token.label);
         }
     }
-    let certificates = session
-        .find_objects(&criteria.template(ObjectClass::CERTIFICATE))
-        .map_err(|e| Pkcs11Error::device("C_FindObjects", e))?;
+    let (certificates, _) = find_objects(session, &criteria.template(ObjectClass::CERTIFICATE), 1)?;
     if let Some(handle) = certificates.first() {
         let value = session
             .get_attributes(*handle, &[AttributeType::Value])
