@@ -16,7 +16,7 @@ mod policy;
 mod render;
 mod yaml;
 
-pub use draft::{draft, import_evaluations, Draft};
+pub use draft::{draft, import_evaluations, Draft, MAX_METADATA_FILE_BYTES};
 pub use policy::{Comparison, Policy, PolicyOutcome};
 pub use render::{json_report, render, Format};
 pub use yaml::{check_shape, ShapeError, MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES};
