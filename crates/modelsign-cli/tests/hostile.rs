@@ -46,16 +46,28 @@ impl Signed {
         signed
     }
 
+    /// Signs this model with this key into `signature`.
     fn sign(&self, signature: &Path, extra: &[&str]) -> Output {
-        let mut args = vec!["sign", "key", text(&self.model), "--private-key"];
-        args.extend([text(&self.key), "--signature", text(signature)]);
+        self.sign_at(text(&self.model), text(signature), extra)
+    }
+
+    /// Verifies this model against its signature with this key.
+    fn verify(&self, extra: &[&str]) -> Output {
+        self.verify_at(text(&self.model), text(&self.signature), extra)
+    }
+
+    /// `sign key MODEL` with this key: any model and signature path, as given.
+    fn sign_at(&self, model: &str, signature: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["sign", "key", model, "--private-key", text(&self.key)];
+        args.extend(["--signature", signature]);
         args.extend(extra);
         run(&args)
     }
 
-    fn verify(&self, extra: &[&str]) -> Output {
-        let mut args = vec!["verify", "key", text(&self.model), "--public-key"];
-        args.extend([text(&self.public), "--signature", text(&self.signature)]);
+    /// `verify key MODEL` with this key's public half: any model and signature path.
+    fn verify_at(&self, model: &str, signature: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["verify", "key", model, "--public-key", text(&self.public)];
+        args.extend(["--signature", signature]);
         args.extend(extra);
         run(&args)
     }
@@ -141,15 +153,7 @@ fn a_signature_over_the_model_itself_or_a_directory_is_refused() {
 
     let file_model = s.model.join("config.json");
     let before = fs::read(&file_model).expect("read");
-    let out = run(&[
-        "sign",
-        "key",
-        text(&file_model),
-        "--private-key",
-        text(&s.key),
-        "--signature",
-        text(&file_model),
-    ]);
+    let out = s.sign_at(text(&file_model), text(&file_model), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(
         stderr(&out).contains("it is the model itself"),
@@ -377,15 +381,7 @@ fn an_oversized_key_or_signature_file_is_refused_naming_the_limit() {
     fs::File::create(&huge_sig)
         .and_then(|f| f.set_len(1 << 30))
         .expect("sparse signature");
-    let out = run(&[
-        "verify",
-        "key",
-        text(&s.model),
-        "--public-key",
-        text(&s.public),
-        "--signature",
-        text(&huge_sig),
-    ]);
+    let out = s.verify_at(text(&s.model), text(&huge_sig), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(
         stderr(&out).contains("larger than 256 MiB"),
@@ -417,31 +413,15 @@ fn a_signed_tiny_shard_size_cannot_split_a_grown_model_into_millions_of_tasks() 
     fs::create_dir(&model).expect("mkdir");
     fs::write(model.join("w.bin"), [1u8; 64]).expect("write");
     let sig = s.path("small.sig");
-    let out = run(&[
-        "sign",
-        "key",
+    let out = s.sign_at(
         text(&model),
-        "--private-key",
-        text(&s.key),
-        "--signature",
         text(&sig),
-        "--serialization",
-        "shards",
-        "--shard-size",
-        "1",
-    ]);
+        &["--serialization", "shards", "--shard-size", "1"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     // Grown to 5 MiB, the signed shard size asks for 5,242,880 shards.
     fs::write(model.join("w.bin"), vec![1u8; 5 << 20]).expect("write");
-    let out = run(&[
-        "verify",
-        "key",
-        text(&model),
-        "--public-key",
-        text(&s.public),
-        "--signature",
-        text(&sig),
-    ]);
+    let out = s.verify_at(text(&model), text(&sig), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     assert!(
         stderr(&out).contains("5242880 shards, more than the limit of 1000000 resources"),
@@ -709,25 +689,9 @@ fn a_device_or_a_link_as_the_model_path_is_unusable_input() {
     let link = s.path("link-to-model");
     symlink(&s.model, &link).expect("symlink");
     for model in ["/dev/null", text(&link)] {
-        let out = run(&[
-            "verify",
-            "key",
-            model,
-            "--public-key",
-            text(&s.public),
-            "--signature",
-            text(&s.signature),
-        ]);
+        let out = s.verify_at(model, text(&s.signature), &[]);
         assert_eq!(out.status.code(), Some(2), "{model}: {}", explain(&out));
-        let out = run(&[
-            "sign",
-            "key",
-            model,
-            "--private-key",
-            text(&s.key),
-            "--signature",
-            text(&s.path("x.sig")),
-        ]);
+        let out = s.sign_at(model, text(&s.path("x.sig")), &[]);
         assert_eq!(out.status.code(), Some(2), "{model}: {}", explain(&out));
         assert!(stderr(&out).contains("the model path"), "{}", explain(&out));
     }

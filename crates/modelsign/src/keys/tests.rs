@@ -1,25 +1,11 @@
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
 
 use super::*;
+use test_support::certs::openssl;
 
 fn vector(rel: &str) -> PathBuf {
     test_support::vector(rel)
-}
-
-/// Runs `openssl` to make a key the test needs (openssl is installed by scripts/test.sh).
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -121,7 +107,7 @@ fn encrypted_pkcs8_keys_need_the_right_password() {
             "-pkeyopt",
             "ec_paramgen_curve:P-384",
             "-out",
-            "plain.pem",
+            "plain.key",
         ],
     );
     openssl(
@@ -132,7 +118,7 @@ fn encrypted_pkcs8_keys_need_the_right_password() {
             "-v2",
             "aes-256-cbc",
             "-in",
-            "plain.pem",
+            "plain.key",
             "-out",
             "enc.pem",
             "-passout",
@@ -150,7 +136,7 @@ fn encrypted_pkcs8_keys_need_the_right_password() {
         Err(KeyError::Decrypt(_))
     ));
     let key = PrivateKey::from_pem(&text, Some(b"s3cret")).expect("decrypt");
-    let plain = PrivateKey::read_pem_file(&dir.path().join("plain.pem"), None).expect("plain");
+    let plain = PrivateKey::read_pem_file(&dir.path().join("plain.key"), None).expect("plain");
     assert_eq!(key.public_key(), plain.public_key());
 }
 
@@ -322,18 +308,7 @@ fn the_largest_allowed_costs_pass_the_check() {
 #[test]
 fn keys_encrypted_with_the_usual_settings_load() {
     let dir = tempfile::tempdir().expect("tempdir");
-    openssl(
-        dir.path(),
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            "plain.pem",
-        ],
-    );
+    test_support::certs::new_key(dir.path(), "plain");
     // OpenSSL's scrypt defaults (N=16384, r=8, p=1) and PBKDF2 well above its default of
     // 2048 iterations (which Python's `cryptography` writes too).
     openssl(
@@ -343,7 +318,7 @@ fn keys_encrypted_with_the_usual_settings_load() {
             "-topk8",
             "-scrypt",
             "-in",
-            "plain.pem",
+            "plain.key",
             "-out",
             "scrypt.pem",
             "-passout",
@@ -360,14 +335,14 @@ fn keys_encrypted_with_the_usual_settings_load() {
             "-iter",
             "100000",
             "-in",
-            "plain.pem",
+            "plain.key",
             "-out",
             "pbkdf2.pem",
             "-passout",
             "pass:pw",
         ],
     );
-    let plain = PrivateKey::read_pem_file(&dir.path().join("plain.pem"), None).expect("plain");
+    let plain = PrivateKey::read_pem_file(&dir.path().join("plain.key"), None).expect("plain");
     for name in ["scrypt.pem", "pbkdf2.pem"] {
         let key = PrivateKey::read_pem_file(&dir.path().join(name), Some(b"pw")).expect(name);
         assert_eq!(key.public_key(), plain.public_key(), "{name}");
