@@ -2,6 +2,7 @@
 //! the engine that runs every file or shard as one task on a shared pool.
 
 mod engine;
+mod fault;
 
 pub(crate) use engine::worker_pool;
 pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};
