@@ -30,6 +30,8 @@ use args::{
 const EXIT_FAILED: u8 = 1;
 /// Exit status: bad usage or unreadable input.
 const EXIT_INPUT: u8 = 2;
+/// Exit status of a stop the library asked for without a signal: that of Ctrl-C (SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// A failure to report, with its exit status.
 struct Failure {
@@ -58,6 +60,10 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // Ctrl-C and SIGTERM stop the work at its next check point, so no partial signature
+    // or temporary file is left; without the handlers (should installing them fail) they
+    // kill the process as before, which leaves an existing signature intact as well.
+    let _ = modelsign::hashing::interrupt::stop_on_signals();
     let cli = Cli::parse_from(args::default_to_sigstore(args::normalize_flag_spelling(
         std::env::args_os(),
     )));
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
+            let failure = interrupted_or(failure);
             if output.is_some_and(|o| o.json) {
                 let mut value = json!({ "ok": false, "error": failure.message });
                 if let (Some(obj), Some(serde_json::Value::Object(details))) =
@@ -93,6 +100,22 @@ fn main() -> ExitCode {
             }
             ExitCode::from(failure.code)
         }
+    }
+}
+
+/// A failure after a stop was requested is reported as the interruption, with the shell's
+/// exit status for death by that signal (130 for SIGINT, 143 for SIGTERM).
+fn interrupted_or(failure: Failure) -> Failure {
+    match modelsign::hashing::interrupt::stop_requested() {
+        Some(interrupted) => Failure {
+            code: interrupted
+                .signal
+                .and_then(|signal| u8::try_from(128 + signal).ok())
+                .unwrap_or(EXIT_INTERRUPTED),
+            message: interrupted.to_string(),
+            details: failure.details,
+        },
+        None => failure,
     }
 }
 

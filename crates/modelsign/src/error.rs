@@ -59,6 +59,8 @@ pub enum HashError {
     ZeroShardSize,
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
 }
 
 /// Loading or using a key failed.
@@ -93,6 +95,8 @@ pub enum BundleError {
     MediaType(String),
     #[error("cannot write signature '{}': {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
 }
 
 /// The signed statement is not a valid OMS statement.

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use super::{fault, HashAlgorithm, Hasher};
+use super::{fault, interrupt, HashAlgorithm, Hasher};
 use crate::error::HashError;
 use crate::model::ModelFile;
 
@@ -176,6 +176,7 @@ fn hash_task(
     algorithm: HashAlgorithm,
     progress: &Progress,
 ) -> Result<Vec<u8>, HashError> {
+    interrupt::check()?;
     let path = &task.file.path;
     let io_err = |source| HashError::Io {
         path: path.clone(),
@@ -249,6 +250,7 @@ fn read_into(
     let path = &task.file.path;
     let mut position = range.start;
     while position < range.end {
+        interrupt::check()?;
         let want = usize::try_from(range.end - position)
             .unwrap_or(usize::MAX)
             .min(buffer.len());
@@ -287,6 +289,7 @@ fn hash_mapped(
     let mut position = task.offset;
     let end = task.offset + task.len;
     while position < end {
+        interrupt::check()?;
         let len = (end - position).min(window_size);
         let window_len = usize::try_from(len).unwrap_or(usize::MAX);
         // SAFETY: the mapping is read-only and private to this function, and the file's

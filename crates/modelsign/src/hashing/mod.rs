@@ -3,6 +3,7 @@
 
 mod engine;
 mod fault;
+pub mod interrupt;
 
 pub(crate) use engine::worker_pool;
 pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};
