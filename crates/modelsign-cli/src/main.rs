@@ -43,6 +43,8 @@ use args::{
 const EXIT_FAILED: u8 = 1;
 /// Exit status: bad usage or unreadable input.
 const EXIT_INPUT: u8 = 2;
+/// Exit status of a stop the library asked for without a signal: that of Ctrl-C (SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// A failure to report, with its exit status.
 struct Failure {
@@ -71,6 +73,10 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // Ctrl-C and SIGTERM stop the work at its next check point, so no partial signature
+    // or temporary file is left; without the handlers (should installing them fail) they
+    // kill the process as before, which leaves an existing signature intact as well.
+    let _ = modelsign::hashing::interrupt::stop_on_signals();
     let args = args::default_to_sigstore(args::normalize_flag_spelling(std::env::args_os()));
     let json_requested = args.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(args) {
@@ -96,6 +102,7 @@ fn main() -> ExitCode {
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
+            let failure = interrupted_or(failure);
             if output.is_some_and(|o| o.json) {
                 let mut value = json!({ "ok": false, "error": failure.message });
                 if let (Some(obj), Some(serde_json::Value::Object(details))) =
@@ -133,6 +140,20 @@ fn usage_error(error: &clap::Error, json_requested: bool) -> ExitCode {
     // clap writes help to stdout and errors to stderr, and reports its own write errors.
     let _ = error.print();
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_INPUT))
+/// A failure after a stop was requested is reported as the interruption, with the shell's
+/// exit status for death by that signal (130 for SIGINT, 143 for SIGTERM).
+fn interrupted_or(failure: Failure) -> Failure {
+    match modelsign::hashing::interrupt::stop_requested() {
+        Some(interrupted) => Failure {
+            code: interrupted
+                .signal
+                .and_then(|signal| u8::try_from(128 + signal).ok())
+                .unwrap_or(EXIT_INTERRUPTED),
+            message: interrupted.to_string(),
+            details: failure.details,
+        },
+        None => failure,
+    }
 }
 
 fn run(command: &Command) -> Result<(), Failure> {

@@ -195,9 +195,12 @@ impl Bundle {
 
     /// Writes the bundle to `path` atomically: a temporary file in the same directory is
     /// written, flushed to disk and renamed over `path`, so an interrupted or failed write
-    /// never leaves a partial signature behind.
+    /// never leaves a partial signature behind. A stop requested before the rename (see
+    /// [`crate::hashing::interrupt`]) deletes the temporary file, leaves `path` as it was
+    /// and returns [`BundleError::Interrupted`].
     pub fn write_atomic(&self, path: &Path) -> Result<(), BundleError> {
         check_target(path)?;
+        crate::hashing::interrupt::check()?;
         let write_err = |source| BundleError::Write {
             path: path.to_path_buf(),
             source,
@@ -213,6 +216,9 @@ impl Bundle {
             .map_err(write_err)?;
         temp.write_all(&self.to_json()).map_err(write_err)?;
         temp.as_file().sync_all().map_err(write_err)?;
+        // The last check point: past it the signature is replaced. Returning drops `temp`,
+        // which deletes the temporary file.
+        crate::hashing::interrupt::check()?;
         temp.persist(path).map_err(|e| write_err(e.error))?;
         Ok(())
     }

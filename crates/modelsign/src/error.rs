@@ -92,6 +92,8 @@ pub enum HashError {
     },
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
 }
 
 /// Loading or using a key failed.
@@ -134,6 +136,8 @@ pub enum BundleError {
     Write { path: PathBuf, source: io::Error },
     #[error("refusing to write the signature to '{}': {reason}", path.display())]
     Target { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
 }
 
 /// The signed statement is not a valid OMS statement.

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use super::HashAlgorithm;
+use super::{fault, interrupt, HashAlgorithm, Hasher};
 use crate::error::HashError;
 use crate::model::ModelFile;
 
@@ -176,6 +176,7 @@ fn hash_task(
     algorithm: HashAlgorithm,
     progress: &Progress,
 ) -> Result<Vec<u8>, HashError> {
+    interrupt::check()?;
     let path = &task.file.path;
     let io_err = |source| HashError::Io {
         path: path.clone(),
@@ -195,7 +196,7 @@ fn hash_task(
         return Err(HashError::FileChanged { path: path.clone() });
     }
     let digest = if task.len >= MAPPED_MIN {
-        hash_mapped(&file, task, algorithm, progress).map_err(io_err)?
+        hash_mapped(&file, task, algorithm, progress)?
     } else {
         stream(&file, task, algorithm, progress)?
     };
@@ -207,6 +208,13 @@ fn hash_task(
     Ok(digest)
 }
 
+thread_local! {
+    // One read buffer per worker thread, reused for every task it runs: small files would
+    // otherwise pay for allocating and zeroing a whole chunk each. Never borrowed twice:
+    // reading does not call back into the pool.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHUNK]);
+}
+
 /// Hashes the task's range with buffered positional reads.
 fn stream(
     file: &File,
@@ -214,28 +222,36 @@ fn stream(
     algorithm: HashAlgorithm,
     progress: &Progress,
 ) -> Result<Vec<u8>, HashError> {
-    thread_local! {
-        // One read buffer per worker thread, reused for every task it runs: small files
-        // would otherwise pay for allocating and zeroing a whole chunk each. Never borrowed
-        // twice: a streaming task does not call back into the pool.
-        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHUNK]);
-    }
-    BUFFER.with(|buffer| stream_with(file, task, algorithm, progress, &mut buffer.borrow_mut()))
+    let mut hasher = algorithm.hasher();
+    let range = task.offset..task.offset + task.len;
+    BUFFER.with(|buffer| {
+        read_into(
+            file,
+            task,
+            range,
+            &mut hasher,
+            &mut buffer.borrow_mut(),
+            &mut |read| progress.advance(read),
+        )
+    })?;
+    Ok(hasher.finalize())
 }
 
-fn stream_with(
+/// Feeds `range` of the task's file to `hasher` through `buffer`, reporting each read to
+/// `on_read`. A file that ends early changed under us: a read past its end returns 0.
+fn read_into(
     file: &File,
     task: &HashTask<'_>,
-    algorithm: HashAlgorithm,
-    progress: &Progress,
+    range: std::ops::Range<u64>,
+    hasher: &mut Hasher,
     buffer: &mut [u8],
-) -> Result<Vec<u8>, HashError> {
+    on_read: &mut dyn FnMut(u64),
+) -> Result<(), HashError> {
     let path = &task.file.path;
-    let mut hasher = algorithm.hasher();
-    let mut position = task.offset;
-    let end = task.offset + task.len;
-    while position < end {
-        let want = usize::try_from(end - position)
+    let mut position = range.start;
+    while position < range.end {
+        interrupt::check()?;
+        let want = usize::try_from(range.end - position)
             .unwrap_or(usize::MAX)
             .min(buffer.len());
         let read = file
@@ -245,14 +261,13 @@ fn stream_with(
                 source,
             })?;
         if read == 0 {
-            // The file shrank under us.
             return Err(HashError::FileChanged { path: path.clone() });
         }
         hasher.update(&buffer[..read]);
         position += read as u64;
-        progress.advance(read as u64);
+        on_read(read as u64);
     }
-    Ok(hasher.finalize())
+    Ok(())
 }
 
 /// Hashes the task's range through memory-mapped windows; BLAKE3 on a large range uses
@@ -262,7 +277,8 @@ fn hash_mapped(
     task: &HashTask<'_>,
     algorithm: HashAlgorithm,
     progress: &Progress,
-) -> std::io::Result<Vec<u8>> {
+) -> Result<Vec<u8>, HashError> {
+    let path = &task.file.path;
     let parallel = algorithm == HashAlgorithm::Blake3 && task.len >= BLAKE3_PARALLEL_MIN;
     let window_size = if parallel {
         BLAKE3_WINDOW
@@ -273,25 +289,49 @@ fn hash_mapped(
     let mut position = task.offset;
     let end = task.offset + task.len;
     while position < end {
+        interrupt::check()?;
         let len = (end - position).min(window_size);
         let window_len = usize::try_from(len).unwrap_or(usize::MAX);
         // SAFETY: the mapping is read-only and private to this function, and the file's
         // size was checked against the walk just before. Another process may still write
         // to the file meanwhile: the bytes seen may then be a mix, which the size and
         // modification-time check after hashing turns into a "changed while hashed"
-        // error. Truncation by another process while a window is mapped would raise
-        // SIGBUS (the process dies, and no signature is written); that is the price of
-        // zero-copy hashing, which b3sum and model_signing (mmap for BLAKE3) pay as well.
+        // error. Another process truncating the file while the window is mapped makes
+        // reading its lost pages raise SIGBUS: the window is only read while `fault`
+        // watches it, which turns that into zeros and a "changed" error (see there), or,
+        // when it cannot watch it, not read at all.
         let window = unsafe {
             memmap2::MmapOptions::new()
                 .offset(position)
                 .len(window_len)
-                .map(file)?
-        };
-        if parallel {
-            hasher.update_parallel(&window);
+                .map(file)
+        }
+        .map_err(|source| HashError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if let Some(watch) = fault::watch(&window) {
+            if parallel {
+                hasher.update_parallel(&window);
+            } else {
+                hasher.update(&window);
+            }
+            if watch.faulted() {
+                return Err(HashError::FileChanged { path: path.clone() });
+            }
         } else {
-            hasher.update(&window);
+            // No slot to watch it with (or no handler on this system): read the window's
+            // bytes instead of touching the mapping.
+            BUFFER.with(|buffer| {
+                read_into(
+                    file,
+                    task,
+                    position..position + len,
+                    &mut hasher,
+                    &mut buffer.borrow_mut(),
+                    &mut |_| {},
+                )
+            })?;
         }
         drop(window);
         position += len;

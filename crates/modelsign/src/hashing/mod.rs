@@ -2,6 +2,8 @@
 //! the engine that runs every file or shard as one task on a shared pool.
 
 mod engine;
+mod fault;
+pub mod interrupt;
 
 pub(crate) use engine::worker_pool;
 pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};

@@ -1,5 +1,6 @@
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sha2::Digest;
 
@@ -346,4 +347,119 @@ fn hash_type_names_parse() {
     assert_eq!("blake2b".parse(), Ok(HashAlgorithm::Blake2b));
     assert_eq!("blake3".parse(), Ok(HashAlgorithm::Blake3));
     assert!("md5".parse::<HashAlgorithm>().is_err());
+}
+
+/// A progress sink that changes the file being hashed the first time bytes are reported:
+/// the change lands deterministically between two reads (or two mapped windows) of the
+/// file, with no timing involved.
+struct ChangeOnFirstAdvance {
+    path: PathBuf,
+    change: fn(&fs::File),
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressSink for ChangeOnFirstAdvance {
+    fn start(&self, _total_bytes: u64, _total_items: usize, _unit: &'static str) {}
+    fn advance(&self, _bytes: u64) {
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let file = fs::OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .expect("open for change");
+            (self.change)(&file);
+        }
+    }
+    fn item_done(&self) {}
+    fn finish(&self) {}
+}
+
+/// Hashes a one-file model of `size` bytes, changing the file with `change` after the
+/// first read or window, and returns the error the engine reports.
+fn hash_while_changing(
+    algorithm: HashAlgorithm,
+    size: usize,
+    change: fn(&fs::File),
+) -> (HashError, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("m");
+    fs::create_dir(&root).expect("mkdir");
+    let path = root.join("weights.bin");
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    fs::write(&path, data).expect("write");
+    let sink = Arc::new(ChangeOnFirstAdvance {
+        path: path.clone(),
+        change,
+        done: std::sync::atomic::AtomicBool::new(false),
+    });
+    let mut s = settings(algorithm, Serialization::Files);
+    s.max_workers = Some(2);
+    let err = s
+        .hash_model_with_progress(&root, &Progress::to(sink))
+        .expect_err("a file changed while it was hashed");
+    (err, path)
+}
+
+fn assert_changed(err: &HashError, path: &std::path::Path) {
+    assert!(
+        matches!(err, HashError::FileChanged { path: p } if p == path),
+        "expected 'changed while it was being hashed' for {}, got: {err}",
+        path.display()
+    );
+    assert!(err
+        .to_string()
+        .contains("changed while it was being hashed"));
+}
+
+fn truncate_to_zero(file: &fs::File) {
+    file.set_len(0).expect("truncate");
+}
+
+/// Cuts a 64 MiB file inside its second 32 MiB BLAKE3 window, not on a page boundary: the
+/// window's first pages are still there, the rest of it is gone.
+fn truncate_mid_window(file: &fs::File) {
+    file.set_len((40 << 20) + 123).expect("truncate");
+}
+
+fn append_a_byte(file: &fs::File) {
+    use std::io::Write;
+    let mut file = file;
+    file.write_all(b"!").expect("append");
+}
+
+const BIG: usize = 64 << 20;
+
+#[test]
+fn a_mapped_file_truncated_while_sha256_hashes_it_is_reported_as_changed_not_a_crash() {
+    let (err, path) = hash_while_changing(HashAlgorithm::Sha256, BIG, truncate_to_zero);
+    assert_changed(&err, &path);
+}
+
+#[test]
+fn a_mapped_file_cut_inside_a_parallel_blake3_window_is_reported_as_changed_not_a_crash() {
+    let (err, path) = hash_while_changing(HashAlgorithm::Blake3, BIG, truncate_mid_window);
+    assert_changed(&err, &path);
+    let (err, path) = hash_while_changing(HashAlgorithm::Blake3, BIG, truncate_to_zero);
+    assert_changed(&err, &path);
+}
+
+#[test]
+fn a_mapped_file_truncated_while_blake2b_hashes_it_is_reported_as_changed_not_a_crash() {
+    let (err, path) = hash_while_changing(HashAlgorithm::Blake2b, BIG, truncate_to_zero);
+    assert_changed(&err, &path);
+}
+
+#[test]
+fn a_streamed_file_truncated_while_it_is_hashed_is_reported_as_changed() {
+    let (err, path) = hash_while_changing(HashAlgorithm::Sha256, 1 << 20, truncate_to_zero);
+    assert_changed(&err, &path);
+}
+
+#[test]
+fn a_file_that_grows_while_it_is_hashed_is_reported_as_changed() {
+    for size in [1 << 20, BIG] {
+        for algorithm in [HashAlgorithm::Sha256, HashAlgorithm::Blake3] {
+            let (err, path) = hash_while_changing(algorithm, size, append_a_byte);
+            assert_changed(&err, &path);
+        }
+    }
 }
