@@ -140,6 +140,8 @@ fn usage_error(error: &clap::Error, json_requested: bool) -> ExitCode {
     // clap writes help to stdout and errors to stderr, and reports its own write errors.
     let _ = error.print();
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_INPUT))
+}
+
 /// A failure after a stop was requested is reported as the interruption, with the shell's
 /// exit status for death by that signal (130 for SIGINT, 143 for SIGTERM).
 fn interrupted_or(failure: Failure) -> Failure {
