@@ -431,6 +431,19 @@ fn a_signed_tiny_shard_size_cannot_split_a_grown_model_into_millions_of_tasks() 
 }
 
 #[test]
+fn an_empty_file_of_a_sharded_model_is_neither_hashed_nor_reported_extra() {
+    // An empty file has no shard (OMS §6.3.2), so no manifest lists it: naming unsigned
+    // files without hashing them must not turn it into an "extra" file.
+    let s = Signed::new();
+    fs::write(s.model.join("empty.txt"), "").expect("write");
+    let sig = s.path("shards.sig");
+    let out = s.sign(&sig, &["--serialization", "shards", "--shard-size", "1000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let out = s.verify_at(text(&s.model), text(&sig), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+}
+
+#[test]
 fn signing_with_a_shard_size_that_makes_too_many_shards_is_a_usage_error() {
     let s = Signed::new();
     fs::write(s.model.join("weights/w.bin"), vec![1u8; 2 << 20]).expect("write");

@@ -1,8 +1,9 @@
 //! The hashing engine: every file or shard is one task on a single pool sized to the
 //! machine, largest first so a big file never finishes last on its own.
 
-use std::fs::{File, Metadata};
+use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::FileExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -182,7 +183,13 @@ fn hash_task(
         path: path.clone(),
         source,
     };
-    let file = File::open(path).map_err(io_err)?;
+    // O_NONBLOCK: a file swapped for a FIFO since the walk must not block the open (it is
+    // reported changed below). Regular files ignore the flag.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_err)?;
     // The walk's `stat` is the "before" picture, so a file changed between the walk and
     // this read is caught too, and small files cost one `fstat` less.
     let before = match task.file.modified {
@@ -195,10 +202,18 @@ fn hash_task(
     if before.len != task.file.size {
         return Err(HashError::FileChanged { path: path.clone() });
     }
-    let digest = if task.len >= MAPPED_MIN {
-        hash_mapped(&file, task, algorithm, progress)?
+    let hashed = if task.len >= MAPPED_MIN {
+        hash_mapped(&file, task, algorithm, progress)
     } else {
-        stream(&file, task, algorithm, progress)?
+        stream(&file, task, algorithm, progress)
+    };
+    let digest = match hashed {
+        // Reading fails when the walked file was replaced by a FIFO or device (ESPIPE,
+        // ENODEV): it changed. Asked only on failure, so a good read costs no `fstat`.
+        Err(HashError::Io { .. }) if !file.metadata().is_ok_and(|m| m.is_file()) => {
+            return Err(HashError::FileChanged { path: path.clone() });
+        }
+        other => other?,
     };
     let after = Stamp::of(&file.metadata().map_err(io_err)?);
     if before != after {

@@ -313,6 +313,25 @@ fn a_file_that_changes_after_walking_is_detected() {
 }
 
 #[test]
+fn a_file_swapped_for_a_fifo_after_walking_is_changed_not_a_blocked_open() {
+    let (_dir, root) = example_model();
+    let s = HashSettings::default();
+    let model = model::walk(&root, &s.walk).expect("walk");
+    let weights = root.join("weights/model.bin");
+    fs::remove_file(&weights).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&weights)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Nothing ever writes to the FIFO: a blocking open would wait forever.
+    let err = s
+        .hash_walked(&model, &Progress::none())
+        .expect_err("a FIFO where a file was");
+    assert_changed(&err, &weights);
+}
+
+#[test]
 fn a_same_size_rewrite_after_walking_is_detected_by_its_modification_time() {
     let (_dir, root) = example_model();
     let s = HashSettings::default();

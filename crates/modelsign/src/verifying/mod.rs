@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::Bundle;
 use crate::dsse::{self, Envelope};
 use crate::error::{HashError, StatementError, VerifyError};
-use crate::hashing::{worker_pool, HashSettings, Progress};
+use crate::hashing::{worker_pool, HashSettings, Progress, Serialization};
 use crate::keys::{PublicKey, SignatureHash};
 use crate::manifest::{ManifestDiff, SerializationRecord};
 use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions, DEFAULT_GIT_IGNORES};
@@ -209,9 +209,12 @@ pub fn verify_model(
     // A file the signature does not cover is reported by name without being read: its
     // digest cannot change the verdict, and a huge (or endless sparse) file dropped into
     // the model must not stall verification.
+    // Under shards an empty file has no shard (OMS §6.3.2), so no manifest lists it: it
+    // is hashed as nothing rather than reported.
+    let sharded = matches!(record.serialization, Serialization::Shards { .. });
     let (covered, unsigned): (Vec<_>, Vec<_>) = std::mem::take(&mut model.files)
         .into_iter()
-        .partition(|f| is_signed(&f.name));
+        .partition(|f| is_signed(&f.name) || (sharded && f.size == 0));
     model.files = covered;
     let local = settings.hash_walked_on(&pool, &model, progress)?;
     let mut diff = ManifestDiff::between(&signed.manifest, &local, options.ignore_unsigned_files);
@@ -240,7 +243,7 @@ pub fn verify_model(
 /// The file path of a resource name (shard names carry a `:start:end` suffix).
 fn file_part<'a>(name: &'a str, record: &SerializationRecord) -> &'a str {
     match record.serialization {
-        crate::hashing::Serialization::Files => name,
-        crate::hashing::Serialization::Shards { .. } => name.rsplitn(3, ':').nth(2).unwrap_or(name),
+        Serialization::Files => name,
+        Serialization::Shards { .. } => name.rsplitn(3, ':').nth(2).unwrap_or(name),
     }
 }
