@@ -58,9 +58,10 @@ impl fmt::Debug for PinSource {
 impl Pkcs11Uri {
     /// Parses and checks a URI (`pkcs11:token=...;object=...?module-name=...`).
     pub fn parse(uri: &str) -> Result<Self, Pkcs11Error> {
+        // A reason may quote part of the URI, so it is redacted like the URI itself.
         let bad = |reason: String| Pkcs11Error::InvalidUri {
             uri: redact(uri),
-            reason,
+            reason: redact(&reason),
         };
         let rest = uri
             .strip_prefix("pkcs11:")
@@ -289,7 +290,10 @@ fn split_pair(pair: &str) -> Result<(String, Vec<u8>), String> {
     if name.is_empty() {
         return Err(format!("attribute '{pair}' has no name"));
     }
-    Ok((name.to_owned(), percent_decode(value)?))
+    // The value is not quoted: it may be a PIN.
+    let value =
+        percent_decode(value).map_err(|reason| format!("the value of '{name}' {reason}"))?;
+    Ok((name.to_owned(), value))
 }
 
 fn percent_decode(value: &str) -> Result<Vec<u8>, String> {
@@ -298,11 +302,13 @@ fn percent_decode(value: &str) -> Result<Vec<u8>, String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
+            // Checked digit by digit: `from_str_radix` alone would take `%+1`.
             let hex = bytes
                 .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("'{value}' has a '%' not followed by two hex digits"))?;
+                .ok_or_else(|| "has a '%' not followed by two hex digits".to_owned())?;
             out.push(hex);
             i += 3;
         } else {
@@ -332,22 +338,21 @@ fn bytes_to_text(bytes: &[u8]) -> String {
     }
 }
 
-/// The URI as given, with a `pin-value` hidden, for error messages.
-fn redact(uri: &str) -> String {
-    let Some((head, query)) = uri.split_once('?') else {
-        return uri.to_owned();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| {
-            if pair.starts_with("pin-value=") {
-                "pin-value=<redacted>".to_owned()
-            } else {
-                pair.to_owned()
-            }
-        })
-        .collect();
-    format!("{head}?{}", query.join("&"))
+/// The text with whatever follows each `pin-value=` hidden up to the next `&`, for error
+/// messages. Wherever it is written: a PIN put in the path by mistake, or after a second
+/// `?`, is still a PIN.
+fn redact(text: &str) -> String {
+    const MARK: &str = "pin-value=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at + MARK.len()]);
+        out.push_str("<redacted>");
+        rest = &rest[at + MARK.len()..];
+        rest = rest.find('&').map_or("", |end| &rest[end..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -413,6 +418,35 @@ mod tests {
         assert!(!uri.to_string().contains("secret123"));
         assert!(!format!("{uri:?}").contains("secret123"));
         assert!(!format!("{:?}", uri.pin()).contains("secret123"));
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/pkcs11_uri.rs): only a `pin-value=` pair of the
+    /// query was hidden, so a PIN put in the path, after a second `?`, or in a malformed
+    /// percent escape was printed in the error.
+    #[test]
+    fn an_invalid_uri_never_shows_a_pin_value_wherever_it_is_written() {
+        let cases = [
+            "pkcs11:token=a;pin-value=secret123",
+            "pkcs11:pin-value=secret123?module-name=m",
+            "pkcs11:token=a?module-name=m?pin-value=secret123&colour=red",
+            "pkcs11:object=k?pin-value=secret123%zz",
+            "pkcs11:object=k?pin-value=secret123%2",
+        ];
+        for uri in cases {
+            let error = Pkcs11Uri::parse(uri).unwrap_err().to_string();
+            assert!(!error.contains("secret123"), "{uri}: {error}");
+            assert!(error.contains("<redacted>"), "{uri}: {error}");
+        }
+    }
+
+    /// Found by fuzzing: `u8::from_str_radix` takes a leading `+`, so `%+1` was read as
+    /// the byte 0x01; RFC 3986 escapes are exactly two hex digits.
+    #[test]
+    fn a_percent_escape_with_a_sign_is_refused() {
+        let error = Pkcs11Uri::parse("pkcs11:object=a%+1")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("two hex digits"), "{error}");
     }
 
     #[test]
