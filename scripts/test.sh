@@ -136,4 +136,11 @@ fi
 section "Doctests (cargo test -p modelsign --doc: the only crate with doc examples)"
 cargo test -p modelsign --doc
 
+# Every parser of hostile input (bundles, statements, certificate chains, keys, PKCS#11
+# URIs, card YAML and policies, the manifest comparison) under libFuzzer for a bounded time
+# from the committed seeds; any crash, hang or memory blow-up fails the run. Longer runs:
+# `bash scripts/fuzz.sh 600` (seconds per target).
+section "Fuzzing (scripts/fuzz.sh, ${FUZZ_SECONDS:-20} s per target)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
 section "All checks passed"
