@@ -104,7 +104,12 @@ fn key() -> (PathBuf, PathBuf) {
 }
 
 fn init(model: &Path, card: &Path) {
-    assert_ok(&run(&["card", "init", text(model), "-o", text(card)]));
+    assert_ok(&run_init(model, card));
+}
+
+/// `card init MODEL -o CARD`, whatever its outcome.
+fn run_init(model: &Path, card: &Path) -> Output {
+    run(&["card", "init", text(model), "-o", text(card)])
 }
 
 fn sign_key(model: &Path, card: &Path, signature: &Path, extra: &[&str]) -> Output {
@@ -216,7 +221,7 @@ fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
     assert!(files.iter().any(|f| f == "model.safetensors"), "{files:?}");
 
     // An existing card is not overwritten without --force.
-    let again = run(&["card", "init", text(&model), "-o", text(&card_path)]);
+    let again = run_init(&model, &card_path);
     assert_eq!(again.status.code(), Some(2), "{}", explain(&again));
 }
 
@@ -753,7 +758,7 @@ fn card_init_refuses_deeply_nested_front_matter_naming_the_depth_limit() {
     for (shape, yaml) in deep_yaml_shapes() {
         fs::write(model.join("README.md"), format!("---\n{yaml}---\n# deep\n")).unwrap();
         let card = work.path().join("card.yaml");
-        let out = run(&["card", "init", text(&model), "-o", text(&card)]);
+        let out = run_init(&model, &card);
         assert_eq!(out.status.code(), Some(2), "{shape}: {}", explain(&out));
         assert!(
             stderr(&out).contains("more than 64 levels deep (MAX_YAML_DEPTH)"),
@@ -802,13 +807,7 @@ fn deeply_nested_card_and_eval_files_are_refused_naming_the_depth_limit() {
         &deep_yaml_shapes()[0].1,
     )
     .unwrap();
-    let out = run(&[
-        "card",
-        "init",
-        text(&model),
-        "-o",
-        text(&work.path().join("c.yaml")),
-    ]);
+    let out = run_init(&model, &work.path().join("c.yaml"));
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(stderr(&out).contains("MAX_YAML_DEPTH"), "{}", explain(&out));
 }
@@ -826,13 +825,7 @@ fn an_alias_bomb_in_the_front_matter_is_refused_naming_the_node_limit() {
         list("*a1", 100)
     );
     fs::write(model.join("README.md"), format!("---\n{yaml}---\n")).unwrap();
-    let out = run(&[
-        "card",
-        "init",
-        text(&model),
-        "-o",
-        text(&work.path().join("c.yaml")),
-    ]);
+    let out = run_init(&model, &work.path().join("c.yaml"));
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(
         stderr(&out).contains("more than 1048576 nodes (MAX_YAML_NODES)"),
@@ -847,13 +840,7 @@ fn front_matter_larger_than_the_yaml_limit_is_refused_naming_it() {
     let model = hf_model(work.path(), "big");
     let big = "tags:\n".to_owned() + &"- a-tag-of-some-length\n".repeat(60_000);
     fs::write(model.join("README.md"), format!("---\n{big}---\n")).unwrap();
-    let out = run(&[
-        "card",
-        "init",
-        text(&model),
-        "-o",
-        text(&work.path().join("c.yaml")),
-    ]);
+    let out = run_init(&model, &work.path().join("c.yaml"));
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(stderr(&out).contains("MAX_YAML_BYTES"), "{}", explain(&out));
 }
@@ -866,7 +853,7 @@ fn hostile_config_json_is_skipped_not_parsed_without_bound() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     fs::write(model.join("config.json"), deep).unwrap();
     let card = work.path().join("card.yaml");
-    assert_ok(&run(&["card", "init", text(&model), "-o", text(&card)]));
+    assert_ok(&run_init(&model, &card));
     let drafted = fs::read_to_string(&card).unwrap();
     assert!(!drafted.contains("architecture"), "{drafted}");
 }
