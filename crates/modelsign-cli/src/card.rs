@@ -130,6 +130,14 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
     let card = ModelCard::read(&common.card).map_err(card_failure)?;
     card.validate(common.allow_custom_metrics)
         .map_err(card_failure)?;
+    // The card's signature must not overwrite a file of the model either (no exclusions:
+    // any existing file of the model that is not a signature is refused).
+    modelsign::signing::check_signature_path(
+        &common.model,
+        &common.signature,
+        &modelsign::IgnoreSet::default(),
+    )
+    .map_err(|e| card_failure(CardError::Sign(e)))?;
     let (signer, own_key) = card_signer(method)?;
     let subject = match &common.model_signature {
         Some(path) => {

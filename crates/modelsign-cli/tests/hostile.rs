@@ -140,6 +140,35 @@ fn a_signature_over_a_file_of_the_model_is_refused_and_the_file_kept() {
 }
 
 #[test]
+fn a_card_signature_over_a_file_of_the_model_is_refused_and_the_file_kept() {
+    let s = Signed::new();
+    let card = s.path("card.yaml");
+    let out = run(&["card", "init", text(&s.model), "-o", text(&card)]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let weights = s.model.join("weights/w.bin");
+    let before = fs::read(&weights).expect("read");
+    let out = run(&[
+        "card",
+        "sign",
+        "key",
+        text(&s.model),
+        "--card",
+        text(&card),
+        "--private-key",
+        text(&s.key),
+        "--signature",
+        text(&weights),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        stderr(&out).contains("it is the model's file"),
+        "{}",
+        explain(&out)
+    );
+    assert_eq!(fs::read(&weights).expect("read"), before);
+}
+
+#[test]
 fn a_signature_over_the_model_itself_or_a_directory_is_refused() {
     let s = Signed::new();
     let out = s.sign(&s.model, &[]);
