@@ -131,10 +131,15 @@ fn sign_key(model: &Path, card: &Path, signature: &Path, extra: &[&str]) -> Outp
 }
 
 fn verify_key(model: &Path, signature: &Path, extra: &[&str]) -> Output {
+    check_with_key("verify", model, signature, extra)
+}
+
+/// `card verify key` or `card show key` (`command`) with the test key's public half.
+fn check_with_key(command: &str, model: &Path, signature: &Path, extra: &[&str]) -> Output {
     let (_, public) = key();
     let mut args = vec![
         "card",
-        "verify",
+        command,
         "key",
         text(model),
         "--card-signature",
@@ -889,19 +894,7 @@ fn sign_hostile_card(work: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn show(model: &Path, signature: &Path, extra: &[&str]) -> Output {
-    let (_, public) = key();
-    let mut args = vec![
-        "card",
-        "show",
-        "key",
-        text(model),
-        "--card-signature",
-        text(signature),
-        "--public-key",
-        text(&public),
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
+    check_with_key("show", model, signature, extra)
 }
 
 #[test]
