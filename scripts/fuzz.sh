@@ -12,6 +12,7 @@
 #   FUZZ_SANITIZER     cargo fuzz --sanitizer: none (default: the code under test is safe
 #                      Rust, and the build is about twice as fast) or address
 #   FUZZ_SEED          libFuzzer -seed, fixed so a run can be repeated (default 1)
+#   FUZZ_JOBS          targets fuzzed at the same time (default: the number of CPUs)
 #   MODELSIGN_VECTORS  shared test vectors to add seeds from (default <repo>/../shared/vectors;
 #                      read only, copied into a temporary corpus, never into the repo)
 #
@@ -25,6 +26,7 @@ cd "$REPO"
 SECONDS_PER_TARGET="${1:-${FUZZ_SECONDS:-20}}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 SEED="${FUZZ_SEED:-1}"
+JOBS="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
 VECTORS="${MODELSIGN_VECTORS:-$REPO/../shared/vectors}"
 TOOLS="$REPO/.cache/tools"
 CARGO_FUZZ_VERSION=0.13.2
@@ -41,12 +43,21 @@ section() {
     printf '\n==== %s ====\n' "$*"
 }
 
-# cargo-fuzz, in an ignored folder of the repository so nothing outside it changes.
-if [[ ! -x "$TOOLS/bin/cargo-fuzz" ]]; then
-    section "Installing cargo-fuzz $CARGO_FUZZ_VERSION into $TOOLS"
-    cargo install --locked --quiet --root "$TOOLS" --version "$CARGO_FUZZ_VERSION" cargo-fuzz
+if ! [[ "$JOBS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: FUZZ_JOBS must be a positive whole number, not '$JOBS'" >&2
+    exit 2
 fi
+
+# cargo-fuzz: the pinned version if it is already on PATH, else installed into an ignored
+# folder of the repository so nothing outside it changes. A debug build: it only drives
+# cargo, and builds in half the time of a release one.
 export PATH="$TOOLS/bin:$PATH"
+if [[ "$(cargo fuzz --version 2>/dev/null)" != *" $CARGO_FUZZ_VERSION"* ]]; then
+    section "Installing cargo-fuzz $CARGO_FUZZ_VERSION into $TOOLS"
+    install_start=$SECONDS
+    cargo install --locked --debug --root "$TOOLS" --version "$CARGO_FUZZ_VERSION" cargo-fuzz
+    echo "Installed in $((SECONDS - install_start)) s"
+fi
 
 # libFuzzer's instrumentation needs unstable rustc flags: a nightly toolchain if there is
 # one, else the stable one with RUSTC_BOOTSTRAP=1 (what CI machines have).
@@ -87,36 +98,59 @@ else
     echo "No test vectors at $VECTORS: fuzzing from the committed corpus only"
 fi
 
-summary=()
-failed=0
-for target in "${TARGETS[@]}"; do
-    section "Fuzzing $target for $SECONDS_PER_TARGET s (seed $SEED)"
-    artifacts="$REPO/fuzz/artifacts/$target"
+# Fuzzes one target; its log goes to $work/<target>.log, its one-line result to
+# $work/<target>.result and its exit status to $work/<target>.status.
+fuzz_target() {
+    local target="$1" artifacts="$REPO/fuzz/artifacts/$1" log="$work/$1.log"
     mkdir -p "$artifacts" "$work/corpus/$target"
-    corpora=("$work/corpus/$target" "$REPO/fuzz/corpus/$target")
+    local corpora=("$work/corpus/$target" "$REPO/fuzz/corpus/$target")
     if [[ -n "$extra_corpus" && -d "$extra_corpus/$target" ]]; then
         corpora+=("$extra_corpus/$target")
     fi
-    log="$work/$target.log"
     # New inputs go into the first (temporary) corpus folder: the committed seeds stay as
     # they are. The outer timeout only guards against libFuzzer itself never returning.
-    status=0
+    local status=0
     timeout --kill-after=30 $((SECONDS_PER_TARGET + 120)) \
         "$BIN_DIR/$target" "${corpora[@]}" \
         -seed="$SEED" -max_total_time="$SECONDS_PER_TARGET" \
         -timeout="$TIMEOUT_SECONDS" -rss_limit_mb="$RSS_LIMIT_MB" \
         -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=$?
+    local runs coverage artifact
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
     coverage="$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | tr -d 'cov: ')"
     if ((status == 0)); then
-        summary+=("$target: ok, ${runs:-?} runs in $SECONDS_PER_TARGET s, coverage ${coverage:-?}")
+        echo "$target: ok, ${runs:-?} runs in $SECONDS_PER_TARGET s, coverage ${coverage:-?}" >"$work/$target.result"
     else
-        failed=$((failed + 1))
         artifact="$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)"
-        tail -n 60 "$log"
-        summary+=("$target: FAILED (exit $status) after ${runs:-?} runs; reproducer: ${artifact:-none written, see the log above}")
+        echo "$target: FAILED (exit $status) after ${runs:-?} runs; reproducer: ${artifact:-none written, see its log above}" >"$work/$target.result"
     fi
-    echo "${summary[-1]}"
+    echo "$status" >"$work/$target.status"
+}
+
+# Targets run $JOBS at a time: each libFuzzer process uses one core.
+section "Fuzzing ${#TARGETS[@]} targets for $SECONDS_PER_TARGET s each, $JOBS at a time (seed $SEED)"
+running=0
+for target in "${TARGETS[@]}"; do
+    if ((running >= JOBS)); then
+        wait -n || true
+        running=$((running - 1))
+    fi
+    echo "started: $target"
+    fuzz_target "$target" &
+    running=$((running + 1))
+done
+wait
+
+summary=()
+failed=0
+for target in "${TARGETS[@]}"; do
+    summary+=("$(cat "$work/$target.result" 2>/dev/null ||
+        echo "$target: FAILED (no result: the fuzzing job itself failed)")")
+    if [[ "$(cat "$work/$target.status" 2>/dev/null || echo failed)" != 0 ]]; then
+        failed=$((failed + 1))
+        section "Log of $target"
+        tail -n 60 "$work/$target.log"
+    fi
 done
 
 section "Fuzzing summary"
