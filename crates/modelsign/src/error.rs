@@ -191,7 +191,8 @@ pub enum CertError {
     Io { path: PathBuf, source: io::Error },
     #[error("malformed certificate{context}: {reason}")]
     Malformed { context: String, reason: String },
-    #[error("certificate '{subject}' is not valid at the verification time: {reason}")]
+    /// `reason` says which bound: "expired on ..." or "is not valid before ...".
+    #[error("certificate '{subject}' {reason}")]
     Validity { subject: String, reason: String },
     #[error("no trusted path from signing certificate '{subject}' to any of the given trust anchors: {reason}")]
     Untrusted { subject: String, reason: String },
@@ -319,6 +320,11 @@ pub enum SignError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Certificate(#[from] CertError),
+    /// The signing certificate is one verification refuses, with verification's error.
+    #[error(
+        "{0}; verification refuses such a certificate, so no signature made with it would verify"
+    )]
+    UnverifiableCertificate(CertError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
     #[error("signing failed: {0}")]
@@ -338,6 +344,8 @@ impl SignError {
             // The signer chose the shard size that splits the model into too many.
             SignError::Hash(HashError::TooManyResources { .. }) => true,
             SignError::Key(_) => true,
+            // The certificates given to sign with, never one made while signing.
+            SignError::Certificate(_) | SignError::UnverifiableCertificate(_) => true,
             SignError::Pkcs11(e) => e.is_input_error(),
             SignError::Bundle(BundleError::Target { .. } | BundleError::Write { .. }) => true,
             _ => false,

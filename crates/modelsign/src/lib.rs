@@ -62,6 +62,7 @@ pub use model::{IgnoreSet, WalkOptions};
 pub use signing::{
     sign_manifest, sign_model, sign_payload, CertificateSigner, IdentityTokenSecret, KeySigner,
     PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, Signer, SigstoreServices, SigstoreSigner,
+    UnverifiableCertificate,
 };
 pub use verifying::{
     verify_model, CertificateVerifier, IdentityPolicy, KeyVerifier, SignerIdentity,

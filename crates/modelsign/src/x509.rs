@@ -148,7 +148,7 @@ impl Certificate {
         if at < not_before {
             return Err(CertError::Validity {
                 subject: self.subject(),
-                reason: format!("not valid before {}", validity.not_before),
+                reason: format!("is not valid before {}", validity.not_before),
             });
         }
         if at > not_after {
@@ -357,14 +357,7 @@ pub fn validate_chain(
         return Err(CertError::NoAnchors);
     }
     check_counts(intermediates.len() + 1, anchors.len())?;
-    leaf.check_validity(at)?;
-    check_leaf_usage(leaf)?;
-    if let Some(oid) = leaf.unknown_critical_extension() {
-        return Err(untrusted(
-            leaf,
-            format!("unsupported critical extension {oid}"),
-        ));
-    }
+    check_signing_certificate(leaf, at)?;
     if anchors.iter().any(|a| a == leaf) {
         return Ok(());
     }
@@ -398,6 +391,23 @@ pub fn validate_chain(
             )
         }
     })
+}
+
+/// The checks of [`validate_chain`] on the signing certificate alone, which need no trust
+/// anchor: valid at `at`, allowed to sign (digitalSignature key usage or codeSigning
+/// extended key usage), no critical extension this validation does not understand. A
+/// signer runs them before signing, so that what verification would refuse is refused
+/// then, with the error verification would report.
+pub fn check_signing_certificate(leaf: &Certificate, at: SystemTime) -> Result<(), CertError> {
+    leaf.check_validity(at)?;
+    check_leaf_usage(leaf)?;
+    if let Some(oid) = leaf.unknown_critical_extension() {
+        return Err(untrusted(
+            leaf,
+            format!("unsupported critical extension {oid}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses more chain certificates or anchors than the limits allow.

@@ -234,3 +234,84 @@ impl HostileChain {
         file
     }
 }
+
+/// A signing certificate `signer.pem` (key `signer.key`, subject `signer`) issued by a
+/// self-signed root `signer-root.pem`, with the given extensions and validity.
+pub struct SigningLeaf {
+    pub leaf: PathBuf,
+    pub key: PathBuf,
+    pub root: PathBuf,
+}
+
+impl SigningLeaf {
+    /// `extensions` are openssl extension-file lines for the leaf; `not_before` and
+    /// `not_after` are dates as `openssl ca` takes them (`YYYYMMDDHHMMSSZ`), so a leaf can
+    /// be expired or not yet valid (`openssl x509` sets no start date).
+    pub fn issue(dir: &Path, extensions: &str, not_before: &str, not_after: &str) -> Self {
+        new_key(dir, "signer-root");
+        let root = make_cert(
+            dir,
+            "signer-root",
+            &CertSpec {
+                subject: "signer root",
+                key: "signer-root",
+                issuer: None,
+                serial: 1,
+                key_ids: true,
+            },
+        );
+        let key = new_key(dir, "signer");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "signer.key",
+                "-subj",
+                "/CN=signer",
+                "-out",
+                "signer.csr",
+            ],
+        );
+        std::fs::write(dir.join("signer.ext"), extensions).expect("write extensions");
+        std::fs::write(dir.join("index.txt"), "").expect("write CA database");
+        std::fs::write(dir.join("serial"), "1000\n").expect("write CA serial");
+        std::fs::write(
+            dir.join("ca.cnf"),
+            "[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\n\
+             serial = serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n\
+             [any]\ncommonName = supplied\n",
+        )
+        .expect("write CA configuration");
+        openssl(
+            dir,
+            &[
+                "ca",
+                "-batch",
+                "-notext",
+                "-config",
+                "ca.cnf",
+                "-cert",
+                "signer-root.pem",
+                "-keyfile",
+                "signer-root.key",
+                "-in",
+                "signer.csr",
+                "-out",
+                "signer.pem",
+                "-extfile",
+                "signer.ext",
+                "-startdate",
+                not_before,
+                "-enddate",
+                not_after,
+            ],
+        );
+        SigningLeaf {
+            leaf: dir.join("signer.pem"),
+            key,
+            root,
+        }
+    }
+}

@@ -40,15 +40,20 @@ pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
 }
 
+/// The Python venv that `scripts/test.sh` prepares: `$MODELSIGN_PYTHON_VENV`, default
+/// `<workspace>/.venv`.
+pub fn python_venv() -> PathBuf {
+    std::env::var_os("MODELSIGN_PYTHON_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv"))
+}
+
 /// The Python reference CLI (`model_signing` 1.1.1) from the venv that `scripts/test.sh`
 /// prepares: `$MODELSIGN_PYTHON_VENV/bin/model_signing`, default `<workspace>/.venv`.
 /// Returns `None` outside CI when it is not installed (the caller skips, saying so); in CI
 /// its absence is a failure.
 pub fn model_signing_cli() -> Option<PathBuf> {
-    let venv = std::env::var_os("MODELSIGN_PYTHON_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv"));
-    let cli = venv.join("bin/model_signing");
+    let cli = python_venv().join("bin/model_signing");
     if cli.is_file() {
         return Some(cli);
     }

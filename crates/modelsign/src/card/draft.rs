@@ -1,6 +1,7 @@
 //! `card init`: a draft card from what a model folder already says — a Hugging Face
 //! README's YAML front matter (license, datasets, base model, languages, task and the
-//! `model-index` evaluation results), `.eval_results/*.yaml`, `config.json` — plus the
+//! `model-index` evaluation results) and its title and first paragraph,
+//! `.eval_results/*.yaml`, `config.json`, a spaCy pipeline's `meta.json` — plus the
 //! model's files and root digest.
 
 use std::path::Path;
@@ -37,8 +38,9 @@ pub fn draft(
         None
     };
     let mut notes = Vec::new();
+    // Named by the first source that names it (front matter, meta.json, the README's
+    // title), else after the model's file or folder.
     let mut card = ModelCard {
-        name: subject.name.clone(),
         model: Some(ModelFacts {
             root_digest: subject.root_digest_string(),
             files: manifest.resources.iter().map(|r| r.name.clone()).collect(),
@@ -52,9 +54,15 @@ pub fn draft(
             let value: Value = super::yaml::from_str(&front_matter, &origin)?;
             apply_front_matter(&mut card, &value, &mut notes);
         }
+        apply_spacy_meta(&mut card, &folder.join("meta.json"), &mut notes);
+        apply_readme_text(&mut card, &readme);
         apply_eval_results(&mut card, &folder.join(".eval_results"), &mut notes)?;
         apply_config(&mut card, &folder.join("config.json"), &mut notes);
     }
+    if card.name.trim().is_empty() {
+        card.name.clone_from(&subject.name);
+    }
+    note_custom_metrics(&card, &mut notes);
     Ok(Draft {
         card,
         subject,
@@ -145,6 +153,175 @@ fn front_matter(text: &str) -> Option<&str> {
     Some(&rest[..end + 1])
 }
 
+/// The most characters of a description `card init` takes from the README or `meta.json`:
+/// a summary for the card, not the whole model documentation.
+pub const MAX_DRAFTED_DESCRIPTION_CHARS: usize = 1_000;
+
+/// `text` as a drafted card field: trimmed, control characters made visible (line breaks
+/// kept), cut to [`MAX_DRAFTED_DESCRIPTION_CHARS`] with an ellipsis.
+fn drafted_text(text: &str) -> String {
+    let text = crate::text::printable_lines(text.trim());
+    match text.char_indices().nth(MAX_DRAFTED_DESCRIPTION_CHARS) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.into_owned(),
+    }
+}
+
+/// The README's title (its first `# ` heading) and the first paragraph of prose after
+/// it, for the name and description the front matter and `meta.json` left unset.
+fn apply_readme_text(card: &mut ModelCard, readme: &Path) {
+    if !card.name.trim().is_empty() && card.description.is_some() {
+        return;
+    }
+    let Some((text, _)) = read_prefix(readme, MAX_METADATA_FILE_BYTES) else {
+        return;
+    };
+    let (title, paragraph) = title_and_first_paragraph(&text);
+    if card.name.trim().is_empty() {
+        if let Some(title) = title {
+            card.name = drafted_text(&title.replace(['\r', '\n'], " "));
+        }
+    }
+    if card.description.is_none() {
+        card.description = paragraph.map(|p| drafted_text(&p));
+    }
+}
+
+/// The first `# ` heading of a Markdown text after its front matter, and the first
+/// paragraph of prose after that heading (or from the start, without one): lines joined
+/// by spaces, skipping headings, code blocks, tables, lists, quotes, HTML and badge or
+/// image lines, which a card's description should not begin with.
+fn title_and_first_paragraph(text: &str) -> (Option<String>, Option<String>) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let body = match front_matter(text) {
+        Some(yaml) => {
+            let start = text.find(yaml).map_or(0, |i| i + yaml.len());
+            let rest = &text[start..];
+            rest.strip_prefix("---").unwrap_or(rest)
+        }
+        None => text,
+    };
+    let mut title = None;
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut in_code = false;
+    for line in body.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_code = !in_code;
+            if !paragraph.is_empty() {
+                break;
+            }
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        if let Some(heading) = trimmed.strip_prefix("# ") {
+            if title.is_none() && paragraph.is_empty() {
+                title = Some(heading.trim().to_owned());
+                continue;
+            }
+        }
+        let prose = !trimmed.is_empty()
+            && !trimmed.starts_with('#')
+            && !trimmed.starts_with(['|', '<', '>', '-', '*', '+', '!', '['])
+            && !trimmed.starts_with("---");
+        if prose {
+            paragraph.push(trimmed);
+        } else if !paragraph.is_empty() {
+            break;
+        }
+    }
+    let paragraph = (!paragraph.is_empty()).then(|| paragraph.join(" "));
+    (title, paragraph)
+}
+
+/// A spaCy pipeline's `meta.json`: name `<lang>_<name>`, version, license, description,
+/// author, its `sources` as training datasets and the numeric scores of `performance`.
+/// A `meta.json` without `lang` and `name` is some other tool's, and left alone.
+fn apply_spacy_meta(card: &mut ModelCard, path: &Path, notes: &mut Vec<String>) {
+    let Some((text, complete)) = read_prefix(path, MAX_METADATA_FILE_BYTES) else {
+        return;
+    };
+    if !complete {
+        notes.push(format!(
+            "meta.json: skipped, larger than {MAX_METADATA_FILE_BYTES} bytes (MAX_METADATA_FILE_BYTES)"
+        ));
+        return;
+    }
+    // serde_json's default recursion limit bounds the nesting, as for config.json.
+    let Ok(meta) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return;
+    };
+    let (Some(lang), Some(name)) = (meta["lang"].as_str(), meta["name"].as_str()) else {
+        return;
+    };
+    let text_field = |key: &str| {
+        meta[key]
+            .as_str()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(drafted_text)
+    };
+    if card.name.trim().is_empty() {
+        card.name = drafted_text(&format!("{lang}_{name}"));
+    }
+    card.version = card.version.take().or_else(|| text_field("version"));
+    card.license = card.license.take().or_else(|| text_field("license"));
+    card.description = card
+        .description
+        .take()
+        .or_else(|| text_field("description"));
+    if card.authors.is_empty() {
+        card.authors.extend(text_field("author"));
+    }
+    if card.languages.is_empty() {
+        card.languages.push(drafted_text(lang));
+    }
+    for source in meta["sources"].as_array().into_iter().flatten() {
+        let Some(source_name) = source["name"].as_str() else {
+            continue;
+        };
+        let source_name = drafted_text(source_name);
+        add_dataset(card, &source_name, "training");
+        let dataset = card.datasets.iter_mut().find(|d| d.name == source_name);
+        if let (Some(dataset), Some(url)) = (dataset, source["url"].as_str()) {
+            dataset.url = dataset.url.take().or_else(|| Some(drafted_text(url)));
+        }
+    }
+    let Some(performance) = meta["performance"].as_object() else {
+        return;
+    };
+    // Per-label breakdowns (`ents_per_type`, ...) are objects: only the totals are scores.
+    for (key, value) in performance {
+        if let Some(value) = value.as_f64().filter(|v| v.is_finite()) {
+            card.metrics.push(Metric {
+                metric: drafted_text(key),
+                value,
+                source: Some("meta.json performance".into()),
+                ..Metric::default()
+            });
+        }
+    }
+}
+
+/// Tells the producer which drafted metrics signing refuses unless custom metrics are
+/// allowed, so they can check the names before signing.
+fn note_custom_metrics(card: &ModelCard, notes: &mut Vec<String>) {
+    let custom: Vec<&str> = card
+        .metrics
+        .iter()
+        .map(|m| m.metric.as_str())
+        .filter(|name| !super::is_known_metric(name))
+        .collect();
+    if !custom.is_empty() {
+        notes.push(format!(
+            "not common metric names: {}; check them, then sign with --allow-custom-metrics (or rename them)",
+            custom.join(", ")
+        ));
+    }
+}
+
 fn strings(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => vec![s.clone()],
@@ -182,6 +359,9 @@ fn add_dataset(card: &mut ModelCard, name: &str, role: &str) {
 }
 
 fn apply_front_matter(card: &mut ModelCard, fm: &Value, notes: &mut Vec<String>) {
+    if let Some(description) = fm.get("description").and_then(scalar_text) {
+        card.description = Some(drafted_text(&description)).filter(|d| !d.is_empty());
+    }
     if let Some(license) = fm.get("license").and_then(scalar_text) {
         card.license = if license == "other" {
             fm.get("license_name")
@@ -369,5 +549,16 @@ mod tests {
         );
         assert_eq!(front_matter("# no front matter\n"), None);
         assert_eq!(front_matter("---\nunterminated: yes\n"), None);
+    }
+
+    #[test]
+    fn the_title_is_the_first_h1_and_the_description_the_prose_after_it() {
+        let (title, paragraph) = title_and_first_paragraph(
+            "---\nlicense: mit\n---\n## Not a title\n# Title\n\n| table |\n- item\n\nOne\ntwo.\n\nThree.\n",
+        );
+        assert_eq!(title.as_deref(), Some("Title"));
+        assert_eq!(paragraph.as_deref(), Some("One two."));
+        let (title, paragraph) = title_and_first_paragraph("```\n# code\n```\n");
+        assert_eq!((title, paragraph), (None, None));
     }
 }

@@ -16,7 +16,9 @@ mod policy;
 mod render;
 mod yaml;
 
-pub use draft::{draft, import_evaluations, Draft, MAX_METADATA_FILE_BYTES};
+pub use draft::{
+    draft, import_evaluations, Draft, MAX_DRAFTED_DESCRIPTION_CHARS, MAX_METADATA_FILE_BYTES,
+};
 pub use policy::{Comparison, Policy, PolicyOutcome};
 pub use render::{json_report, render, Format};
 pub use yaml::{check_shape, ShapeError, MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES};
@@ -159,8 +161,9 @@ pub struct ModelFacts {
 }
 
 /// Metric names a card may use without `allow_custom_metrics`: the common evaluation
-/// metrics of the Hugging Face Hub, `evaluate` and lm-evaluation-harness. Compared
-/// ignoring case, `-`, `_` and spaces.
+/// metrics of the Hugging Face Hub, `evaluate` and lm-evaluation-harness, and the scores
+/// spaCy pipelines report. Compared ignoring case, `-`, `_` and spaces; see
+/// [`is_known_metric`] for the cutoffs and similarity qualifiers also accepted.
 pub const KNOWN_METRICS: &[&str] = &[
     "accuracy",
     "acc",
@@ -221,6 +224,47 @@ pub const KNOWN_METRICS: &[&str] = &[
     "mc2",
     "latency",
     "throughput",
+    "ap",
+    "v_measure",
+    "main_score",
+    // spaCy's scorer, as pipelines report it in meta.json `performance`.
+    "token_acc",
+    "token_p",
+    "token_r",
+    "token_f",
+    "tag_acc",
+    "pos_acc",
+    "morph_acc",
+    "lemma_acc",
+    "sents_p",
+    "sents_r",
+    "sents_f",
+    "dep_uas",
+    "dep_las",
+    "ents_p",
+    "ents_r",
+    "ents_f",
+    "cats_score",
+    "cats_micro_f",
+    "cats_macro_f",
+    "cats_macro_auc",
+    "spans_sc_p",
+    "spans_sc_r",
+    "spans_sc_f",
+    "speed",
+];
+
+/// How sentence-transformers and MTEB qualify a metric with the similarity it was
+/// computed with, before or after it (`spearman_cosine`, `cosine_accuracy`,
+/// `cos_sim_spearman`).
+const SIMILARITY_QUALIFIERS: &[&str] = &[
+    "cosine",
+    "cos_sim",
+    "dot",
+    "dot_score",
+    "euclidean",
+    "manhattan",
+    "max",
 ];
 
 fn metric_key(name: &str) -> String {
@@ -230,10 +274,45 @@ fn metric_key(name: &str) -> String {
         .collect()
 }
 
-/// True when `name` is one of [`KNOWN_METRICS`].
+/// True when `name` is one of [`KNOWN_METRICS`], possibly with a ranking cutoff
+/// (`ndcg@10`, `map_at_100`) and a similarity qualifier (`spearman_cosine`,
+/// `cosine_ndcg@10`): the names sentence-transformers and MTEB write in model cards.
 pub fn is_known_metric(name: &str) -> bool {
-    let key = metric_key(name);
-    KNOWN_METRICS.iter().any(|known| metric_key(known) == key)
+    let listed = |name: &str| {
+        let key = metric_key(name);
+        !key.is_empty() && KNOWN_METRICS.iter().any(|known| metric_key(known) == key)
+    };
+    let name = name.trim().to_lowercase();
+    let without_cutoff = strip_cutoff(&name);
+    let known = [name.as_str(), without_cutoff]
+        .into_iter()
+        .any(|candidate| listed(candidate) || strip_similarity(candidate).is_some_and(listed));
+    known
+}
+
+/// `ndcg@10` or `ndcg_at_10` without its cutoff; the name itself when it has none.
+fn strip_cutoff(name: &str) -> &str {
+    let cut = |separator: &str| {
+        name.rsplit_once(separator).and_then(|(base, k)| {
+            (!base.is_empty() && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+                .then_some(base)
+        })
+    };
+    cut("@").or_else(|| cut("_at_")).unwrap_or(name)
+}
+
+/// The metric of `spearman_cosine` or `cosine_spearman` (a similarity qualifier before or
+/// after it, joined by `_`, `-` or a space); `None` without one.
+fn strip_similarity(name: &str) -> Option<&str> {
+    SIMILARITY_QUALIFIERS.iter().find_map(|qualifier| {
+        let prefixed = name
+            .strip_prefix(qualifier)
+            .and_then(|rest| rest.strip_prefix(['_', '-', ' ']));
+        let suffixed = name
+            .strip_suffix(qualifier)
+            .and_then(|rest| rest.strip_suffix(['_', '-', ' ']));
+        prefixed.or(suffixed).filter(|metric| !metric.is_empty())
+    })
 }
 
 impl ModelCard {
@@ -296,7 +375,7 @@ impl ModelCard {
                 problems.push(format!("metrics[{i}]: metric name is empty"));
             } else if !allow_custom_metrics && !is_known_metric(&metric.metric) {
                 problems.push(format!(
-                    "{at}: unknown metric name; use a common one (accuracy, f1, exact_match, bleu, rouge1, wer, perplexity, pass@1, ...) or allow custom metrics"
+                    "{at}: unknown metric name; use a common one (accuracy, f1, exact_match, bleu, rouge1, wer, perplexity, pass@1, ...) or, if the name is right, sign with --allow-custom-metrics"
                 ));
             }
             if !metric.value.is_finite() {
@@ -716,6 +795,35 @@ mod tests {
             card.problems(true).len() == 4,
             "custom metric names allowed"
         );
+    }
+
+    #[test]
+    fn library_metric_names_are_known_and_typos_are_not() {
+        for name in [
+            "spearman_cosine",
+            "cosine_spearman",
+            "cos_sim_spearman",
+            "cosine_accuracy@1",
+            "cosine_ndcg@10",
+            "ndcg_at_10",
+            "map@100",
+            "pass@1",
+            "ents_f",
+            "dep_las",
+        ] {
+            assert!(is_known_metric(name), "{name}");
+        }
+        for name in [
+            "vibes",
+            "cosine",
+            "accuracyy",
+            "ndcg@",
+            "cosine_@10",
+            "@10",
+            "",
+        ] {
+            assert!(!is_known_metric(name), "{name}");
+        }
     }
 
     #[test]

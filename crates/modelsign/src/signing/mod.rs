@@ -7,7 +7,7 @@ pub mod pkcs11;
 mod sigstore;
 
 pub use self::sigstore::{IdentityTokenSecret, SigstoreServices, SigstoreSigner};
-pub use certificate::CertificateSigner;
+pub use certificate::{CertificateSigner, UnverifiableCertificate};
 pub use key::KeySigner;
 pub use pkcs11::{Pkcs11Key, Pkcs11Signer, Pkcs11Uri};
 

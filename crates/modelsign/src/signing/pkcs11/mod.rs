@@ -10,6 +10,7 @@ mod uri;
 pub use uri::{PinSource, Pkcs11Uri};
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -22,10 +23,11 @@ use der::asn1::OctetStringRef;
 use der::Decode;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use super::certificate::{SigningChain, UnverifiableCertificate};
 use super::PaeSigner;
 use crate::bundle::VerificationMaterial;
 use crate::dsse::Envelope;
-use crate::error::{KeyError, Pkcs11Error, SignError};
+use crate::error::{CertError, Pkcs11Error, SignError};
 use crate::keys::{Curve, PublicKey, SignatureHash};
 use crate::limits;
 use crate::x509::Certificate;
@@ -155,7 +157,7 @@ pub struct Pkcs11Signer {
 #[derive(Debug)]
 enum Material {
     Hint(String),
-    Chain(Vec<Certificate>),
+    Chain(SigningChain),
 }
 
 impl Pkcs11Signer {
@@ -169,21 +171,26 @@ impl Pkcs11Signer {
     }
 
     /// The `pkcs11-certificate` method: `signing_certificate` must certify the token's
-    /// key; `chain` follows it in the bundle in the order given.
+    /// key; `chain` follows it in the bundle in the order given. `policy` decides about a
+    /// signing certificate verification will refuse, as for [`CertificateSigner`].
+    ///
+    /// [`CertificateSigner`]: super::CertificateSigner
     pub fn certificate(
         key: Pkcs11Key,
         signing_certificate: Certificate,
         chain: Vec<Certificate>,
-    ) -> Result<Self, KeyError> {
-        if signing_certificate.public_key()? != *key.public_key() {
-            return Err(KeyError::CertificateMismatch);
-        }
-        let mut all = Vec::with_capacity(chain.len() + 1);
-        all.push(signing_certificate);
-        all.extend(chain);
+        policy: UnverifiableCertificate,
+    ) -> Result<Self, SignError> {
+        let chain = SigningChain::new(
+            key.public_key(),
+            signing_certificate,
+            chain,
+            policy,
+            SystemTime::now(),
+        )?;
         Ok(Pkcs11Signer {
             key,
-            material: Material::Chain(all),
+            material: Material::Chain(chain),
         })
     }
 }
@@ -192,6 +199,15 @@ impl Pkcs11Signer {
     /// The token key's public half.
     pub fn public_key(&self) -> &PublicKey {
         self.key.public_key()
+    }
+
+    /// Why verification will refuse this signer's signatures, when it was made with
+    /// [`UnverifiableCertificate::SignAnyway`] despite that.
+    pub fn unverifiable(&self) -> Option<&CertError> {
+        match &self.material {
+            Material::Chain(chain) => chain.unverifiable.as_ref(),
+            Material::Hint(_) => None,
+        }
     }
 }
 
@@ -206,9 +222,7 @@ impl PaeSigner for Pkcs11Signer {
                 hint: Some(hint.clone()),
                 legacy_raw_bytes: None,
             },
-            Material::Chain(chain) => VerificationMaterial::CertificateChain(
-                chain.iter().map(|c| c.der().to_vec()).collect(),
-            ),
+            Material::Chain(chain) => chain.material(),
         })
     }
 }
