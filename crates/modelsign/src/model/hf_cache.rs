@@ -67,15 +67,19 @@ impl HfSnapshot {
         &self.blobs
     }
 
-    /// The metadata of the blob that the symbolic link `link` stands for, or `None` when the
-    /// link is not one of this snapshot's: it must resolve to a regular file directly in the
+    /// The blob that the symbolic link `link` stands for (its canonical path and metadata),
+    /// or `None` when the link is not one of this snapshot's: it must resolve to a regular file directly in the
     /// repository's `blobs/`, or its own target must be a link there that resolves to a
     /// regular file of the cache-wide store. Links into other folders, other repositories'
     /// blobs or anywhere else are not.
-    pub fn blob_behind(&self, link: &Path) -> Option<fs::Metadata> {
+    pub fn blob_behind(&self, link: &Path) -> Option<(PathBuf, fs::Metadata)> {
         let resolved = fs::canonicalize(link).ok()?;
+        let regular_file = |path: PathBuf| {
+            let meta = fs::metadata(&path).ok().filter(fs::Metadata::is_file)?;
+            Some((path, meta))
+        };
         if resolved.parent() == Some(self.blobs.as_path()) {
-            return fs::metadata(&resolved).ok().filter(fs::Metadata::is_file);
+            return regular_file(resolved);
         }
         let text = fs::read_link(link).ok()?;
         // The link's own target, with its folders resolved; the blob itself is looked at
@@ -89,10 +93,10 @@ impl HfSnapshot {
         if !fs::symlink_metadata(&blob).ok()?.file_type().is_symlink() {
             return None;
         }
-        self.is_shared_store_entry(&resolved)
-            .then(|| fs::metadata(&resolved).ok())
-            .flatten()
-            .filter(fs::Metadata::is_file)
+        if !self.is_shared_store_entry(&resolved) {
+            return None;
+        }
+        regular_file(resolved)
     }
 
     /// True when `canonical` is `<cache>/blobs/<2 hex>/<64 hex>` of the cache holding this

@@ -290,11 +290,8 @@ impl LinkRules<'_> {
             })
         };
         if let Some(snapshot) = self.snapshot {
-            if let Some(meta) = snapshot.blob_behind(path) {
-                return Ok(Some(Followed {
-                    target: resolve()?,
-                    meta,
-                }));
+            if let Some((target, meta)) = snapshot.blob_behind(path) {
+                return Ok(Some(Followed { target, meta }));
             }
             // A link within the snapshot falls under the ordinary rules below.
             let target = resolve()?;
