@@ -373,7 +373,9 @@ pub struct SelectionArgs {
     /// Include git metadata files in the model.
     #[arg(long)]
     pub no_ignore_git_paths: bool,
-    /// Follow symbolic links whose target lies inside the model (refused otherwise).
+    /// Follow symbolic links whose target lies inside the model (refused otherwise). A
+    /// Hugging Face cache snapshot's links into its repository's blobs/ are followed
+    /// without it.
     #[arg(long)]
     pub allow_symlinks: bool,
 }
@@ -432,6 +434,10 @@ pub struct SignCommon {
     pub signature: PathBuf,
     #[command(flatten)]
     pub hashing: HashingArgs,
+    /// Name the file of a single-file model `.`, as model_signing 1.1.1 does, instead of
+    /// by its file name as OMS v1.0 specifies: model_signing verifies only that form.
+    #[arg(long)]
+    pub model_signing_single_file_name: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

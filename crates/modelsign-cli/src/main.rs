@@ -28,8 +28,8 @@ use modelsign::{
     Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
     IdentityPolicy, IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, Pkcs11Error, Pkcs11Key,
     Pkcs11Signer, Pkcs11Uri, PrivateKey, PublicKey, Serialization, Signer, SigstoreServices,
-    SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, UnverifiableCertificate, Verifier,
-    VerifyError, VerifyOptions, WalkOptions,
+    SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, SingleFileName, UnverifiableCertificate,
+    Verifier, VerifyError, VerifyOptions, WalkOptions,
 };
 use serde_json::json;
 
@@ -395,8 +395,11 @@ fn identity_token(
 }
 
 fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Failure> {
-    let settings = hash_settings(&common.model, &common.hashing)?;
-    let (manifest, _) = modelsign::sign_model(
+    let mut settings = hash_settings(&common.model, &common.hashing)?;
+    if common.model_signing_single_file_name {
+        settings.walk.single_file_name = SingleFileName::Dot;
+    }
+    let signed = modelsign::sign_model(
         &common.model,
         &settings,
         signer,
@@ -404,6 +407,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
         &progress::for_output(&common.output),
     )
     .map_err(sign_failure)?;
+    let manifest = &signed.manifest;
     let digest = manifest.root_digest_string();
     if common.output.json {
         output::json(
@@ -416,10 +420,14 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
                 "resources": manifest.resources.len(),
                 "hash_type": manifest.serialization.hash_type.as_str(),
                 "serialization": manifest.serialization.serialization.method(),
+                "warnings": signed.warnings,
             }),
             0,
         );
     } else if !common.output.quiet {
+        for warning in &signed.warnings {
+            errln!("warning: {warning}");
+        }
         outln!(
             "Signing succeeded: {} ({}, {digest}) -> {}",
             manifest.model_name,
@@ -593,6 +601,7 @@ fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Fa
             ignore: ignore_set(model, &hashing.selection)?,
             allow_symlinks: hashing.selection.allow_symlinks,
             collect_problems: false,
+            ..WalkOptions::default()
         },
         max_workers: workers(hashing.max_workers),
     })

@@ -481,20 +481,10 @@ fn signature_inside_the_model_is_excluded_and_recorded() {
     let model = f.copy("inside");
     let signature = model.join("model.sig");
     assert_success(&f.sign(&model, &signature, &[]), "sign inside");
-    let bundle: Value = serde_json::from_slice(&fs::read(&signature).expect("read")).expect("json");
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
-        .expect("b64");
-    let statement: Value = serde_json::from_slice(&payload).expect("statement");
+    let statement = statement_of(&signature);
     let ignored = strings(&statement["predicate"]["serialization"]["ignore_paths"]);
     assert!(ignored.contains(&"model.sig".to_owned()), "{ignored:?}");
-    let names: Vec<String> = statement["predicate"]["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .filter_map(|r| r["name"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(names, ["a.bin", "b.bin", "sub/c.bin"]);
+    assert_eq!(resource_names(&signature), ["a.bin", "b.bin", "sub/c.bin"]);
     let out = f.verify_with(&model, &signature, &[]);
     assert_success(&out, "verify with the signature inside the model");
 }
@@ -787,4 +777,163 @@ fn sigstore_verification_rejects_unusable_trust_and_policy_input_with_status_2()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-file models and Hugging Face cache snapshots
+
+/// Signs `<tmp>/single.bin` with `extra` flags; returns the signature path and the output.
+fn sign_single_file(f: &Fixture, extra: &[&str]) -> (PathBuf, Output) {
+    let model = f.dir.path().join("single.bin");
+    fs::write(&model, "one file").expect("write");
+    let signature = f.dir.path().join("single.sig");
+    let out = f.sign(&model, &signature, extra);
+    assert_success(&out, "sign a single-file model");
+    (signature, out)
+}
+
+/// How the single-file warning begins.
+const SINGLE_FILE_WARNING: &str =
+    "'single.bin' is a single-file model: the signature names its file 'single.bin'";
+
+#[test]
+fn signing_a_single_file_warns_that_model_signing_cannot_verify_it() {
+    let f = Fixture::new();
+    let (_, out) = sign_single_file(&f, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("warning: {SINGLE_FILE_WARNING}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--model-signing-single-file-name"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Signing succeeded"));
+
+    // In JSON the warning is part of the one object; nothing loose goes to stderr.
+    let (_, out) = sign_single_file(&f, &["--json"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warnings = strings(&json_of(&out)["warnings"]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with(SINGLE_FILE_WARNING), "{warnings:?}");
+
+    // A directory model has nothing to warn about.
+    let out = f.sign(&f.model(), &f.signature, &["--json"]);
+    assert_success(&out, "sign a directory --json");
+    assert_eq!(json_of(&out)["warnings"], json!([]));
+}
+
+#[test]
+fn the_model_signing_single_file_name_is_dot_and_silences_the_warning() {
+    let f = Fixture::new();
+    let (signature, out) = sign_single_file(&f, &["--model-signing-single-file-name"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(resource_names(&signature), ["."]);
+    let out = f.verify_with(&f.dir.path().join("single.bin"), &signature, &[]);
+    assert_success(&out, "modelsign verifies the `.` form");
+}
+
+/// The in-toto statement a signature signs.
+fn statement_of(signature: &Path) -> Value {
+    let bundle: Value =
+        serde_json::from_slice(&fs::read(signature).expect("read signature")).expect("JSON");
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
+        .expect("base64");
+    serde_json::from_slice(&payload).expect("statement")
+}
+
+/// The resource names a signature lists, in its order.
+fn resource_names(signature: &Path) -> Vec<String> {
+    statement_of(signature)["predicate"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[test]
+fn a_hugging_face_snapshot_signs_verifies_and_digests_without_allow_symlinks() {
+    let f = Fixture::new();
+    let snapshot = test_support::hf_cache_snapshot(
+        &f.dir.path().join("hub"),
+        "models--org--name",
+        &[("config.json", b"{}"), ("sub/w.bin", b"weights")],
+        test_support::HfBlobStore::Repository,
+    );
+    let signature = f.dir.path().join("snapshot.sig");
+    let out = f.sign(&snapshot, &signature, &["--json"]);
+    assert_success(&out, "sign the snapshot");
+    let signed = json_of(&out);
+    assert_eq!(resource_names(&signature), ["config.json", "sub/w.bin"]);
+    let out = f.verify_with(&snapshot, &signature, &["--json"]);
+    assert_success(&out, "verify the snapshot");
+    assert_eq!(json_of(&out)["root_digest"], signed["root_digest"]);
+    let out = run(&[&["digest", path(&snapshot), "--json"]]);
+    assert_success(&out, "digest the snapshot");
+    assert_eq!(json_of(&out)["digest"], signed["root_digest"]);
+}
+
+#[test]
+fn a_snapshot_link_out_of_its_repository_fails_signing_and_verification() {
+    let f = Fixture::new();
+    let hub = f.dir.path().join("hub");
+    let files: &[(&str, &[u8])] = &[("config.json", b"{}")];
+    let repository = test_support::HfBlobStore::Repository;
+    let snapshot = test_support::hf_cache_snapshot(&hub, "models--org--name", files, repository);
+    let other = test_support::hf_cache_snapshot(&hub, "models--org--other", files, repository);
+    let signature = f.dir.path().join("snapshot.sig");
+    assert_success(&f.sign(&snapshot, &signature, &[]), "sign the snapshot");
+
+    // The same content, from another repository's blobs: the link, not the bytes, is wrong.
+    let link = snapshot.join("config.json");
+    fs::remove_file(&link).expect("rm");
+    symlink(
+        fs::canonicalize(other.join("config.json")).expect("blob"),
+        &link,
+    )
+    .expect("link");
+    for out in [
+        f.verify_with(&snapshot, &signature, &[]),
+        f.verify_with(&snapshot, &signature, &["--allow-symlinks"]),
+        f.sign(
+            &snapshot,
+            &f.dir.path().join("again.sig"),
+            &["--allow-symlinks"],
+        ),
+    ] {
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            test_support::explain(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("config.json' of the Hugging Face cache snapshot points to")
+                && stderr.contains("models--org--other/blobs/"),
+            "{stderr}"
+        );
+    }
+    fs::remove_file(&link).expect("rm");
+    symlink("/etc/passwd", &link).expect("link");
+    let out = f.sign(&snapshot, &f.dir.path().join("etc.sig"), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        test_support::explain(&out)
+    );
+    assert!(!f.dir.path().join("etc.sig").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'/etc/passwd'"));
 }

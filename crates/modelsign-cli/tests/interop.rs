@@ -8,7 +8,10 @@
 //! Known, documented differences that these tests pin down rather than hide:
 //! * single-file models: our bundles name the one resource after the file (`model.bin`, as the
 //!   OMS spec says) while model_signing names it `.`; model_signing therefore rejects our
-//!   single-file signatures, while we accept both spellings;
+//!   single-file signatures unless signed with `--model-signing-single-file-name`, while we
+//!   accept both spellings;
+//! * Hugging Face cache snapshots: model_signing needs `--allow_symlinks` to sign or verify
+//!   one; we follow a snapshot's links into its repository's blobs without it.
 //! * canonical resource order: we sort by code point of the whole name (OMS), model_signing
 //!   sorts path component by component; where the two orders differ the root digests differ,
 //!   but each side still verifies the other's signatures.
@@ -627,5 +630,238 @@ fn resource_order_differs_but_cross_verification_holds() {
         subject_digest(&our_signature),
         subject_digest(&their_signature),
         "the listed order feeds the root digest, so the two roots differ"
+    );
+}
+
+#[test]
+fn single_file_signed_with_the_model_signing_name_verifies_with_model_signing() {
+    let Some((ours, theirs)) = peers() else {
+        return;
+    };
+    let method = method("p256");
+    let ws = Workspace::new();
+    let model = single_file_model(&ws);
+    let signature = ws.signature("model.sig");
+
+    let mut sign = ours.sign(&method, &model, &signature, &[]);
+    sign.arg("--model-signing-single-file-name");
+    assert_success("modelsign signs model.bin in model_signing's form", sign);
+    assert_eq!(resource_names(&signature), ["."]);
+    assert_eq!(subject_digest(&signature), our_digest(&model, &[]));
+    assert_success(
+        "model_signing verifies modelsign's `.` single-file signature",
+        theirs.verify(&method, &model, &signature),
+    );
+    assert_success(
+        "modelsign verifies its own `.` single-file signature",
+        ours.verify(&method, &model, &signature),
+    );
+
+    tamper(&model);
+    assert_failure(
+        "model_signing verifies modelsign's `.` single-file signature after tampering",
+        theirs.verify(&method, &model, &signature),
+        // model_signing quotes the name with escaped quotes: `for \'.\'`.
+        &["Hash mismatch for \\'.\\'"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hugging Face cache snapshots
+
+/// The files of the hand-built snapshot: nested folders, as a model repository has them.
+const SNAPSHOT_FILES: &[(&str, &[u8])] = &[
+    ("config.json", b"{\"layers\": 1}\n"),
+    ("tokenizer/vocab.txt", b"[PAD]\n[UNK]\n"),
+    (TAMPERED_FILE, &[0u8, 1, 2, 3, 4, 5, 6, 7, 0xff, 0xfe]),
+];
+
+/// The revisions huggingface_hub's own cache reader finds in `cache`, as
+/// `repo_type repo_id revision refs: files`, or `None` (after the skip message) without the
+/// peers. huggingface_hub must be installed in the venv: in CI its absence is a failure.
+fn hf_cache_scan(cache: &Path) -> Option<Vec<String>> {
+    let python = test_support::venv_python()?;
+    const SCAN: &str = r#"
+import sys
+try:
+    from huggingface_hub import scan_cache_dir
+except ImportError as error:
+    print(f"huggingface_hub is not installed: {error}", file=sys.stderr)
+    sys.exit(3)
+info = scan_cache_dir(sys.argv[1])
+for warning in info.warnings:
+    print(f"corrupted: {warning}")
+for repo in info.repos:
+    for revision in repo.revisions:
+        files = sorted(f.file_path.relative_to(revision.snapshot_path).as_posix() for f in revision.files)
+        print(repo.repo_type, repo.repo_id, revision.commit_hash, ",".join(sorted(revision.refs)) + ":", " ".join(files))
+"#;
+    let mut command = Command::new(&python);
+    command.arg("-c").arg(SCAN).arg(cache);
+    let output = run("huggingface_hub scan_cache_dir", &mut command);
+    if output.status.code() == Some(3) {
+        assert!(
+            !test_support::in_ci(),
+            "huggingface_hub is missing from the venv in CI — scripts/test.sh must install it"
+        );
+        eprintln!("SKIPPED: huggingface_hub not installed in the venv (run scripts/test.sh)");
+        return None;
+    }
+    assert!(
+        output.status.success(),
+        "{}",
+        report("huggingface_hub scan_cache_dir", &command, &output)
+    );
+    let text = String::from_utf8(output.stdout).expect("scan output is UTF-8");
+    Some(text.lines().map(str::to_owned).collect())
+}
+
+/// A snapshot of `models--org--name` laid out with `store`, in `<workspace>/hub`, proven a
+/// valid cache by huggingface_hub's own reader; `None` without the peers.
+fn hf_snapshot(ws: &Workspace, store: test_support::HfBlobStore) -> Option<PathBuf> {
+    let cache = ws.path("hub");
+    let snapshot =
+        test_support::hf_cache_snapshot(&cache, "models--org--name", SNAPSHOT_FILES, store);
+    let mut files: Vec<&str> = SNAPSHOT_FILES.iter().map(|(name, _)| *name).collect();
+    files.sort_unstable();
+    let expected = format!(
+        "model org/name {} main: {}",
+        test_support::HF_REVISION,
+        files.join(" ")
+    );
+    assert_eq!(hf_cache_scan(&cache)?, [expected], "{store:?} layout");
+    Some(snapshot)
+}
+
+/// Signs the snapshot with `signer`, verifies it with `verifier`, then changes a blob and
+/// checks that `verifier` rejects it. model_signing needs `--allow_symlinks` both ways;
+/// modelsign needs nothing.
+fn snapshot_cross_check(signer: &Tool, verifier: &Tool, store: test_support::HfBlobStore) {
+    let combo = format!(
+        "[{store:?} snapshot: {} signs, {} verifies]",
+        signer.name(),
+        verifier.name()
+    );
+    let with_links = |tool: &Tool, mut command: Command| {
+        if matches!(tool, Tool::ModelSigning(_)) {
+            command.arg("--allow_symlinks");
+        }
+        command
+    };
+    let method = method("p256");
+    let ws = Workspace::new();
+    let Some(snapshot) = hf_snapshot(&ws, store) else {
+        return;
+    };
+    let signature = ws.signature("snapshot.sig");
+
+    assert_success(
+        &format!("{combo} sign"),
+        with_links(signer, signer.sign(&method, &snapshot, &signature, &[])),
+    );
+    let mut names: Vec<String> = SNAPSHOT_FILES.iter().map(|(n, _)| n.to_string()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        resource_names(&signature),
+        names,
+        "{combo}: the links' names are signed"
+    );
+    assert_eq!(
+        payload(&signature)["predicate"]["serialization"]["allow_symlinks"],
+        serde_json::Value::Bool(true),
+        "{combo}: a snapshot is read through its links, and says so"
+    );
+    assert_eq!(
+        subject_digest(&signature),
+        our_digest(&snapshot, &[]),
+        "{combo}"
+    );
+    assert_success(
+        &format!("{combo} verify"),
+        with_links(verifier, verifier.verify(&method, &snapshot, &signature)),
+    );
+
+    // Writing through the link changes the blob, as a corrupted cache would.
+    tamper(&snapshot.join(TAMPERED_FILE));
+    let reason = match verifier {
+        Tool::Modelsign => TAMPERED_FILE.to_owned(),
+        Tool::ModelSigning(_) => format!("Hash mismatch for '{TAMPERED_FILE}'"),
+    };
+    assert_failure(
+        &format!("{combo} verify after changing the blob behind {TAMPERED_FILE}"),
+        with_links(verifier, verifier.verify(&method, &snapshot, &signature)),
+        &[&reason],
+    );
+}
+
+#[test]
+fn hf_snapshot_modelsign_signs_model_signing_verifies() {
+    if let Some((ours, theirs)) = peers() {
+        snapshot_cross_check(&ours, &theirs, test_support::HfBlobStore::Repository);
+    }
+}
+
+#[test]
+fn hf_snapshot_model_signing_signs_modelsign_verifies() {
+    if let Some((ours, theirs)) = peers() {
+        snapshot_cross_check(&theirs, &ours, test_support::HfBlobStore::Repository);
+    }
+}
+
+#[test]
+fn hf_shared_store_snapshot_modelsign_signs_model_signing_verifies() {
+    if let Some((ours, theirs)) = peers() {
+        snapshot_cross_check(&ours, &theirs, test_support::HfBlobStore::Shared);
+    }
+}
+
+#[test]
+fn hf_shared_store_snapshot_model_signing_signs_modelsign_verifies() {
+    if let Some((ours, theirs)) = peers() {
+        snapshot_cross_check(&theirs, &ours, test_support::HfBlobStore::Shared);
+    }
+}
+
+/// model_signing follows any link it is allowed to; we follow a snapshot's links only into
+/// its own repository's blobs, so a link moved to another repository fails our verification
+/// of model_signing's signature even where the content is the same.
+#[test]
+fn hf_snapshot_link_to_another_repository_fails_modelsign_verification() {
+    let Some((ours, theirs)) = peers() else {
+        return;
+    };
+    let method = method("p256");
+    let ws = Workspace::new();
+    let Some(snapshot) = hf_snapshot(&ws, test_support::HfBlobStore::Repository) else {
+        return;
+    };
+    let signature = ws.signature("snapshot.sig");
+    let mut sign = theirs.sign(&method, &snapshot, &signature, &[]);
+    sign.arg("--allow_symlinks");
+    assert_success("model_signing signs the snapshot", sign);
+
+    let other = test_support::hf_cache_snapshot(
+        &ws.path("hub"),
+        "models--org--copy",
+        SNAPSHOT_FILES,
+        test_support::HfBlobStore::Repository,
+    );
+    let link = snapshot.join("config.json");
+    fs::remove_file(&link).expect("remove the snapshot link");
+    std::os::unix::fs::symlink(
+        fs::canonicalize(other.join("config.json")).expect("blob"),
+        &link,
+    )
+    .expect("link into the other repository");
+    let mut verify = theirs.verify(&method, &snapshot, &signature);
+    verify.arg("--allow_symlinks");
+    assert_success("model_signing follows the moved link", verify);
+    assert_failure(
+        "modelsign verifies with a link into another repository's blobs",
+        ours.verify(&method, &snapshot, &signature),
+        &[
+            "models--org--copy/blobs/",
+            "only links to that repository's blobs",
+        ],
     );
 }

@@ -25,6 +25,17 @@ pub enum WalkError {
     #[error("symbolic link '{}' points outside the model root (to '{}'); only links inside the model are followed", printable_path(path), printable_path(target))]
     SymlinkOutsideRoot { path: PathBuf, target: PathBuf },
     #[error(
+        "symbolic link '{}' of the Hugging Face cache snapshot points to '{}', which is not a file of the repository's blobs folder '{}'; only links to that repository's blobs are followed",
+        printable_path(path),
+        printable_path(target),
+        printable_path(blobs)
+    )]
+    SnapshotLinkOutsideRepository {
+        path: PathBuf,
+        target: PathBuf,
+        blobs: PathBuf,
+    },
+    #[error(
         "symbolic link '{}' points back to '{}', which contains it: a cycle",
         printable_path(path),
         printable_path(target)

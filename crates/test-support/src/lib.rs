@@ -294,3 +294,61 @@ pub fn two_file_model(dir: &Path) -> PathBuf {
     std::fs::write(model.join("weights/w.bin"), vec![7u8; 100_000]).expect("write");
     model
 }
+
+/// Where the contents of a hand-built Hugging Face cache repository live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HfBlobStore {
+    /// Regular files in the repository's own `blobs/` (huggingface_hub before 2.x, and 2.x
+    /// for files not stored with Xet).
+    Repository,
+    /// huggingface_hub 2.x's cache-wide store: `<cache>/blobs/<2 hex>/<64 hex>` regular
+    /// files, marked by `<cache>/blobs/.huggingface-shared-blobs`, and each repository blob
+    /// a relative link to its entry.
+    Shared,
+}
+
+/// The revision every hand-built cache snapshot has (`refs/main` names it).
+pub const HF_REVISION: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// Builds a Hugging Face cache repository the way huggingface_hub lays it out, in
+/// `<cache>/<repository>` (`models--org--name`): `blobs/<etag>` with each file's content,
+/// `refs/main` naming [`HF_REVISION`], and `snapshots/<revision>/<file>` a relative link
+/// `../../blobs/<etag>` (one more `../` per folder of the file). Returns the snapshot.
+pub fn hf_cache_snapshot(
+    cache: &Path,
+    repository: &str,
+    files: &[(&str, &[u8])],
+    store: HfBlobStore,
+) -> PathBuf {
+    use std::fs;
+    let repo = cache.join(repository);
+    let snapshot = repo.join("snapshots").join(HF_REVISION);
+    fs::create_dir_all(repo.join("blobs")).expect("mkdir blobs");
+    fs::create_dir_all(repo.join("refs")).expect("mkdir refs");
+    fs::write(repo.join("refs/main"), HF_REVISION).expect("write refs/main");
+    if store == HfBlobStore::Shared {
+        fs::create_dir_all(cache.join("blobs")).expect("mkdir shared store");
+        fs::write(cache.join("blobs/.huggingface-shared-blobs"), "1\n").expect("mark store");
+    }
+    for (index, (name, content)) in files.iter().enumerate() {
+        // Real etags are content hashes; any distinct hex name serves the layout.
+        let etag = format!("{:040x}", index + 1);
+        let blob = repo.join("blobs").join(&etag);
+        match store {
+            HfBlobStore::Repository => fs::write(&blob, content).expect("write blob"),
+            HfBlobStore::Shared => {
+                let xet_hash = format!("{:064x}", index + 1);
+                let entry = cache.join("blobs").join(&xet_hash[..2]).join(&xet_hash);
+                fs::create_dir_all(entry.parent().expect("prefix dir")).expect("mkdir prefix");
+                fs::write(&entry, content).expect("write shared blob");
+                let relative = format!("../../blobs/{}/{xet_hash}", &xet_hash[..2]);
+                std::os::unix::fs::symlink(relative, &blob).expect("link repository blob");
+            }
+        }
+        let link = snapshot.join(name);
+        fs::create_dir_all(link.parent().expect("file has a parent")).expect("mkdir snapshot");
+        let up = "../".repeat(name.matches('/').count() + 2);
+        std::os::unix::fs::symlink(format!("{up}blobs/{etag}"), &link).expect("link snapshot file");
+    }
+    snapshot
+}

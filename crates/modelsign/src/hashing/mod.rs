@@ -182,6 +182,16 @@ impl HashSettings {
         }
     }
 
+    /// The `serialization` block recorded for `model` hashed with these settings. A Hugging
+    /// Face cache snapshot is read through its links, so it records `allow_symlinks: true`
+    /// even when links were not asked for: the record says what was done, and matches what
+    /// model_signing (which needs `--allow_symlinks` for a snapshot) records for it.
+    pub fn record_for(&self, model: &Model) -> SerializationRecord {
+        let mut record = self.record();
+        record.allow_symlinks |= model.hf_snapshot.is_some();
+        record
+    }
+
     /// Walks and hashes the model at `model_path`. An empty model is an error.
     pub fn hash_model(&self, model_path: &Path) -> Result<Manifest, HashError> {
         self.hash_model_with_progress(model_path, &Progress::none())
@@ -193,6 +203,17 @@ impl HashSettings {
         model_path: &Path,
         progress: &Progress,
     ) -> Result<Manifest, HashError> {
+        self.walk_and_hash(model_path, progress)
+            .map(|(_, manifest)| manifest)
+    }
+
+    /// As [`HashSettings::hash_model_with_progress`], returning the walked model too (what
+    /// was found besides the manifest: a single file, a Hugging Face snapshot).
+    pub fn walk_and_hash(
+        &self,
+        model_path: &Path,
+        progress: &Progress,
+    ) -> Result<(Model, Manifest), HashError> {
         let pool = engine::worker_pool(self.max_workers)?;
         let model = pool.install(|| model::walk(model_path, &self.walk))?;
         if model.files.is_empty() {
@@ -201,7 +222,8 @@ impl HashSettings {
             }
             .into());
         }
-        self.hash_walked_on(&pool, &model, progress)
+        let manifest = self.hash_walked_on(&pool, &model, progress)?;
+        Ok((model, manifest))
     }
 
     /// Hashes the files of an already walked model.
@@ -226,7 +248,11 @@ impl HashSettings {
                 digest,
             })
             .collect();
-        Ok(Manifest::new(model.name.clone(), self.record(), resources))
+        Ok(Manifest::new(
+            model.name.clone(),
+            self.record_for(model),
+            resources,
+        ))
     }
 
     /// Splits the model's files into hashing tasks (one per file or shard).

@@ -3,11 +3,15 @@
 //! A model is a directory or a single regular file. Walking yields every regular file
 //! that is not excluded, named by its canonical path relative to the model root
 //! (`/`-separated, no `.`/`..` components). Symbolic links are refused unless allowed,
-//! and even then only links that stay inside the model root are followed.
+//! and even then only links that stay inside the model root are followed. The one
+//! exception is a Hugging Face cache snapshot, whose links into its own repository's blobs
+//! are always followed (see [`HfSnapshot`]).
 
+mod hf_cache;
 mod ignore;
 mod name;
 
+pub use hf_cache::HfSnapshot;
 pub use ignore::{is_within, IgnoreSet, DEFAULT_GIT_IGNORES};
 pub use name::{canonicalize_relative, model_name, relative_to_model};
 
@@ -30,6 +34,18 @@ pub struct WalkOptions {
     /// files, names that are not UTF-8), instead of failing on the first one: verification
     /// reports them alongside every other difference.
     pub collect_problems: bool,
+    /// The resource name of a single-file model.
+    pub single_file_name: SingleFileName,
+}
+
+/// How the one resource of a single-file model is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SingleFileName {
+    /// The file's base name, as OMS v1.0 specifies (§6.1.2).
+    #[default]
+    FileName,
+    /// `.`, as model_signing 1.1.1 writes it: the only form it verifies.
+    Dot,
 }
 
 /// One regular file of a model.
@@ -77,6 +93,9 @@ pub struct Model {
     /// (only filled with [`WalkOptions::collect_problems`]). Names that are not UTF-8 are
     /// given with their odd bytes as `\xNN`.
     pub unsupported: Vec<String>,
+    /// The Hugging Face cache snapshot the model is, or lies in: its links into the
+    /// repository's blobs were followed.
+    pub hf_snapshot: Option<HfSnapshot>,
 }
 
 impl Model {
@@ -88,20 +107,14 @@ impl Model {
 
 /// Enumerates the files of the model at `model_path`.
 pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError> {
-    let name = model_name(model_path)?;
-    let meta = root_metadata(model_path, options)?;
-    let mut model = Model {
-        root: model_path.to_path_buf(),
-        name: name.clone(),
-        single_file: meta.is_file(),
-        files: Vec::new(),
-        disallowed_symlinks: Vec::new(),
-        unsupported: Vec::new(),
-    };
+    let (mut model, meta) = open_root(model_path, options)?;
     if meta.is_file() {
-        // A single-file model: its one resource is named by the file's base name
-        // (OMS §6.1.2); the only exclusion that can apply is the file itself.
-        if !options.ignore.is_ignored(&name) {
+        // A single-file model: the only exclusion that can apply is the file itself.
+        if !options.ignore.is_ignored(&model.name) {
+            let name = match options.single_file_name {
+                SingleFileName::FileName => model.name.clone(),
+                SingleFileName::Dot => ".".to_owned(),
+            };
             model
                 .files
                 .push(ModelFile::new(name, model_path.to_path_buf(), &meta));
@@ -110,8 +123,12 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
     }
     let canonical_root = fs::canonicalize(model_path).map_err(|e| WalkError::io(model_path, e))?;
     let walker = Walker {
+        links: LinkRules {
+            allow_symlinks: options.allow_symlinks,
+            canonical_root: &canonical_root,
+            snapshot: model.hf_snapshot.as_ref(),
+        },
         options,
-        canonical_root: &canonical_root,
     };
     let found = walker.walk_dir(model_path, &canonical_root, "", None)?;
     model.files = found.files;
@@ -123,18 +140,24 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
     Ok(model)
 }
 
-/// The model path's own metadata: a directory or a regular file, reached through a
-/// symbolic link only when links are allowed.
-fn root_metadata(model_path: &Path, options: &WalkOptions) -> Result<fs::Metadata, WalkError> {
+/// The model's name and kind, with nothing enumerated yet, and the model path's own
+/// metadata: a directory or a regular file, reached through a symbolic link only when links
+/// are allowed or when it is a file of a Hugging Face cache snapshot.
+fn open_root(model_path: &Path, options: &WalkOptions) -> Result<(Model, fs::Metadata), WalkError> {
     let unusable = |reason: String| WalkError::ModelPath {
         path: model_path.to_path_buf(),
         reason,
     };
+    let name = model_name(model_path)?;
     let link_meta = fs::symlink_metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
-    if link_meta.file_type().is_symlink() && !options.allow_symlinks {
-        return Err(unusable(
-            "is a symbolic link; give the path it points to, or pass --allow-symlinks".into(),
-        ));
+    let mut hf_snapshot = None;
+    if link_meta.file_type().is_symlink() {
+        hf_snapshot = snapshot_of_linked_file(model_path);
+        if hf_snapshot.is_none() && !options.allow_symlinks {
+            return Err(unusable(
+                "is a symbolic link; give the path it points to, or pass --allow-symlinks".into(),
+            ));
+        }
     }
     let meta = fs::metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
     if !meta.is_dir() && !meta.is_file() {
@@ -143,7 +166,31 @@ fn root_metadata(model_path: &Path, options: &WalkOptions) -> Result<fs::Metadat
             crate::limits::describe_file_type(&meta.file_type())
         )));
     }
-    Ok(meta)
+    if meta.is_dir() {
+        let canonical = fs::canonicalize(model_path).map_err(|e| WalkError::io(model_path, e))?;
+        hf_snapshot = HfSnapshot::containing(&canonical);
+    }
+    let model = Model {
+        root: model_path.to_path_buf(),
+        name,
+        single_file: meta.is_file(),
+        files: Vec::new(),
+        disallowed_symlinks: Vec::new(),
+        unsupported: Vec::new(),
+        hf_snapshot,
+    };
+    Ok((model, meta))
+}
+
+/// The snapshot whose file the symbolic link `model_path` is (a link, in a snapshot, to a
+/// blob of its repository), given as a single-file model.
+fn snapshot_of_linked_file(model_path: &Path) -> Option<HfSnapshot> {
+    let parent = match model_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let snapshot = HfSnapshot::containing(&fs::canonicalize(parent).ok()?)?;
+    snapshot.blob_behind(model_path).map(|_| snapshot)
 }
 
 /// Looks up only the named files (canonical paths relative to the model root) instead of
@@ -155,8 +202,13 @@ pub fn select<'a>(
     names: impl IntoIterator<Item = &'a str>,
     options: &WalkOptions,
 ) -> Result<Model, WalkError> {
-    let mut model = walk_root_only(model_path, options)?;
+    let (mut model, _) = open_root(model_path, options)?;
     let canonical_root = fs::canonicalize(model_path).map_err(|e| WalkError::io(model_path, e))?;
+    let links = LinkRules {
+        allow_symlinks: options.allow_symlinks,
+        canonical_root: &canonical_root,
+        snapshot: model.hf_snapshot.as_ref(),
+    };
     for name in names {
         if options.ignore.is_ignored(name) {
             continue;
@@ -172,18 +224,12 @@ pub fn select<'a>(
         let Ok(link_meta) = fs::symlink_metadata(&path) else {
             continue;
         };
-        if link_meta.file_type().is_symlink() && !model.single_file {
-            if !options.allow_symlinks {
-                model.disallowed_symlinks.push(name.to_owned());
-                continue;
-            }
-            let target = fs::canonicalize(&path).map_err(|e| WalkError::BrokenSymlink {
-                path: path.clone(),
-                source: e,
-            })?;
-            if !target.starts_with(&canonical_root) {
-                return Err(WalkError::SymlinkOutsideRoot { path, target });
-            }
+        if link_meta.file_type().is_symlink()
+            && !model.single_file
+            && links.follow(&path)?.is_none()
+        {
+            model.disallowed_symlinks.push(name.to_owned());
+            continue;
         }
         // Every parent must be a real directory too, or a signed name could reach outside
         // the model through a linked directory.
@@ -218,23 +264,63 @@ fn has_linked_parent(root: &Path, name: &str) -> bool {
     false
 }
 
-/// The model's name and kind, without enumerating anything.
-fn walk_root_only(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError> {
-    let name = model_name(model_path)?;
-    let meta = root_metadata(model_path, options)?;
-    Ok(Model {
-        root: model_path.to_path_buf(),
-        name,
-        single_file: meta.is_file(),
-        files: Vec::new(),
-        disallowed_symlinks: Vec::new(),
-        unsupported: Vec::new(),
-    })
+/// Which symbolic links of a directory model are followed.
+struct LinkRules<'a> {
+    allow_symlinks: bool,
+    canonical_root: &'a Path,
+    snapshot: Option<&'a HfSnapshot>,
+}
+
+/// Where a followed symbolic link leads.
+struct Followed {
+    /// The canonical target.
+    target: PathBuf,
+    meta: fs::Metadata,
+}
+
+impl LinkRules<'_> {
+    /// Resolves the symbolic link at `path`: `None` when links are not allowed, the target
+    /// when it may be followed, an error when it leads out of the model (or, in a snapshot,
+    /// out of the repository) or nowhere.
+    fn follow(&self, path: &Path) -> Result<Option<Followed>, WalkError> {
+        let resolve = || {
+            fs::canonicalize(path).map_err(|e| WalkError::BrokenSymlink {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        };
+        if let Some(snapshot) = self.snapshot {
+            if let Some((target, meta)) = snapshot.blob_behind(path) {
+                return Ok(Some(Followed { target, meta }));
+            }
+            // A link within the snapshot falls under the ordinary rules below.
+            let target = resolve()?;
+            if !target.starts_with(self.canonical_root) {
+                return Err(WalkError::SnapshotLinkOutsideRepository {
+                    path: path.to_path_buf(),
+                    target,
+                    blobs: snapshot.blobs().to_path_buf(),
+                });
+            }
+        }
+        if !self.allow_symlinks {
+            return Ok(None);
+        }
+        let target = resolve()?;
+        if !target.starts_with(self.canonical_root) {
+            return Err(WalkError::SymlinkOutsideRoot {
+                path: path.to_path_buf(),
+                target,
+            });
+        }
+        let meta = fs::metadata(&target).map_err(|e| WalkError::io(&target, e))?;
+        Ok(Some(Followed { target, meta }))
+    }
 }
 
 struct Walker<'a> {
     options: &'a WalkOptions,
-    canonical_root: &'a Path,
+    links: LinkRules<'a>,
 }
 
 /// What a part of the walk found.
@@ -360,7 +446,7 @@ impl Walker<'_> {
         ancestors: &Ancestors<'_>,
         found: &mut Found,
     ) -> Result<(), WalkError> {
-        if !self.options.allow_symlinks {
+        let Some(Followed { target, meta }) = self.links.follow(path)? else {
             if self.options.collect_problems {
                 found.disallowed_symlinks.push(rel);
                 return Ok(());
@@ -368,18 +454,7 @@ impl Walker<'_> {
             return Err(WalkError::Symlink {
                 path: path.to_path_buf(),
             });
-        }
-        let target = fs::canonicalize(path).map_err(|e| WalkError::BrokenSymlink {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        if !target.starts_with(self.canonical_root) {
-            return Err(WalkError::SymlinkOutsideRoot {
-                path: path.to_path_buf(),
-                target,
-            });
-        }
-        let meta = fs::metadata(&target).map_err(|e| WalkError::io(&target, e))?;
+        };
         if meta.is_file() {
             found
                 .files

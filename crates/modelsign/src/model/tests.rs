@@ -308,3 +308,233 @@ fn select_finds_only_named_regular_files() {
     assert_eq!(names(&model), ["a", "sub/b"]);
     assert_eq!(model.disallowed_symlinks, ["link"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hugging Face cache snapshots
+
+use test_support::{hf_cache_snapshot, HfBlobStore};
+
+const SNAPSHOT_FILES: &[(&str, &[u8])] = &[
+    ("config.json", b"{}"),
+    ("sub/deeper/weights.bin", b"twelve bytes"),
+];
+
+/// A cache holding `models--org--name` built with `store`, and its snapshot.
+fn cached_snapshot(store: HfBlobStore) -> (tempfile::TempDir, PathBuf) {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let snapshot = hf_cache_snapshot(cache.path(), "models--org--name", SNAPSHOT_FILES, store);
+    (cache, snapshot)
+}
+
+/// `Symlink`, `SymlinkOutsideRoot` or `SnapshotLinkOutsideRepository` naming `link`, under
+/// every combination of the link options: none may follow a link out of the repository.
+fn assert_refused_under_every_option(snapshot: &Path, link: &str) {
+    for allow_symlinks in [false, true] {
+        for collect_problems in [false, true] {
+            let opts = WalkOptions {
+                allow_symlinks,
+                collect_problems,
+                ..options()
+            };
+            let err = walk(snapshot, &opts).expect_err(&format!("{link} must be refused"));
+            assert!(
+                matches!(&err, WalkError::SnapshotLinkOutsideRepository { path, .. } if path.ends_with(link)),
+                "{link} (allow_symlinks {allow_symlinks}, collect {collect_problems}): {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn snapshot_links_into_the_repository_blobs_are_followed_without_allow_symlinks() {
+    for store in [HfBlobStore::Repository, HfBlobStore::Shared] {
+        let (cache, snapshot) = cached_snapshot(store);
+        let model = walk(&snapshot, &options()).expect("walk the snapshot");
+        assert_eq!(names(&model), ["config.json", "sub/deeper/weights.bin"]);
+        let weights = model
+            .files
+            .iter()
+            .find(|f| f.name == "sub/deeper/weights.bin")
+            .expect("weights");
+        assert_eq!(
+            weights.size, 12,
+            "{store:?}: the blob's size, not the link's"
+        );
+        let found = model.hf_snapshot.expect("recognised as a snapshot");
+        assert_eq!(
+            found.repository(),
+            fs::canonicalize(cache.path().join("models--org--name")).expect("canonical")
+        );
+        // A folder of the snapshot is a model of the same cache repository.
+        let sub = walk(&snapshot.join("sub"), &options()).expect("walk a snapshot folder");
+        assert_eq!(names(&sub), ["deeper/weights.bin"]);
+    }
+}
+
+#[test]
+fn every_kind_of_cached_repository_is_a_snapshot_but_other_folders_are_not() {
+    for repository in ["datasets--org--name", "spaces--name", "kernels--org--name"] {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let snapshot = hf_cache_snapshot(
+            cache.path(),
+            repository,
+            SNAPSHOT_FILES,
+            HfBlobStore::Repository,
+        );
+        assert_eq!(
+            names(&walk(&snapshot, &options()).expect(repository)),
+            ["config.json", "sub/deeper/weights.bin"]
+        );
+    }
+    // The same layout in folders huggingface_hub would not have made stays a plain model
+    // with links in it.
+    for repository in ["models--", "model--org--name", "my-models"] {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let snapshot = hf_cache_snapshot(
+            cache.path(),
+            repository,
+            SNAPSHOT_FILES,
+            HfBlobStore::Repository,
+        );
+        let err = walk(&snapshot, &options()).expect_err(repository);
+        assert!(
+            matches!(err, WalkError::Symlink { .. }),
+            "{repository}: {err}"
+        );
+        let mut allowed = options();
+        allowed.allow_symlinks = true;
+        let err = walk(&snapshot, &allowed).expect_err(repository);
+        assert!(
+            matches!(err, WalkError::SymlinkOutsideRoot { .. }),
+            "{repository}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_repository_whose_blobs_folder_is_a_link_is_not_a_snapshot() {
+    let (cache, snapshot) = cached_snapshot(HfBlobStore::Repository);
+    let repo = cache.path().join("models--org--name");
+    fs::rename(repo.join("blobs"), cache.path().join("elsewhere")).expect("move blobs");
+    symlink(cache.path().join("elsewhere"), repo.join("blobs")).expect("symlink");
+    let err = walk(&snapshot, &options()).expect_err("blobs elsewhere");
+    assert!(matches!(err, WalkError::Symlink { .. }), "{err}");
+}
+
+#[test]
+fn snapshot_links_out_of_the_repository_are_refused_even_with_allow_symlinks() {
+    let (cache, snapshot) = cached_snapshot(HfBlobStore::Repository);
+    let other = hf_cache_snapshot(
+        cache.path(),
+        "models--org--other",
+        &[("other.bin", b"x")],
+        HfBlobStore::Repository,
+    );
+    let other_blob = fs::canonicalize(other.join("other.bin")).expect("other blob");
+    write(cache.path(), "outside.bin", "secret");
+    let blobs = cache.path().join("models--org--name/blobs");
+    write(&blobs, "nested/blob", "not directly in blobs/");
+    symlink(cache.path().join("outside.bin"), blobs.join("relay")).expect("symlink");
+    let cases: [(&str, PathBuf); 6] = [
+        ("other-repository", other_blob),
+        ("etc", PathBuf::from("/etc/passwd")),
+        ("outside", cache.path().join("outside.bin")),
+        ("nested-blob", blobs.join("nested/blob")),
+        ("blobs-folder", blobs.clone()),
+        // A repository blob that is a link itself leads on only into a marked shared store.
+        ("relayed", blobs.join("relay")),
+    ];
+    for (link, target) in cases {
+        symlink(&target, snapshot.join(link)).expect("symlink");
+        assert_refused_under_every_option(&snapshot, link);
+        fs::remove_file(snapshot.join(link)).expect("rm");
+    }
+    assert_eq!(names(&walk(&snapshot, &options()).expect("walk")).len(), 2);
+}
+
+#[test]
+fn a_link_into_an_unmarked_shared_store_is_refused() {
+    let (cache, snapshot) = cached_snapshot(HfBlobStore::Shared);
+    fs::remove_file(cache.path().join("blobs/.huggingface-shared-blobs")).expect("unmark");
+    let err = walk(&snapshot, &options()).expect_err("unmarked store");
+    assert!(
+        matches!(err, WalkError::SnapshotLinkOutsideRepository { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn links_within_a_snapshot_follow_the_ordinary_rules() {
+    let (_cache, snapshot) = cached_snapshot(HfBlobStore::Repository);
+    // A link to another snapshot file ends in the repository's blobs like the file itself.
+    symlink("config.json", snapshot.join("alias.json")).expect("symlink");
+    assert_eq!(
+        names(&walk(&snapshot, &options()).expect("walk")),
+        ["alias.json", "config.json", "sub/deeper/weights.bin"]
+    );
+    // A link to a regular file of the snapshot is an ordinary in-model link.
+    write(&snapshot, "notes.txt", "local notes");
+    symlink("notes.txt", snapshot.join("notes-link")).expect("symlink");
+    let err = walk(&snapshot, &options()).expect_err("an in-model link");
+    assert!(matches!(err, WalkError::Symlink { .. }), "{err}");
+    let mut allowed = options();
+    allowed.allow_symlinks = true;
+    assert_eq!(
+        names(&walk(&snapshot, &allowed).expect("walk")),
+        [
+            "alias.json",
+            "config.json",
+            "notes-link",
+            "notes.txt",
+            "sub/deeper/weights.bin"
+        ]
+    );
+}
+
+#[test]
+fn a_snapshot_file_is_a_single_file_model_named_by_its_link() {
+    let (cache, snapshot) = cached_snapshot(HfBlobStore::Repository);
+    let file = snapshot.join("sub/deeper/weights.bin");
+    let model = walk(&file, &options()).expect("walk one snapshot file");
+    assert!(model.single_file);
+    assert!(model.hf_snapshot.is_some());
+    assert_eq!(model.name, "weights.bin");
+    assert_eq!(names(&model), ["weights.bin"]);
+    // A link elsewhere beside it is still only followed with --allow-symlinks.
+    write(cache.path(), "outside.bin", "x");
+    symlink(cache.path().join("outside.bin"), snapshot.join("outside")).expect("symlink");
+    let err = walk(&snapshot.join("outside"), &options()).expect_err("a link elsewhere");
+    assert!(err.is_unusable_model_path(), "{err}");
+}
+
+#[test]
+fn select_follows_snapshot_links_and_refuses_links_out_of_the_repository() {
+    let (cache, snapshot) = cached_snapshot(HfBlobStore::Repository);
+    let model = select(
+        &snapshot,
+        ["config.json", "sub/deeper/weights.bin"],
+        &options(),
+    )
+    .expect("select");
+    assert_eq!(names(&model), ["config.json", "sub/deeper/weights.bin"]);
+    write(cache.path(), "outside.bin", "x");
+    symlink(cache.path().join("outside.bin"), snapshot.join("outside")).expect("symlink");
+    let err = select(&snapshot, ["outside"], &options()).expect_err("outside");
+    assert!(
+        matches!(err, WalkError::SnapshotLinkOutsideRepository { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_single_file_model_can_be_named_dot_as_model_signing_does() {
+    let (_dir, root) = model_dir();
+    write(&root, "model.bin", "hello world");
+    let opts = WalkOptions {
+        single_file_name: SingleFileName::Dot,
+        ..options()
+    };
+    let model = walk(&root.join("model.bin"), &opts).expect("walk");
+    assert_eq!(model.name, "model.bin", "the subject keeps the file's name");
+    assert_eq!(names(&model), ["."]);
+}

@@ -18,7 +18,7 @@ use crate::dsse::{self, Envelope, Signature};
 use crate::error::{BundleError, SignError};
 use crate::hashing::{HashSettings, Progress};
 use crate::manifest::Manifest;
-use crate::model::{relative_to_model, IgnoreSet};
+use crate::model::{relative_to_model, IgnoreSet, Model, SingleFileName};
 use crate::statement;
 
 /// A signing scheme: turns a statement payload into a signed bundle. Nothing else in the
@@ -101,6 +101,18 @@ pub fn check_signature_path(
     Ok(())
 }
 
+/// What signing a model produced.
+#[derive(Debug, Clone)]
+pub struct SignedModel {
+    /// The manifest signed.
+    pub manifest: Manifest,
+    /// The signature, as written.
+    pub bundle: Bundle,
+    /// What the signer should know about the signature, which was written all the same
+    /// (a form that another implementation cannot verify).
+    pub warnings: Vec<String>,
+}
+
 /// Hashes the model, signs it and writes the signature atomically to `signature_path`.
 /// A signature file inside the model is excluded from the manifest (and recorded as
 /// excluded). On any error nothing is written.
@@ -110,7 +122,7 @@ pub fn sign_model(
     signer: &dyn Signer,
     signature_path: &Path,
     progress: &Progress,
-) -> Result<(Manifest, Bundle), SignError> {
+) -> Result<SignedModel, SignError> {
     check_signature_path(model_path, signature_path, &settings.walk.ignore)?;
     let mut settings = settings.clone();
     if let Some(relative) = relative_to_model(model_path, signature_path) {
@@ -120,8 +132,27 @@ pub fn sign_model(
             .add(&relative)
             .map_err(crate::error::HashError::from)?;
     }
-    let manifest = settings.hash_model_with_progress(model_path, progress)?;
+    let (model, manifest) = settings.walk_and_hash(model_path, progress)?;
     let bundle = sign_manifest(&manifest, signer)?;
     bundle.write_atomic(signature_path)?;
-    Ok((manifest, bundle))
+    Ok(SignedModel {
+        manifest,
+        bundle,
+        warnings: single_file_warning(&model, &settings).into_iter().collect(),
+    })
+}
+
+/// model_signing 1.1.1 names the one resource of a single-file model `.` and rejects any
+/// other name, without saying why: a signer who kept the OMS name should know.
+fn single_file_warning(model: &Model, settings: &HashSettings) -> Option<String> {
+    if !model.single_file || settings.walk.single_file_name != SingleFileName::FileName {
+        return None;
+    }
+    let name = crate::text::printable(&model.name);
+    Some(format!(
+        "'{name}' is a single-file model: the signature names its file '{name}', as OMS v1.0 \
+         specifies, but model_signing 1.1.1 expects '.' and will fail to verify it (modelsign \
+         verifies either form); sign with --model-signing-single-file-name for a signature \
+         that model_signing can verify"
+    ))
 }

@@ -177,6 +177,7 @@ pub fn verify_model(
         ignore,
         allow_symlinks: record.allow_symlinks || options.allow_symlinks,
         collect_problems: true,
+        ..WalkOptions::default()
     };
     let pool = worker_pool(options.max_workers)?;
     let mut model = pool
