@@ -28,8 +28,25 @@ modelsign digest my-model\n\n\
 Exit status: 0 success, 1 signing or verification failed, 2 bad usage or unreadable input."
 )]
 pub struct Cli {
+    /// What to report on stderr besides results and errors: DEBUG adds what modelsign
+    /// decided and how long it took; INFO (the default) informational messages such as
+    /// --log-fingerprints; WARNING only warnings; ERROR and CRITICAL no warnings either.
+    /// Case-insensitive; also accepted after the command (model_signing: before it only).
+    #[arg(long, global = true, value_enum, ignore_case = true, value_name = "LEVEL",
+          default_value_t = LogLevel::Info, hide_possible_values = false)]
+    pub log_level: LogLevel,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// model_signing's `--log-level` values, least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
 }
 
 #[derive(Debug, Subcommand)]
@@ -588,6 +605,11 @@ pub struct VerifyCertificateArgs {
     /// PEM file of trusted root certificate(s) (repeatable; a file may hold several).
     #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
     pub certificate_chain: Vec<PathBuf>,
+    /// Log the SHA-256 fingerprint of every trust anchor (`[  init  ]`) and of every
+    /// certificate in the signature, intermediates first (`[ verify ]`), on stderr, as
+    /// model_signing does. Hidden by --log-level WARNING and above, and by --quiet.
+    #[arg(long)]
+    pub log_fingerprints: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,27 @@ macro_rules! errln {
     ($($arg:tt)*) => { $crate::output::message(&format!($($arg)*)) };
 }
 
+/// A warning on stderr, unless `--log-level` is ERROR or above (or `--quiet`).
+macro_rules! warnln {
+    ($($arg:tt)*) => {
+        $crate::output::log($crate::args::LogLevel::Warning, &format!("warning: {}", format!($($arg)*)))
+    };
+}
+
+/// An informational message on stderr, unless `--log-level` is WARNING or above.
+macro_rules! infoln {
+    ($($arg:tt)*) => {
+        $crate::output::log($crate::args::LogLevel::Info, &format!($($arg)*))
+    };
+}
+
+/// What modelsign decided and how long it took, on stderr with `--log-level DEBUG` only.
+macro_rules! debugln {
+    ($($arg:tt)*) => {
+        $crate::output::log($crate::args::LogLevel::Debug, &format!("debug: {}", format!($($arg)*)))
+    };
+}
+
 mod args;
 mod card;
 mod output;
@@ -99,6 +120,13 @@ fn main() -> ExitCode {
             (Some(output), action)
         }
     };
+    // --quiet prints nothing but errors, whatever the level.
+    let quiet = output.is_some_and(|o| o.quiet);
+    output::set_log_level(if quiet {
+        cli.log_level.max(args::LogLevel::Error)
+    } else {
+        cli.log_level
+    });
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -187,15 +215,32 @@ fn run(command: &Command) -> Result<(), Failure> {
         ),
         Command::Verify(VerifyMethod::Key(a)) => {
             let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
-            verify(&a.common, &KeyVerifier::new(key))
+            verify(&a.common, &KeyVerifier::new(key), &|_| {})
         }
         Command::Verify(VerifyMethod::Certificate(a)) => {
-            verify(&a.common, &certificate_verifier(&a.certificate_chain)?)
+            let verifier = certificate_verifier(&a.certificate_chain)?;
+            if !a.log_fingerprints {
+                return verify(&a.common, &verifier, &|_| {});
+            }
+            // As model_signing: the anchors as they are loaded, the bundle's certificates
+            // as they are checked.
+            log_fingerprints("init", &verifier.anchor_fingerprints());
+            verify(&a.common, &verifier, &|bundle| {
+                log_fingerprints("verify", &CertificateVerifier::bundle_fingerprints(bundle));
+            })
         }
         Command::Verify(VerifyMethod::Sigstore(a)) => {
-            verify(&a.common, &sigstore_verifier(&a.sigstore)?)
+            verify(&a.common, &sigstore_verifier(&a.sigstore)?, &|_| {})
         }
         Command::Digest(a) => digest(a),
+    }
+}
+
+/// Logs fingerprints in model_signing's format, `[  init  ] sha256 Fingerprint: AB:CD:…`
+/// (the stage centred in eight columns), so scripts reading its log read ours.
+fn log_fingerprints(stage: &str, fingerprints: &[String]) {
+    for fingerprint in fingerprints {
+        infoln!("[{stage:^8}] sha256 Fingerprint: {fingerprint}");
     }
 }
 
@@ -290,8 +335,8 @@ fn sigstore_signer(
     let services = SigstoreServices::choose(args.use_staging, args.trust_config.as_deref())
         .map_err(Failure::input)?;
     let token = identity_token(args, &services)?;
-    if !output.quiet && !output.json {
-        errln!(
+    if !output.json {
+        infoln!(
             "Signing as {} (identity provider {}) with {}",
             token.identity(),
             token.issuer(),
@@ -355,7 +400,9 @@ fn identity_token(
 }
 
 fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let settings = hash_settings(&common.model, &common.hashing)?;
+    debug_settings(&common.model, &settings);
     let (manifest, _) = modelsign::sign_model(
         &common.model,
         &settings,
@@ -364,6 +411,11 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
         &progress::for_output(&common.output),
     )
     .map_err(sign_failure)?;
+    debugln!(
+        "{} hashed and signed in {:.3} s",
+        count(manifest.resources.len(), "resource"),
+        started.elapsed().as_secs_f64()
+    );
     let digest = manifest.root_digest_string();
     if common.output.json {
         output::json(
@@ -398,11 +450,23 @@ fn sign_failure(error: SignError) -> Failure {
     }
 }
 
-fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure> {
+/// Verifies the model; `on_bundle` sees the bundle once it is read, before any check.
+fn verify(
+    common: &VerifyCommon,
+    verifier: &dyn Verifier,
+    on_bundle: &dyn Fn(&Bundle),
+) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let bundle = Bundle::read(&common.signature).map_err(|e| match e {
         modelsign::BundleError::Io { .. } => Failure::input(e),
         other => Failure::failed(other),
     })?;
+    debugln!(
+        "signature '{}' is signed with {}",
+        common.signature.display(),
+        bundle.material.method()
+    );
+    on_bundle(&bundle);
     let options = VerifyOptions {
         ignore: ignore_set(&common.model, &common.selection)?,
         ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
@@ -418,6 +482,13 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
         &progress::for_output(&common.output),
     ) {
         Ok(report) => {
+            debugln!(
+                "{} checked against the signature ({}, {} serialization) in {:.3} s",
+                count(report.resources, "resource"),
+                report.serialization.hash_type.as_str(),
+                report.serialization.serialization.method(),
+                started.elapsed().as_secs_f64()
+            );
             if common.output.json {
                 output::json(
                     &json!({
@@ -441,7 +512,7 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
             } else {
                 if !common.output.quiet {
                     for note in &report.notes {
-                        errln!("warning: {note}");
+                        warnln!("{note}");
                     }
                     outln!(
                         "Verification succeeded: {} ({}{})",
@@ -517,10 +588,17 @@ fn verify_failure(error: VerifyError) -> Failure {
 }
 
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let settings = hash_settings(&args.model, &args.hashing)?;
+    debug_settings(&args.model, &settings);
     let manifest = settings
         .hash_model_with_progress(&args.model, &progress::for_output(&args.output))
         .map_err(|e| sign_failure(e.into()))?;
+    debugln!(
+        "{} hashed in {:.3} s",
+        count(manifest.resources.len(), "resource"),
+        started.elapsed().as_secs_f64()
+    );
     let digest = manifest.root_digest_string();
     if args.output.json {
         output::json(
@@ -556,6 +634,23 @@ fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Fa
         },
         max_workers: workers(hashing.max_workers),
     })
+}
+
+/// With `--log-level DEBUG`: how the model is about to be hashed.
+fn debug_settings(model: &Path, settings: &HashSettings) {
+    let shards = match settings.serialization {
+        Serialization::Shards { shard_size } => format!(" of {shard_size} bytes"),
+        Serialization::Files => String::new(),
+    };
+    debugln!(
+        "hashing '{}' with {}, {} serialization{shards}, {} worker threads",
+        model.display(),
+        settings.algorithm.as_str(),
+        settings.serialization.method(),
+        settings
+            .max_workers
+            .map_or_else(|| "all available".to_owned(), |n| n.to_string())
+    );
 }
 
 /// `1 resource`, `2 resources`.
@@ -599,8 +694,8 @@ fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Fail
         };
         match relative {
             Some(relative) => set.add(&relative).map_err(Failure::input)?,
-            None => errln!(
-                "warning: ignore path '{}' is not inside the model '{}'; it has no effect",
+            None => warnln!(
+                "ignore path '{}' is not inside the model '{}'; it has no effect",
                 path.display(),
                 model.display()
             ),
