@@ -43,6 +43,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use modelsign::error::SignError;
+use modelsign::keys::Curve;
 use modelsign::limits;
 use modelsign::model::relative_to_model;
 use modelsign::{
@@ -55,9 +56,10 @@ use modelsign::{
 use serde_json::json;
 
 use args::{
-    CertificateChainArgs, Cli, Command, DigestArgs, ExportPublicKeyArgs, HashTypeArg, HashingArgs,
-    Pkcs11Command, PrivateKeyArgs, SelectionArgs, SerializationArg, SignCommon, SignMethod,
-    SigstoreSignerArgs, SigstoreVerifierArgs, VerifyCommon, VerifyMethod,
+    CertificateChainArgs, Cli, Command, CurveArg, DigestArgs, ExportPublicKeyArgs, HashTypeArg,
+    HashingArgs, KeyCommand, KeyGenerateArgs, Pkcs11Command, PrivateKeyArgs, SelectionArgs,
+    SerializationArg, SignCommon, SignMethod, SigstoreSignerArgs, SigstoreVerifierArgs,
+    VerifyCommon, VerifyMethod,
 };
 
 /// Exit status: the signature or verification failed.
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         Command::Verify(VerifyMethod::Certificate(a)) => (Some(&a.common.output), "Verification"),
         Command::Verify(VerifyMethod::Sigstore(a)) => (Some(&a.common.output), "Verification"),
         Command::Digest(a) => (Some(&a.output), "Computing the digest"),
+        Command::Key(KeyCommand::Generate(a)) => (Some(&a.output), "Generating the key pair"),
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(_)) => (None, "Exporting the public key"),
         Command::Card(command) => {
             let (output, action) = card::output_of(command);
@@ -233,6 +236,7 @@ fn run(command: &Command) -> Result<(), Failure> {
             verify(&a.common, &sigstore_verifier(&a.sigstore)?, &|_| {})
         }
         Command::Digest(a) => digest(a),
+        Command::Key(KeyCommand::Generate(a)) => generate_key(a),
     }
 }
 
@@ -718,22 +722,12 @@ fn load_private_key(args: &PrivateKeyArgs) -> Result<PrivateKey, Failure> {
 }
 
 fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
-    if let Some(file) = &args.password_file {
-        let text = limits::read_input_text(file, limits::MAX_SMALL_FILE).map_err(|e| {
-            Failure::input(format!(
-                "cannot read password file '{}': {e}",
-                file.display()
-            ))
-        })?;
-        return Ok(text.lines().next().unwrap_or("").as_bytes().to_vec());
-    }
-    if let Some(var) = &args.password_env {
-        return std::env::var(var)
-            .map(String::into_bytes)
-            .map_err(|_| Failure::input(format!("environment variable {var} is not set")));
-    }
-    if let Some(password) = &args.password {
-        return Ok(password.as_bytes().to_vec());
+    if let Some(password) = given_password(
+        args.password_file.as_deref(),
+        args.password_env.as_deref(),
+        args.password.as_deref(),
+    )? {
+        return Ok(password);
     }
     if std::io::stdin().is_terminal() {
         return rpassword::prompt_password("Password for the private key: ")
@@ -741,4 +735,110 @@ fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
             .map_err(|e| Failure::input(format!("cannot read the password: {e}")));
     }
     Err(Failure::input(modelsign::KeyError::PasswordRequired))
+}
+
+/// A password from the first line of `file`, the environment variable `env`, or `value`
+/// (the first given), or `None` when none is.
+fn given_password(
+    file: Option<&Path>,
+    env: Option<&str>,
+    value: Option<&str>,
+) -> Result<Option<Vec<u8>>, Failure> {
+    if let Some(file) = file {
+        let text = limits::read_input_text(file, limits::MAX_SMALL_FILE).map_err(|e| {
+            Failure::input(format!(
+                "cannot read password file '{}': {e}",
+                file.display()
+            ))
+        })?;
+        return Ok(Some(text.lines().next().unwrap_or("").as_bytes().to_vec()));
+    }
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(|v| Some(v.into_bytes()))
+            .map_err(|_| Failure::input(format!("environment variable {var} is not set")));
+    }
+    Ok(value.map(|v| v.as_bytes().to_vec()))
+}
+
+fn generate_key(args: &KeyGenerateArgs) -> Result<(), Failure> {
+    let curve = match args.curve {
+        CurveArg::P256 => Curve::P256,
+        CurveArg::P384 => Curve::P384,
+        CurveArg::P521 => Curve::P521,
+    };
+    let public_path = args
+        .public_key
+        .clone()
+        .unwrap_or_else(|| modelsign::keys::default_public_key_path(&args.private_key));
+    let password = new_key_password(args)?;
+    let key = PrivateKey::generate(curve).map_err(Failure::failed)?;
+    modelsign::keys::write_key_pair(
+        &key,
+        &args.private_key,
+        &public_path,
+        password.as_deref(),
+        args.force,
+    )
+    .map_err(Failure::input)?;
+    let hint = key.public_key().hint();
+    if args.output.json {
+        output::json(
+            &json!({
+                "ok": true,
+                "curve": curve.to_string(),
+                "private_key": args.private_key,
+                "public_key": public_path,
+                "encrypted": password.is_some(),
+                "public_key_hint": hint,
+            }),
+            0,
+        );
+    } else if !args.output.quiet {
+        outln!(
+            "Generated a {curve} key pair: private key {} ({}readable by you only), public key {} (hint {hint})",
+            args.private_key.display(),
+            if password.is_some() { "encrypted, " } else { "" },
+            public_path.display()
+        );
+        outln!(
+            "Sign with `modelsign sign key MODEL --private-key {}`; give {} to those who verify.",
+            args.private_key.display(),
+            public_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The password to encrypt a new key with: from a file, the environment or the command
+/// line, or asked twice on the terminal for a bare `--password`; `None` leaves the key
+/// unencrypted.
+fn new_key_password(args: &KeyGenerateArgs) -> Result<Option<Vec<u8>>, Failure> {
+    let value = args.password.as_ref().and_then(|v| v.as_deref());
+    if let Some(password) = given_password(
+        args.password_file.as_deref(),
+        args.password_env.as_deref(),
+        value,
+    )? {
+        return Ok(Some(password));
+    }
+    if args.password.is_none() {
+        return Ok(None);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::input(
+            "--password without a value asks for the password on a terminal, and there is none; use --password-file or --password-env",
+        ));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Failure::input(format!("cannot read the password: {e}")))
+    };
+    let first = ask("Password for the new private key: ")?;
+    if ask("The same password again: ")? != first {
+        return Err(Failure::input(
+            "the two passwords differ; nothing was written",
+        ));
+    }
+    Ok(Some(first.into_bytes()))
 }

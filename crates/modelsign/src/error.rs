@@ -119,6 +119,14 @@ pub enum KeyError {
     },
     #[error("the signing certificate's public key does not match the private key")]
     CertificateMismatch,
+    #[error("'{}' already exists; pass --force to replace it", path.display())]
+    Exists { path: PathBuf },
+    #[error("cannot write '{}': {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("the private and the public key would both be written to '{}'; give --public-key another path", path.display())]
+    SamePath { path: PathBuf },
+    #[error("the password is empty; an encrypted key needs a password (or generate the key unencrypted)")]
+    EmptyPassword,
 }
 
 /// A bundle could not be read or written.
