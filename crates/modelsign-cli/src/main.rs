@@ -218,23 +218,26 @@ fn run(command: &Command) -> Result<(), Failure> {
         ),
         Command::Verify(VerifyMethod::Key(a)) => {
             let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
-            verify(&a.common, &KeyVerifier::new(key), &|_| {})
+            verify(&a.common, "key", &KeyVerifier::new(key), &|_| {})
         }
         Command::Verify(VerifyMethod::Certificate(a)) => {
             let verifier = certificate_verifier(&a.certificate_chain)?;
             if !a.log_fingerprints {
-                return verify(&a.common, &verifier, &|_| {});
+                return verify(&a.common, "certificate", &verifier, &|_| {});
             }
             // As model_signing: the anchors as they are loaded, the bundle's certificates
             // as they are checked.
             log_fingerprints("init", &verifier.anchor_fingerprints());
-            verify(&a.common, &verifier, &|bundle| {
+            verify(&a.common, "certificate", &verifier, &|bundle| {
                 log_fingerprints("verify", &CertificateVerifier::bundle_fingerprints(bundle));
             })
         }
-        Command::Verify(VerifyMethod::Sigstore(a)) => {
-            verify(&a.common, &sigstore_verifier(&a.sigstore)?, &|_| {})
-        }
+        Command::Verify(VerifyMethod::Sigstore(a)) => verify(
+            &a.common,
+            "sigstore",
+            &sigstore_verifier(&a.sigstore)?,
+            &|_| {},
+        ),
         Command::Digest(a) => digest(a),
         Command::Key(KeyCommand::Generate(a)) => generate_key(a),
     }
@@ -457,6 +460,7 @@ fn sign_failure(error: SignError) -> Failure {
 /// Verifies the model; `on_bundle` sees the bundle once it is read, before any check.
 fn verify(
     common: &VerifyCommon,
+    method: &str,
     verifier: &dyn Verifier,
     on_bundle: &dyn Fn(&Bundle),
 ) -> Result<(), Failure> {
@@ -505,11 +509,7 @@ fn verify(
                         "hash_type": report.serialization.hash_type.as_str(),
                         "serialization": report.serialization.serialization.method(),
                         "notes": report.notes,
-                        "signer": report.signer.as_ref().map(|s| json!({
-                            "identity": s.identity,
-                            "issuer": s.issuer,
-                            "signed_at": s.signed_at,
-                        })),
+                        "signer": signer_json(&report),
                     }),
                     0,
                 );
@@ -528,6 +528,9 @@ fn verify(
                             .map(|d| format!(", {d}"))
                             .unwrap_or_default()
                     );
+                    if let Some(hint) = &report.public_key_hint {
+                        outln!("Signed by the public key with hint {hint}");
+                    }
                     if let Some(signer) = &report.signer {
                         outln!(
                             "Signed by {} (identity provider {}){}",
@@ -544,7 +547,31 @@ fn verify(
             }
             Ok(())
         }
+        Err(VerifyError::Statement(modelsign::StatementError::ModelCardSignature)) => {
+            let mut failure = verify_failure(modelsign::StatementError::ModelCardSignature.into());
+            failure.message = format!(
+                "'{}' is a model card signature; verify it with `modelsign card verify {method} {} --card-signature {}` and the same key or trust options",
+                common.signature.display(),
+                common.model.display(),
+                common.signature.display()
+            );
+            Err(failure)
+        }
         Err(error) => Err(verify_failure(error)),
+    }
+}
+
+/// Who signed, for `--json`: the verified identity (Sigstore), or the public key's hint
+/// (key method); `null` where the method names neither (certificate).
+fn signer_json(report: &modelsign::VerificationReport) -> serde_json::Value {
+    match (&report.signer, &report.public_key_hint) {
+        (Some(s), _) => json!({
+            "identity": s.identity,
+            "issuer": s.issuer,
+            "signed_at": s.signed_at,
+        }),
+        (None, Some(hint)) => json!({ "public_key_hint": hint }),
+        (None, None) => serde_json::Value::Null,
     }
 }
 
@@ -577,6 +604,12 @@ fn verify_failure(error: VerifyError) -> Failure {
         VerifyError::Mismatch(diff) => Some(json!({
             "verified": false,
             "changed": diff.changed,
+            "changed_digests": diff.changed_digests.iter().map(|c| json!({
+                "name": c.name,
+                "algorithm": c.algorithm,
+                "expected": c.expected,
+                "actual": c.actual,
+            })).collect::<Vec<_>>(),
             "missing": diff.missing,
             "extra": diff.extra,
             "symlinks": diff.symlinks,
