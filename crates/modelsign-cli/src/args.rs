@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 format: a Sigstore bundle holding a DSSE-signed in-toto statement that lists the digest of every \
 file of the model. Signatures interoperate with the Python reference `model_signing`.",
     after_help = "Examples:\n  \
+modelsign key generate --private-key key.pem    # a P-256 key pair: key.pem and key.pub\n  \
 modelsign sign key my-model --private-key key.pem --signature my-model.sig\n  \
 modelsign verify key my-model --public-key key.pub --signature my-model.sig\n  \
 modelsign sign certificate my-model --private-key key.pem --signing-certificate leaf.pem \\\n      \
@@ -28,8 +29,25 @@ modelsign digest my-model\n\n\
 Exit status: 0 success, 1 signing or verification failed, 2 bad usage or unreadable input."
 )]
 pub struct Cli {
+    /// What to report on stderr besides results and errors: DEBUG adds what modelsign
+    /// decided and how long it took; INFO (the default) informational messages such as
+    /// --log-fingerprints; WARNING only warnings; ERROR and CRITICAL no warnings either.
+    /// Case-insensitive; also accepted after the command (model_signing: before it only).
+    #[arg(long, global = true, value_enum, ignore_case = true, value_name = "LEVEL",
+          default_value_t = LogLevel::Info, hide_possible_values = false)]
+    pub log_level: LogLevel,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// model_signing's `--log-level` values, least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +60,9 @@ pub enum Command {
     Verify(VerifyMethod),
     /// Print the model's root digest (`sha256:<hex>`), as recorded in a signature's subject.
     Digest(DigestArgs),
+    /// Key pairs for `sign key` / `verify key`.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// PKCS#11 token helpers (HSMs, smart cards, SoftHSM).
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
@@ -49,6 +70,59 @@ pub enum Command {
     /// intended use) bound to its root digest, as a CycloneDX 1.6 BOM.
     #[command(subcommand)]
     Card(CardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate an EC key pair: the private key as PKCS#8 PEM (mode 0600, optionally
+    /// password-encrypted) and the public key as PEM beside it (`key.pem` → `key.pub`).
+    ///
+    /// model_signing and OpenSSL read both files. Encryption is PBES2 (PBKDF2-HMAC-SHA256,
+    /// AES-256-CBC). Existing files are never replaced without --force.
+    #[command(after_help = "Examples:\n  \
+modelsign key generate --private-key key.pem                      # writes key.pem and key.pub\n  \
+modelsign key generate --private-key key.pem --curve p384 --password   # asks for a password\n  \
+modelsign key generate --private-key ci.pem --public-key ci-signer.pub --password-file pass.txt\n\n\
+Then:\n  \
+modelsign sign key my-model --private-key key.pem --signature my-model.sig\n  \
+modelsign verify key my-model --public-key key.pub --signature my-model.sig")]
+    Generate(KeyGenerateArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CurveArg {
+    P256,
+    P384,
+    P521,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Where to write the private key.
+    #[arg(long, value_name = "PRIVATE_KEY")]
+    pub private_key: PathBuf,
+    /// Where to write the public key (default: the private key's path with extension .pub).
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub public_key: Option<PathBuf>,
+    /// The NIST curve (P-256 signs with SHA-256, P-384 with SHA-384, P-521 with SHA-512).
+    #[arg(long, value_enum, default_value_t = CurveArg::P256)]
+    pub curve: CurveArg,
+    /// Encrypt the private key with this password, or without a value ask for it twice on
+    /// the terminal (a value is visible in the process list; prefer the prompt or a file).
+    #[arg(long, value_name = "PASSWORD", num_args = 0..=1,
+          conflicts_with_all = ["password_file", "password_env"])]
+    pub password: Option<Option<String>>,
+    /// Encrypt the private key with the password on the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    pub password_file: Option<PathBuf>,
+    /// Encrypt the private key with the password in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Replace existing key files.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -600,6 +674,11 @@ pub struct VerifyCertificateArgs {
     /// PEM file of trusted root certificate(s) (repeatable; a file may hold several).
     #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
     pub certificate_chain: Vec<PathBuf>,
+    /// Log the SHA-256 fingerprint of every trust anchor (`[  init  ]`) and of every
+    /// certificate in the signature, intermediates first (`[ verify ]`), on stderr, as
+    /// model_signing does. Hidden by --log-level WARNING and above, and by --quiet.
+    #[arg(long)]
+    pub log_fingerprints: bool,
 }
 
 #[derive(Debug, Args)]

@@ -68,7 +68,7 @@ fn init(args: &CardInitArgs) -> Result<(), Failure> {
         );
     } else if !args.report.quiet {
         for note in &draft.notes {
-            errln!("warning: {}", printable(note));
+            warnln!("{}", printable(note));
         }
         outln!(
             "Drafted {} for {} ({}): {}, {}. Review it, then sign it with `modelsign card sign`.",
@@ -350,7 +350,7 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
         // failure (on stderr) says the card is authentic and which policies it misses.
         Report::Summary if !common.output.quiet && failed.is_none() => {
             for note in &verified.notes {
-                errln!("warning: {}", printable(note));
+                warnln!("{}", printable(note));
             }
             outln!("Card verification succeeded: {status}");
             for p in &verified.policies {

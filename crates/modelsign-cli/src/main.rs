@@ -11,6 +11,27 @@ macro_rules! errln {
     ($($arg:tt)*) => { $crate::output::message(&format!($($arg)*)) };
 }
 
+/// A warning on stderr, unless `--log-level` is ERROR or above (or `--quiet`).
+macro_rules! warnln {
+    ($($arg:tt)*) => {
+        $crate::output::log($crate::args::LogLevel::Warning, &format!("warning: {}", format!($($arg)*)))
+    };
+}
+
+/// An informational message on stderr, unless `--log-level` is WARNING or above.
+macro_rules! infoln {
+    ($($arg:tt)*) => {
+        $crate::output::log($crate::args::LogLevel::Info, &format!($($arg)*))
+    };
+}
+
+/// What modelsign decided and how long it took, on stderr with `--log-level DEBUG` only.
+macro_rules! debugln {
+    ($($arg:tt)*) => {
+        $crate::output::log($crate::args::LogLevel::Debug, &format!("debug: {}", format!($($arg)*)))
+    };
+}
+
 mod args;
 mod card;
 mod output;
@@ -22,6 +43,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use modelsign::error::SignError;
+use modelsign::keys::Curve;
 use modelsign::limits;
 use modelsign::model::relative_to_model;
 use modelsign::{
@@ -34,9 +56,10 @@ use modelsign::{
 use serde_json::json;
 
 use args::{
-    CertificateChainArgs, Cli, Command, DigestArgs, ExportPublicKeyArgs, HashTypeArg, HashingArgs,
-    Pkcs11Command, PrivateKeyArgs, SelectionArgs, SerializationArg, SignCommon, SignMethod,
-    SigstoreSignerArgs, SigstoreVerifierArgs, VerifyCommon, VerifyMethod,
+    CertificateChainArgs, Cli, Command, CurveArg, DigestArgs, ExportPublicKeyArgs, HashTypeArg,
+    HashingArgs, KeyCommand, KeyGenerateArgs, Pkcs11Command, PrivateKeyArgs, SelectionArgs,
+    SerializationArg, SignCommon, SignMethod, SigstoreSignerArgs, SigstoreVerifierArgs,
+    VerifyCommon, VerifyMethod,
 };
 
 /// Exit status: the signature or verification failed.
@@ -93,12 +116,20 @@ fn main() -> ExitCode {
         Command::Verify(VerifyMethod::Certificate(a)) => (Some(&a.common.output), "Verification"),
         Command::Verify(VerifyMethod::Sigstore(a)) => (Some(&a.common.output), "Verification"),
         Command::Digest(a) => (Some(&a.output), "Computing the digest"),
+        Command::Key(KeyCommand::Generate(a)) => (Some(&a.output), "Generating the key pair"),
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(_)) => (None, "Exporting the public key"),
         Command::Card(command) => {
             let (output, action) = card::output_of(command);
             (Some(output), action)
         }
     };
+    // --quiet prints nothing but errors, whatever the level.
+    let quiet = output.is_some_and(|o| o.quiet);
+    output::set_log_level(if quiet {
+        cli.log_level.max(args::LogLevel::Error)
+    } else {
+        cli.log_level
+    });
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -187,15 +218,36 @@ fn run(command: &Command) -> Result<(), Failure> {
         ),
         Command::Verify(VerifyMethod::Key(a)) => {
             let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
-            verify(&a.common, &KeyVerifier::new(key))
+            verify(&a.common, "key", &KeyVerifier::new(key), &|_| {})
         }
         Command::Verify(VerifyMethod::Certificate(a)) => {
-            verify(&a.common, &certificate_verifier(&a.certificate_chain)?)
+            let verifier = certificate_verifier(&a.certificate_chain)?;
+            if !a.log_fingerprints {
+                return verify(&a.common, "certificate", &verifier, &|_| {});
+            }
+            // As model_signing: the anchors as they are loaded, the bundle's certificates
+            // as they are checked.
+            log_fingerprints("init", &verifier.anchor_fingerprints());
+            verify(&a.common, "certificate", &verifier, &|bundle| {
+                log_fingerprints("verify", &CertificateVerifier::bundle_fingerprints(bundle));
+            })
         }
-        Command::Verify(VerifyMethod::Sigstore(a)) => {
-            verify(&a.common, &sigstore_verifier(&a.sigstore)?)
-        }
+        Command::Verify(VerifyMethod::Sigstore(a)) => verify(
+            &a.common,
+            "sigstore",
+            &sigstore_verifier(&a.sigstore)?,
+            &|_| {},
+        ),
         Command::Digest(a) => digest(a),
+        Command::Key(KeyCommand::Generate(a)) => generate_key(a),
+    }
+}
+
+/// Logs fingerprints in model_signing's format, `[  init  ] sha256 Fingerprint: AB:CD:…`
+/// (the stage centred in eight columns), so scripts reading its log read ours.
+fn log_fingerprints(stage: &str, fingerprints: &[String]) {
+    for fingerprint in fingerprints {
+        infoln!("[{stage:^8}] sha256 Fingerprint: {fingerprint}");
     }
 }
 
@@ -256,8 +308,8 @@ fn certificate_failure(error: SignError, mismatch_hint: &str) -> Failure {
 /// Says, whatever the output options, that the signature about to be made will not verify.
 fn warn_unverifiable(reason: Option<&modelsign::CertError>) {
     if let Some(reason) = reason {
-        errln!(
-            "warning: {reason}; signing anyway, as --allow-unverifiable-certificate asks: `verify certificate` will refuse this signature"
+        warnln!(
+            "{reason}; signing anyway, as --allow-unverifiable-certificate asks: `verify certificate` will refuse this signature"
         );
     }
 }
@@ -330,8 +382,8 @@ fn sigstore_signer(
     let services = SigstoreServices::choose(args.use_staging, args.trust_config.as_deref())
         .map_err(Failure::input)?;
     let token = identity_token(args, &services)?;
-    if !output.quiet && !output.json {
-        errln!(
+    if !output.json {
+        infoln!(
             "Signing as {} (identity provider {}) with {}",
             token.identity(),
             token.issuer(),
@@ -395,10 +447,12 @@ fn identity_token(
 }
 
 fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let mut settings = hash_settings(&common.model, &common.hashing)?;
     if common.model_signing_single_file_name {
         settings.walk.single_file_name = SingleFileName::Dot;
     }
+    debug_settings(&common.model, &settings);
     let signed = modelsign::sign_model(
         &common.model,
         &settings,
@@ -408,6 +462,11 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
     )
     .map_err(sign_failure)?;
     let manifest = &signed.manifest;
+    debugln!(
+        "{} hashed and signed in {:.3} s",
+        count(manifest.resources.len(), "resource"),
+        started.elapsed().as_secs_f64()
+    );
     let digest = manifest.root_digest_string();
     if common.output.json {
         output::json(
@@ -424,16 +483,18 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
             }),
             0,
         );
-    } else if !common.output.quiet {
+    } else {
         for warning in &signed.warnings {
-            errln!("warning: {warning}");
+            warnln!("{warning}");
         }
-        outln!(
-            "Signing succeeded: {} ({}, {digest}) -> {}",
-            manifest.model_name,
-            count(manifest.resources.len(), "resource"),
-            common.signature.display()
-        );
+        if !common.output.quiet {
+            outln!(
+                "Signing succeeded: {} ({}, {digest}) -> {}",
+                manifest.model_name,
+                count(manifest.resources.len(), "resource"),
+                common.signature.display()
+            );
+        }
     }
     Ok(())
 }
@@ -446,11 +507,24 @@ fn sign_failure(error: SignError) -> Failure {
     }
 }
 
-fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure> {
+/// Verifies the model; `on_bundle` sees the bundle once it is read, before any check.
+fn verify(
+    common: &VerifyCommon,
+    method: &str,
+    verifier: &dyn Verifier,
+    on_bundle: &dyn Fn(&Bundle),
+) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let bundle = Bundle::read(&common.signature).map_err(|e| match e {
         modelsign::BundleError::Io { .. } => Failure::input(e),
         other => Failure::failed(other),
     })?;
+    debugln!(
+        "signature '{}' is signed with {}",
+        common.signature.display(),
+        bundle.material.method()
+    );
+    on_bundle(&bundle);
     let options = VerifyOptions {
         ignore: ignore_set(&common.model, &common.selection)?,
         ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
@@ -466,6 +540,13 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
         &progress::for_output(&common.output),
     ) {
         Ok(report) => {
+            debugln!(
+                "{} checked against the signature ({}, {} serialization) in {:.3} s",
+                count(report.resources, "resource"),
+                report.serialization.hash_type.as_str(),
+                report.serialization.serialization.method(),
+                started.elapsed().as_secs_f64()
+            );
             if common.output.json {
                 output::json(
                     &json!({
@@ -478,18 +559,14 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                         "hash_type": report.serialization.hash_type.as_str(),
                         "serialization": report.serialization.serialization.method(),
                         "notes": report.notes,
-                        "signer": report.signer.as_ref().map(|s| json!({
-                            "identity": s.identity,
-                            "issuer": s.issuer,
-                            "signed_at": s.signed_at,
-                        })),
+                        "signer": signer_json(&report),
                     }),
                     0,
                 );
             } else {
                 if !common.output.quiet {
                     for note in &report.notes {
-                        errln!("warning: {note}");
+                        warnln!("{note}");
                     }
                     outln!(
                         "Verification succeeded: {} ({}{})",
@@ -501,6 +578,9 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
                             .map(|d| format!(", {d}"))
                             .unwrap_or_default()
                     );
+                    if let Some(hint) = &report.public_key_hint {
+                        outln!("Signed by the public key with hint {hint}");
+                    }
                     if let Some(signer) = &report.signer {
                         outln!(
                             "Signed by {} (identity provider {}){}",
@@ -517,7 +597,31 @@ fn verify(common: &VerifyCommon, verifier: &dyn Verifier) -> Result<(), Failure>
             }
             Ok(())
         }
+        Err(VerifyError::Statement(modelsign::StatementError::ModelCardSignature)) => {
+            let mut failure = verify_failure(modelsign::StatementError::ModelCardSignature.into());
+            failure.message = format!(
+                "'{}' is a model card signature; verify it with `modelsign card verify {method} {} --card-signature {}` and the same key or trust options",
+                common.signature.display(),
+                common.model.display(),
+                common.signature.display()
+            );
+            Err(failure)
+        }
         Err(error) => Err(verify_failure(error)),
+    }
+}
+
+/// Who signed, for `--json`: the verified identity (Sigstore), or the public key's hint
+/// (key method); `null` where the method names neither (certificate).
+fn signer_json(report: &modelsign::VerificationReport) -> serde_json::Value {
+    match (&report.signer, &report.public_key_hint) {
+        (Some(s), _) => json!({
+            "identity": s.identity,
+            "issuer": s.issuer,
+            "signed_at": s.signed_at,
+        }),
+        (None, Some(hint)) => json!({ "public_key_hint": hint }),
+        (None, None) => serde_json::Value::Null,
     }
 }
 
@@ -550,6 +654,12 @@ fn verify_failure(error: VerifyError) -> Failure {
         VerifyError::Mismatch(diff) => Some(json!({
             "verified": false,
             "changed": diff.changed,
+            "changed_digests": diff.changed_digests.iter().map(|c| json!({
+                "name": c.name,
+                "algorithm": c.algorithm,
+                "expected": c.expected,
+                "actual": c.actual,
+            })).collect::<Vec<_>>(),
             "missing": diff.missing,
             "extra": diff.extra,
             "symlinks": diff.symlinks,
@@ -565,10 +675,17 @@ fn verify_failure(error: VerifyError) -> Failure {
 }
 
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let settings = hash_settings(&args.model, &args.hashing)?;
+    debug_settings(&args.model, &settings);
     let manifest = settings
         .hash_model_with_progress(&args.model, &progress::for_output(&args.output))
         .map_err(|e| sign_failure(e.into()))?;
+    debugln!(
+        "{} hashed in {:.3} s",
+        count(manifest.resources.len(), "resource"),
+        started.elapsed().as_secs_f64()
+    );
     let digest = manifest.root_digest_string();
     if args.output.json {
         output::json(
@@ -605,6 +722,23 @@ fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Fa
         },
         max_workers: workers(hashing.max_workers),
     })
+}
+
+/// With `--log-level DEBUG`: how the model is about to be hashed.
+fn debug_settings(model: &Path, settings: &HashSettings) {
+    let shards = match settings.serialization {
+        Serialization::Shards { shard_size } => format!(" of {shard_size} bytes"),
+        Serialization::Files => String::new(),
+    };
+    debugln!(
+        "hashing '{}' with {}, {} serialization{shards}, {} worker threads",
+        model.display(),
+        settings.algorithm.as_str(),
+        settings.serialization.method(),
+        settings
+            .max_workers
+            .map_or_else(|| "all available".to_owned(), |n| n.to_string())
+    );
 }
 
 /// `1 resource`, `2 resources`.
@@ -648,8 +782,8 @@ fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Fail
         };
         match relative {
             Some(relative) => set.add(&relative).map_err(Failure::input)?,
-            None => errln!(
-                "warning: ignore path '{}' is not inside the model '{}'; it has no effect",
+            None => warnln!(
+                "ignore path '{}' is not inside the model '{}'; it has no effect",
                 path.display(),
                 model.display()
             ),
@@ -672,22 +806,12 @@ fn load_private_key(args: &PrivateKeyArgs) -> Result<PrivateKey, Failure> {
 }
 
 fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
-    if let Some(file) = &args.password_file {
-        let text = limits::read_input_text(file, limits::MAX_SMALL_FILE).map_err(|e| {
-            Failure::input(format!(
-                "cannot read password file '{}': {e}",
-                file.display()
-            ))
-        })?;
-        return Ok(text.lines().next().unwrap_or("").as_bytes().to_vec());
-    }
-    if let Some(var) = &args.password_env {
-        return std::env::var(var)
-            .map(String::into_bytes)
-            .map_err(|_| Failure::input(format!("environment variable {var} is not set")));
-    }
-    if let Some(password) = &args.password {
-        return Ok(password.as_bytes().to_vec());
+    if let Some(password) = given_password(
+        args.password_file.as_deref(),
+        args.password_env.as_deref(),
+        args.password.as_deref(),
+    )? {
+        return Ok(password);
     }
     if std::io::stdin().is_terminal() {
         return rpassword::prompt_password("Password for the private key: ")
@@ -695,4 +819,110 @@ fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
             .map_err(|e| Failure::input(format!("cannot read the password: {e}")));
     }
     Err(Failure::input(modelsign::KeyError::PasswordRequired))
+}
+
+/// A password from the first line of `file`, the environment variable `env`, or `value`
+/// (the first given), or `None` when none is.
+fn given_password(
+    file: Option<&Path>,
+    env: Option<&str>,
+    value: Option<&str>,
+) -> Result<Option<Vec<u8>>, Failure> {
+    if let Some(file) = file {
+        let text = limits::read_input_text(file, limits::MAX_SMALL_FILE).map_err(|e| {
+            Failure::input(format!(
+                "cannot read password file '{}': {e}",
+                file.display()
+            ))
+        })?;
+        return Ok(Some(text.lines().next().unwrap_or("").as_bytes().to_vec()));
+    }
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(|v| Some(v.into_bytes()))
+            .map_err(|_| Failure::input(format!("environment variable {var} is not set")));
+    }
+    Ok(value.map(|v| v.as_bytes().to_vec()))
+}
+
+fn generate_key(args: &KeyGenerateArgs) -> Result<(), Failure> {
+    let curve = match args.curve {
+        CurveArg::P256 => Curve::P256,
+        CurveArg::P384 => Curve::P384,
+        CurveArg::P521 => Curve::P521,
+    };
+    let public_path = args
+        .public_key
+        .clone()
+        .unwrap_or_else(|| modelsign::keys::default_public_key_path(&args.private_key));
+    let password = new_key_password(args)?;
+    let key = PrivateKey::generate(curve).map_err(Failure::failed)?;
+    modelsign::keys::write_key_pair(
+        &key,
+        &args.private_key,
+        &public_path,
+        password.as_deref(),
+        args.force,
+    )
+    .map_err(Failure::input)?;
+    let hint = key.public_key().hint();
+    if args.output.json {
+        output::json(
+            &json!({
+                "ok": true,
+                "curve": curve.to_string(),
+                "private_key": args.private_key,
+                "public_key": public_path,
+                "encrypted": password.is_some(),
+                "public_key_hint": hint,
+            }),
+            0,
+        );
+    } else if !args.output.quiet {
+        outln!(
+            "Generated a {curve} key pair: private key {} ({}readable by you only), public key {} (hint {hint})",
+            args.private_key.display(),
+            if password.is_some() { "encrypted, " } else { "" },
+            public_path.display()
+        );
+        outln!(
+            "Sign with `modelsign sign key MODEL --private-key {}`; give {} to those who verify.",
+            args.private_key.display(),
+            public_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The password to encrypt a new key with: from a file, the environment or the command
+/// line, or asked twice on the terminal for a bare `--password`; `None` leaves the key
+/// unencrypted.
+fn new_key_password(args: &KeyGenerateArgs) -> Result<Option<Vec<u8>>, Failure> {
+    let value = args.password.as_ref().and_then(|v| v.as_deref());
+    if let Some(password) = given_password(
+        args.password_file.as_deref(),
+        args.password_env.as_deref(),
+        value,
+    )? {
+        return Ok(Some(password));
+    }
+    if args.password.is_none() {
+        return Ok(None);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::input(
+            "--password without a value asks for the password on a terminal, and there is none; use --password-file or --password-env",
+        ));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Failure::input(format!("cannot read the password: {e}")))
+    };
+    let first = ask("Password for the new private key: ")?;
+    if ask("The same password again: ")? != first {
+        return Err(Failure::input(
+            "the two passwords differ; nothing was written",
+        ));
+    }
+    Ok(Some(first.into_bytes()))
 }

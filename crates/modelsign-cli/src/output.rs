@@ -4,11 +4,30 @@
 
 use std::io::{self, Write};
 use std::process;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use modelsign::text::{json_printable, printable_lines};
 
+use crate::args::LogLevel;
+
 /// Exit status when the output itself cannot be written (the result would be lost).
 const EXIT_OUTPUT: u8 = 2;
+
+/// The `--log-level` in force, as a [`LogLevel`] discriminant; set once, before any work.
+static LOG_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
+
+/// Sets the level below which [`log`] drops messages.
+pub fn set_log_level(level: LogLevel) {
+    LOG_LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+/// Writes a message line to stderr if `level` is at or above `--log-level`. Results (stdout)
+/// and errors do not go through here: no level hides them, as in model_signing.
+pub fn log(level: LogLevel, text: &str) {
+    if level as u8 >= LOG_LEVEL.load(Ordering::Relaxed) {
+        message(text);
+    }
+}
 
 /// Writes `text` and a newline to stdout. Human-readable text has its control characters
 /// made visible (line breaks kept); JSON has none, as serde escapes them. If the reader

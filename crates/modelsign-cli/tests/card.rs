@@ -1343,3 +1343,56 @@ fn card_init_drafts_a_real_spacy_pipeline_from_its_meta_json() {
         &["--require", &format!("ents_f>={ents_f}")],
     ));
 }
+
+#[test]
+fn a_card_signature_given_to_verify_key_points_to_card_verify() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    let signature = work.path().join("model-card.sig");
+    init(&model, &card);
+    assert_ok(&sign_key(
+        &model,
+        &card,
+        &signature,
+        &["--allow-custom-metrics"],
+    ));
+    let (_, public) = key();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "key",
+            text(&model),
+            "--signature",
+            text(&signature),
+        ];
+        args.extend_from_slice(&["--public-key", text(&public)]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Exit 2, as for other unusable input: the model itself was never checked.
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is a model card signature")
+            && stderr.contains(&format!(
+                "modelsign card verify key {} --card-signature {}",
+                text(&model),
+                text(&signature)
+            )),
+        "{}",
+        explain(&out)
+    );
+    let out = verify(&["--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("card verify")),
+        "{report}"
+    );
+    // What the message advises works.
+    assert_ok(&verify_key(&model, &signature, &[]));
+}

@@ -526,6 +526,47 @@ fn json_output_and_digest_agree_with_the_signature() {
     );
 }
 
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[test]
+fn json_mismatch_gives_the_signed_and_the_found_digest_of_each_changed_file() {
+    let f = Fixture::new();
+    let model = f.copy("changed");
+    fs::write(model.join("sub/c.bin"), "charlie!").expect("w");
+    let out = f.verify(&model, &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        json_of(&out)["changed_digests"],
+        json!([{
+            "name": "sub/c.bin",
+            "algorithm": "sha256",
+            "expected": sha256_hex(b"charlie"),
+            "actual": sha256_hex(b"charlie!"),
+        }])
+    );
+}
+
+#[test]
+fn a_key_signature_names_its_signer_by_the_public_key_hint() {
+    let f = Fixture::new();
+    // model_signing's hint: SHA-256 of the public key's PEM as OpenSSL writes it, which is
+    // what the fixture's key file holds.
+    let hint = sha256_hex(&fs::read(&f.public).expect("read"));
+    let out = f.verify(&f.model(), &["--json"]);
+    assert_success(&out, "verify --json");
+    assert_eq!(json_of(&out)["signer"], json!({ "public_key_hint": hint }));
+    let out = f.verify(&f.model(), &[]);
+    assert_success(&out, "verify");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("Signed by the public key with hint {hint}")),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn shards_and_blake3_signatures_verify_with_the_recorded_settings() {
     let f = Fixture::new();

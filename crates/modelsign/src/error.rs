@@ -130,6 +130,14 @@ pub enum KeyError {
     },
     #[error("the signing certificate's public key does not match the private key")]
     CertificateMismatch,
+    #[error("'{}' already exists; pass --force to replace it", path.display())]
+    Exists { path: PathBuf },
+    #[error("cannot write '{}': {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("the private and the public key would both be written to '{}'; give --public-key another path", path.display())]
+    SamePath { path: PathBuf },
+    #[error("the password is empty; an encrypted key needs a password (or generate the key unencrypted)")]
+    EmptyPassword,
 }
 
 /// A bundle could not be read or written.
@@ -162,6 +170,9 @@ pub enum StatementError {
     StatementType(String),
     #[error("predicate type is '{0}', expected https://model_signing/signature/v1.0")]
     PredicateType(String),
+    /// A statement about a model card (`modelsign card sign`), not about the model's files.
+    #[error("this is a model card signature, not a model signature; verify it with `modelsign card verify`")]
+    ModelCardSignature,
     #[error("statement must have exactly one subject, found {0}")]
     SubjectCount(usize),
     #[error("statement is missing '{0}'")]
@@ -389,7 +400,8 @@ pub enum VerifyError {
     #[error("signature is invalid: it was not made by this key over this payload")]
     BadSignature,
     #[error("model does not match its signature: {0}")]
-    Mismatch(ManifestDiff),
+    // Boxed: the diff is large, and every Result carrying a VerifyError pays its size.
+    Mismatch(Box<ManifestDiff>),
     #[error("wrong signer: the signature was made by '{found}', but {expected} was expected")]
     IdentityMismatch { expected: String, found: String },
     #[error("wrong identity provider: the signer's identity was vouched for by '{found}', but '{expected}' was expected")]
@@ -412,6 +424,8 @@ impl VerifyError {
             ) => true,
             VerifyError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
             VerifyError::TrustRoot(_) => true,
+            // A valid document of another kind: the model has not been checked at all.
+            VerifyError::Statement(StatementError::ModelCardSignature) => true,
             _ => false,
         }
     }

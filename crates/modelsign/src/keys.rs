@@ -2,7 +2,7 @@
 //! verifying ECDSA with the curve's hash, and the public-key hint model_signing records.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -395,16 +395,47 @@ impl PrivateKey {
         Self::from_pair(curve, pair)
     }
 
+    /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with
+    /// PBKDF2-HMAC-SHA256 ([`GENERATED_KEY_PBKDF2_ITERATIONS`]) and AES-256-CBC, which
+    /// OpenSSL, Python's `cryptography` (so model_signing) and modelsign all read. Not
+    /// scrypt: OpenSSL refuses scrypt keys needing over 32 MiB, which RustCrypto's
+    /// default parameters do.
+    pub fn to_encrypted_pkcs8_pem(&self, password: &[u8]) -> Result<String, KeyError> {
+        if password.is_empty() {
+            return Err(KeyError::EmptyPassword);
+        }
+        let failed = |what: &str, e: &dyn fmt::Display| {
+            KeyError::Malformed(format!("cannot encrypt the key ({what}): {e}"))
+        };
+        let der = self
+            .pair
+            .to_pkcs8v1()
+            .map_err(|_| KeyError::Malformed("cannot encode the key as PKCS#8".into()))?;
+        let info =
+            pkcs8::PrivateKeyInfo::try_from(der.as_ref()).map_err(|e| failed("PKCS#8", &e))?;
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut salt).map_err(|e| failed("random salt", &e))?;
+        aws_lc_rs::rand::fill(&mut iv).map_err(|e| failed("random IV", &e))?;
+        let parameters = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(
+            GENERATED_KEY_PBKDF2_ITERATIONS,
+            &salt,
+            &iv,
+        )
+        .map_err(|e| failed("PBES2 parameters", &e))?;
+        let encrypted = info
+            .encrypt_with_params(parameters, password)
+            .map_err(|e| failed("PBES2", &e))?;
+        Ok(unix_pem("ENCRYPTED PRIVATE KEY", encrypted.as_bytes()))
+    }
+
     /// The key as unencrypted PKCS#8 PEM (`PRIVATE KEY`).
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let der = self
             .pair
             .to_pkcs8v1()
             .map_err(|_| KeyError::Malformed("cannot encode the key as PKCS#8".into()))?;
-        Ok(pem::encode(&pem::Pem::new(
-            "PRIVATE KEY",
-            der.as_ref().to_vec(),
-        )))
+        Ok(unix_pem("PRIVATE KEY", der.as_ref()))
     }
 
     pub fn curve(&self) -> Curve {
@@ -433,6 +464,136 @@ impl PrivateKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         self.signer.sign(message)
     }
+}
+
+/// PBKDF2-HMAC-SHA256 iterations of the keys modelsign encrypts: OWASP's 2023 advice for
+/// that hash, well within [`MAX_PBKDF2_ITERATIONS`] (deriving takes about 0.1 s).
+pub const GENERATED_KEY_PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// The public key's file when none is given: the private key's with the extension `.pub`
+/// (`key.pem` → `key.pub`), as `modelsign key generate` writes it.
+pub fn default_public_key_path(private_key: &Path) -> PathBuf {
+    private_key.with_extension("pub")
+}
+
+/// Writes a key pair: `key` to `private_path` as PKCS#8 PEM (encrypted with `password` if
+/// given) readable by its owner only (0600), and its public key to `public_path` as
+/// SubjectPublicKeyInfo PEM (0644). Each file is written to a temporary file beside it and
+/// renamed into place, so no partial key is ever left. Existing files are refused unless
+/// `overwrite`, and both paths are checked before either file is written.
+pub fn write_key_pair(
+    key: &PrivateKey,
+    private_path: &Path,
+    public_path: &Path,
+    password: Option<&[u8]>,
+    overwrite: bool,
+) -> Result<(), KeyError> {
+    if same_file_path(private_path, public_path) {
+        return Err(KeyError::SamePath {
+            path: public_path.to_path_buf(),
+        });
+    }
+    for path in [private_path, public_path] {
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            if !overwrite {
+                return Err(KeyError::Exists {
+                    path: path.to_path_buf(),
+                });
+            }
+            if !meta.is_file() {
+                return Err(KeyError::Write {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(format!(
+                        "it is {}; a key is written only as a regular file",
+                        limits::describe_file_type(&meta.file_type())
+                    )),
+                });
+            }
+        }
+    }
+    let private_pem = match password {
+        Some(password) => key.to_encrypted_pkcs8_pem(password)?,
+        None => key.to_pkcs8_pem()?,
+    };
+    let private = staged_file(private_path, private_pem.as_bytes(), 0o600)?;
+    let public = staged_file(public_path, key.public_key().to_pem().as_bytes(), 0o644)?;
+    let private_existed = private_path.exists();
+    persist(private, private_path, overwrite)?;
+    if let Err(e) = persist(public, public_path, overwrite) {
+        // A private key without its public key is of no use to a newcomer and would make
+        // the retry fail on it; one that replaced an older key cannot be undone.
+        if !private_existed {
+            let _ = std::fs::remove_file(private_path);
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// True when two paths name the same file, spelled alike or not (`key.pub`, `./key.pub`).
+fn same_file_path(a: &Path, b: &Path) -> bool {
+    let absolute = |p: &Path| {
+        let name = p.file_name().map(|n| n.to_os_string());
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        (std::fs::canonicalize(&dir).unwrap_or(dir), name)
+    };
+    absolute(a) == absolute(b)
+}
+
+/// `contents` in a temporary file beside `path` with `mode`, flushed to disk.
+fn staged_file(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+) -> Result<tempfile::NamedTempFile, KeyError> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let write_err = |source| KeyError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    // tempfile creates the file 0600, so the private key is never readable by others,
+    // not even for an instant.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".modelsign-key-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(write_err)?;
+    temp.write_all(contents).map_err(write_err)?;
+    temp.as_file().sync_all().map_err(write_err)?;
+    Ok(temp)
+}
+
+/// Renames the staged file to `path`; without `overwrite` it never replaces a file that
+/// appeared meanwhile.
+fn persist(temp: tempfile::NamedTempFile, path: &Path, overwrite: bool) -> Result<(), KeyError> {
+    let result = if overwrite {
+        temp.persist(path)
+    } else {
+        temp.persist_noclobber(path)
+    };
+    result.map(|_| ()).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            KeyError::Write {
+                path: path.to_path_buf(),
+                source: e.error,
+            }
+        }
+    })
 }
 
 /// Most PBKDF2 iterations an encrypted key may ask for. OpenSSL and Python's
@@ -497,6 +658,15 @@ fn check_key_derivation_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Res
         }
         _ => Ok(()),
     }
+}
+
+/// A PEM block with `\n` line ends, as OpenSSL writes it (the pem crate's default is
+/// `\r\n`, which shows as `^M` in editors and diffs).
+fn unix_pem(tag: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// All PEM blocks in `text`, skipping any free text around them.

@@ -94,11 +94,25 @@ pub struct ManifestDiff {
     pub extra: Vec<String>,
     /// Resources whose contents changed.
     pub changed: Vec<String>,
+    /// The signed and the computed digest of each of [`ManifestDiff::changed`], same order.
+    pub changed_digests: Vec<DigestChange>,
     /// Symbolic links in the model, which the signature does not allow.
     pub symlinks: Vec<String>,
     /// Entries of the model no signature can cover: devices, FIFOs, sockets, names that
     /// are not UTF-8 (odd bytes shown as `\xNN`).
     pub unsupported: Vec<String>,
+}
+
+/// A resource whose digest differs from the signed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestChange {
+    pub name: String,
+    /// The digest algorithm of both (the signature's `hash_type`).
+    pub algorithm: &'static str,
+    /// Hex digest the signature records.
+    pub expected: String,
+    /// Hex digest of the resource on disk.
+    pub actual: String,
 }
 
 impl ManifestDiff {
@@ -132,6 +146,12 @@ impl ManifestDiff {
                     if let (Some(want), Some(have)) = (e.next(), f.next()) {
                         if want.digest != have.digest {
                             diff.changed.push(want.name.clone());
+                            diff.changed_digests.push(DigestChange {
+                                name: want.name.clone(),
+                                algorithm: signed.serialization.algorithm(),
+                                expected: hex::encode(&want.digest),
+                                actual: hex::encode(&have.digest),
+                            });
                         }
                     }
                 }
@@ -251,6 +271,15 @@ mod tests {
         let actual = manifest(&[("e", 9), ("a", 3), ("c/x", 6), ("b", 2), ("0", 1)]);
         let diff = ManifestDiff::between(&signed, &actual, false);
         assert_eq!(diff.changed, ["c/x"]);
+        assert_eq!(
+            diff.changed_digests,
+            [DigestChange {
+                name: "c/x".into(),
+                algorithm: "sha256",
+                expected: "05".repeat(32),
+                actual: "06".repeat(32),
+            }]
+        );
         assert_eq!(diff.missing, ["d", "z"]);
         assert_eq!(diff.extra, ["0", "e"]);
         assert!(diff.symlinks.is_empty());

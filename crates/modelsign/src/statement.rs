@@ -262,6 +262,7 @@ pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
             )
         }
         LEGACY_PREDICATE_TYPE => decode_legacy(statement),
+        crate::card::PREDICATE_TYPE => Err(StatementError::ModelCardSignature),
         other => Err(StatementError::PredicateType(other.to_owned())),
     }
 }

@@ -42,6 +42,17 @@ const UNDERSTOOD_EXTENSIONS: [&str; 10] = [
     "2.5.29.31",
     "1.3.6.1.5.5.7.1.1",
 ];
+/// The SHA-256 fingerprint of a DER certificate as upper-case hex byte pairs joined by `:`,
+/// the form of `openssl x509 -fingerprint -sha256` and model_signing's `--log_fingerprints`.
+pub fn sha256_fingerprint(der: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(der)
+        .iter()
+        .map(|byte| format!("{byte:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// Longest chain searched, counting the leaf and the anchor.
 const MAX_PATH_LEN: usize = 10;
 
@@ -128,6 +139,11 @@ impl Certificate {
     /// DER encoding.
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// The SHA-256 fingerprint: see [`sha256_fingerprint`].
+    pub fn sha256_fingerprint(&self) -> String {
+        sha256_fingerprint(&self.der)
     }
 
     /// The subject as an RFC 4514 string.

@@ -29,6 +29,33 @@ impl CertificateVerifier {
         })
     }
 
+    /// The SHA-256 fingerprints (see [`x509::sha256_fingerprint`]) of the trust anchors, in
+    /// the order given: what model_signing's `--log_fingerprints` logs as it loads them.
+    pub fn anchor_fingerprints(&self) -> Vec<String> {
+        self.anchors
+            .iter()
+            .map(Certificate::sha256_fingerprint)
+            .collect()
+    }
+
+    /// The SHA-256 fingerprints of a bundle's certificates in the order model_signing's
+    /// `--log_fingerprints` logs them: intermediates as listed, then the signing
+    /// certificate; none for a bundle of another method. Read from the unverified bundle:
+    /// they name what is about to be checked and vouch for nothing.
+    pub fn bundle_fingerprints(bundle: &Bundle) -> Vec<String> {
+        let VerificationMaterial::CertificateChain(ders) = &bundle.material else {
+            return Vec::new();
+        };
+        let Some((leaf, intermediates)) = ders.split_first() else {
+            return Vec::new();
+        };
+        intermediates
+            .iter()
+            .chain(std::iter::once(leaf))
+            .map(|der| x509::sha256_fingerprint(der))
+            .collect()
+    }
+
     /// Checks certificate validity at `time` instead of now.
     pub fn at_time(mut self, time: SystemTime) -> Self {
         self.time = Some(time);

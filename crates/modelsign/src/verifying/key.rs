@@ -53,6 +53,7 @@ impl Verifier for KeyVerifier {
         Ok(VerifiedSignature {
             notes,
             signer: None,
+            public_key_hint: Some(self.key.hint()),
         })
     }
 }

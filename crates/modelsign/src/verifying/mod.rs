@@ -34,6 +34,9 @@ pub struct VerifiedSignature {
     pub notes: Vec<String>,
     /// Who signed, where the signature names a verified identity (Sigstore keyless).
     pub signer: Option<SignerIdentity>,
+    /// The key method: the hint (hex SHA-256 of its PEM) of the public key that verified
+    /// the signature, which a current bundle records as `publicKey.hint`.
+    pub public_key_hint: Option<String>,
 }
 
 /// A signer identity established by verification.
@@ -73,6 +76,7 @@ pub(crate) fn verify_envelope(
     {
         return Ok(VerifiedSignature {
             signer: None,
+            public_key_hint: None,
             notes: vec!["signature uses the pre-authentication encoding of model_signing 0.2; re-sign with a current signer".into()],
         });
     }
@@ -123,6 +127,8 @@ pub struct VerificationReport {
     pub notes: Vec<String>,
     /// Who signed, for methods that establish an identity (Sigstore keyless).
     pub signer: Option<SignerIdentity>,
+    /// The key method: the hint of the public key that verified the signature.
+    pub public_key_hint: Option<String>,
 }
 
 /// Verifies the model at `model_path` against `bundle`: the signature first (by
@@ -226,7 +232,7 @@ pub fn verify_model(
     diff.symlinks = model.disallowed_symlinks;
     diff.unsupported = model.unsupported;
     if !diff.is_empty() {
-        return Err(VerifyError::Mismatch(diff));
+        return Err(VerifyError::Mismatch(Box::new(diff)));
     }
     Ok(VerificationReport {
         signed_model_name: signed.manifest.model_name.clone(),
@@ -238,6 +244,7 @@ pub fn verify_model(
         format: signed.format,
         notes: verified.notes,
         signer: verified.signer,
+        public_key_hint: verified.public_key_hint,
     })
 }
 

@@ -276,6 +276,7 @@ impl Verifier for SigstoreVerifier {
             .map(|time| time.to_string());
         Ok(VerifiedSignature {
             notes: Vec::new(),
+            public_key_hint: None,
             signer: Some(SignerIdentity {
                 identity: identity.unwrap_or_default(),
                 issuer: result.issuer().unwrap_or(&self.issuer).to_owned(),
