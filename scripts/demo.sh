@@ -4,8 +4,17 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-cargo build --release --quiet -p modelsign-cli
 modelsign="$repo/target/release/modelsign"
+# The first run compiles modelsign and its ~250 dependencies (a few minutes on 2 cores);
+# cargo's own progress shows, later runs take a second.
+if [[ ! -x "$modelsign" ]]; then
+    echo "== building modelsign (release, first run only: about 4 minutes on 2 cores)"
+fi
+build_start=$SECONDS
+cargo build --release -p modelsign-cli
+if ((SECONDS - build_start > 5)); then
+    echo "== built in $((SECONDS - build_start)) s"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r examples/sample-model "$work/sample-model"

