@@ -13,11 +13,15 @@
 #                      Rust, and the build is about twice as fast) or address
 #   FUZZ_SEED          libFuzzer -seed, fixed so a run can be repeated (default 1)
 #   FUZZ_JOBS          targets fuzzed at the same time (default: the number of CPUs)
+#   FUZZ_BUILD         thorough (default: cargo-fuzz's build, opt-level 3 and one codegen
+#                      unit per crate) or quick (opt-level 1, 16 codegen units: a much faster
+#                      build for fewer inputs per second; what scripts/test.sh's short run uses)
 #   MODELSIGN_VECTORS  shared test vectors to add seeds from (default <repo>/../shared/vectors;
 #                      read only, copied into a temporary corpus, never into the repo)
 #
 # A found input is written to fuzz/artifacts/<target>/; replay it with
 #   fuzz/target/x86_64-unknown-linux-gnu/release/<target> fuzz/artifacts/<target>/<file>
+# (fuzz/target/quick/x86_64-unknown-linux-gnu/release/<target> after a quick build)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +31,7 @@ SECONDS_PER_TARGET="${1:-${FUZZ_SECONDS:-20}}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 SEED="${FUZZ_SEED:-1}"
 JOBS="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+BUILD="${FUZZ_BUILD:-thorough}"
 VECTORS="${MODELSIGN_VECTORS:-$REPO/../shared/vectors}"
 TOOLS="$REPO/.cache/tools"
 CARGO_FUZZ_VERSION=0.13.2
@@ -47,6 +52,19 @@ if ! [[ "$JOBS" =~ ^[1-9][0-9]*$ ]]; then
     echo "error: FUZZ_JOBS must be a positive whole number, not '$JOBS'" >&2
     exit 2
 fi
+
+case "$BUILD" in
+thorough) build_options=() ;;
+# Its own target folder, so switching between the two never rebuilds the other.
+quick)
+    build_options=(--codegen-units 16 --target-dir "$REPO/fuzz/target/quick")
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+    ;;
+*)
+    echo "error: FUZZ_BUILD must be quick or thorough, not '$BUILD'" >&2
+    exit 2
+    ;;
+esac
 
 # cargo-fuzz: the pinned version if it is already on PATH, else installed into an ignored
 # folder of the repository so nothing outside it changes. A debug build: it only drives
@@ -73,10 +91,10 @@ fi
 mapfile -t ALL_TARGETS < <("${CARGO[@]}" fuzz list)
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 
-section "Building fuzz targets (${TARGETS[*]}; $toolchain; sanitizer $SANITIZER)"
+section "Building fuzz targets (${TARGETS[*]}; $toolchain; sanitizer $SANITIZER; $BUILD build)"
 build_start=$SECONDS
 # --debug-assertions: overflow checks turn arithmetic on hostile numbers into findings.
-build=("${CARGO[@]}" fuzz build --sanitizer "$SANITIZER" --debug-assertions)
+build=("${CARGO[@]}" fuzz build --sanitizer "$SANITIZER" --debug-assertions "${build_options[@]}")
 if [[ "${TARGETS[*]}" == "${ALL_TARGETS[*]}" ]]; then
     "${build[@]}"
 else
@@ -86,7 +104,11 @@ else
 fi
 echo "Built in $((SECONDS - build_start)) s"
 host="$(rustc -vV | sed -n 's/^host: //p')"
-BIN_DIR="${CARGO_TARGET_DIR:-$REPO/fuzz/target}/$host/release"
+if [[ "$BUILD" == quick ]]; then
+    BIN_DIR="$REPO/fuzz/target/quick/$host/release"
+else
+    BIN_DIR="${CARGO_TARGET_DIR:-$REPO/fuzz/target}/$host/release"
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
