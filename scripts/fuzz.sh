@@ -14,8 +14,9 @@
 #   FUZZ_SEED          libFuzzer -seed, fixed so a run can be repeated (default 1)
 #   FUZZ_JOBS          targets fuzzed at the same time (default: the number of CPUs)
 #   FUZZ_BUILD         thorough (default: cargo-fuzz's build, opt-level 3 and one codegen
-#                      unit per crate) or quick (opt-level 1, 16 codegen units: a much faster
-#                      build for fewer inputs per second; what scripts/test.sh's short run uses)
+#                      unit per crate) or quick (opt-level 1, 16 codegen units: a faster
+#                      build, 332 s fresh on 2 cores, for fewer inputs per second; what
+#                      scripts/test.sh's short run uses)
 #   MODELSIGN_VECTORS  shared test vectors to add seeds from (default <repo>/../shared/vectors;
 #                      read only, copied into a temporary corpus, never into the repo)
 #
