@@ -21,6 +21,25 @@ fn options() -> WalkOptions {
     }
 }
 
+/// [`options`] with `--allow-symlinks`.
+fn symlinks_allowed() -> WalkOptions {
+    WalkOptions {
+        allow_symlinks: true,
+        ..options()
+    }
+}
+
+/// Walks `path` with `opts`, asserts that the walk fails with an error matching `pattern`,
+/// and returns the error; `what` names the case in the failure message.
+macro_rules! assert_walk_fails {
+    ($path:expr, $opts:expr, $pattern:pat, $what:expr) => {{
+        let what = $what;
+        let err = walk($path, $opts).expect_err(what);
+        assert!(matches!(err, $pattern), "{what}: {err}");
+        err
+    }};
+}
+
 fn model_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("my-model");
@@ -153,8 +172,7 @@ fn allowed_symlinks_inside_the_root_are_followed_under_their_own_name() {
     write(&root, "real/a.bin", "hello");
     symlink("real/a.bin", root.join("file-link")).expect("symlink");
     symlink("real", root.join("dir-link")).expect("symlink");
-    let mut opts = options();
-    opts.allow_symlinks = true;
+    let opts = symlinks_allowed();
     let model = walk(&root, &opts).expect("walk");
     assert_eq!(names(&model), ["dir-link/a.bin", "file-link", "real/a.bin"]);
     let link = model
@@ -170,28 +188,23 @@ fn allowed_symlinks_outside_the_root_cycles_and_broken_links_fail() {
     let (dir, root) = model_dir();
     write(&root, "a.bin", "x");
     write(dir.path(), "outside.bin", "secret");
-    let mut opts = options();
-    opts.allow_symlinks = true;
+    let opts = symlinks_allowed();
 
     symlink(dir.path().join("outside.bin"), root.join("out")).expect("symlink");
-    let err = walk(&root, &opts).expect_err("outside target");
-    assert!(matches!(err, WalkError::SymlinkOutsideRoot { .. }), "{err}");
+    assert_walk_fails!(&root, &opts, WalkError::SymlinkOutsideRoot { .. }, "outside target");
     fs::remove_file(root.join("out")).expect("rm");
 
     symlink(".", root.join("cycle")).expect("symlink");
-    let err = walk(&root, &opts).expect_err("cycle");
-    assert!(matches!(err, WalkError::SymlinkCycle { .. }), "{err}");
+    assert_walk_fails!(&root, &opts, WalkError::SymlinkCycle { .. }, "cycle");
     fs::remove_file(root.join("cycle")).expect("rm");
 
     write(&root, "sub/deeper/f", "x");
     symlink("..", root.join("sub/deeper/up")).expect("symlink");
-    let err = walk(&root, &opts).expect_err("indirect cycle");
-    assert!(matches!(err, WalkError::SymlinkCycle { .. }), "{err}");
+    assert_walk_fails!(&root, &opts, WalkError::SymlinkCycle { .. }, "indirect cycle");
     fs::remove_file(root.join("sub/deeper/up")).expect("rm");
 
     symlink("missing", root.join("broken")).expect("symlink");
-    let err = walk(&root, &opts).expect_err("broken");
-    assert!(matches!(err, WalkError::BrokenSymlink { .. }), "{err}");
+    assert_walk_fails!(&root, &opts, WalkError::BrokenSymlink { .. }, "broken");
 }
 
 #[test]
@@ -200,12 +213,12 @@ fn a_symlinked_model_root_needs_allow_symlinks() {
     write(&root, "a.bin", "x");
     let link = dir.path().join("link-to-model");
     symlink(&root, &link).expect("symlink");
-    let err = walk(&link, &options()).expect_err("a linked root");
-    assert!(matches!(err, WalkError::ModelPath { .. }), "{err}");
+    let err = assert_walk_fails!(&link, &options(), WalkError::ModelPath { .. }, "a linked root");
     assert!(err.is_unusable_model_path(), "{err}");
-    let mut opts = options();
-    opts.allow_symlinks = true;
-    assert_eq!(names(&walk(&link, &opts).expect("walk")), ["a.bin"]);
+    assert_eq!(
+        names(&walk(&link, &symlinks_allowed()).expect("walk")),
+        ["a.bin"]
+    );
 }
 
 #[test]
@@ -224,8 +237,7 @@ fn non_utf8_file_names_are_rejected_naming_the_file() {
     let (_dir, root) = model_dir();
     let bad = std::ffi::OsStr::from_bytes(b"bad-\xff.bin");
     fs::write(root.join(bad), "x").expect("write");
-    let err = walk(&root, &options()).expect_err("non-UTF-8 name");
-    assert!(matches!(err, WalkError::NonUtf8Name { .. }));
+    let err = assert_walk_fails!(&root, &options(), WalkError::NonUtf8Name { .. }, "non-UTF-8 name");
     assert!(err.to_string().contains("bad-"), "{err}");
 }
 
@@ -234,8 +246,7 @@ fn special_files_are_rejected() {
     let (_dir, root) = model_dir();
     let socket = root.join("sock");
     let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
-    let err = walk(&root, &options()).expect_err("socket");
-    assert!(matches!(err, WalkError::SpecialFile { .. }), "{err}");
+    assert_walk_fails!(&root, &options(), WalkError::SpecialFile { .. }, "socket");
 }
 
 #[test]
@@ -321,8 +332,13 @@ const SNAPSHOT_FILES: &[(&str, &[u8])] = &[
 
 /// A cache holding `models--org--name` built with `store`, and its snapshot.
 fn cached_snapshot(store: HfBlobStore) -> (tempfile::TempDir, PathBuf) {
+    cached_snapshot_of("models--org--name", store)
+}
+
+/// A cache holding the repository folder `repository` built with `store`, and its snapshot.
+fn cached_snapshot_of(repository: &str, store: HfBlobStore) -> (tempfile::TempDir, PathBuf) {
     let cache = tempfile::tempdir().expect("tempdir");
-    let snapshot = hf_cache_snapshot(cache.path(), "models--org--name", SNAPSHOT_FILES, store);
+    let snapshot = hf_cache_snapshot(cache.path(), repository, SNAPSHOT_FILES, store);
     (cache, snapshot)
 }
 
@@ -374,13 +390,7 @@ fn snapshot_links_into_the_repository_blobs_are_followed_without_allow_symlinks(
 #[test]
 fn every_kind_of_cached_repository_is_a_snapshot_but_other_folders_are_not() {
     for repository in ["datasets--org--name", "spaces--name", "kernels--org--name"] {
-        let cache = tempfile::tempdir().expect("tempdir");
-        let snapshot = hf_cache_snapshot(
-            cache.path(),
-            repository,
-            SNAPSHOT_FILES,
-            HfBlobStore::Repository,
-        );
+        let (_cache, snapshot) = cached_snapshot_of(repository, HfBlobStore::Repository);
         assert_eq!(
             names(&walk(&snapshot, &options()).expect(repository)),
             ["config.json", "sub/deeper/weights.bin"]
@@ -389,25 +399,9 @@ fn every_kind_of_cached_repository_is_a_snapshot_but_other_folders_are_not() {
     // The same layout in folders huggingface_hub would not have made stays a plain model
     // with links in it.
     for repository in ["models--", "model--org--name", "my-models"] {
-        let cache = tempfile::tempdir().expect("tempdir");
-        let snapshot = hf_cache_snapshot(
-            cache.path(),
-            repository,
-            SNAPSHOT_FILES,
-            HfBlobStore::Repository,
-        );
-        let err = walk(&snapshot, &options()).expect_err(repository);
-        assert!(
-            matches!(err, WalkError::Symlink { .. }),
-            "{repository}: {err}"
-        );
-        let mut allowed = options();
-        allowed.allow_symlinks = true;
-        let err = walk(&snapshot, &allowed).expect_err(repository);
-        assert!(
-            matches!(err, WalkError::SymlinkOutsideRoot { .. }),
-            "{repository}: {err}"
-        );
+        let (_cache, snapshot) = cached_snapshot_of(repository, HfBlobStore::Repository);
+        assert_walk_fails!(&snapshot, &options(), WalkError::Symlink { .. }, repository);
+        assert_walk_fails!(&snapshot, &symlinks_allowed(), WalkError::SymlinkOutsideRoot { .. }, repository);
     }
 }
 
@@ -417,8 +411,7 @@ fn a_repository_whose_blobs_folder_is_a_link_is_not_a_snapshot() {
     let repo = cache.path().join("models--org--name");
     fs::rename(repo.join("blobs"), cache.path().join("elsewhere")).expect("move blobs");
     symlink(cache.path().join("elsewhere"), repo.join("blobs")).expect("symlink");
-    let err = walk(&snapshot, &options()).expect_err("blobs elsewhere");
-    assert!(matches!(err, WalkError::Symlink { .. }), "{err}");
+    assert_walk_fails!(&snapshot, &options(), WalkError::Symlink { .. }, "blobs elsewhere");
 }
 
 #[test]
@@ -456,11 +449,7 @@ fn snapshot_links_out_of_the_repository_are_refused_even_with_allow_symlinks() {
 fn a_link_into_an_unmarked_shared_store_is_refused() {
     let (cache, snapshot) = cached_snapshot(HfBlobStore::Shared);
     fs::remove_file(cache.path().join("blobs/.huggingface-shared-blobs")).expect("unmark");
-    let err = walk(&snapshot, &options()).expect_err("unmarked store");
-    assert!(
-        matches!(err, WalkError::SnapshotLinkOutsideRepository { .. }),
-        "{err}"
-    );
+    assert_walk_fails!(&snapshot, &options(), WalkError::SnapshotLinkOutsideRepository { .. }, "unmarked store");
 }
 
 #[test]
@@ -475,12 +464,9 @@ fn links_within_a_snapshot_follow_the_ordinary_rules() {
     // A link to a regular file of the snapshot is an ordinary in-model link.
     write(&snapshot, "notes.txt", "local notes");
     symlink("notes.txt", snapshot.join("notes-link")).expect("symlink");
-    let err = walk(&snapshot, &options()).expect_err("an in-model link");
-    assert!(matches!(err, WalkError::Symlink { .. }), "{err}");
-    let mut allowed = options();
-    allowed.allow_symlinks = true;
+    assert_walk_fails!(&snapshot, &options(), WalkError::Symlink { .. }, "an in-model link");
     assert_eq!(
-        names(&walk(&snapshot, &allowed).expect("walk")),
+        names(&walk(&snapshot, &symlinks_allowed()).expect("walk")),
         [
             "alias.json",
             "config.json",
