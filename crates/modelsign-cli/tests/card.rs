@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine;
-use test_support::{assert_ok, explain, text};
+use test_support::{assert_ok, explain, signed_statement, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
@@ -168,13 +168,6 @@ fn check_with_key(command: &str, model: &Path, signature: &Path, extra: &[&str])
     run(&args)
 }
 
-fn payload(signature: &Path) -> serde_json::Value {
-    let bundle: serde_json::Value = serde_json::from_slice(&fs::read(signature).unwrap()).unwrap();
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
-        .unwrap();
-    serde_json::from_slice(&payload).unwrap()
-}
 
 #[test]
 fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
@@ -277,7 +270,7 @@ fn signed_card_round_trips_and_enforces_policies() {
     sign_allowing_custom_metrics(&model, &card, &signature);
 
     // The statement: one subject (the model and its root digest), a CycloneDX predicate.
-    let statement = payload(&signature);
+    let statement = signed_statement(&signature);
     assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
     assert_eq!(statement["subject"].as_array().unwrap().len(), 1);
     assert_eq!(statement["predicate"]["specVersion"], "1.6");
@@ -721,10 +714,10 @@ fn a_card_with_every_field_round_trips_and_its_bom_meets_the_schema() {
         shown["card"], original,
         "the verified card is the card that was signed"
     );
-    validate_against_cyclonedx_schema(&payload(&signature)["predicate"]);
+    validate_against_cyclonedx_schema(&signed_statement(&signature)["predicate"]);
     // A license expression stays an expression.
     assert_eq!(
-        payload(&signature)["predicate"]["metadata"]["component"]["licenses"][0]["expression"],
+        signed_statement(&signature)["predicate"]["metadata"]["component"]["licenses"][0]["expression"],
         "MIT OR Apache-2.0"
     );
 }

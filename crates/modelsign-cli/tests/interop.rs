@@ -21,8 +21,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use base64::Engine as _;
 use tempfile::TempDir;
+use test_support::{resource_names, signed_statement};
 
 /// Our binary.
 const MODELSIGN: &str = env!("CARGO_BIN_EXE_modelsign");
@@ -313,32 +313,9 @@ fn tamper(file: &Path) {
     fs::write(file, bytes).expect("write tampered file");
 }
 
-/// The in-toto statement inside a signature bundle.
-fn payload(signature: &Path) -> serde_json::Value {
-    let text = fs::read_to_string(signature).expect("read signature");
-    let bundle: serde_json::Value = serde_json::from_str(&text).expect("bundle is JSON");
-    let encoded = bundle["dsseEnvelope"]["payload"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no dsseEnvelope.payload in {}", signature.display()));
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .expect("payload is base64");
-    serde_json::from_slice(&bytes).expect("payload is JSON")
-}
-
-/// The resource names of a signature, in the order listed.
-fn resource_names(signature: &Path) -> Vec<String> {
-    payload(signature)["predicate"]["resources"]
-        .as_array()
-        .expect("predicate.resources is an array")
-        .iter()
-        .map(|r| r["name"].as_str().expect("resource name").to_owned())
-        .collect()
-}
-
 /// The subject (root) digest of a signature, as `sha256:<hex>` like `modelsign digest`.
 fn subject_digest(signature: &Path) -> String {
-    let digest = payload(signature)["subject"][0]["digest"]["sha256"]
+    let digest = signed_statement(signature)["subject"][0]["digest"]["sha256"]
         .as_str()
         .expect("subject[0].digest.sha256")
         .to_owned();
@@ -439,7 +416,7 @@ fn cross_check(case: Case, signer: &Tool, verifier: &Tool) {
         "{combo}: unexpected resources in the signature"
     );
     assert_eq!(
-        payload(&signature)["predicate"]["serialization"]["allow_symlinks"],
+        signed_statement(&signature)["predicate"]["serialization"]["allow_symlinks"],
         serde_json::Value::Bool(case.through_links()),
         "{combo}: a snapshot is read through its links, and says so; a directory is not"
     );
