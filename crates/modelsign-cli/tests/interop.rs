@@ -392,7 +392,7 @@ fn cross_check(case: Case, signer: &Tool, verifier: &Tool) {
         signer.name(),
         verifier.name()
     );
-    let command = |tool: &Tool, command: Command| {
+    let with_links = |tool: &Tool, command: Command| {
         if case.through_links() {
             tool.through_links(command)
         } else {
@@ -408,7 +408,7 @@ fn cross_check(case: Case, signer: &Tool, verifier: &Tool) {
 
     assert_success(
         &format!("{combo} sign"),
-        command(signer, signer.sign(&method, &model, &signature, &[])),
+        with_links(signer, signer.sign(&method, &model, &signature, &[])),
     );
     assert_eq!(
         resource_names(&signature),
@@ -427,7 +427,7 @@ fn cross_check(case: Case, signer: &Tool, verifier: &Tool) {
     );
     assert_success(
         &format!("{combo} verify"),
-        command(verifier, verifier.verify(&method, &model, &signature)),
+        with_links(verifier, verifier.verify(&method, &model, &signature)),
     );
 
     // In a snapshot, writing through the link changes the blob, as a corrupted cache would.
@@ -438,7 +438,7 @@ fn cross_check(case: Case, signer: &Tool, verifier: &Tool) {
     };
     assert_failure(
         &format!("{combo} verify after tampering with {TAMPERED_FILE}"),
-        command(verifier, verifier.verify(&method, &model, &signature)),
+        with_links(verifier, verifier.verify(&method, &model, &signature)),
         &[&reason],
     );
 }
