@@ -133,7 +133,12 @@ fn sign_key(model: &Path, card: &Path, signature: &Path, extra: &[&str]) -> Outp
 /// `card sign key` that must succeed, allowing custom metrics (`card init` drafts the
 /// `.eval_results` benchmark `mrpc`, which is no known metric name).
 fn sign_allowing_custom_metrics(model: &Path, card: &Path, signature: &Path) {
-    assert_ok(&sign_key(model, card, signature, &["--allow-custom-metrics"]));
+    assert_ok(&sign_key(
+        model,
+        card,
+        signature,
+        &["--allow-custom-metrics"],
+    ));
 }
 
 /// The `sentiment-tiny` model in `work` and the signature of the card `card init` drafts
@@ -167,7 +172,6 @@ fn check_with_key(command: &str, model: &Path, signature: &Path, extra: &[&str])
     args.extend_from_slice(extra);
     run(&args)
 }
-
 
 #[test]
 fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
@@ -717,7 +721,8 @@ fn a_card_with_every_field_round_trips_and_its_bom_meets_the_schema() {
     validate_against_cyclonedx_schema(&signed_statement(&signature)["predicate"]);
     // A license expression stays an expression.
     assert_eq!(
-        signed_statement(&signature)["predicate"]["metadata"]["component"]["licenses"][0]["expression"],
+        signed_statement(&signature)["predicate"]["metadata"]["component"]["licenses"][0]
+            ["expression"],
         "MIT OR Apache-2.0"
     );
 }

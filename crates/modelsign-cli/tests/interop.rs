@@ -509,7 +509,11 @@ impl SignedSingleFile {
         let what = format!("{} signs model.bin {extra:?}", signer.name());
         assert_success(&what, sign);
         assert_eq!(resource_names(&signature), [name], "{what}");
-        assert_eq!(subject_digest(&signature), our_digest(&model, &[]), "{what}");
+        assert_eq!(
+            subject_digest(&signature),
+            our_digest(&model, &[]),
+            "{what}"
+        );
         SignedSingleFile {
             _ws: ws,
             method,

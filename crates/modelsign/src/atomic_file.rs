@@ -27,7 +27,8 @@ impl StagedFile {
             .prefix(prefix)
             .suffix(".tmp")
             .tempfile_in(dir)?;
-        temp.as_file().set_permissions(Permissions::from_mode(mode))?;
+        temp.as_file()
+            .set_permissions(Permissions::from_mode(mode))?;
         temp.write_all(contents)?;
         temp.as_file().sync_all()?;
         Ok(StagedFile(temp))
@@ -42,7 +43,10 @@ impl StagedFile {
     /// after the caller looked: then [`io::ErrorKind::AlreadyExists`], and the temporary file
     /// is deleted.
     pub(crate) fn create(self, path: &Path) -> io::Result<()> {
-        self.0.persist_noclobber(path).map(drop).map_err(|e| e.error)
+        self.0
+            .persist_noclobber(path)
+            .map(drop)
+            .map_err(|e| e.error)
     }
 }
 

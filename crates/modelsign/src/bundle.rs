@@ -207,8 +207,8 @@ impl Bundle {
         };
         // Readable by its owner only, as signatures have always been written (tempfile's
         // default mode).
-        let staged = StagedFile::write(path, ".modelsign-", &self.to_json(), 0o600)
-            .map_err(write_err)?;
+        let staged =
+            StagedFile::write(path, ".modelsign-", &self.to_json(), 0o600).map_err(write_err)?;
         // The last check point: past it the signature is replaced. Returning drops `staged`,
         // which deletes the temporary file.
         crate::hashing::interrupt::check()?;
