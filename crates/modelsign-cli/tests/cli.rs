@@ -10,6 +10,7 @@ use base64::Engine;
 use modelsign::keys::Curve;
 use modelsign::{KeySigner, PrivateKey};
 use serde_json::{json, Value};
+use test_support::{resource_names, signed_statement};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
@@ -481,7 +482,7 @@ fn signature_inside_the_model_is_excluded_and_recorded() {
     let model = f.copy("inside");
     let signature = model.join("model.sig");
     assert_success(&f.sign(&model, &signature, &[]), "sign inside");
-    let statement = statement_of(&signature);
+    let statement = signed_statement(&signature);
     let ignored = strings(&statement["predicate"]["serialization"]["ignore_paths"]);
     assert!(ignored.contains(&"model.sig".to_owned()), "{ignored:?}");
     assert_eq!(resource_names(&signature), ["a.bin", "b.bin", "sub/c.bin"]);
@@ -881,26 +882,6 @@ fn the_model_signing_single_file_name_is_dot_and_silences_the_warning() {
     assert_eq!(resource_names(&signature), ["."]);
     let out = f.verify_with(&f.dir.path().join("single.bin"), &signature, &[]);
     assert_success(&out, "modelsign verifies the `.` form");
-}
-
-/// The in-toto statement a signature signs.
-fn statement_of(signature: &Path) -> Value {
-    let bundle: Value =
-        serde_json::from_slice(&fs::read(signature).expect("read signature")).expect("JSON");
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
-        .expect("base64");
-    serde_json::from_slice(&payload).expect("statement")
-}
-
-/// The resource names a signature lists, in its order.
-fn resource_names(signature: &Path) -> Vec<String> {
-    statement_of(signature)["predicate"]["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .map(|r| r["name"].as_str().expect("name").to_owned())
-        .collect()
 }
 
 #[test]

@@ -21,8 +21,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use base64::Engine as _;
 use tempfile::TempDir;
+use test_support::{resource_names, signed_statement};
 
 /// Our binary.
 const MODELSIGN: &str = env!("CARGO_BIN_EXE_modelsign");
@@ -169,6 +169,16 @@ impl Tool {
         command.arg(self.flag("--signature")).arg(signature);
         command
     }
+
+    /// `command`, able to read a Hugging Face snapshot through its links: model_signing
+    /// follows no link without `--allow_symlinks`; modelsign follows a snapshot's own links
+    /// unasked.
+    fn through_links(&self, mut command: Command) -> Command {
+        if matches!(self, Tool::ModelSigning(_)) {
+            command.arg("--allow_symlinks");
+        }
+        command
+    }
 }
 
 /// Both tools, or `None` (after the skip message) when model_signing is not installed.
@@ -303,32 +313,9 @@ fn tamper(file: &Path) {
     fs::write(file, bytes).expect("write tampered file");
 }
 
-/// The in-toto statement inside a signature bundle.
-fn payload(signature: &Path) -> serde_json::Value {
-    let text = fs::read_to_string(signature).expect("read signature");
-    let bundle: serde_json::Value = serde_json::from_str(&text).expect("bundle is JSON");
-    let encoded = bundle["dsseEnvelope"]["payload"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no dsseEnvelope.payload in {}", signature.display()));
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .expect("payload is base64");
-    serde_json::from_slice(&bytes).expect("payload is JSON")
-}
-
-/// The resource names of a signature, in the order listed.
-fn resource_names(signature: &Path) -> Vec<String> {
-    payload(signature)["predicate"]["resources"]
-        .as_array()
-        .expect("predicate.resources is an array")
-        .iter()
-        .map(|r| r["name"].as_str().expect("resource name").to_owned())
-        .collect()
-}
-
 /// The subject (root) digest of a signature, as `sha256:<hex>` like `modelsign digest`.
 fn subject_digest(signature: &Path) -> String {
-    let digest = payload(signature)["subject"][0]["digest"]["sha256"]
+    let digest = signed_statement(signature)["subject"][0]["digest"]["sha256"]
         .as_str()
         .expect("subject[0].digest.sha256")
         .to_owned();
@@ -350,29 +337,88 @@ fn our_digest(model: &Path, ignore: &[&Path]) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The directory matrix: 4 methods x 2 directions
+// The cross-check matrix: 4 methods x 2 directions on a directory, 2 snapshot layouts x 2
+// directions
 
-/// Signs a fresh directory model with `signer`, verifies it with `verifier`, checks that both
+/// What a cross-check signs: a directory model with one of the signing methods, or a Hugging
+/// Face cache snapshot, signed with the P-256 key, in one blob-store layout.
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    Directory(&'static str),
+    Snapshot(test_support::HfBlobStore),
+}
+
+impl Case {
+    fn label(self) -> String {
+        match self {
+            Case::Directory(method_name) => method_name.to_owned(),
+            Case::Snapshot(store) => format!("{store:?} snapshot"),
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Case::Directory(method_name) => method(method_name),
+            Case::Snapshot(_) => method("p256"),
+        }
+    }
+
+    /// The model, in `ws`, and the resource names both implementations must record for it;
+    /// `None` (after the skip message) when the snapshot cannot be checked.
+    fn model(self, ws: &Workspace) -> Option<(PathBuf, Vec<String>)> {
+        match self {
+            Case::Directory(_) => Some((ws.directory_model(), directory_model_names())),
+            Case::Snapshot(store) => {
+                let mut names: Vec<String> =
+                    SNAPSHOT_FILES.iter().map(|(n, _)| n.to_string()).collect();
+                names.sort_unstable();
+                Some((hf_snapshot(ws, store)?, names))
+            }
+        }
+    }
+
+    /// A snapshot is read through its links, which model_signing must be allowed to follow.
+    fn through_links(self) -> bool {
+        matches!(self, Case::Snapshot(_))
+    }
+}
+
+/// Signs a fresh model of `case` with `signer`, verifies it with `verifier`, checks that both
 /// recorded the same resource names, then flips a byte and checks that `verifier` rejects it.
-fn cross_check(method_name: &str, signer: &Tool, verifier: &Tool) {
+fn cross_check(case: Case, signer: &Tool, verifier: &Tool) {
     let combo = format!(
-        "[{method_name}: {} signs, {} verifies]",
+        "[{}: {} signs, {} verifies]",
+        case.label(),
         signer.name(),
         verifier.name()
     );
-    let method = method(method_name);
+    let with_links = |tool: &Tool, command: Command| {
+        if case.through_links() {
+            tool.through_links(command)
+        } else {
+            command
+        }
+    };
+    let method = case.method();
     let ws = Workspace::new();
-    let model = ws.directory_model();
+    let Some((model, names)) = case.model(&ws) else {
+        return;
+    };
     let signature = ws.signature("model.sig");
 
     assert_success(
         &format!("{combo} sign"),
-        signer.sign(&method, &model, &signature, &[]),
+        with_links(signer, signer.sign(&method, &model, &signature, &[])),
     );
     assert_eq!(
         resource_names(&signature),
-        directory_model_names(),
+        names,
         "{combo}: unexpected resources in the signature"
+    );
+    assert_eq!(
+        signed_statement(&signature)["predicate"]["serialization"]["allow_symlinks"],
+        serde_json::Value::Bool(case.through_links()),
+        "{combo}: a snapshot is read through its links, and says so; a directory is not"
     );
     assert_eq!(
         subject_digest(&signature),
@@ -381,9 +427,10 @@ fn cross_check(method_name: &str, signer: &Tool, verifier: &Tool) {
     );
     assert_success(
         &format!("{combo} verify"),
-        verifier.verify(&method, &model, &signature),
+        with_links(verifier, verifier.verify(&method, &model, &signature)),
     );
 
+    // In a snapshot, writing through the link changes the blob, as a corrupted cache would.
     tamper(&model.join(TAMPERED_FILE));
     let reason = match verifier {
         Tool::Modelsign => TAMPERED_FILE.to_owned(),
@@ -391,42 +438,44 @@ fn cross_check(method_name: &str, signer: &Tool, verifier: &Tool) {
     };
     assert_failure(
         &format!("{combo} verify after tampering with {TAMPERED_FILE}"),
-        verifier.verify(&method, &model, &signature),
+        with_links(verifier, verifier.verify(&method, &model, &signature)),
         &[&reason],
     );
 }
 
-fn ours_to_theirs(method_name: &str) {
+fn ours_to_theirs(case: Case) {
     if let Some((ours, theirs)) = peers() {
-        cross_check(method_name, &ours, &theirs);
+        cross_check(case, &ours, &theirs);
     }
 }
 
-fn theirs_to_ours(method_name: &str) {
+fn theirs_to_ours(case: Case) {
     if let Some((ours, theirs)) = peers() {
-        cross_check(method_name, &theirs, &ours);
+        cross_check(case, &theirs, &ours);
     }
 }
 
-/// One `#[test]` per (method, direction), so a failure names its combination.
+/// One `#[test]` per (case, direction), so a failure names its combination.
 macro_rules! matrix {
-    ($($test:ident: $method:literal, $direction:ident;)*) => {$(
+    ($($test:ident: $case:expr, $direction:ident;)*) => {$(
         #[test]
         fn $test() {
-            $direction($method);
+            $direction($case);
         }
     )*};
 }
 
 matrix! {
-    p256_modelsign_signs_model_signing_verifies: "p256", ours_to_theirs;
-    p256_model_signing_signs_modelsign_verifies: "p256", theirs_to_ours;
-    p384_modelsign_signs_model_signing_verifies: "p384", ours_to_theirs;
-    p384_model_signing_signs_modelsign_verifies: "p384", theirs_to_ours;
-    p521_modelsign_signs_model_signing_verifies: "p521", ours_to_theirs;
-    p521_model_signing_signs_modelsign_verifies: "p521", theirs_to_ours;
-    certificate_modelsign_signs_model_signing_verifies: "certificate", ours_to_theirs;
-    certificate_model_signing_signs_modelsign_verifies: "certificate", theirs_to_ours;
+    p256_modelsign_signs_model_signing_verifies: Case::Directory("p256"), ours_to_theirs;
+    p256_model_signing_signs_modelsign_verifies: Case::Directory("p256"), theirs_to_ours;
+    p384_modelsign_signs_model_signing_verifies: Case::Directory("p384"), ours_to_theirs;
+    p384_model_signing_signs_modelsign_verifies: Case::Directory("p384"), theirs_to_ours;
+    p521_modelsign_signs_model_signing_verifies: Case::Directory("p521"), ours_to_theirs;
+    p521_model_signing_signs_modelsign_verifies: Case::Directory("p521"), theirs_to_ours;
+    certificate_modelsign_signs_model_signing_verifies:
+        Case::Directory("certificate"), ours_to_theirs;
+    certificate_model_signing_signs_modelsign_verifies:
+        Case::Directory("certificate"), theirs_to_ours;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,32 +487,62 @@ fn single_file_model(ws: &Workspace) -> PathBuf {
     model
 }
 
+/// A single-file model signed with the P-256 key, in a workspace of its own.
+struct SignedSingleFile {
+    _ws: Workspace,
+    method: Method,
+    model: PathBuf,
+    signature: PathBuf,
+}
+
+impl SignedSingleFile {
+    /// Signs a fresh single-file model with `signer` and its flags `extra`, and checks that
+    /// the signature names its one resource `name` and that the root digest is the one
+    /// `modelsign digest` computes (one resource, the same file digest, whatever its name).
+    fn new(signer: &Tool, extra: &[&str], name: &str) -> Self {
+        let method = method("p256");
+        let ws = Workspace::new();
+        let model = single_file_model(&ws);
+        let signature = ws.signature("model.sig");
+        let mut sign = signer.sign(&method, &model, &signature, &[]);
+        sign.args(extra);
+        let what = format!("{} signs model.bin {extra:?}", signer.name());
+        assert_success(&what, sign);
+        assert_eq!(resource_names(&signature), [name], "{what}");
+        assert_eq!(
+            subject_digest(&signature),
+            our_digest(&model, &[]),
+            "{what}"
+        );
+        SignedSingleFile {
+            _ws: ws,
+            method,
+            model,
+            signature,
+        }
+    }
+
+    fn verify(&self, verifier: &Tool) -> Command {
+        verifier.verify(&self.method, &self.model, &self.signature)
+    }
+}
+
 #[test]
 fn single_file_model_signing_signs_modelsign_verifies() {
     let Some((ours, theirs)) = peers() else {
         return;
     };
-    let method = method("p256");
-    let ws = Workspace::new();
-    let model = single_file_model(&ws);
-    let signature = ws.signature("model.sig");
-
-    assert_success(
-        "model_signing signs model.bin",
-        theirs.sign(&method, &model, &signature, &[]),
-    );
     // model_signing names the only resource of a single-file model `.`.
-    assert_eq!(resource_names(&signature), ["."]);
-    assert_eq!(subject_digest(&signature), our_digest(&model, &[]));
+    let signed = SignedSingleFile::new(&theirs, &[], ".");
     assert_success(
         "modelsign verifies model_signing's single-file signature",
-        ours.verify(&method, &model, &signature),
+        signed.verify(&ours),
     );
 
-    tamper(&model);
+    tamper(&signed.model);
     assert_failure(
         "modelsign verifies model_signing's single-file signature after tampering",
-        ours.verify(&method, &model, &signature),
+        signed.verify(&ours),
         &[],
     );
 }
@@ -477,33 +556,44 @@ fn single_file_modelsign_signs_model_signing_rejects_resource_name() {
     let Some((ours, theirs)) = peers() else {
         return;
     };
-    let method = method("p256");
-    let ws = Workspace::new();
-    let model = single_file_model(&ws);
-    let signature = ws.signature("model.sig");
-
-    assert_success(
-        "modelsign signs model.bin",
-        ours.sign(&method, &model, &signature, &[]),
-    );
-    assert_eq!(
-        resource_names(&signature),
-        ["model.bin"],
-        "our single-file resource is named after the file"
-    );
-    assert_eq!(subject_digest(&signature), our_digest(&model, &[]));
+    // Our single-file resource is named after the file.
+    let signed = SignedSingleFile::new(&ours, &[], "model.bin");
     assert_success(
         "modelsign verifies its own single-file signature",
-        ours.verify(&method, &model, &signature),
+        signed.verify(&ours),
     );
     assert_failure(
         "model_signing verifies modelsign's single-file signature (expected to fail: resource \
          name `model.bin` vs `.`)",
-        theirs.verify(&method, &model, &signature),
+        signed.verify(&theirs),
         &[
             "Missing files in model 'model.bin': model.bin",
             "Extra files",
         ],
+    );
+}
+
+#[test]
+fn single_file_signed_with_the_model_signing_name_verifies_with_model_signing() {
+    let Some((ours, theirs)) = peers() else {
+        return;
+    };
+    let signed = SignedSingleFile::new(&ours, &["--model-signing-single-file-name"], ".");
+    assert_success(
+        "model_signing verifies modelsign's `.` single-file signature",
+        signed.verify(&theirs),
+    );
+    assert_success(
+        "modelsign verifies its own `.` single-file signature",
+        signed.verify(&ours),
+    );
+
+    tamper(&signed.model);
+    assert_failure(
+        "model_signing verifies modelsign's `.` single-file signature after tampering",
+        signed.verify(&theirs),
+        // model_signing quotes the name with escaped quotes: `for \'.\'`.
+        &["Hash mismatch for \\'.\\'"],
     );
 }
 
@@ -633,39 +723,6 @@ fn resource_order_differs_but_cross_verification_holds() {
     );
 }
 
-#[test]
-fn single_file_signed_with_the_model_signing_name_verifies_with_model_signing() {
-    let Some((ours, theirs)) = peers() else {
-        return;
-    };
-    let method = method("p256");
-    let ws = Workspace::new();
-    let model = single_file_model(&ws);
-    let signature = ws.signature("model.sig");
-
-    let mut sign = ours.sign(&method, &model, &signature, &[]);
-    sign.arg("--model-signing-single-file-name");
-    assert_success("modelsign signs model.bin in model_signing's form", sign);
-    assert_eq!(resource_names(&signature), ["."]);
-    assert_eq!(subject_digest(&signature), our_digest(&model, &[]));
-    assert_success(
-        "model_signing verifies modelsign's `.` single-file signature",
-        theirs.verify(&method, &model, &signature),
-    );
-    assert_success(
-        "modelsign verifies its own `.` single-file signature",
-        ours.verify(&method, &model, &signature),
-    );
-
-    tamper(&model);
-    assert_failure(
-        "model_signing verifies modelsign's `.` single-file signature after tampering",
-        theirs.verify(&method, &model, &signature),
-        // model_signing quotes the name with escaped quotes: `for \'.\'`.
-        &["Hash mismatch for \\'.\\'"],
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // Hugging Face cache snapshots
 
@@ -733,93 +790,16 @@ fn hf_snapshot(ws: &Workspace, store: test_support::HfBlobStore) -> Option<PathB
     Some(snapshot)
 }
 
-/// Signs the snapshot with `signer`, verifies it with `verifier`, then changes a blob and
-/// checks that `verifier` rejects it. model_signing needs `--allow_symlinks` both ways;
-/// modelsign needs nothing.
-fn snapshot_cross_check(signer: &Tool, verifier: &Tool, store: test_support::HfBlobStore) {
-    let combo = format!(
-        "[{store:?} snapshot: {} signs, {} verifies]",
-        signer.name(),
-        verifier.name()
-    );
-    let with_links = |tool: &Tool, mut command: Command| {
-        if matches!(tool, Tool::ModelSigning(_)) {
-            command.arg("--allow_symlinks");
-        }
-        command
-    };
-    let method = method("p256");
-    let ws = Workspace::new();
-    let Some(snapshot) = hf_snapshot(&ws, store) else {
-        return;
-    };
-    let signature = ws.signature("snapshot.sig");
-
-    assert_success(
-        &format!("{combo} sign"),
-        with_links(signer, signer.sign(&method, &snapshot, &signature, &[])),
-    );
-    let mut names: Vec<String> = SNAPSHOT_FILES.iter().map(|(n, _)| n.to_string()).collect();
-    names.sort_unstable();
-    assert_eq!(
-        resource_names(&signature),
-        names,
-        "{combo}: the links' names are signed"
-    );
-    assert_eq!(
-        payload(&signature)["predicate"]["serialization"]["allow_symlinks"],
-        serde_json::Value::Bool(true),
-        "{combo}: a snapshot is read through its links, and says so"
-    );
-    assert_eq!(
-        subject_digest(&signature),
-        our_digest(&snapshot, &[]),
-        "{combo}"
-    );
-    assert_success(
-        &format!("{combo} verify"),
-        with_links(verifier, verifier.verify(&method, &snapshot, &signature)),
-    );
-
-    // Writing through the link changes the blob, as a corrupted cache would.
-    tamper(&snapshot.join(TAMPERED_FILE));
-    let reason = match verifier {
-        Tool::Modelsign => TAMPERED_FILE.to_owned(),
-        Tool::ModelSigning(_) => format!("Hash mismatch for '{TAMPERED_FILE}'"),
-    };
-    assert_failure(
-        &format!("{combo} verify after changing the blob behind {TAMPERED_FILE}"),
-        with_links(verifier, verifier.verify(&method, &snapshot, &signature)),
-        &[&reason],
-    );
-}
-
-#[test]
-fn hf_snapshot_modelsign_signs_model_signing_verifies() {
-    if let Some((ours, theirs)) = peers() {
-        snapshot_cross_check(&ours, &theirs, test_support::HfBlobStore::Repository);
-    }
-}
-
-#[test]
-fn hf_snapshot_model_signing_signs_modelsign_verifies() {
-    if let Some((ours, theirs)) = peers() {
-        snapshot_cross_check(&theirs, &ours, test_support::HfBlobStore::Repository);
-    }
-}
-
-#[test]
-fn hf_shared_store_snapshot_modelsign_signs_model_signing_verifies() {
-    if let Some((ours, theirs)) = peers() {
-        snapshot_cross_check(&ours, &theirs, test_support::HfBlobStore::Shared);
-    }
-}
-
-#[test]
-fn hf_shared_store_snapshot_model_signing_signs_modelsign_verifies() {
-    if let Some((ours, theirs)) = peers() {
-        snapshot_cross_check(&theirs, &ours, test_support::HfBlobStore::Shared);
-    }
+// model_signing needs `--allow_symlinks` both ways; modelsign needs nothing.
+matrix! {
+    hf_snapshot_modelsign_signs_model_signing_verifies:
+        Case::Snapshot(test_support::HfBlobStore::Repository), ours_to_theirs;
+    hf_snapshot_model_signing_signs_modelsign_verifies:
+        Case::Snapshot(test_support::HfBlobStore::Repository), theirs_to_ours;
+    hf_shared_store_snapshot_modelsign_signs_model_signing_verifies:
+        Case::Snapshot(test_support::HfBlobStore::Shared), ours_to_theirs;
+    hf_shared_store_snapshot_model_signing_signs_modelsign_verifies:
+        Case::Snapshot(test_support::HfBlobStore::Shared), theirs_to_ours;
 }
 
 /// model_signing follows any link it is allowed to; we follow a snapshot's links only into
@@ -836,9 +816,10 @@ fn hf_snapshot_link_to_another_repository_fails_modelsign_verification() {
         return;
     };
     let signature = ws.signature("snapshot.sig");
-    let mut sign = theirs.sign(&method, &snapshot, &signature, &[]);
-    sign.arg("--allow_symlinks");
-    assert_success("model_signing signs the snapshot", sign);
+    assert_success(
+        "model_signing signs the snapshot",
+        theirs.through_links(theirs.sign(&method, &snapshot, &signature, &[])),
+    );
 
     let other = test_support::hf_cache_snapshot(
         &ws.path("hub"),
@@ -853,9 +834,10 @@ fn hf_snapshot_link_to_another_repository_fails_modelsign_verification() {
         &link,
     )
     .expect("link into the other repository");
-    let mut verify = theirs.verify(&method, &snapshot, &signature);
-    verify.arg("--allow_symlinks");
-    assert_success("model_signing follows the moved link", verify);
+    assert_success(
+        "model_signing follows the moved link",
+        theirs.through_links(theirs.verify(&method, &snapshot, &signature)),
+    );
     assert_failure(
         "modelsign verifies with a link into another repository's blobs",
         ours.verify(&method, &snapshot, &signature),

@@ -2,7 +2,6 @@
 //! writer for the one shape we write, and an atomic file write.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -10,6 +9,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::atomic_file::StagedFile;
 use crate::dsse::{Envelope, Signature};
 use crate::error::BundleError;
 use crate::limits;
@@ -205,21 +205,14 @@ impl Bundle {
             path: path.to_path_buf(),
             source,
         };
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let mut temp = tempfile::Builder::new()
-            .prefix(".modelsign-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(write_err)?;
-        temp.write_all(&self.to_json()).map_err(write_err)?;
-        temp.as_file().sync_all().map_err(write_err)?;
-        // The last check point: past it the signature is replaced. Returning drops `temp`,
+        // Readable by its owner only, as signatures have always been written (tempfile's
+        // default mode).
+        let staged =
+            StagedFile::write(path, ".modelsign-", &self.to_json(), 0o600).map_err(write_err)?;
+        // The last check point: past it the signature is replaced. Returning drops `staged`,
         // which deletes the temporary file.
         crate::hashing::interrupt::check()?;
-        temp.persist(path).map_err(|e| write_err(e.error))?;
+        staged.replace(path).map_err(write_err)?;
         Ok(())
     }
 }

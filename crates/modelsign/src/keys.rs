@@ -12,6 +12,7 @@ use der::{Any, Decode, Encode};
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 
+use crate::atomic_file::StagedFile;
 use crate::error::{KeyError, SignError};
 use crate::limits;
 
@@ -544,53 +545,30 @@ fn same_file_path(a: &Path, b: &Path) -> bool {
 }
 
 /// `contents` in a temporary file beside `path` with `mode`, flushed to disk.
-fn staged_file(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-) -> Result<tempfile::NamedTempFile, KeyError> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let write_err = |source| KeyError::Write {
+fn staged_file(path: &Path, contents: &[u8], mode: u32) -> Result<StagedFile, KeyError> {
+    StagedFile::write(path, ".modelsign-key-", contents, mode).map_err(|source| KeyError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    // tempfile creates the file 0600, so the private key is never readable by others,
-    // not even for an instant.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".modelsign-key-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    temp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(write_err)?;
-    temp.write_all(contents).map_err(write_err)?;
-    temp.as_file().sync_all().map_err(write_err)?;
-    Ok(temp)
+    })
 }
 
 /// Renames the staged file to `path`; without `overwrite` it never replaces a file that
 /// appeared meanwhile.
-fn persist(temp: tempfile::NamedTempFile, path: &Path, overwrite: bool) -> Result<(), KeyError> {
+fn persist(staged: StagedFile, path: &Path, overwrite: bool) -> Result<(), KeyError> {
     let result = if overwrite {
-        temp.persist(path)
+        staged.replace(path)
     } else {
-        temp.persist_noclobber(path)
+        staged.create(path)
     };
-    result.map(|_| ()).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+    result.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
             KeyError::Exists {
                 path: path.to_path_buf(),
             }
         } else {
             KeyError::Write {
                 path: path.to_path_buf(),
-                source: e.error,
+                source,
             }
         }
     })

@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+mod atomic_file;
 pub mod bundle;
 pub mod card;
 pub mod dsse;

@@ -286,6 +286,31 @@ pub fn assert_ok(out: &std::process::Output) {
     assert!(out.status.success(), "{}", explain(out));
 }
 
+/// The in-toto statement a signature bundle signs, decoded from its DSSE envelope here
+/// rather than by modelsign, whose output it checks.
+pub fn signed_statement(signature: &Path) -> serde_json::Value {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(signature).expect("read signature");
+    let bundle: serde_json::Value = serde_json::from_str(&text).expect("bundle is JSON");
+    let encoded = bundle["dsseEnvelope"]["payload"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no dsseEnvelope.payload in {}", signature.display()));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("payload is base64");
+    serde_json::from_slice(&bytes).expect("payload is JSON")
+}
+
+/// The resource names a signature lists, in its order.
+pub fn resource_names(signature: &Path) -> Vec<String> {
+    signed_statement(signature)["predicate"]["resources"]
+        .as_array()
+        .expect("predicate.resources is an array")
+        .iter()
+        .map(|r| r["name"].as_str().expect("resource name").to_owned())
+        .collect()
+}
+
 /// A small two-file model (`config.json`, `weights/w.bin`) in `dir/model`.
 pub fn two_file_model(dir: &Path) -> PathBuf {
     let model = dir.join("model");

@@ -116,6 +116,23 @@ fn read_prefix(path: &Path, limit: u64) -> Option<(String, bool)> {
     Some((text, complete))
 }
 
+/// A JSON metadata file of the model folder (`config.json`, `meta.json`): `None` when it is
+/// absent, unreadable or not JSON, and also, with a note, when it is larger than
+/// [`MAX_METADATA_FILE_BYTES`]. serde_json refuses nesting deeper than 128 levels (its
+/// default recursion limit, kept: the `unbounded_depth` feature is not enabled), so a
+/// hostile file is skipped like any unparsable one.
+fn read_metadata_json(path: &Path, notes: &mut Vec<String>) -> Option<serde_json::Value> {
+    let (text, complete) = read_prefix(path, MAX_METADATA_FILE_BYTES)?;
+    if !complete {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        notes.push(format!(
+            "{name}: skipped, larger than {MAX_METADATA_FILE_BYTES} bytes (MAX_METADATA_FILE_BYTES)"
+        ));
+        return None;
+    }
+    serde_json::from_str(&text).ok()
+}
+
 /// The README's front matter, if it has one; an error when it is larger than
 /// [`super::MAX_YAML_BYTES`] (only that much of the README, plus its delimiters, is read).
 fn read_front_matter(readme: &Path) -> Result<Option<String>, CardError> {
@@ -240,17 +257,7 @@ fn title_and_first_paragraph(text: &str) -> (Option<String>, Option<String>) {
 /// author, its `sources` as training datasets and the numeric scores of `performance`.
 /// A `meta.json` without `lang` and `name` is some other tool's, and left alone.
 fn apply_spacy_meta(card: &mut ModelCard, path: &Path, notes: &mut Vec<String>) {
-    let Some((text, complete)) = read_prefix(path, MAX_METADATA_FILE_BYTES) else {
-        return;
-    };
-    if !complete {
-        notes.push(format!(
-            "meta.json: skipped, larger than {MAX_METADATA_FILE_BYTES} bytes (MAX_METADATA_FILE_BYTES)"
-        ));
-        return;
-    }
-    // serde_json's default recursion limit bounds the nesting, as for config.json.
-    let Ok(meta) = serde_json::from_str::<serde_json::Value>(&text) else {
+    let Some(meta) = read_metadata_json(path, notes) else {
         return;
     };
     let (Some(lang), Some(name)) = (meta["lang"].as_str(), meta["name"].as_str()) else {
@@ -516,19 +523,7 @@ fn apply_eval_results(
 }
 
 fn apply_config(card: &mut ModelCard, path: &Path, notes: &mut Vec<String>) {
-    let Some((text, complete)) = read_prefix(path, MAX_METADATA_FILE_BYTES) else {
-        return;
-    };
-    if !complete {
-        notes.push(format!(
-            "config.json: skipped, larger than {MAX_METADATA_FILE_BYTES} bytes (MAX_METADATA_FILE_BYTES)"
-        ));
-        return;
-    }
-    // serde_json refuses nesting deeper than 128 levels (its default recursion limit,
-    // kept: the `unbounded_depth` feature is not enabled), so a hostile config.json is
-    // skipped like any unparsable one.
-    let Ok(config) = serde_json::from_str::<serde_json::Value>(&text) else {
+    let Some(config) = read_metadata_json(path, notes) else {
         return;
     };
     card.architecture = config["architectures"][0]

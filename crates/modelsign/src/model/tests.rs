@@ -21,6 +21,14 @@ fn options() -> WalkOptions {
     }
 }
 
+/// [`options`] with `--allow-symlinks`.
+fn symlinks_allowed() -> WalkOptions {
+    WalkOptions {
+        allow_symlinks: true,
+        ..options()
+    }
+}
+
 fn model_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("my-model");
@@ -153,8 +161,7 @@ fn allowed_symlinks_inside_the_root_are_followed_under_their_own_name() {
     write(&root, "real/a.bin", "hello");
     symlink("real/a.bin", root.join("file-link")).expect("symlink");
     symlink("real", root.join("dir-link")).expect("symlink");
-    let mut opts = options();
-    opts.allow_symlinks = true;
+    let opts = symlinks_allowed();
     let model = walk(&root, &opts).expect("walk");
     assert_eq!(names(&model), ["dir-link/a.bin", "file-link", "real/a.bin"]);
     let link = model
@@ -170,8 +177,7 @@ fn allowed_symlinks_outside_the_root_cycles_and_broken_links_fail() {
     let (dir, root) = model_dir();
     write(&root, "a.bin", "x");
     write(dir.path(), "outside.bin", "secret");
-    let mut opts = options();
-    opts.allow_symlinks = true;
+    let opts = symlinks_allowed();
 
     symlink(dir.path().join("outside.bin"), root.join("out")).expect("symlink");
     let err = walk(&root, &opts).expect_err("outside target");
@@ -203,9 +209,10 @@ fn a_symlinked_model_root_needs_allow_symlinks() {
     let err = walk(&link, &options()).expect_err("a linked root");
     assert!(matches!(err, WalkError::ModelPath { .. }), "{err}");
     assert!(err.is_unusable_model_path(), "{err}");
-    let mut opts = options();
-    opts.allow_symlinks = true;
-    assert_eq!(names(&walk(&link, &opts).expect("walk")), ["a.bin"]);
+    assert_eq!(
+        names(&walk(&link, &symlinks_allowed()).expect("walk")),
+        ["a.bin"]
+    );
 }
 
 #[test]
@@ -321,8 +328,13 @@ const SNAPSHOT_FILES: &[(&str, &[u8])] = &[
 
 /// A cache holding `models--org--name` built with `store`, and its snapshot.
 fn cached_snapshot(store: HfBlobStore) -> (tempfile::TempDir, PathBuf) {
+    cached_snapshot_of("models--org--name", store)
+}
+
+/// A cache holding the repository folder `repository` built with `store`, and its snapshot.
+fn cached_snapshot_of(repository: &str, store: HfBlobStore) -> (tempfile::TempDir, PathBuf) {
     let cache = tempfile::tempdir().expect("tempdir");
-    let snapshot = hf_cache_snapshot(cache.path(), "models--org--name", SNAPSHOT_FILES, store);
+    let snapshot = hf_cache_snapshot(cache.path(), repository, SNAPSHOT_FILES, store);
     (cache, snapshot)
 }
 
@@ -374,13 +386,7 @@ fn snapshot_links_into_the_repository_blobs_are_followed_without_allow_symlinks(
 #[test]
 fn every_kind_of_cached_repository_is_a_snapshot_but_other_folders_are_not() {
     for repository in ["datasets--org--name", "spaces--name", "kernels--org--name"] {
-        let cache = tempfile::tempdir().expect("tempdir");
-        let snapshot = hf_cache_snapshot(
-            cache.path(),
-            repository,
-            SNAPSHOT_FILES,
-            HfBlobStore::Repository,
-        );
+        let (_cache, snapshot) = cached_snapshot_of(repository, HfBlobStore::Repository);
         assert_eq!(
             names(&walk(&snapshot, &options()).expect(repository)),
             ["config.json", "sub/deeper/weights.bin"]
@@ -389,21 +395,13 @@ fn every_kind_of_cached_repository_is_a_snapshot_but_other_folders_are_not() {
     // The same layout in folders huggingface_hub would not have made stays a plain model
     // with links in it.
     for repository in ["models--", "model--org--name", "my-models"] {
-        let cache = tempfile::tempdir().expect("tempdir");
-        let snapshot = hf_cache_snapshot(
-            cache.path(),
-            repository,
-            SNAPSHOT_FILES,
-            HfBlobStore::Repository,
-        );
+        let (_cache, snapshot) = cached_snapshot_of(repository, HfBlobStore::Repository);
         let err = walk(&snapshot, &options()).expect_err(repository);
         assert!(
             matches!(err, WalkError::Symlink { .. }),
             "{repository}: {err}"
         );
-        let mut allowed = options();
-        allowed.allow_symlinks = true;
-        let err = walk(&snapshot, &allowed).expect_err(repository);
+        let err = walk(&snapshot, &symlinks_allowed()).expect_err(repository);
         assert!(
             matches!(err, WalkError::SymlinkOutsideRoot { .. }),
             "{repository}: {err}"
@@ -477,10 +475,8 @@ fn links_within_a_snapshot_follow_the_ordinary_rules() {
     symlink("notes.txt", snapshot.join("notes-link")).expect("symlink");
     let err = walk(&snapshot, &options()).expect_err("an in-model link");
     assert!(matches!(err, WalkError::Symlink { .. }), "{err}");
-    let mut allowed = options();
-    allowed.allow_symlinks = true;
     assert_eq!(
-        names(&walk(&snapshot, &allowed).expect("walk")),
+        names(&walk(&snapshot, &symlinks_allowed()).expect("walk")),
         [
             "alias.json",
             "config.json",
