@@ -959,3 +959,23 @@ fn a_snapshot_link_out_of_its_repository_fails_signing_and_verification() {
     assert!(!f.dir.path().join("etc.sig").exists());
     assert!(String::from_utf8_lossy(&out.stderr).contains("'/etc/passwd'"));
 }
+
+/// The process's file mode creation mask, from the kernel's own report of it.
+fn umask() -> u32 {
+    let status = fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .expect("a Umask line");
+    u32::from_str_radix(line.trim(), 8).expect("octal umask")
+}
+
+/// A signature is published beside the model: it gets the mode any new file gets (0666
+/// less the umask), as model_signing writes it, not a key file's owner-only 0600.
+#[test]
+fn a_signature_gets_the_mode_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let mode = fs::metadata(&f.signature).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666 & !umask(), "signature mode {mode:o}");
+}

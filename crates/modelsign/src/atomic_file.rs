@@ -50,6 +50,24 @@ impl StagedFile {
     }
 }
 
+/// The mode a newly created file gets (0666 less the process's umask), for files meant to be
+/// shared such as signatures. The umask is read from the kernel's report in
+/// `/proc/self/status` rather than with umask(2), which can only be read by setting it and
+/// would race with other threads creating files; where that report is missing, the usual
+/// umask 022 is assumed.
+pub(crate) fn shared_file_mode() -> u32 {
+    let umask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|octal| u32::from_str_radix(octal.trim(), 8).ok())
+        })
+        .unwrap_or(0o022);
+    0o666 & !umask
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;

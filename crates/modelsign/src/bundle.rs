@@ -205,10 +205,11 @@ impl Bundle {
             path: path.to_path_buf(),
             source,
         };
-        // Readable by its owner only, as signatures have always been written (tempfile's
-        // default mode).
+        // A signature is published beside the model: the mode of any new file, as
+        // model_signing writes it (tempfile alone would make it owner-only).
+        let mode = crate::atomic_file::shared_file_mode();
         let staged =
-            StagedFile::write(path, ".modelsign-", &self.to_json(), 0o600).map_err(write_err)?;
+            StagedFile::write(path, ".modelsign-", &self.to_json(), mode).map_err(write_err)?;
         // The last check point: past it the signature is replaced. Returning drops `staged`,
         // which deletes the temporary file.
         crate::hashing::interrupt::check()?;
