@@ -201,8 +201,15 @@ ensure_rust_components
 section "Setup: Debian packages"
 ensure_apt_packages "${APT_PACKAGES[@]}"
 
-section "Setup: Python interop peer (model_signing $MODEL_SIGNING_VERSION)"
-ensure_model_signing_venv
+# The Python peers download and install while cargo builds (pip waits on the network more
+# than it computes); their log is printed when the build is done.
+section "Setup: Python interop peers (model_signing $MODEL_SIGNING_VERSION and others), in the background"
+venv_log="$(mktemp)"
+(ensure_model_signing_venv) >"$venv_log" 2>&1 &
+venv_pid=$!
+# Never leave pip running behind a failed build.
+trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log"' EXIT
+echo "pip runs in the background (pid $venv_pid); its output follows the build"
 
 section "Setup: loopback Sigstore stack (@sigstore/mock)"
 ensure_sigstore_stack
@@ -225,6 +232,16 @@ MODELSIGN_CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v 
 
 section "Lints and test build (clippy -D warnings while building every test target)"
 cargo test --workspace --no-run
+
+section "Setup: Python interop peers (finishing)"
+venv_status=0
+wait "$venv_pid" || venv_status=$?
+cat "$venv_log"
+if ((venv_status != 0)); then
+    echo "error: setting up the Python venv failed (exit $venv_status), see above" >&2
+    exit 1
+fi
+export MODELSIGN_PYTHON_VENV="$REPO/.venv"
 
 if cargo nextest --version >/dev/null 2>&1; then
     section "Tests (cargo nextest)"
