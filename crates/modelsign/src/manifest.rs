@@ -6,7 +6,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::hashing::{HashAlgorithm, Serialization};
+pub use crate::serialization::SerializationRecord;
 
 /// One manifest entry: a file (`files`) or a byte range of a file (`shards`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,23 +15,6 @@ pub struct ResourceDescriptor {
     pub name: String,
     /// Raw digest bytes.
     pub digest: Vec<u8>,
-}
-
-/// The `predicate.serialization` block: how the manifest was produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SerializationRecord {
-    pub serialization: Serialization,
-    pub hash_type: HashAlgorithm,
-    pub allow_symlinks: bool,
-    /// Excluded paths, relative to the model root.
-    pub ignore_paths: Vec<String>,
-}
-
-impl SerializationRecord {
-    /// The per-resource algorithm identifier (OMS §6.3: the same as `hash_type`).
-    pub fn algorithm(&self) -> &'static str {
-        self.hash_type.as_str()
-    }
 }
 
 /// A model's manifest.
@@ -229,7 +212,7 @@ impl fmt::Display for ManifestDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hashing::{HashAlgorithm, Serialization};
+    use crate::serialization::{HashAlgorithm, Serialization};
 
     #[test]
     fn names_in_a_report_cannot_forge_lines_or_terminal_sequences() {

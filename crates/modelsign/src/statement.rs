@@ -2,20 +2,19 @@
 //! v1.0 as well as the legacy `Digests/v0.1` statements of model_signing 0.2.
 
 use std::borrow::Cow;
-use std::io;
 
 use serde::{Deserialize, Serialize};
-use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::{Map, Value};
 
 use crate::error::StatementError;
-use crate::hashing::{HashAlgorithm, Serialization};
+use crate::intoto::{self, array_field, invalid, string_field, Statement, Subject};
 use crate::limits;
-use crate::manifest::{self, Manifest, ResourceDescriptor, SerializationRecord};
+use crate::manifest::{self, Manifest, ResourceDescriptor};
 use crate::model::canonicalize_relative;
+use crate::serialization::{HashAlgorithm, Serialization, SerializationRecord};
 
 /// `_type` of an in-toto Statement v1.
-pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+pub use crate::intoto::STATEMENT_TYPE;
 /// The OMS v1.0 predicate type.
 pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
 /// The predicate type of model_signing 0.2 (read only).
@@ -47,66 +46,34 @@ pub struct SignedStatement {
 /// manifest, and the layout the Python reference produces itself.
 pub fn encode(manifest: &Manifest) -> Vec<u8> {
     let record = &manifest.serialization;
-    let statement = StatementOut {
-        kind: STATEMENT_TYPE,
-        subject: [SubjectOut {
-            name: &manifest.model_name,
-            digest: DigestSetOut {
-                sha256: hex::encode(manifest.root_digest()),
+    let subject = [Subject::sha256(
+        &manifest.model_name,
+        &manifest.root_digest(),
+    )];
+    let predicate = PredicateOut {
+        serialization: SerializationOut {
+            method: record.serialization.method(),
+            hash_type: record.hash_type.as_str(),
+            shard_size: match record.serialization {
+                Serialization::Files => None,
+                Serialization::Shards { shard_size } => Some(shard_size),
             },
-        }],
-        predicate_type: PREDICATE_TYPE,
-        predicate: PredicateOut {
-            serialization: SerializationOut {
-                method: record.serialization.method(),
-                hash_type: record.hash_type.as_str(),
-                shard_size: match record.serialization {
-                    Serialization::Files => None,
-                    Serialization::Shards { shard_size } => Some(shard_size),
-                },
-                allow_symlinks: record.allow_symlinks,
-                ignore_paths: &record.ignore_paths,
-            },
-            resources: manifest
-                .resources
-                .iter()
-                .map(|r| ResourceOut {
-                    name: &r.name,
-                    algorithm: record.algorithm(),
-                    digest: hex::encode(&r.digest),
-                })
-                .collect(),
+            allow_symlinks: record.allow_symlinks,
+            ignore_paths: &record.ignore_paths,
         },
+        resources: manifest
+            .resources
+            .iter()
+            .map(|r| ResourceOut {
+                name: &r.name,
+                algorithm: record.algorithm(),
+                digest: hex::encode(&r.digest),
+            })
+            .collect(),
     };
-    // About 160 bytes per resource; growing the buffer by doubling would copy it repeatedly.
-    let mut out = Vec::with_capacity(1024 + 192 * manifest.resources.len());
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, AsciiPretty::default());
-    // Serialising plain structs of strings, numbers and booleans into memory cannot fail.
-    statement
-        .serialize(&mut serializer)
-        .expect("statement serialisation is infallible");
-    out
-}
-
-#[derive(Serialize)]
-struct StatementOut<'a> {
-    #[serde(rename = "_type")]
-    kind: &'static str,
-    subject: [SubjectOut<'a>; 1],
-    #[serde(rename = "predicateType")]
-    predicate_type: &'static str,
-    predicate: PredicateOut<'a>,
-}
-
-#[derive(Serialize)]
-struct SubjectOut<'a> {
-    name: &'a str,
-    digest: DigestSetOut,
-}
-
-#[derive(Serialize)]
-struct DigestSetOut {
-    sha256: String,
+    // About 160 bytes per resource.
+    let capacity = 1024 + 192 * manifest.resources.len();
+    intoto::encode(&subject, PREDICATE_TYPE, &predicate, capacity)
 }
 
 #[derive(Serialize)]
@@ -133,80 +100,15 @@ struct ResourceOut<'a> {
     digest: String,
 }
 
-/// serde_json's pretty printer with every non-ASCII character written as a `\uXXXX` escape,
-/// so payloads are plain ASCII whatever the file names are.
-#[derive(Default)]
-struct AsciiPretty<'a>(PrettyFormatter<'a>);
-
-impl Formatter for AsciiPretty<'_> {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        // ASCII runs are copied whole: names and digests are almost always all ASCII, and
-        // a write per byte made encoding a 20,000-file manifest cost 20 ms.
-        let mut units = [0u16; 2];
-        let mut plain_from = 0;
-        for (at, ch) in fragment.char_indices() {
-            if ch.is_ascii() {
-                continue;
-            }
-            writer.write_all(&fragment.as_bytes()[plain_from..at])?;
-            for unit in ch.encode_utf16(&mut units) {
-                write!(writer, "\\u{unit:04x}")?;
-            }
-            plain_from = at + ch.len_utf8();
-        }
-        writer.write_all(&fragment.as_bytes()[plain_from..])
-    }
-    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
-    }
-}
-
 /// Parses and checks a verified payload: statement type, predicate type, the shape of the
 /// predicate, canonical and unique resource names, and (v1.0) that the subject digest is
 /// the root digest of the listed resources.
 pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
-    // A well-formed v1.0 statement is read straight into typed fields: a manifest of
-    // 20,000 files as a generic JSON tree cost more than hashing the files. Anything else
-    // (legacy formats, a missing or mistyped field) goes through the generic reader, whose
+    // A well-formed v1.0 statement is read straight into typed fields. Anything else
+    // (legacy formats, a missing or mistyped field) goes through the tolerant reader, whose
     // messages name the offending field; both readers accept exactly the same statements.
-    if let Ok(statement) = serde_json::from_slice::<TypedStatement>(payload) {
-        if statement.kind == STATEMENT_TYPE && statement.predicate_type == PREDICATE_TYPE {
+    if let Some(statement) = Statement::<TypedPredicate>::read_typed(payload) {
+        if statement.predicate_type == PREDICATE_TYPE {
             return decode_v1(
                 &statement.subject,
                 &statement.predicate.serialization,
@@ -220,22 +122,12 @@ pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
             );
         }
     }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| StatementError::NotJson(e.to_string()))?;
-    let statement = value
-        .as_object()
-        .ok_or_else(|| StatementError::NotJson("the payload is not a JSON object".into()))?;
-    let kind = string_field(statement, "_type", "_type")?;
-    if kind != STATEMENT_TYPE {
-        return Err(StatementError::StatementType(kind.to_owned()));
-    }
-    let predicate_type = string_field(statement, "predicateType", "predicateType")?;
-    match predicate_type {
+    let statement = Statement::read(payload)?;
+    match statement.predicate_type.as_str() {
         PREDICATE_TYPE => {
-            let subject = array_field(statement, "subject", "subject")?;
             let predicate = statement
-                .get("predicate")
-                .and_then(Value::as_object)
+                .predicate
+                .as_object()
                 .ok_or(StatementError::Missing("predicate"))?;
             let serialization = predicate
                 .get("serialization")
@@ -243,7 +135,7 @@ pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
                 .ok_or(StatementError::Missing("predicate.serialization"))?;
             let listed = array_field(predicate, "resources", "predicate.resources")?;
             decode_v1(
-                subject,
+                &statement.subject,
                 serialization,
                 listed.iter().map(|entry| {
                     let entry = entry.as_object().ok_or_else(|| {
@@ -261,24 +153,13 @@ pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
                 }),
             )
         }
-        LEGACY_PREDICATE_TYPE => decode_legacy(statement),
-        crate::card::PREDICATE_TYPE => Err(StatementError::ModelCardSignature),
+        LEGACY_PREDICATE_TYPE => decode_legacy(&statement.subject),
+        intoto::CYCLONEDX_BOM => Err(StatementError::ModelCardSignature),
         other => Err(StatementError::PredicateType(other.to_owned())),
     }
 }
 
-/// A v1.0 statement with every field present and of the right type.
-#[derive(Deserialize)]
-struct TypedStatement<'a> {
-    #[serde(rename = "_type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(rename = "predicateType", borrow)]
-    predicate_type: Cow<'a, str>,
-    subject: Vec<Value>,
-    #[serde(borrow)]
-    predicate: TypedPredicate<'a>,
-}
-
+/// The predicate of a v1.0 statement with every field present and of the right type.
 #[derive(Deserialize)]
 struct TypedPredicate<'a> {
     serialization: Map<String, Value>,
@@ -305,24 +186,18 @@ struct ListedResource<'a> {
 }
 
 fn decode_v1<'a>(
-    subjects: &[Value],
+    subjects: &[Subject],
     serialization: &Map<String, Value>,
     listed: impl ExactSizeIterator<Item = Result<ListedResource<'a>, StatementError>>,
 ) -> Result<SignedStatement, StatementError> {
     if subjects.len() != 1 {
         return Err(StatementError::SubjectCount(subjects.len()));
     }
-    let subject = subjects[0]
-        .as_object()
-        .ok_or_else(|| invalid("subject", "not an object"))?;
-    let model_name = string_field(subject, "name", "subject[0].name")?.to_owned();
-    let digests = subject
-        .get("digest")
-        .and_then(Value::as_object)
-        .ok_or(StatementError::Missing("subject[0].digest"))?;
-    let recorded_root = digests
+    let subject = &subjects[0];
+    let model_name = subject.name.clone();
+    let recorded_root = subject
+        .digest
         .get("sha256")
-        .and_then(Value::as_str)
         .ok_or(StatementError::Missing("subject[0].digest.sha256"))?;
     let recorded_root_bytes: [u8; 32] = hex::decode(recorded_root)
         .ok()
@@ -386,28 +261,22 @@ fn reject_duplicates(resources: &[ResourceDescriptor]) -> Result<(), StatementEr
     }
 }
 
-fn decode_legacy(statement: &Map<String, Value>) -> Result<SignedStatement, StatementError> {
-    let subjects = array_field(statement, "subject", "subject")?;
+fn decode_legacy(subjects: &[Subject]) -> Result<SignedStatement, StatementError> {
     if subjects.is_empty() {
         return Err(StatementError::EmptyResources);
     }
     check_resource_count(subjects.len())?;
     let mut resources = Vec::with_capacity(subjects.len());
     for subject in subjects {
-        let subject = subject
-            .as_object()
-            .ok_or_else(|| invalid("subject", "an entry is not an object"))?;
-        let raw_name = string_field(subject, "name", "subject[].name")?;
-        let name = canonical_resource_name(raw_name, Serialization::Files)?;
-        let digests = subject
-            .get("digest")
-            .and_then(Value::as_object)
-            .ok_or(StatementError::Missing("subject[].digest"))?;
+        let name = canonical_resource_name(&subject.name, Serialization::Files)?;
         let digest = decode_digest(
-            string_field(digests, "sha256", "subject[].digest.sha256")?,
+            subject
+                .digest
+                .get("sha256")
+                .ok_or(StatementError::Missing("subject[].digest.sha256"))?,
             "subject[].digest.sha256",
             HashAlgorithm::Sha256,
-            raw_name,
+            &subject.name,
         )?;
         resources.push(ResourceDescriptor { name, digest });
     }
@@ -604,37 +473,6 @@ fn decode_digest(
         ));
     }
     Ok(digest)
-}
-
-fn string_field<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &'static str,
-) -> Result<&'a str, StatementError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Err(StatementError::Missing(field)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(invalid(field, "not a string")),
-    }
-}
-
-fn array_field<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &'static str,
-) -> Result<&'a Vec<Value>, StatementError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Err(StatementError::Missing(field)),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(invalid(field, "not an array")),
-    }
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> StatementError {
-    StatementError::Invalid {
-        field,
-        reason: reason.into(),
-    }
 }
 
 #[cfg(test)]

@@ -12,8 +12,7 @@ use super::{
     ModelCard,
 };
 use crate::error::CardError;
-use crate::hashing::{HashAlgorithm, Serialization};
-use crate::manifest::SerializationRecord;
+use crate::serialization::{HashAlgorithm, Serialization, SerializationRecord};
 
 const PROPERTY_PREFIX: &str = "modelsign:";
 

@@ -237,7 +237,7 @@ fn stream(
     algorithm: HashAlgorithm,
     progress: &Progress,
 ) -> Result<Vec<u8>, HashError> {
-    let mut hasher = algorithm.hasher();
+    let mut hasher = Hasher::new(algorithm);
     let range = task.offset..task.offset + task.len;
     BUFFER.with(|buffer| {
         read_into(
@@ -300,7 +300,7 @@ fn hash_mapped(
     } else {
         SEQUENTIAL_WINDOW
     };
-    let mut hasher = algorithm.hasher();
+    let mut hasher = Hasher::new(algorithm);
     let mut position = task.offset;
     let end = task.offset + task.len;
     while position < end {

@@ -8,79 +8,15 @@ pub mod interrupt;
 pub(crate) use engine::worker_pool;
 pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};
 
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use crate::error::{HashError, WalkError};
 use crate::limits;
-use crate::manifest::{Manifest, ResourceDescriptor, SerializationRecord};
+use crate::manifest::{Manifest, ResourceDescriptor};
 use crate::model::{self, Model, WalkOptions};
-
-/// Default shard size (OMS v1.0 §6.3.2): 10^9 bytes.
-pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
-
-/// A per-file (or per-shard) digest algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum HashAlgorithm {
-    /// SHA-256 (required by OMS; the default).
-    #[default]
-    Sha256,
-    /// BLAKE2b with a 64-byte digest, unkeyed.
-    Blake2b,
-    /// BLAKE3 with a 32-byte digest.
-    Blake3,
-}
-
-impl HashAlgorithm {
-    /// The identifier written as `hash_type` and `algorithm`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HashAlgorithm::Sha256 => "sha256",
-            HashAlgorithm::Blake2b => "blake2b",
-            HashAlgorithm::Blake3 => "blake3",
-        }
-    }
-
-    /// Digest length in bytes.
-    pub fn digest_len(self) -> usize {
-        match self {
-            HashAlgorithm::Sha256 | HashAlgorithm::Blake3 => 32,
-            HashAlgorithm::Blake2b => 64,
-        }
-    }
-
-    /// A fresh incremental hasher.
-    pub fn hasher(self) -> Hasher {
-        match self {
-            HashAlgorithm::Sha256 => {
-                Hasher::Sha256(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
-            }
-            HashAlgorithm::Blake2b => Hasher::Blake2b(Box::default()),
-            HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
-        }
-    }
-}
-
-impl fmt::Display for HashAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for HashAlgorithm {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sha256" => Ok(HashAlgorithm::Sha256),
-            "blake2b" | "blake2" => Ok(HashAlgorithm::Blake2b),
-            "blake3" => Ok(HashAlgorithm::Blake3),
-            other => Err(format!(
-                "unknown hash type '{other}' (supported: sha256, blake2b, blake3)"
-            )),
-        }
-    }
-}
+pub use crate::serialization::{
+    HashAlgorithm, Serialization, SerializationRecord, DEFAULT_SHARD_SIZE,
+};
 
 /// An incremental hasher for one of the [`HashAlgorithm`]s.
 pub enum Hasher {
@@ -92,6 +28,17 @@ pub enum Hasher {
 }
 
 impl Hasher {
+    /// A fresh incremental hasher for `algorithm`.
+    pub fn new(algorithm: HashAlgorithm) -> Self {
+        match algorithm {
+            HashAlgorithm::Sha256 => {
+                Hasher::Sha256(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
+            }
+            HashAlgorithm::Blake2b => Hasher::Blake2b(Box::default()),
+            HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
+        }
+    }
+
     /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
         use sha2::Digest;
@@ -122,26 +69,6 @@ impl Hasher {
             Hasher::Sha256(h) => h.finish().as_ref().to_vec(),
             Hasher::Blake2b(h) => h.finalize().to_vec(),
             Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
-        }
-    }
-}
-
-/// How files map to manifest entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Serialization {
-    /// One entry per file.
-    #[default]
-    Files,
-    /// One entry per byte range of `shard_size` bytes (`path:start:end`).
-    Shards { shard_size: u64 },
-}
-
-impl Serialization {
-    /// The `method` identifier.
-    pub fn method(self) -> &'static str {
-        match self {
-            Serialization::Files => "files",
-            Serialization::Shards { .. } => "shards",
         }
     }
 }

@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 use crate::bundle::Bundle;
 use crate::dsse::{self, Envelope};
 use crate::error::{HashError, StatementError, VerifyError};
-use crate::hashing::{worker_pool, HashSettings, Progress, Serialization};
+use crate::hashing::{worker_pool, HashSettings, Progress};
 use crate::keys::{PublicKey, SignatureHash};
-use crate::manifest::{ManifestDiff, SerializationRecord};
+use crate::manifest::ManifestDiff;
 use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions, DEFAULT_GIT_IGNORES};
+use crate::serialization::Serialization;
+use crate::serialization::SerializationRecord;
 use crate::statement::{self, StatementFormat};
 
 /// A verification scheme: checks the bundle's verification material and its DSSE

@@ -20,6 +20,7 @@ use sigstore_verify::{CertificateError, Error as SigstoreError, VerificationPoli
 use super::{SignerIdentity, VerifiedSignature, Verifier};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::error::{TrustRootError, VerifyError};
+use crate::intoto;
 use crate::limits;
 
 /// The media type of Sigstore trusted roots, before its version suffix.
@@ -340,20 +341,9 @@ fn has_timestamps(bundle: &Bundle) -> bool {
 /// memory: the predicate (the whole manifest, megabytes for a large model) is skipped, since
 /// `verify_model` decodes it once the signature holds.
 fn subject_digest(payload: &[u8]) -> Result<Sha256Hash, VerifyError> {
-    #[derive(serde::Deserialize)]
-    struct Subjects {
-        #[serde(default)]
-        subject: Vec<Subject>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Subject {
-        #[serde(default)]
-        digest: std::collections::HashMap<String, String>,
-    }
-    let statement: Subjects = serde_json::from_slice(payload)
+    let subjects = intoto::read_subjects(payload)
         .map_err(|e| sigstore_failure("the signed statement", e.to_string()))?;
-    let digest = statement
-        .subject
+    let digest = subjects
         .first()
         .and_then(|subject| subject.digest.get("sha256"))
         .ok_or_else(|| {

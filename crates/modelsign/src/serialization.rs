@@ -1,0 +1,97 @@
+//! The vocabulary every layer shares: the digest algorithms, how files map to manifest
+//! entries, and the `serialization` block a signature records. It depends on nothing else
+//! in the crate, so every module may use it.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Default shard size (OMS v1.0 §6.3.2): 10^9 bytes.
+pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
+
+/// A per-file (or per-shard) digest algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HashAlgorithm {
+    /// SHA-256 (required by OMS; the default).
+    #[default]
+    Sha256,
+    /// BLAKE2b with a 64-byte digest, unkeyed.
+    Blake2b,
+    /// BLAKE3 with a 32-byte digest.
+    Blake3,
+}
+
+impl HashAlgorithm {
+    /// The identifier written as `hash_type` and `algorithm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Blake2b => "blake2b",
+            HashAlgorithm::Blake3 => "blake3",
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 | HashAlgorithm::Blake3 => 32,
+            HashAlgorithm::Blake2b => 64,
+        }
+    }
+}
+
+impl fmt::Display for HashAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HashAlgorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sha256" => Ok(HashAlgorithm::Sha256),
+            "blake2b" | "blake2" => Ok(HashAlgorithm::Blake2b),
+            "blake3" => Ok(HashAlgorithm::Blake3),
+            other => Err(format!(
+                "unknown hash type '{other}' (supported: sha256, blake2b, blake3)"
+            )),
+        }
+    }
+}
+
+/// How files map to manifest entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Serialization {
+    /// One entry per file.
+    #[default]
+    Files,
+    /// One entry per byte range of `shard_size` bytes (`path:start:end`).
+    Shards { shard_size: u64 },
+}
+
+impl Serialization {
+    /// The `method` identifier.
+    pub fn method(self) -> &'static str {
+        match self {
+            Serialization::Files => "files",
+            Serialization::Shards { .. } => "shards",
+        }
+    }
+}
+
+/// The `predicate.serialization` block: how the manifest was produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerializationRecord {
+    pub serialization: Serialization,
+    pub hash_type: HashAlgorithm,
+    pub allow_symlinks: bool,
+    /// Excluded paths, relative to the model root.
+    pub ignore_paths: Vec<String>,
+}
+
+impl SerializationRecord {
+    /// The per-resource algorithm identifier (OMS §6.3: the same as `hash_type`).
+    pub fn algorithm(&self) -> &'static str {
+        self.hash_type.as_str()
+    }
+}
