@@ -1,7 +1,7 @@
 //! `modelsign card …`: drafting, signing, verifying and showing signed model cards, over
 //! the library's `card` module.
 
-use modelsign::card::{self, CardSubject, Format, ModelBinding, ModelCard, Policy, VerifiedCard};
+use modelsign::card::{self, Format, ModelBinding, ModelCard, ModelSubject, Policy, VerifiedCard};
 use modelsign::text::printable;
 use modelsign::{
     Bundle, CardError, KeySigner, KeyVerifier, Pkcs11Signer, PublicKey, Signer, Verifier,
@@ -147,7 +147,7 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
                 ));
             };
             let bundle = Bundle::read(path).map_err(Failure::input)?;
-            CardSubject::of_own_model_signature(&bundle, &key).map_err(|e| {
+            ModelSubject::of_own_model_signature(&bundle, &key).map_err(|e| {
                 Failure::failed(format!(
                     "the model signature '{}' cannot vouch for the model: {e} (it must be made with the key that signs the card)",
                     path.display()
@@ -156,7 +156,7 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
         }
         None => {
             let settings = hash_settings(&common.model, &common.hashing)?;
-            CardSubject::of_model(
+            ModelSubject::of_model(
                 &common.model,
                 &settings,
                 &progress::for_output(&common.output),
@@ -268,7 +268,7 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
                 max_workers,
                 ..VerifyOptions::default()
             };
-            let (subject, _) = CardSubject::of_model_signature(
+            let (subject, _) = ModelSubject::of_verified_model_signature(
                 &common.model,
                 model_signature,
                 verifier.as_ref(),

@@ -293,6 +293,48 @@ impl Pkcs11Error {
     }
 }
 
+/// An attestation (a signed statement about a model) could not be made or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum AttestationError {
+    #[error(transparent)]
+    Sign(SignError),
+    #[error(transparent)]
+    Verify(VerifyError),
+    /// The payload is not an in-toto statement.
+    #[error("the signed payload is not an in-toto statement: {0}")]
+    Statement(StatementError),
+    /// A statement of another kind.
+    #[error("predicate type is '{found}', expected {expected}")]
+    PredicateType {
+        expected: &'static str,
+        found: String,
+    },
+    /// An attestation is about exactly one model.
+    #[error("an attestation has exactly one subject (the model), found {0}")]
+    SubjectCount(usize),
+    #[error("the subject has no sha256 digest")]
+    NoSubjectDigest,
+    /// How the model's digest was computed is missing, malformed or recorded twice
+    /// differently.
+    #[error("the subject's hashing settings {0}")]
+    Serialization(String),
+    /// The attestation is about a model with another root digest.
+    #[error("the attestation is about another model: it was signed for root digest {attested}, but this model's root digest is {model}")]
+    WrongModel { attested: String, model: String },
+}
+
+impl AttestationError {
+    /// True when the inputs were unusable, rather than the attestation failing
+    /// verification.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            AttestationError::Sign(e) => e.is_input_error(),
+            AttestationError::Verify(e) => e.is_input_error(),
+            _ => false,
+        }
+    }
+}
+
 /// A model card could not be read, signed or verified.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {

@@ -36,6 +36,7 @@
 //! ```
 
 mod atomic_file;
+pub mod attestation;
 pub mod bundle;
 pub mod card;
 pub mod dsse;
@@ -55,8 +56,8 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    BundleError, CardError, CertError, HashError, KeyError, Pkcs11Error, SignError, StatementError,
-    TrustRootError, VerifyError, WalkError,
+    AttestationError, BundleError, CardError, CertError, HashError, KeyError, Pkcs11Error,
+    SignError, StatementError, TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};

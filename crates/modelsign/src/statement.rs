@@ -51,16 +51,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
         &manifest.root_digest(),
     )];
     let predicate = PredicateOut {
-        serialization: SerializationOut {
-            method: record.serialization.method(),
-            hash_type: record.hash_type.as_str(),
-            shard_size: match record.serialization {
-                Serialization::Files => None,
-                Serialization::Shards { shard_size } => Some(shard_size),
-            },
-            allow_symlinks: record.allow_symlinks,
-            ignore_paths: &record.ignore_paths,
-        },
+        serialization: serialization_out(record),
         resources: manifest
             .resources
             .iter()
@@ -74,6 +65,26 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
     // About 160 bytes per resource.
     let capacity = 1024 + 192 * manifest.resources.len();
     intoto::encode(&subject, PREDICATE_TYPE, &predicate, capacity)
+}
+
+/// A `serialization` block as JSON, as the OMS predicate writes it.
+pub(crate) fn serialization_value(record: &SerializationRecord) -> Value {
+    let block = serialization_out(record);
+    // Strings, numbers and booleans always convert.
+    serde_json::to_value(block).unwrap_or_default()
+}
+
+fn serialization_out(record: &SerializationRecord) -> SerializationOut<'_> {
+    SerializationOut {
+        method: record.serialization.method(),
+        hash_type: record.hash_type.as_str(),
+        shard_size: match record.serialization {
+            Serialization::Files => None,
+            Serialization::Shards { shard_size } => Some(shard_size),
+        },
+        allow_symlinks: record.allow_symlinks,
+        ignore_paths: &record.ignore_paths,
+    }
 }
 
 #[derive(Serialize)]
@@ -294,7 +305,8 @@ fn decode_legacy(subjects: &[Subject]) -> Result<SignedStatement, StatementError
     })
 }
 
-fn decode_serialization(
+/// Reads a `serialization` block (the OMS predicate's, or an attestation subject's).
+pub(crate) fn decode_serialization(
     serialization: &Map<String, Value>,
 ) -> Result<SerializationRecord, StatementError> {
     let method = string_field(serialization, "method", "predicate.serialization.method")?;

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    serialization_parts, CardSubject, ConfidenceInterval, Considerations, Dataset, Metric,
-    ModelCard,
+    serialization_parts, ConfidenceInterval, Considerations, Dataset, Metric, ModelCard,
+    ModelSubject,
 };
 use crate::error::CardError;
 use crate::serialization::{HashAlgorithm, Serialization, SerializationRecord};
@@ -17,7 +17,7 @@ use crate::serialization::{HashAlgorithm, Serialization, SerializationRecord};
 const PROPERTY_PREFIX: &str = "modelsign:";
 
 /// The CycloneDX 1.6 BOM of a card about `subject`.
-pub fn to_bom(card: &ModelCard, subject: &CardSubject) -> Value {
+pub fn to_bom(card: &ModelCard, subject: &ModelSubject) -> Value {
     let timestamp = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
@@ -267,7 +267,7 @@ fn license_choice(license: &str) -> Value {
 
 /// A `urn:uuid:` unique to this card, subject and time (a version-4 layout over a hash:
 /// nothing random is needed, only uniqueness).
-fn serial_number(subject: &CardSubject, card: &ModelCard, timestamp: &str) -> String {
+fn serial_number(subject: &ModelSubject, card: &ModelCard, timestamp: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(subject.root_digest);
     hasher.update(serde_json::to_vec(card).unwrap_or_default());

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_norway::Value;
 
-use super::{CardSubject, Dataset, Metric, ModelCard, ModelFacts};
+use super::{Dataset, Metric, ModelCard, ModelFacts, ModelSubject};
 use crate::error::CardError;
 use crate::hashing::{HashSettings, Progress};
 use crate::limits;
@@ -18,7 +18,7 @@ use crate::limits;
 #[derive(Debug, Clone)]
 pub struct Draft {
     pub card: ModelCard,
-    pub subject: CardSubject,
+    pub subject: ModelSubject,
     pub notes: Vec<String>,
 }
 
@@ -31,7 +31,7 @@ pub fn draft(
     let manifest = settings
         .hash_model_with_progress(model_path, progress)
         .map_err(|e| CardError::Verify(e.into()))?;
-    let subject = CardSubject::of_manifest(&manifest);
+    let subject = ModelSubject::of_manifest(&manifest);
     let folder = if model_path.is_dir() {
         Some(model_path)
     } else {

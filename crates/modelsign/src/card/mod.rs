@@ -27,19 +27,19 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{self, Bundle};
-use crate::error::{CardError, HashError, SignError, VerifyError};
-use crate::hashing::{HashSettings, Progress, Serialization};
-use crate::keys::PublicKey;
+pub use crate::attestation::{ModelBinding, ModelSubject};
+
+use crate::attestation::{self, Predicate};
+use crate::bundle::Bundle;
+use crate::error::{AttestationError, CardError, StatementError, VerifyError};
 use crate::limits;
-use crate::manifest::{sha256_string, Manifest, SerializationRecord};
-use crate::model::{IgnoreSet, WalkOptions};
+use crate::serialization::{Serialization, SerializationRecord};
 use crate::signing::Signer;
 use crate::verifying::{SignerIdentity, Verifier};
-use crate::{dsse, statement};
+use crate::{dsse, intoto, statement};
 
 /// The predicate type of a model card statement.
-pub const PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
+pub const PREDICATE_TYPE: &str = intoto::CYCLONEDX_BOM;
 /// Where a card signature goes by default.
 pub const DEFAULT_SIGNATURE: &str = "model-card.sig";
 
@@ -419,114 +419,68 @@ pub(crate) fn parse_sha256(text: &str) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
-/// The model a card is about: its name, OMS root digest, and how that digest was computed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CardSubject {
-    pub name: String,
-    pub root_digest: [u8; 32],
-    pub serialization: SerializationRecord,
-}
+/// A card is an attestation: its predicate is the CycloneDX BOM built from the card.
+impl Predicate for ModelCard {
+    const PREDICATE_TYPE: &'static str = PREDICATE_TYPE;
+    type Error = CardError;
+    type Read = CardBom;
 
-impl CardSubject {
-    /// `sha256:<hex>`.
-    pub fn root_digest_string(&self) -> String {
-        sha256_string(&self.root_digest)
-    }
-
-    /// The subject a manifest describes.
-    pub fn of_manifest(manifest: &Manifest) -> Self {
-        CardSubject {
-            name: manifest.model_name.clone(),
-            root_digest: manifest.root_digest(),
-            serialization: manifest.serialization.clone(),
+    /// `card.model`, when present, must name the subject's digest (the model has not
+    /// changed since `card init`).
+    fn check(&self, subject: &ModelSubject) -> Result<(), CardError> {
+        if let Some(model) = &self.model {
+            if parse_sha256(&model.root_digest) != Some(subject.root_digest) {
+                return Err(CardError::DraftedForAnotherModel {
+                    card: crate::text::printable(&model.root_digest).into_owned(),
+                    model: subject.root_digest_string(),
+                });
+            }
         }
+        Ok(())
     }
 
-    /// Hashes the model with `settings`.
-    pub fn of_model(
-        model_path: &Path,
-        settings: &HashSettings,
-        progress: &Progress,
-    ) -> Result<Self, HashError> {
-        Ok(Self::of_manifest(
-            &settings.hash_model_with_progress(model_path, progress)?,
-        ))
+    fn encode(&self, subject: &ModelSubject) -> serde_json::Value {
+        bom::to_bom(self, subject)
     }
 
-    /// The subject recorded in a model signature that `verifier` accepts, after checking
-    /// the model against it ([`crate::verify_model`]): reusing a model signature saves
-    /// nothing when the model must be re-hashed anyway, but proves the two agree.
-    pub fn of_model_signature(
-        model_path: &Path,
-        model_signature: &Path,
-        verifier: &dyn Verifier,
-        options: &crate::VerifyOptions,
-        progress: &Progress,
-    ) -> Result<(Self, Option<SignerIdentity>), VerifyError> {
-        let bundle = Bundle::read(model_signature)?;
-        let report = crate::verify_model(model_path, &bundle, verifier, options, progress)?;
-        let signed = statement::decode(&bundle.envelope.payload)?;
-        Ok((Self::of_manifest(&signed.manifest), report.signer))
+    fn decode(predicate: serde_json::Value) -> Result<CardBom, CardError> {
+        let (card, serialization) = bom::from_bom(&predicate)?;
+        Ok(CardBom {
+            card,
+            serialization,
+            bom: predicate,
+        })
     }
 
-    /// The subject of a model signature made with `key` (the card signer's own key, as a
-    /// producer signs model and card alike), without hashing the model again: the
-    /// signature's check stands in for it, which is what makes this fast for large models.
-    pub fn of_own_model_signature(bundle: &Bundle, key: &PublicKey) -> Result<Self, VerifyError> {
-        crate::verifying::verify_envelope(
-            &bundle.envelope,
-            key,
-            crate::keys::SignatureHash::Sha256,
-        )?;
-        let signed = statement::decode(&bundle.envelope.payload)?;
-        Ok(Self::of_manifest(&signed.manifest))
-    }
-
-    /// The hashing settings that reproduce this subject's digest.
-    pub fn hash_settings(&self, max_workers: Option<usize>) -> HashSettings {
-        settings_for(&self.serialization, max_workers)
+    /// Cards record the hashing settings in the BOM too (`modelsign:oms:*` properties), for
+    /// readers of CycloneDX; cards signed before the subject recorded them have only those.
+    fn recorded_serialization(read: &CardBom) -> Option<SerializationRecord> {
+        Some(read.serialization.clone())
     }
 }
 
-/// Hashing settings that reproduce a recorded serialization.
-pub(crate) fn settings_for(
-    record: &SerializationRecord,
-    max_workers: Option<usize>,
-) -> HashSettings {
-    let mut ignore = IgnoreSet::new(false);
-    ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
-    HashSettings {
-        algorithm: record.hash_type,
-        serialization: record.serialization,
-        walk: WalkOptions {
-            ignore,
-            allow_symlinks: record.allow_symlinks,
-            ..WalkOptions::default()
-        },
-        max_workers,
-    }
+/// A card's BOM read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CardBom {
+    /// The card.
+    pub card: ModelCard,
+    /// The hashing settings the BOM records.
+    pub serialization: SerializationRecord,
+    /// The BOM exactly as signed.
+    pub bom: serde_json::Value,
 }
 
 /// The in-toto statement of a card: the subject, and the CycloneDX BOM as predicate.
-pub fn encode_statement(card: &ModelCard, subject: &CardSubject) -> Vec<u8> {
-    let statement = serde_json::json!({
-        "_type": statement::STATEMENT_TYPE,
-        "subject": [{
-            "name": subject.name,
-            "digest": { "sha256": hex::encode(subject.root_digest) },
-        }],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": bom::to_bom(card, subject),
-    });
-    serde_json::to_vec(&statement).unwrap_or_default()
+pub fn encode_statement(card: &ModelCard, subject: &ModelSubject) -> Vec<u8> {
+    attestation::encode_statement(subject, card)
 }
 
 /// A card statement read back: its subject and its card.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedCard {
-    pub subject_name: String,
-    pub root_digest: [u8; 32],
-    pub serialization: SerializationRecord,
+    /// The model the card is about, as the statement names it.
+    pub subject: ModelSubject,
+    /// The card.
     pub card: ModelCard,
     /// The BOM exactly as signed.
     pub bom: serde_json::Value,
@@ -535,110 +489,58 @@ pub struct SignedCard {
 impl SignedCard {
     /// `sha256:<hex>` of the model the card is about.
     pub fn root_digest_string(&self) -> String {
-        sha256_string(&self.root_digest)
+        self.subject.root_digest_string()
+    }
+
+    fn of(subject: ModelSubject, bom: CardBom) -> Self {
+        SignedCard {
+            subject,
+            card: bom.card,
+            bom: bom.bom,
+        }
     }
 }
 
 /// Parses a card statement.
 pub fn decode_statement(payload: &[u8]) -> Result<SignedCard, CardError> {
-    let not_card = |reason: String| CardError::NotACard(reason);
-    let value: serde_json::Value = serde_json::from_slice(payload)
-        .map_err(|e| not_card(format!("the signed payload is not JSON: {e}")))?;
-    if value["_type"] != statement::STATEMENT_TYPE {
-        return Err(not_card(format!(
-            "statement type is {}, expected {}",
-            value["_type"],
-            statement::STATEMENT_TYPE
-        )));
-    }
-    if value["predicateType"] != PREDICATE_TYPE {
-        return Err(not_card(format!(
-            "predicate type is {} (a model signature?), expected {PREDICATE_TYPE}",
-            value["predicateType"]
-        )));
-    }
-    let subjects = value["subject"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let [subject] = subjects else {
-        return Err(not_card(format!(
-            "a card has exactly one subject (the model), found {}",
-            subjects.len()
-        )));
-    };
-    let name = subject["name"].as_str().unwrap_or_default().to_owned();
-    let root_digest = subject["digest"]["sha256"]
-        .as_str()
-        .and_then(parse_sha256)
-        .ok_or_else(|| not_card("the subject has no sha256 digest".into()))?;
-    let bom = value["predicate"].clone();
-    let (card, serialization) = bom::from_bom(&bom)?;
-    Ok(SignedCard {
-        subject_name: name,
-        root_digest,
-        serialization,
-        card,
-        bom,
-    })
+    let (subject, bom) = attestation::decode_statement::<ModelCard>(payload)?;
+    Ok(SignedCard::of(subject, bom))
 }
 
 /// Validates `card`, binds it to `subject` and signs it. `card.model`, when present, must
 /// name the subject's digest (the model has not changed since `card init`).
 pub fn sign_card(
     card: &ModelCard,
-    subject: &CardSubject,
+    subject: &ModelSubject,
     signer: &dyn Signer,
     allow_custom_metrics: bool,
 ) -> Result<Bundle, CardError> {
     card.validate(allow_custom_metrics)?;
-    if let Some(model) = &card.model {
-        if parse_sha256(&model.root_digest) != Some(subject.root_digest) {
-            return Err(CardError::DraftedForAnotherModel {
-                card: crate::text::printable(&model.root_digest).into_owned(),
-                model: subject.root_digest_string(),
-            });
-        }
-    }
-    let payload = encode_statement(card, subject);
-    signer.sign_payload(payload).map_err(CardError::Sign)
+    attestation::sign_attestation(subject, card, signer)
 }
 
 /// Signs a card and writes its signature atomically: on any error nothing is written.
 pub fn sign_card_to(
     card: &ModelCard,
-    subject: &CardSubject,
+    subject: &ModelSubject,
     signer: &dyn Signer,
     allow_custom_metrics: bool,
     signature_path: &Path,
 ) -> Result<Bundle, CardError> {
-    bundle::check_target(signature_path).map_err(|e| CardError::Sign(SignError::Bundle(e)))?;
-    let bundle = sign_card(card, subject, signer, allow_custom_metrics)?;
-    bundle
-        .write_atomic(signature_path)
-        .map_err(|e| CardError::Sign(SignError::Bundle(e)))?;
-    Ok(bundle)
-}
-
-/// How a card is checked against a model.
-pub enum ModelBinding<'a> {
-    /// Re-hash the model with the settings the card records.
-    Rehash {
-        model_path: &'a Path,
-        max_workers: Option<usize>,
-        progress: &'a Progress,
-    },
-    /// The model's subject, already established (e.g. from a verified model signature).
-    Known(&'a CardSubject),
+    card.validate(allow_custom_metrics)?;
+    attestation::sign_attestation_to(subject, card, signer, signature_path)
 }
 
 /// A verified card.
 #[derive(Debug, Clone)]
 pub struct VerifiedCard {
+    /// The card and the model it is bound to.
     pub signed: SignedCard,
     /// Who signed it, where the method establishes an identity (Sigstore).
     pub signer: Option<SignerIdentity>,
+    /// Things the user should know that do not fail verification.
     pub notes: Vec<String>,
+    /// The policies asked for, evaluated on the card's signed metrics.
     pub policies: Vec<PolicyOutcome>,
 }
 
@@ -658,36 +560,8 @@ pub fn verify_card(
     binding: ModelBinding<'_>,
     policies: &[Policy],
 ) -> Result<VerifiedCard, CardError> {
-    let verified = verifier
-        .verify_signature(bundle)
-        .map_err(CardError::Verify)?;
-    if bundle.envelope.payload_type != dsse::PAYLOAD_TYPE {
-        return Err(CardError::NotACard(format!(
-            "payload type is '{}', expected {}",
-            crate::text::printable(&bundle.envelope.payload_type),
-            dsse::PAYLOAD_TYPE
-        )));
-    }
-    let signed = decode_statement(&bundle.envelope.payload)?;
-    let model_digest = match binding {
-        ModelBinding::Known(subject) => subject.root_digest,
-        ModelBinding::Rehash {
-            model_path,
-            max_workers,
-            progress,
-        } => {
-            let manifest = settings_for(&signed.serialization, max_workers)
-                .hash_model_with_progress(model_path, progress)
-                .map_err(|e| CardError::Verify(e.into()))?;
-            manifest.root_digest()
-        }
-    };
-    if model_digest != signed.root_digest {
-        return Err(CardError::WrongModel {
-            card: signed.root_digest_string(),
-            model: sha256_string(&model_digest),
-        });
-    }
+    let verified = attestation::verify_attestation::<ModelCard>(bundle, verifier, binding)?;
+    let signed = SignedCard::of(verified.subject, verified.predicate);
     let policies = policies.iter().map(|p| p.evaluate(&signed.card)).collect();
     Ok(VerifiedCard {
         signed,
@@ -695,6 +569,40 @@ pub fn verify_card(
         notes: verified.notes,
         policies,
     })
+}
+
+impl From<AttestationError> for CardError {
+    /// The generic failures, in a card's words.
+    fn from(error: AttestationError) -> Self {
+        match error {
+            AttestationError::Sign(e) => CardError::Sign(e),
+            AttestationError::Verify(VerifyError::Statement(StatementError::PayloadType(t))) => {
+                CardError::NotACard(format!(
+                    "payload type is '{}', expected {}",
+                    crate::text::printable(&t),
+                    dsse::PAYLOAD_TYPE
+                ))
+            }
+            AttestationError::Verify(e) => CardError::Verify(e),
+            AttestationError::PredicateType { expected, found } => CardError::NotACard(format!(
+                "predicate type is '{}'{}, expected {expected}",
+                crate::text::printable(&found),
+                if found == statement::PREDICATE_TYPE {
+                    " (a model signature?)"
+                } else {
+                    ""
+                }
+            )),
+            AttestationError::WrongModel { attested, model } => CardError::WrongModel {
+                card: attested,
+                model,
+            },
+            other @ (AttestationError::Statement(_)
+            | AttestationError::SubjectCount(_)
+            | AttestationError::NoSubjectDigest
+            | AttestationError::Serialization(_)) => CardError::NotACard(other.to_string()),
+        }
+    }
 }
 
 /// The serialization of a record as (method, shard size).
@@ -749,8 +657,8 @@ mod tests {
         }
     }
 
-    fn subject() -> CardSubject {
-        CardSubject {
+    fn subject() -> ModelSubject {
+        ModelSubject {
             name: "sentiment-tiny".into(),
             root_digest: [7u8; 32],
             serialization: SerializationRecord {
@@ -768,9 +676,9 @@ mod tests {
         let payload = encode_statement(&card, &subject());
         let signed = decode_statement(&payload).unwrap();
         assert_eq!(signed.card, card);
-        assert_eq!(signed.root_digest, [7u8; 32]);
-        assert_eq!(signed.serialization, subject().serialization);
-        assert_eq!(signed.subject_name, "sentiment-tiny");
+        assert_eq!(signed.subject.root_digest, [7u8; 32]);
+        assert_eq!(signed.subject.serialization, subject().serialization);
+        assert_eq!(signed.subject.name, "sentiment-tiny");
         // The license is written as its SPDX identifier.
         assert_eq!(
             signed.bom["metadata"]["component"]["licenses"][0]["license"]["id"],

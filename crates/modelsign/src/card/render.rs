@@ -387,7 +387,7 @@ pub fn json_report(verified: &VerifiedCard, status: &str) -> serde_json::Value {
         "ok": ok,
         "verified": ok,
         "status": status,
-        "model": verified.signed.subject_name,
+        "model": verified.signed.subject.name,
         "root_digest": root_digest(verified),
         "signer": verified.signer.as_ref().map(|s| json!({
             "identity": s.identity,

@@ -133,6 +133,20 @@ pub struct VerificationReport {
     pub public_key_hint: Option<String>,
 }
 
+/// The first steps of every verification, whatever the statement: the bundle's signature
+/// (by `verifier`), then that the payload is an in-toto statement. Only then may the payload
+/// be read.
+pub fn verify_statement_signature(
+    bundle: &Bundle,
+    verifier: &dyn Verifier,
+) -> Result<VerifiedSignature, VerifyError> {
+    let verified = verifier.verify_signature(bundle)?;
+    if bundle.envelope.payload_type != dsse::PAYLOAD_TYPE {
+        return Err(StatementError::PayloadType(bundle.envelope.payload_type.clone()).into());
+    }
+    Ok(verified)
+}
+
 /// Verifies the model at `model_path` against `bundle`: the signature first (by
 /// `verifier`), then the statement, then the model's files against the signed manifest,
 /// hashed with the settings recorded in the signature.
@@ -143,10 +157,7 @@ pub fn verify_model(
     options: &VerifyOptions,
     progress: &Progress,
 ) -> Result<VerificationReport, VerifyError> {
-    let verified = verifier.verify_signature(bundle)?;
-    if bundle.envelope.payload_type != dsse::PAYLOAD_TYPE {
-        return Err(StatementError::PayloadType(bundle.envelope.payload_type.clone()).into());
-    }
+    let verified = verify_statement_signature(bundle, verifier)?;
     let signed = statement::decode(&bundle.envelope.payload)?;
     let record = signed.manifest.serialization.clone();
 

@@ -1,0 +1,315 @@
+//! Attestations: signed statements about a model other than its OMS signature (a model
+//! card, provenance, evaluation results), all made and checked the same way.
+//!
+//! An attestation is an in-toto statement whose one subject is the model, named by its OMS
+//! root digest ([`ModelSubject`]), and whose predicate is anything that implements
+//! [`Predicate`]. It is signed into its own bundle with any [`Signer`]; the OMS signature
+//! stays untouched. Verifying one checks the signature, reads the predicate back, and binds
+//! it to a model ([`ModelBinding`]): by re-hashing the model with the settings the
+//! attestation records, or against an OMS signature already verified.
+//!
+//! Adding a kind of attestation is one file: a type implementing [`Predicate`].
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::bundle::{self, Bundle};
+use crate::error::{AttestationError, HashError, SignError, VerifyError};
+use crate::hashing::{HashSettings, Progress};
+use crate::intoto::{Statement, Subject};
+use crate::keys::{PublicKey, SignatureHash};
+use crate::manifest::{sha256_string, Manifest};
+use crate::model::{IgnoreSet, WalkOptions};
+use crate::serialization::SerializationRecord;
+use crate::signing::Signer;
+use crate::statement;
+use crate::verifying::{self, SignerIdentity, Verifier, VerifyOptions};
+
+/// The subject annotation recording how the model's root digest was computed: the OMS
+/// `serialization` block, so that a verifier can recompute the digest from the model.
+pub const SERIALIZATION_ANNOTATION: &str = "https://model_signing/signature/v1.0#serialization";
+
+/// The model an attestation is about: its name, OMS root digest, and how that digest was
+/// computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSubject {
+    /// The model's name (informational).
+    pub name: String,
+    /// The OMS root digest: SHA-256 over the digests of the model's files or shards.
+    pub root_digest: [u8; 32],
+    /// How the root digest was computed.
+    pub serialization: SerializationRecord,
+}
+
+impl ModelSubject {
+    /// `sha256:<hex>`.
+    pub fn root_digest_string(&self) -> String {
+        sha256_string(&self.root_digest)
+    }
+
+    /// The subject a manifest describes.
+    pub fn of_manifest(manifest: &Manifest) -> Self {
+        ModelSubject {
+            name: manifest.model_name.clone(),
+            root_digest: manifest.root_digest(),
+            serialization: manifest.serialization.clone(),
+        }
+    }
+
+    /// Hashes the model with `settings`.
+    pub fn of_model(
+        model_path: &Path,
+        settings: &HashSettings,
+        progress: &Progress,
+    ) -> Result<Self, HashError> {
+        Ok(Self::of_manifest(
+            &settings.hash_model_with_progress(model_path, progress)?,
+        ))
+    }
+
+    /// The subject of the OMS signature `model_signature` (a bundle file), after checking
+    /// the model against it ([`crate::verify_model`]) with `verifier`: reusing a model
+    /// signature saves nothing when the model must be re-hashed anyway, but proves the two
+    /// agree.
+    pub fn of_verified_model_signature(
+        model_path: &Path,
+        model_signature: &Path,
+        verifier: &dyn Verifier,
+        options: &VerifyOptions,
+        progress: &Progress,
+    ) -> Result<(Self, Option<SignerIdentity>), VerifyError> {
+        let bundle = Bundle::read(model_signature)?;
+        let report = verifying::verify_model(model_path, &bundle, verifier, options, progress)?;
+        let signed = statement::decode(&bundle.envelope.payload)?;
+        Ok((Self::of_manifest(&signed.manifest), report.signer))
+    }
+
+    /// The subject of an OMS signature made with `key` (the attestation signer's own key, as
+    /// a producer signs model and attestation alike), without hashing the model again: the
+    /// signature's check stands in for it, which is what makes this fast for large models.
+    pub fn of_own_model_signature(bundle: &Bundle, key: &PublicKey) -> Result<Self, VerifyError> {
+        verifying::verify_envelope(&bundle.envelope, key, SignatureHash::Sha256)?;
+        let signed = statement::decode(&bundle.envelope.payload)?;
+        Ok(Self::of_manifest(&signed.manifest))
+    }
+
+    /// The hashing settings that reproduce this subject's digest.
+    pub fn hash_settings(&self, max_workers: Option<usize>) -> HashSettings {
+        let record = &self.serialization;
+        let mut ignore = IgnoreSet::new(false);
+        ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
+        HashSettings {
+            algorithm: record.hash_type,
+            serialization: record.serialization,
+            walk: WalkOptions {
+                ignore,
+                allow_symlinks: record.allow_symlinks,
+                ..WalkOptions::default()
+            },
+            max_workers,
+        }
+    }
+
+    /// The in-toto subject: name, root digest, and the hashing settings as an annotation.
+    fn to_intoto(&self) -> Subject {
+        let mut subject = Subject::sha256(&self.name, &self.root_digest);
+        subject.annotations.insert(
+            SERIALIZATION_ANNOTATION.to_owned(),
+            statement::serialization_value(&self.serialization),
+        );
+        subject
+    }
+}
+
+/// A kind of attestation: what its predicate is called and how it is written and read.
+pub trait Predicate {
+    /// The predicate type URI.
+    const PREDICATE_TYPE: &'static str;
+    /// The error of this kind of attestation; every attestation failure converts into it.
+    type Error: From<AttestationError>;
+    /// What verification reads back: the predicate, and anything else it carried.
+    type Read;
+
+    /// Checks, before signing, that the predicate may be said about `subject`.
+    fn check(&self, subject: &ModelSubject) -> Result<(), Self::Error> {
+        let _ = subject;
+        Ok(())
+    }
+
+    /// The predicate as JSON, for `subject`.
+    fn encode(&self, subject: &ModelSubject) -> Value;
+
+    /// Reads a signed predicate back.
+    fn decode(predicate: Value) -> Result<Self::Read, Self::Error>;
+
+    /// How the model's digest was computed, where the predicate itself records it
+    /// (attestations made before the subject recorded it).
+    fn recorded_serialization(read: &Self::Read) -> Option<SerializationRecord> {
+        let _ = read;
+        None
+    }
+}
+
+/// The statement of an attestation, unsigned.
+pub fn encode_statement<P: Predicate>(subject: &ModelSubject, predicate: &P) -> Vec<u8> {
+    Statement {
+        subject: vec![subject.to_intoto()],
+        predicate_type: P::PREDICATE_TYPE.to_owned(),
+        predicate: predicate.encode(subject),
+    }
+    .to_json()
+}
+
+/// Reads an attestation statement (whose signature has been checked): its subject and
+/// predicate.
+pub fn decode_statement<P: Predicate>(payload: &[u8]) -> Result<(ModelSubject, P::Read), P::Error> {
+    let statement = Statement::read(payload).map_err(AttestationError::Statement)?;
+    if statement.predicate_type != P::PREDICATE_TYPE {
+        return Err(AttestationError::PredicateType {
+            expected: P::PREDICATE_TYPE,
+            found: statement.predicate_type,
+        }
+        .into());
+    }
+    let [subject] = statement.subject.as_slice() else {
+        return Err(AttestationError::SubjectCount(statement.subject.len()).into());
+    };
+    let root_digest = subject
+        .sha256_digest()
+        .ok_or(AttestationError::NoSubjectDigest)?;
+    let annotated = annotated_serialization(&subject.annotations)?;
+    let read = P::decode(statement.predicate)?;
+    let serialization = match (annotated, P::recorded_serialization(&read)) {
+        (Some(annotated), Some(recorded)) if annotated != recorded => {
+            return Err(AttestationError::Serialization(
+                "recorded in the subject and in the predicate differ".into(),
+            )
+            .into())
+        }
+        (Some(record), _) | (None, Some(record)) => record,
+        (None, None) => {
+            return Err(AttestationError::Serialization("are not recorded".into()).into())
+        }
+    };
+    let subject = ModelSubject {
+        name: subject.name.clone(),
+        root_digest,
+        serialization,
+    };
+    Ok((subject, read))
+}
+
+fn annotated_serialization(
+    annotations: &Map<String, Value>,
+) -> Result<Option<SerializationRecord>, AttestationError> {
+    let Some(block) = annotations.get(SERIALIZATION_ANNOTATION) else {
+        return Ok(None);
+    };
+    let block = block
+        .as_object()
+        .ok_or_else(|| AttestationError::Serialization("are not an object".into()))?;
+    statement::decode_serialization(block)
+        .map(Some)
+        .map_err(|e| AttestationError::Serialization(format!("are not valid: {e}")))
+}
+
+/// Checks `predicate` against `subject` and signs the attestation.
+pub fn sign_attestation<P: Predicate>(
+    subject: &ModelSubject,
+    predicate: &P,
+    signer: &dyn Signer,
+) -> Result<Bundle, P::Error> {
+    predicate.check(subject)?;
+    signer
+        .sign_payload(encode_statement(subject, predicate))
+        .map_err(|e| AttestationError::Sign(e).into())
+}
+
+/// Signs an attestation and writes its bundle atomically to `signature_path`: on any
+/// error nothing is written.
+pub fn sign_attestation_to<P: Predicate>(
+    subject: &ModelSubject,
+    predicate: &P,
+    signer: &dyn Signer,
+    signature_path: &Path,
+) -> Result<Bundle, P::Error> {
+    let write_error = |e| AttestationError::Sign(SignError::Bundle(e));
+    bundle::check_target(signature_path).map_err(write_error)?;
+    let bundle = sign_attestation(subject, predicate, signer)?;
+    bundle.write_atomic(signature_path).map_err(write_error)?;
+    Ok(bundle)
+}
+
+/// How an attestation is bound to a model.
+#[derive(Clone, Copy)]
+pub enum ModelBinding<'a> {
+    /// Re-hash the model with the settings the attestation records.
+    Rehash {
+        /// The model's file or folder.
+        model_path: &'a Path,
+        /// Hashing threads; `None` uses every core.
+        max_workers: Option<usize>,
+        /// Where hashing progress goes.
+        progress: &'a Progress,
+    },
+    /// The model's subject, already established (from a verified OMS signature:
+    /// [`ModelSubject::of_verified_model_signature`]).
+    Known(&'a ModelSubject),
+}
+
+/// A verified attestation.
+#[derive(Debug, Clone)]
+pub struct VerifiedAttestation<R> {
+    /// The model it is about, as it records it.
+    pub subject: ModelSubject,
+    /// The predicate, read back.
+    pub predicate: R,
+    /// Who signed it, where the method establishes an identity (Sigstore).
+    pub signer: Option<SignerIdentity>,
+    /// The key method: the hint of the public key that verified the signature.
+    pub public_key_hint: Option<String>,
+    /// Things the user should know that do not fail verification.
+    pub notes: Vec<String>,
+}
+
+/// Verifies an attestation: its signature (by `verifier`), its statement, and that it is
+/// about the model `binding` names.
+pub fn verify_attestation<P: Predicate>(
+    bundle: &Bundle,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+) -> Result<VerifiedAttestation<P::Read>, P::Error> {
+    let verified = verifying::verify_statement_signature(bundle, verifier)
+        .map_err(AttestationError::Verify)?;
+    let (subject, predicate) = decode_statement::<P>(&bundle.envelope.payload)?;
+    let model_digest = match binding {
+        ModelBinding::Known(model) => model.root_digest,
+        ModelBinding::Rehash {
+            model_path,
+            max_workers,
+            progress,
+        } => subject
+            .hash_settings(max_workers)
+            .hash_model_with_progress(model_path, progress)
+            .map_err(|e| AttestationError::Verify(e.into()))?
+            .root_digest(),
+    };
+    if model_digest != subject.root_digest {
+        return Err(AttestationError::WrongModel {
+            attested: subject.root_digest_string(),
+            model: sha256_string(&model_digest),
+        }
+        .into());
+    }
+    Ok(VerifiedAttestation {
+        subject,
+        predicate,
+        signer: verified.signer,
+        public_key_hint: verified.public_key_hint,
+        notes: verified.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests;
