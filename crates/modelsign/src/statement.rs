@@ -45,15 +45,15 @@ pub struct SignedStatement {
 /// fixed key order, integer `shard_size`, no trailing newline. Deterministic for a given
 /// manifest, and the layout the Python reference produces itself.
 pub fn encode(manifest: &Manifest) -> Vec<u8> {
-    let record = &manifest.serialization;
+    let record = &manifest.serialization();
     let subject = [Subject::sha256(
-        &manifest.model_name,
+        &manifest.model_name(),
         &manifest.root_digest(),
     )];
     let predicate = PredicateOut {
         serialization: serialization_out(record),
         resources: manifest
-            .resources
+            .resources()
             .iter()
             .map(|r| ResourceOut {
                 name: &r.name,
@@ -63,7 +63,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
             .collect(),
     };
     // About 160 bytes per resource.
-    let capacity = 1024 + 192 * manifest.resources.len();
+    let capacity = 1024 + 192 * manifest.resources().len();
     intoto::encode(&subject, PREDICATE_TYPE, &predicate, capacity)
 }
 

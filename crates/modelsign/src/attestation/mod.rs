@@ -51,9 +51,9 @@ impl ModelSubject {
     /// The subject a manifest describes.
     pub fn of_manifest(manifest: &Manifest) -> Self {
         ModelSubject {
-            name: manifest.model_name.clone(),
+            name: manifest.model_name().to_owned(),
             root_digest: manifest.root_digest(),
-            serialization: manifest.serialization.clone(),
+            serialization: manifest.serialization().clone(),
         }
     }
 

@@ -43,7 +43,11 @@ pub fn draft(
     let mut card = ModelCard {
         model: Some(ModelFacts {
             root_digest: subject.root_digest_string(),
-            files: manifest.resources.iter().map(|r| r.name.clone()).collect(),
+            files: manifest
+                .resources()
+                .iter()
+                .map(|r| r.name.clone())
+                .collect(),
         }),
         ..ModelCard::default()
     };

@@ -45,7 +45,7 @@ fn root_digests_match_the_python_reference() {
     .expect("hash");
     // model_signing orders shards numerically (…:8:16 before …:16:20) and gets 60cc4a74…;
     // OMS orders names by code point. Same digests, different order, different root.
-    let mut numeric = shards.resources.clone();
+    let mut numeric = shards.resources().to_vec();
     numeric.swap(4, 5);
     assert_eq!(
         hex::encode(crate::manifest::root_digest(
@@ -71,7 +71,7 @@ fn root_digests_match_the_python_reference() {
         hex::encode(single.root_digest()),
         "bc62d4b80d9e36da29c16c5d4d9f11731f36052c72401a76c23c0fb5a9b74423"
     );
-    assert_eq!(single.resources[0].name, "model.bin");
+    assert_eq!(single.resources()[0].name, "model.bin");
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn shard_names_and_digests_match_the_python_reference() {
     .hash_model(&root)
     .expect("hash");
     let listed: Vec<(&str, String)> = shards
-        .resources
+        .resources()
         .iter()
         .map(|r| (r.name.as_str(), hex::encode(&r.digest)))
         .collect();
@@ -127,7 +127,7 @@ fn blake2b_is_the_unkeyed_64_byte_variant() {
         .hash_model(&root)
         .expect("hash");
     let model_bin = manifest
-        .resources
+        .resources()
         .iter()
         .find(|r| r.name == "weights/model.bin")
         .expect("model.bin");
@@ -158,7 +158,11 @@ fn shard_boundaries_cover_files_exactly() {
     )
     .hash_model(&root)
     .expect("hash");
-    let names: Vec<&str> = manifest.resources.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = manifest
+        .resources()
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
     assert_eq!(
         names,
         [
@@ -270,9 +274,9 @@ fn parallel_engine_matches_sequential_hashing_for_every_algorithm_and_serializat
                 let mut got: Vec<(String, Vec<u8>)> = s
                     .hash_model(&root)
                     .expect("hash")
-                    .resources
+                    .resources()
                     .into_iter()
-                    .map(|r| (r.name, r.digest))
+                    .map(|r| (r.name.clone(), r.digest.clone()))
                     .collect();
                 got.sort();
                 assert_eq!(

@@ -105,7 +105,11 @@ fn encode_then_decode_round_trips() {
     assert_eq!(decoded.format, StatementFormat::V1);
     assert_eq!(decoded.manifest, original);
     assert_eq!(decoded.root_digest, Some(original.root_digest()));
-    let names: Vec<&str> = original.resources.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = original
+        .resources()
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
     assert_eq!(names, ["a-b", "a/b", "z", "é"], "code-point order");
 }
 
@@ -119,13 +123,13 @@ fn python_shard_variants_are_accepted() {
     let decoded = decode(&payload(statement(resources, serialization))).expect("decode");
     let names: Vec<&str> = decoded
         .manifest
-        .resources
+        .resources()
         .iter()
         .map(|r| r.name.as_str())
         .collect();
     assert_eq!(names, ["a:b.bin:0:3", "w.bin:0:8"]);
     assert_eq!(
-        decoded.manifest.serialization.serialization,
+        decoded.manifest.serialization().serialization,
         Serialization::Shards { shard_size: 8 }
     );
 }
@@ -342,10 +346,10 @@ fn legacy_digest_statements_are_read_as_files_sha256() {
     assert_eq!(decoded.format, StatementFormat::LegacyDigests);
     assert_eq!(decoded.root_digest, None);
     assert_eq!(
-        decoded.manifest.serialization.serialization,
+        decoded.manifest.serialization().serialization,
         Serialization::Files
     );
-    assert_eq!(decoded.manifest.resources.len(), 2);
+    assert_eq!(decoded.manifest.resources().len(), 2);
 }
 
 #[test]
@@ -371,7 +375,7 @@ fn escaped_names_and_extra_fields_read_the_same_as_plain_ones() {
     let decoded = decode(escaped.as_bytes()).expect("decode");
     let names: Vec<&str> = decoded
         .manifest
-        .resources
+        .resources()
         .iter()
         .map(|r| r.name.as_str())
         .collect();

@@ -159,13 +159,13 @@ pub fn verify_model(
 ) -> Result<VerificationReport, VerifyError> {
     let verified = verify_statement_signature(bundle, verifier)?;
     let signed = statement::decode(&bundle.envelope.payload)?;
-    let record = signed.manifest.serialization.clone();
+    let record = signed.manifest.serialization().clone();
 
     // The signed file names, sorted: shard names of one file need not be adjacent
     // (`a:1.bin:0:3`, another file, sorts between `a:0:8` and `a:16:24`).
     let mut signed_files: Vec<&str> = signed
         .manifest
-        .resources
+        .resources()
         .iter()
         .map(|r| file_part(&r.name, &record))
         .collect();
@@ -212,7 +212,7 @@ pub fn verify_model(
     if model.single_file
         && signed
             .manifest
-            .resources
+            .resources()
             .iter()
             .all(|r| file_part(&r.name, &record) == ".")
     {
@@ -248,12 +248,12 @@ pub fn verify_model(
         return Err(VerifyError::Mismatch(Box::new(diff)));
     }
     Ok(VerificationReport {
-        signed_model_name: signed.manifest.model_name.clone(),
+        signed_model_name: signed.manifest.model_name().to_owned(),
         root_digest: signed
             .root_digest
             .map(|d| crate::manifest::sha256_string(&d)),
         serialization: record,
-        resources: signed.manifest.resources.len(),
+        resources: signed.manifest.resources().len(),
         format: signed.format,
         notes: verified.notes,
         signer: verified.signer,
