@@ -447,6 +447,12 @@ pub struct SelectionArgs {
     /// Include git metadata files in the model.
     #[arg(long)]
     pub no_ignore_git_paths: bool,
+    /// Make attestation files at the model's top level (*.sig, *.sigstore.json,
+    /// claims.jsonl) part of the model. By default they are left out, so that a card or
+    /// claim signed later does not change the model, and a signature records the ones it
+    /// left out among its ignore paths (model_signing skips them too).
+    #[arg(long)]
+    pub include_attestation_files: bool,
     /// Follow symbolic links whose target lies inside the model (refused otherwise). A
     /// Hugging Face cache snapshot's links into its repository's blobs/ are followed
     /// without it.
