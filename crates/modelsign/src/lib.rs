@@ -36,6 +36,7 @@
 //! ```
 
 mod atomic_file;
+pub mod attestation;
 pub mod bundle;
 pub mod card;
 pub mod dsse;

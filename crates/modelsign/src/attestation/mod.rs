@@ -1,0 +1,3 @@
+//! Statements about a model besides its OMS signature.
+
+pub mod claims;
