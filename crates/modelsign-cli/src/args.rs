@@ -196,6 +196,10 @@ pub struct CardSignCommon {
     /// Where to write the card's signature.
     #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
     pub signature: PathBuf,
+    /// Append the card's signature to a claims file (one Sigstore bundle per line, kept
+    /// beside the model) instead of writing --signature: MODEL_PATH/claims.jsonl, or FILE.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "signature")]
+    pub claims: Option<Option<PathBuf>>,
     /// Take the model's root digest from its signature instead of hashing the model (the
     /// signature must verify with the key signing the card; not with sigstore).
     #[arg(long, value_name = "MODEL_SIGNATURE")]
@@ -290,6 +294,10 @@ pub struct CardVerifyCommon {
     /// The card's signature.
     #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
     pub card_signature: PathBuf,
+    /// Take the card's signature from a claims file instead of --card-signature: the newest
+    /// card in MODEL_PATH/claims.jsonl, or in FILE, that verifies.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "card_signature")]
+    pub claims: Option<Option<PathBuf>>,
     /// Verify the model against its signature too (same method and trust as the card), and
     /// check the card is about the model that signature covers.
     #[arg(long, value_name = "MODEL_SIGNATURE")]
