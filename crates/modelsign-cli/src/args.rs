@@ -196,6 +196,10 @@ pub struct CardSignCommon {
     /// Where to write the card's signature.
     #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
     pub signature: PathBuf,
+    /// Append the card's signature to a claims file (one Sigstore bundle per line, kept
+    /// beside the model) instead of writing --signature: MODEL_PATH/claims.jsonl, or FILE.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "signature")]
+    pub claims: Option<Option<PathBuf>>,
     /// Take the model's root digest from its signature instead of hashing the model (the
     /// signature must verify with the key signing the card; not with sigstore).
     #[arg(long, value_name = "MODEL_SIGNATURE")]
@@ -290,6 +294,10 @@ pub struct CardVerifyCommon {
     /// The card's signature.
     #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
     pub card_signature: PathBuf,
+    /// Take the card's signature from a claims file instead of --card-signature: the newest
+    /// card in MODEL_PATH/claims.jsonl, or in FILE, that verifies.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "card_signature")]
+    pub claims: Option<Option<PathBuf>>,
     /// Verify the model against its signature too (same method and trust as the card), and
     /// check the card is about the model that signature covers.
     #[arg(long, value_name = "MODEL_SIGNATURE")]
@@ -447,6 +455,12 @@ pub struct SelectionArgs {
     /// Include git metadata files in the model.
     #[arg(long)]
     pub no_ignore_git_paths: bool,
+    /// Make attestation files at the model's top level (*.sig, *.sigstore.json,
+    /// claims.jsonl) part of the model. By default they are left out, so that a card or
+    /// claim signed later does not change the model, and a signature records the ones it
+    /// left out among its ignore paths (model_signing skips them too).
+    #[arg(long)]
+    pub include_attestation_files: bool,
     /// Follow symbolic links whose target lies inside the model (refused otherwise). A
     /// Hugging Face cache snapshot's links into its repository's blobs/ are followed
     /// without it.

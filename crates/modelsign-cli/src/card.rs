@@ -1,6 +1,7 @@
 //! `modelsign card …`: drafting, signing, verifying and showing signed model cards, over
 //! the library's `card` module.
 
+use modelsign::attestation::claims::{self, ClaimsError, Unverified};
 use modelsign::card::{self, Format, ModelBinding, ModelCard, ModelSubject, Policy, VerifiedCard};
 use modelsign::text::printable;
 use modelsign::{
@@ -130,14 +131,19 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
     let card = ModelCard::read(&common.card).map_err(card_failure)?;
     card.validate(common.allow_custom_metrics)
         .map_err(card_failure)?;
-    // The card's signature must not overwrite a file of the model either (no exclusions:
-    // any existing file of the model that is not a signature is refused).
-    modelsign::signing::check_signature_path(
-        &common.model,
-        &common.signature,
-        &modelsign::IgnoreSet::default(),
-    )
-    .map_err(|e| card_failure(CardError::Sign(e)))?;
+    let claims_path = claims_file(&common.model, common.claims.as_ref());
+    match &claims_path {
+        // A claims file that cannot take the card is refused before the model is hashed.
+        Some(path) => claims::check_appendable(path).map_err(Failure::input)?,
+        // The card's signature must not overwrite a file of the model either (no
+        // exclusions: any existing file of the model that is not a signature is refused).
+        None => modelsign::signing::check_signature_path(
+            &common.model,
+            &common.signature,
+            &modelsign::IgnoreSet::default(),
+        )
+        .map_err(|e| card_failure(CardError::Sign(e)))?,
+    }
     let (signer, own_key) = card_signer(method)?;
     let subject = match &common.model_signature {
         Some(path) => {
@@ -164,14 +170,30 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
             .map_err(|e| card_failure(CardError::Verify(e.into())))?
         }
     };
-    card::sign_card_to(
-        &card,
-        &subject,
-        signer.as_ref(),
-        common.allow_custom_metrics,
-        &common.signature,
-    )
-    .map_err(card_failure)?;
+    let written = match claims_path {
+        None => {
+            card::sign_card_to(
+                &card,
+                &subject,
+                signer.as_ref(),
+                common.allow_custom_metrics,
+                &common.signature,
+            )
+            .map_err(card_failure)?;
+            common.signature.clone()
+        }
+        Some(path) => {
+            let bundle = card::sign_card(
+                &card,
+                &subject,
+                signer.as_ref(),
+                common.allow_custom_metrics,
+            )
+            .map_err(card_failure)?;
+            claims::append(&path, &bundle).map_err(Failure::input)?;
+            path
+        }
+    };
     if common.output.json {
         crate::output::json(
             &json!({
@@ -179,7 +201,7 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
                 "method": method_name,
                 "model": subject.name,
                 "root_digest": subject.root_digest_string(),
-                "card_signature": common.signature,
+                "card_signature": written,
                 "metrics": card.metrics.len(),
             }),
             0,
@@ -190,10 +212,32 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
             printable(&card.name),
             count(card.metrics.len(), "evaluation result"),
             subject.root_digest_string(),
-            printable(&common.signature.display().to_string())
+            printable(&written.display().to_string())
         );
     }
     Ok(())
+}
+
+/// The claims file `--claims` names: the one given, or the model's own.
+fn claims_file(
+    model: &std::path::Path,
+    claims: Option<&Option<std::path::PathBuf>>,
+) -> Option<std::path::PathBuf> {
+    claims.map(|given| given.clone().unwrap_or_else(|| claims::default_path(model)))
+}
+
+/// Where the card's signature is read from.
+enum CardSource {
+    File(Bundle),
+    Claims(std::path::PathBuf, Vec<claims::Claim>),
+}
+
+fn claims_failure(error: ClaimsError) -> Failure {
+    if error.is_input_error() {
+        Failure::input(error)
+    } else {
+        Failure::failed(error)
+    }
 }
 
 fn verify_common(method: &CardVerifyMethod) -> &CardVerifyCommon {
@@ -254,13 +298,20 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
         ),
         CardVerifyMethod::Sigstore(a) => (Box::new(sigstore_verifier(&a.sigstore)?), "Sigstore"),
     };
-    let bundle = Bundle::read(&common.card_signature).map_err(|e| match e {
-        modelsign::BundleError::Io { .. } => Failure::input(e),
-        other => Failure::failed(other),
-    })?;
+    // The card, or the claims holding it, is read before any model is hashed.
+    let source = match claims_file(&common.model, common.claims.as_ref()) {
+        None => CardSource::File(Bundle::read(&common.card_signature).map_err(|e| match e {
+            modelsign::BundleError::Io { .. } => Failure::input(e),
+            other => Failure::failed(other),
+        })?),
+        Some(path) => {
+            let claimed = claims::read(&path).map_err(claims_failure)?;
+            CardSource::Claims(path, claimed)
+        }
+    };
     let progress = progress::for_output(&common.output);
     let max_workers = workers(common.max_workers);
-    let verified = match &common.model_signature {
+    let subject = match &common.model_signature {
         Some(model_signature) => {
             let options = VerifyOptions {
                 ignore: modelsign::IgnoreSet::new(true),
@@ -286,25 +337,45 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
                     ..failure
                 }
             })?;
-            card::verify_card(
-                &bundle,
-                verifier.as_ref(),
-                ModelBinding::Known(&subject),
-                &policies,
-            )
+            Some(subject)
         }
-        None => card::verify_card(
-            &bundle,
-            verifier.as_ref(),
-            ModelBinding::Rehash {
+        None => None,
+    };
+    let verify_one = |bundle: &Bundle| {
+        let binding = match &subject {
+            Some(subject) => ModelBinding::Known(subject),
+            None => ModelBinding::Rehash {
                 model_path: &common.model,
                 max_workers,
                 progress: &progress,
             },
-            &policies,
-        ),
-    }
-    .map_err(card_failure)?;
+        };
+        card::verify_card(bundle, verifier.as_ref(), binding, &policies)
+    };
+    let verified = match source {
+        CardSource::File(bundle) => verify_one(&bundle).map_err(card_failure)?,
+        CardSource::Claims(path, claimed) => {
+            let shown = printable(&path.display().to_string()).into_owned();
+            match claims::first_verified(&claimed, card::PREDICATE_TYPE, verify_one) {
+                Ok((_, verified)) => verified,
+                Err(Unverified::NoClaim) => {
+                    return Err(Failure::input(format!(
+                        "the claims file '{shown}' holds no model card; sign one into it with `modelsign card sign ... --claims`"
+                    )))
+                }
+                Err(Unverified::Failed { line, tried, error }) => {
+                    let failure = card_failure(error);
+                    return Err(Failure {
+                        message: format!(
+                            "no card in the claims file '{shown}' verifies ({tried} tried); the newest, on line {line}: {}",
+                            failure.message
+                        ),
+                        ..failure
+                    });
+                }
+            }
+        }
+    };
 
     let status = status_line(&verified, method_name);
     let write_file = |format: CardFormatArg, path: &std::path::Path| {

@@ -761,6 +761,7 @@ fn workers(max_workers: Option<u64>) -> Option<usize> {
 /// must lie inside the model; others are reported and skipped, as they cannot match.
 fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Failure> {
     let mut set = IgnoreSet::new(!selection.no_ignore_git_paths);
+    set.set_include_attestation_files(selection.include_attestation_files);
     for path in &selection.ignore_paths {
         // OMS records ignore paths as text: a name that is not UTF-8 would be recorded
         // altered (U+FFFD) and then name nothing.

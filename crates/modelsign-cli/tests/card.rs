@@ -1362,3 +1362,149 @@ fn a_card_signature_given_to_verify_key_points_to_card_verify() {
     // What the message advises works.
     assert_ok(&verify_key(&model, &signature, &[]));
 }
+
+/// `card sign key MODEL --card CARD --claims [FILE]` with `private` (allowing the drafted
+/// custom metric).
+fn sign_into_claims(model: &Path, card: &Path, private: &Path, claims: Option<&Path>) -> Output {
+    let mut args = vec![
+        "card",
+        "sign",
+        "key",
+        text(model),
+        "--card",
+        text(card),
+        "--private-key",
+        text(private),
+        "--allow-custom-metrics",
+        "--claims",
+    ];
+    args.extend(claims.map(text));
+    run(&args)
+}
+
+/// `card verify key MODEL --claims [FILE] --public-key PUBLIC`.
+fn verify_from_claims(model: &Path, public: &Path, claims: Option<&Path>) -> Output {
+    let mut args = vec!["card", "verify", "key", text(model), "--claims"];
+    args.extend(claims.map(text));
+    args.extend(["--public-key", text(public), "--json"]);
+    run(&args)
+}
+
+/// A second signer's key pair in `dir`.
+fn other_key(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = modelsign::PrivateKey::generate(modelsign::keys::Curve::P256).unwrap();
+    let (private, public) = (dir.join("other.pem"), dir.join("other.pub"));
+    fs::write(&private, key.to_pkcs8_pem().unwrap()).unwrap();
+    fs::write(&public, key.public_key().to_pem()).unwrap();
+    (private, public)
+}
+
+#[test]
+fn cards_appended_to_claims_jsonl_each_verify_and_leave_the_model_signature_valid() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    init(&model, &card);
+    let (private, public) = key();
+    let model_signature = model.join("model.sig");
+    assert_ok(&run(&[
+        "sign",
+        "key",
+        text(&model),
+        "--private-key",
+        text(&private),
+        "--signature",
+        text(&model_signature),
+    ]));
+
+    assert_ok(&sign_into_claims(&model, &card, &private, None));
+    let claims = model.join("claims.jsonl");
+    assert_eq!(fs::read_to_string(&claims).unwrap().lines().count(), 1);
+    let first = verify_from_claims(&model, &public, None);
+    assert_ok(&first);
+    let (other_private, other_public) = other_key(work.path());
+    assert_ok(&sign_into_claims(&model, &card, &other_private, None));
+    assert_eq!(
+        fs::read_to_string(&claims).unwrap().lines().count(),
+        2,
+        "appended, not replaced"
+    );
+
+    // Each signer's card verifies from the same file: the newest that verifies wins.
+    for public in [&public, &other_public] {
+        let out = verify_from_claims(&model, public, None);
+        assert_ok(&out);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["verified"], true, "{report}");
+        assert_eq!(report["model"], "sentiment-tiny", "{report}");
+    }
+    let strangers = work.path().join("stranger");
+    fs::create_dir(&strangers).unwrap();
+    let (_, stranger) = other_key(&strangers);
+    let out = verify_from_claims(&model, &stranger, None);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("2 tried") && stdout(&out).contains("line 2"),
+        "{}",
+        explain(&out)
+    );
+
+    // The claims and the card signatures are not the model: its signature still holds.
+    assert_ok(&run(&[
+        "verify",
+        "key",
+        text(&model),
+        "--public-key",
+        text(&public),
+        "--signature",
+        text(&model_signature),
+    ]));
+
+    // A claims file elsewhere is named explicitly.
+    let elsewhere = work.path().join("release-claims.jsonl");
+    assert_ok(&sign_into_claims(&model, &card, &private, Some(&elsewhere)));
+    assert_ok(&verify_from_claims(&model, &public, Some(&elsewhere)));
+}
+
+#[test]
+fn a_corrupt_claims_line_is_named_and_the_file_left_alone() {
+    let work = tempfile::tempdir().unwrap();
+    let model = hf_model(work.path(), "sentiment-tiny");
+    let card = work.path().join("card.yaml");
+    init(&model, &card);
+    let (private, public) = key();
+    assert_ok(&sign_into_claims(&model, &card, &private, None));
+    let claims = model.join("claims.jsonl");
+    let corrupt = format!(
+        "{}{{\"mediaType\": \"cut short\n",
+        fs::read_to_string(&claims).unwrap()
+    );
+    fs::write(&claims, &corrupt).unwrap();
+
+    let out = verify_from_claims(&model, &public, None);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(stdout(&out).contains("line 2"), "{}", explain(&out));
+    let out = sign_into_claims(&model, &card, &private, None);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(stderr(&out).contains("line 2"), "{}", explain(&out));
+    assert_eq!(
+        fs::read_to_string(&claims).unwrap(),
+        corrupt,
+        "nothing appended to a corrupt file"
+    );
+
+    let both = run(&[
+        "card",
+        "sign",
+        "key",
+        text(&model),
+        "--card",
+        text(&card),
+        "--private-key",
+        text(&private),
+        "--signature",
+        "card.sig",
+        "--claims",
+    ]);
+    assert_eq!(both.status.code(), Some(2), "{}", explain(&both));
+}

@@ -490,6 +490,119 @@ fn signature_inside_the_model_is_excluded_and_recorded() {
     assert_success(&out, "verify with the signature inside the model");
 }
 
+/// The attestation files that signing, carding and claiming leave beside a model.
+const ATTESTATION_FILES: [&str; 4] = [
+    "model.sig",
+    "x.sigstore.json",
+    "claims.jsonl",
+    "model-card.sig",
+];
+
+/// A copy of the signed model holding every one of [`ATTESTATION_FILES`] (each a copy of
+/// the fixture's signature, as an earlier signing would leave it).
+fn copy_with_attestation_files(f: &Fixture, name: &str) -> PathBuf {
+    let model = f.copy(name);
+    for file in ATTESTATION_FILES {
+        fs::copy(&f.signature, model.join(file)).expect("write attestation file");
+    }
+    model
+}
+
+#[test]
+fn attestation_files_are_left_out_of_the_manifest_and_recorded() {
+    let f = Fixture::new();
+    let model = copy_with_attestation_files(&f, "attested");
+    let signature = f.dir.path().join("attested.sig");
+    assert_success(&f.sign(&model, &signature, &[]), "sign");
+    assert_eq!(resource_names(&signature), ["a.bin", "b.bin", "sub/c.bin"]);
+    let statement = signed_statement(&signature);
+    let ignored = strings(&statement["predicate"]["serialization"]["ignore_paths"]);
+    for file in ATTESTATION_FILES {
+        assert!(ignored.contains(&file.to_owned()), "{file}: {ignored:?}");
+    }
+    assert_success(&f.verify_with(&model, &signature, &[]), "verify");
+    let digest = run(&[&["digest", path(&model)]]);
+    assert_success(&digest, "digest");
+    let fixture_digest = run(&[&["digest", path(&f.model())]]);
+    assert_eq!(
+        digest.stdout, fixture_digest.stdout,
+        "attestation files do not change the root digest"
+    );
+}
+
+#[test]
+fn include_attestation_files_makes_them_part_of_the_model() {
+    let f = Fixture::new();
+    let model = copy_with_attestation_files(&f, "attested");
+    let signature = f.dir.path().join("attested.sig");
+    let include = ["--include-attestation-files"];
+    assert_success(&f.sign(&model, &signature, &include), "sign");
+    let mut expected = vec!["a.bin", "b.bin", "sub/c.bin"];
+    expected.extend(ATTESTATION_FILES);
+    expected.sort_unstable();
+    assert_eq!(resource_names(&signature), expected);
+    let statement = signed_statement(&signature);
+    let ignored = strings(&statement["predicate"]["serialization"]["ignore_paths"]);
+    assert!(
+        ATTESTATION_FILES
+            .iter()
+            .all(|file| !ignored.contains(&file.to_string())),
+        "{ignored:?}"
+    );
+    assert_success(&f.verify_with(&model, &signature, &include), "verify");
+}
+
+#[test]
+fn a_card_signature_added_after_signing_is_not_an_extra_file() {
+    let f = Fixture::new();
+    let model = f.copy("carded");
+    let signature = model.join("model.sig");
+    assert_success(&f.sign(&model, &signature, &[]), "sign in place");
+    fs::copy(&signature, model.join("model-card.sig")).expect("card signature");
+    fs::write(model.join("claims.jsonl"), "").expect("claims");
+    assert_success(&f.verify_with(&model, &signature, &[]), "verify");
+    let strict = f.verify_with(
+        &model,
+        &signature,
+        &["--include-attestation-files", "--json"],
+    );
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "{}",
+        test_support::explain(&strict)
+    );
+    assert_eq!(
+        strings(&json_of(&strict)["extra"]),
+        ["claims.jsonl", "model-card.sig"]
+    );
+}
+
+/// A signature made before attestation files were left out (here: made with them included)
+/// lists `model-card.sig`: verification checks it rather than reporting it missing.
+#[test]
+fn a_signature_listing_model_card_sig_still_verifies_and_checks_it() {
+    let f = Fixture::new();
+    let model = f.copy("old");
+    fs::copy(&f.signature, model.join("model-card.sig")).expect("card signature");
+    let signature = f.dir.path().join("old.sig");
+    assert_success(
+        &f.sign(&model, &signature, &["--include-attestation-files"]),
+        "sign as before",
+    );
+    assert!(resource_names(&signature).contains(&"model-card.sig".to_owned()));
+    assert_success(&f.verify_with(&model, &signature, &[]), "verify");
+    fs::write(model.join("model-card.sig"), "changed").expect("change");
+    let out = f.verify_with(&model, &signature, &["--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        test_support::explain(&out)
+    );
+    assert_eq!(strings(&json_of(&out)["changed"]), ["model-card.sig"]);
+}
+
 #[test]
 fn verifying_with_the_wrong_method_says_which_method_signed() {
     let f = Fixture::new();

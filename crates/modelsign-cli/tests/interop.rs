@@ -667,6 +667,114 @@ fn root_digest_matches_model_signing() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Attestation files beside the model
+
+/// [`DIRECTORY_MODEL`] holding, at its top level, a `model.sig` from an earlier signing by
+/// `signer` and a `model-card.sig` (a bundle too), as a model re-signed in place holds them.
+fn model_with_earlier_signatures(ws: &Workspace, signer: &Tool, method: &Method) -> PathBuf {
+    let model = ws.directory_model();
+    let earlier = model.join("model.sig");
+    assert_success(
+        &format!("{} signs the model in place", signer.name()),
+        signer.sign(method, &model, &earlier, &[]),
+    );
+    fs::copy(&earlier, model.join("model-card.sig")).expect("write model-card.sig");
+    model
+}
+
+/// Our default: attestation files are not the model. model_signing 1.1.1 has no such rule,
+/// but it applies the ignore paths a signature records, and we record the files we left
+/// out: it verifies our signature with no `--ignore-paths`. An attestation file added
+/// after signing is recorded nowhere, so model_signing needs `--ignore-paths` for it.
+#[test]
+fn modelsign_leaves_attestation_files_out_and_model_signing_verifies_without_flags() {
+    let Some((ours, theirs)) = peers() else {
+        return;
+    };
+    let method = method("p256");
+    let ws = Workspace::new();
+    let model = model_with_earlier_signatures(&ws, &ours, &method);
+    let signature = ws.signature("model.sig");
+    assert_success(
+        "modelsign signs a model holding model.sig and model-card.sig",
+        ours.sign(&method, &model, &signature, &[]),
+    );
+    assert_eq!(resource_names(&signature), directory_model_names());
+    let recorded = &signed_statement(&signature)["predicate"]["serialization"]["ignore_paths"];
+    for name in ["model.sig", "model-card.sig"] {
+        assert!(
+            recorded
+                .as_array()
+                .is_some_and(|paths| paths.iter().any(|p| p == name)),
+            "{name} not recorded as ignored: {recorded}"
+        );
+    }
+    assert_success(
+        "model_signing verifies modelsign's signature with no extra flag",
+        theirs.verify(&method, &model, &signature),
+    );
+
+    let claims = model.join("claims.jsonl");
+    fs::write(&claims, b"{}\n").expect("write claims.jsonl");
+    assert_success(
+        "modelsign verifies after claims.jsonl was added",
+        ours.verify(&method, &model, &signature),
+    );
+    assert_failure(
+        "model_signing verifies after claims.jsonl was added (expected to fail: it has no \
+         attestation-file rule)",
+        theirs.verify(&method, &model, &signature),
+        &["claims.jsonl"],
+    );
+    let mut ignoring = theirs.verify(&method, &model, &signature);
+    ignoring.arg("--ignore-paths").arg(&claims);
+    assert_success(
+        "model_signing verifies with --ignore-paths claims.jsonl",
+        ignoring,
+    );
+
+    tamper(&model.join(TAMPERED_FILE));
+    assert_failure(
+        "model_signing verifies modelsign's signature after tampering",
+        theirs.verify(&method, &model, &signature),
+        &[&format!("Hash mismatch for '{TAMPERED_FILE}'")],
+    );
+}
+
+/// model_signing 1.1.1 signs the attestation files it finds (all but the signature it
+/// writes): we verify them as signed, and tolerate an attestation file added later.
+#[test]
+fn model_signing_signs_attestation_files_and_modelsign_verifies_them() {
+    let Some((ours, theirs)) = peers() else {
+        return;
+    };
+    let method = method("p256");
+    let ws = Workspace::new();
+    let model = model_with_earlier_signatures(&ws, &theirs, &method);
+    let signature = ws.signature("model.sig");
+    assert_success(
+        "model_signing signs a model holding model.sig and model-card.sig",
+        theirs.sign(&method, &model, &signature, &[]),
+    );
+    let names = resource_names(&signature);
+    assert!(
+        names.contains(&"model.sig".to_owned()) && names.contains(&"model-card.sig".to_owned()),
+        "{names:?}"
+    );
+    fs::write(model.join("claims.jsonl"), b"{}\n").expect("write claims.jsonl");
+    assert_success(
+        "modelsign verifies model_signing's signature listing attestation files",
+        ours.verify(&method, &model, &signature),
+    );
+    tamper(&model.join("model-card.sig"));
+    assert_failure(
+        "modelsign verifies after model-card.sig, which the signature lists, changed",
+        ours.verify(&method, &model, &signature),
+        &["model-card.sig"],
+    );
+}
+
 /// Names whose two canonical orders differ: by code point of the whole name (ours, OMS)
 /// `a-b` < `a.txt` < `a/b` since `-` (0x2d) < `.` (0x2e) < `/` (0x2f); component-wise
 /// (model_signing) `a/b` < `a-b` < `a.txt` since the component `a` is a prefix of `a-b`.

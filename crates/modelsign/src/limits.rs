@@ -25,6 +25,10 @@ pub const MAX_TRUST_ROOT_FILE: u64 = 4 << 20;
 /// card with hundreds of metrics is a few tens of KiB.
 pub const MAX_CARD_FILE: u64 = 4 << 20;
 
+/// Claims (Sigstore bundles, one per line) a `claims.jsonl` file may hold. A model gathers
+/// a handful over its life (signature, card, provenance per pipeline stage, scans).
+pub const MAX_CLAIMS: usize = 10_000;
+
 /// Resources (files or shards) a manifest may list, and so the tasks a model may be split
 /// into when it is hashed. The largest public checkpoints have thousands of files; this
 /// bound stops a signed `shard_size: 1` from turning a 5 MiB model into millions of tasks.

@@ -10,6 +10,8 @@
 //!
 //! Adding a kind of attestation is one file: a type implementing [`Predicate`].
 
+pub mod claims;
+
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -289,11 +291,8 @@ pub fn verify_attestation<P: Predicate>(
             model_path,
             max_workers,
             progress,
-        } => subject
-            .hash_settings(max_workers)
-            .hash_model_with_progress(model_path, progress)
-            .map_err(|e| AttestationError::Verify(e.into()))?
-            .root_digest(),
+        } => rehash(&subject, model_path, max_workers, progress)
+            .map_err(|e| AttestationError::Verify(e.into()))?,
     };
     if model_digest != subject.root_digest {
         return Err(AttestationError::WrongModel {
@@ -308,6 +307,34 @@ pub fn verify_attestation<P: Predicate>(
         signer: verified.signer,
         public_key_hint: verified.public_key_hint,
         notes: verified.notes,
+    })
+}
+
+/// The root digest of the model at `model_path`, hashed as `subject` records.
+fn rehash(
+    subject: &ModelSubject,
+    model_path: &Path,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<[u8; 32], HashError> {
+    let mut settings = subject.hash_settings(max_workers);
+    let manifest = settings.hash_model_with_progress(model_path, progress)?;
+    let digest = manifest.root_digest();
+    // Attestation files beside the model's files are left out of it, and the ones found
+    // recorded as ignored. An attestation whose record does not list all the ones found
+    // now either came after them, or was made before they were left out (or with them
+    // included): then it covered them, and hashing them too is the only way to agree.
+    let left_out_more =
+        manifest.serialization().ignore_paths.len() > subject.serialization.ignore_paths.len();
+    if digest == subject.root_digest || !left_out_more {
+        return Ok(digest);
+    }
+    settings.walk.ignore.set_include_attestation_files(true);
+    let with_them = settings.hash_model_with_progress(model_path, progress)?;
+    Ok(if with_them.root_digest() == subject.root_digest {
+        subject.root_digest
+    } else {
+        digest
     })
 }
 

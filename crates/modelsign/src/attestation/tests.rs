@@ -188,3 +188,43 @@ fn the_recorded_hashing_settings_must_be_readable() {
         "{error}"
     );
 }
+
+#[test]
+fn an_attestation_that_covered_attestation_files_still_binds_to_its_model() {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let verifier = KeyVerifier::new(key.public_key());
+    let signer = KeySigner::new(key);
+    let model = model(b"weights");
+    // Made as before attestation files were left out: an old signature inside the model
+    // was part of it.
+    std::fs::write(model.path.join("old.sig"), b"an earlier signature").unwrap();
+    let mut settings = HashSettings::default();
+    settings.walk.ignore.set_include_attestation_files(true);
+    let subject = ModelSubject::of_model(&model.path, &settings, &Progress::none()).unwrap();
+    assert!(!subject
+        .serialization
+        .ignore_paths
+        .iter()
+        .any(|p| p == "old.sig"));
+    let evaluation = Evaluation {
+        benchmark: "b".into(),
+        score: 0.5,
+    };
+    let bundle = sign_attestation(&subject, &evaluation, &signer).unwrap();
+    // A card signature written beside it later is still left out.
+    std::fs::write(model.path.join("model-card.sig"), b"a later signature").unwrap();
+    let progress = Progress::none();
+    let error = verify_attestation::<Evaluation>(&bundle, &verifier, rehash(&model, &progress))
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            EvaluationError::Attestation(AttestationError::WrongModel { .. })
+        ),
+        "both files were hashed: {error}"
+    );
+    std::fs::remove_file(model.path.join("model-card.sig")).unwrap();
+    let verified =
+        verify_attestation::<Evaluation>(&bundle, &verifier, rehash(&model, &progress)).unwrap();
+    assert_eq!(verified.subject.root_digest, subject.root_digest);
+}

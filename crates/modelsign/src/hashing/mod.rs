@@ -113,9 +113,17 @@ impl HashSettings {
     /// Face cache snapshot is read through its links, so it records `allow_symlinks: true`
     /// even when links were not asked for: the record says what was done, and matches what
     /// model_signing (which needs `--allow_symlinks` for a snapshot) records for it.
+    /// Attestation files the walk left out are recorded among the ignore paths.
     pub fn record_for(&self, model: &Model) -> SerializationRecord {
         let mut record = self.record();
         record.allow_symlinks |= model.hf_snapshot.is_some();
+        // Attestation files left out by the default rule are recorded by name, as any
+        // exclusion is, so that verifiers without the rule (model_signing) skip them too.
+        record
+            .ignore_paths
+            .extend(model.attestation_files.iter().cloned());
+        record.ignore_paths.sort_unstable();
+        record.ignore_paths.dedup();
         record
     }
 

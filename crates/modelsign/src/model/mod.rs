@@ -12,7 +12,9 @@ mod ignore;
 mod name;
 
 pub use hf_cache::HfSnapshot;
-pub use ignore::{is_within, IgnoreSet, DEFAULT_GIT_IGNORES};
+pub use ignore::{
+    is_attestation_file_name, is_within, IgnoreSet, ATTESTATION_FILE_PATTERNS, DEFAULT_GIT_IGNORES,
+};
 pub use name::{canonicalize_relative, model_name, relative_to_model};
 
 use std::fs;
@@ -93,6 +95,9 @@ pub struct Model {
     /// (only filled with [`WalkOptions::collect_problems`]). Names that are not UTF-8 are
     /// given with their odd bytes as `\xNN`.
     pub unsupported: Vec<String>,
+    /// Attestation files at the top level that [`IgnoreSet`]'s default rule left out,
+    /// sorted: the manifest records them as excluded.
+    pub attestation_files: Vec<String>,
     /// The Hugging Face cache snapshot the model is, or lies in: its links into the
     /// repository's blobs were followed.
     pub hf_snapshot: Option<HfSnapshot>,
@@ -134,9 +139,11 @@ pub fn walk(model_path: &Path, options: &WalkOptions) -> Result<Model, WalkError
     model.files = found.files;
     model.disallowed_symlinks = found.disallowed_symlinks;
     model.unsupported = found.unsupported;
+    model.attestation_files = found.attestation_files;
     // Directories are read in parallel; report in a stable order.
     model.disallowed_symlinks.sort_unstable();
     model.unsupported.sort_unstable();
+    model.attestation_files.sort_unstable();
     Ok(model)
 }
 
@@ -177,6 +184,7 @@ fn open_root(model_path: &Path, options: &WalkOptions) -> Result<(Model, fs::Met
         files: Vec::new(),
         disallowed_symlinks: Vec::new(),
         unsupported: Vec::new(),
+        attestation_files: Vec::new(),
         hf_snapshot,
     };
     Ok((model, meta))
@@ -329,6 +337,7 @@ struct Found {
     files: Vec<ModelFile>,
     disallowed_symlinks: Vec<String>,
     unsupported: Vec<String>,
+    attestation_files: Vec<String>,
 }
 
 impl Found {
@@ -340,6 +349,7 @@ impl Found {
         self.disallowed_symlinks
             .append(&mut other.disallowed_symlinks);
         self.unsupported.append(&mut other.unsupported);
+        self.attestation_files.append(&mut other.attestation_files);
         self
     }
 }
@@ -416,6 +426,12 @@ impl Walker<'_> {
             return Ok(());
         }
         let file_type = entry.file_type().map_err(|e| WalkError::io(&path, e))?;
+        // A directory is model content whatever its name; a link named `model.sig` is left
+        // out unread, like the file it stands for.
+        if !file_type.is_dir() && self.options.ignore.excludes_attestation_file(&rel) {
+            found.attestation_files.push(rel);
+            return Ok(());
+        }
         if file_type.is_symlink() {
             self.visit_symlink(&path, rel, ancestors, found)
         } else if file_type.is_dir() {

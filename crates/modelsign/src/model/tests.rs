@@ -93,6 +93,103 @@ fn git_metadata_is_excluded_only_at_the_top_level() {
     assert_eq!(all.files.len(), 9, "no-ignore-git-paths keeps everything");
 }
 
+/// A model beside which a signature, a card signature, a Sigstore attestation and a claims
+/// file were written, with look-alikes that are model content.
+fn model_with_attestation_files() -> (tempfile::TempDir, PathBuf) {
+    let (dir, root) = model_dir();
+    for rel in [
+        "weights.bin",
+        "model.sig",
+        "model-card.sig",
+        "model.slsa.sigstore.json",
+        "claims.jsonl",
+        "sub/inner.sig",
+        "checkpoint.sig/part-0",
+        "model.signature",
+    ] {
+        write(&root, rel, "x");
+    }
+    (dir, root)
+}
+
+#[test]
+fn attestation_files_at_the_top_level_are_left_out_by_default_and_reported() {
+    let (_dir, root) = model_with_attestation_files();
+    let model = walk(&root, &options()).expect("walk");
+    assert_eq!(
+        names(&model),
+        [
+            "checkpoint.sig/part-0",
+            "model.signature",
+            "sub/inner.sig",
+            "weights.bin"
+        ],
+        "only top-level files are attestation files; a directory is model content"
+    );
+    assert_eq!(
+        model.attestation_files,
+        [
+            "claims.jsonl",
+            "model-card.sig",
+            "model.sig",
+            "model.slsa.sigstore.json"
+        ]
+    );
+    let bare = walk(&root, &WalkOptions::default()).expect("walk");
+    assert_eq!(bare.attestation_files.len(), 4, "the rule is the default");
+}
+
+#[test]
+fn attestation_files_can_be_made_part_of_the_model() {
+    let (_dir, root) = model_with_attestation_files();
+    let mut opts = options();
+    opts.ignore.set_include_attestation_files(true);
+    let model = walk(&root, &opts).expect("walk");
+    assert_eq!(model.files.len(), 8);
+    assert!(model.attestation_files.is_empty());
+}
+
+#[test]
+fn defaults_yield_to_the_files_a_signature_lists() {
+    let (_dir, root) = model_with_attestation_files();
+    write(&root, ".gitattributes", "x");
+    let mut opts = options();
+    opts.ignore
+        .yield_to_signed(&["weights.bin", "model-card.sig", ".gitattributes"]);
+    let model = walk(&root, &opts).expect("walk");
+    let found = names(&model);
+    assert!(
+        found.contains(&"model-card.sig".to_owned())
+            && found.contains(&".gitattributes".to_owned()),
+        "{found:?}"
+    );
+    assert_eq!(
+        model.attestation_files,
+        ["claims.jsonl", "model.sig", "model.slsa.sigstore.json"],
+        "unsigned attestation files are still left out"
+    );
+}
+
+#[test]
+fn attestation_file_names() {
+    for name in [
+        "model.sig",
+        "model-card.sig",
+        "a.slsa.sigstore.json",
+        "claims.jsonl",
+    ] {
+        assert!(is_attestation_file_name(name), "{name}");
+    }
+    for name in [
+        "model.signature",
+        "sig",
+        "claims.json",
+        "x.sigstore.json.bak",
+    ] {
+        assert!(!is_attestation_file_name(name), "{name}");
+    }
+}
+
 #[test]
 fn user_ignore_paths_match_exact_relative_paths_and_subtrees() {
     let (_dir, root) = model_dir();

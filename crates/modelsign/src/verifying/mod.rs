@@ -17,9 +17,8 @@ use crate::error::{HashError, StatementError, VerifyError};
 use crate::hashing::{worker_pool, HashSettings, Progress};
 use crate::keys::{PublicKey, SignatureHash};
 use crate::manifest::ManifestDiff;
-use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions, DEFAULT_GIT_IGNORES};
-use crate::serialization::Serialization;
-use crate::serialization::SerializationRecord;
+use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions};
+use crate::serialization::{Serialization, SerializationRecord};
 use crate::statement::{self, StatementFormat};
 
 /// A verification scheme: checks the bundle's verification material and its DSSE
@@ -174,16 +173,8 @@ pub fn verify_model(
     let is_signed = |name: &str| signed_files.binary_search(&name).is_ok();
 
     let mut ignore = options.ignore.clone();
-    // The git defaults are implicit: a model signed with them off lists its `.gitattributes`,
-    // and verifying it must check that file, not report it missing.
-    for default in DEFAULT_GIT_IGNORES {
-        if signed_files
-            .iter()
-            .any(|name| model::is_within(name, default))
-        {
-            ignore.remove(default);
-        }
-    }
+    // The defaults are implicit: a file the signature lists is checked, not reported missing.
+    ignore.yield_to_signed(&signed_files);
     ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
     if let Some(relative) = options
         .signature_path
