@@ -46,6 +46,7 @@ pub mod limits;
 pub mod manifest;
 pub mod model;
 pub mod signing;
+pub mod spec;
 pub mod statement;
 pub mod text;
 pub mod verifying;
