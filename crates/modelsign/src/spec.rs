@@ -32,6 +32,12 @@ pub trait Prompter {
         None
     }
 
+    /// A password for a new key, entered twice (to catch a typo); `None` when nobody can
+    /// be asked.
+    fn new_key_password(&self) -> Option<io::Result<[String; 2]>> {
+        None
+    }
+
     /// The PIN of the PKCS#11 token labelled `token`, when its URI gives none; `None` when
     /// nobody can be asked.
     fn token_pin(&self, token: &str) -> Option<String> {
@@ -121,6 +127,36 @@ impl SecretSource {
                 var: var.clone(),
             }),
         }
+    }
+}
+
+/// The password to encrypt a new private key with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewKeyPassword {
+    /// None: the key is written unencrypted.
+    None,
+    /// From this source.
+    Given(SecretSource),
+    /// Asked of the [`Prompter`], twice.
+    Ask,
+}
+
+impl NewKeyPassword {
+    /// The password, or `None` for an unencrypted key.
+    pub fn resolve(&self, prompter: &dyn Prompter) -> Result<Option<Vec<u8>>, SpecError> {
+        let password = match self {
+            NewKeyPassword::None => return Ok(None),
+            NewKeyPassword::Given(source) => source.read(SecretKind::Password)?,
+            NewKeyPassword::Ask => match prompter.new_key_password() {
+                None => return Err(SpecError::NoPasswordPrompt),
+                Some(Err(e)) => return Err(SpecError::PasswordPrompt(e)),
+                Some(Ok([first, second])) if first != second => {
+                    return Err(SpecError::PasswordsDiffer)
+                }
+                Some(Ok([first, _])) => first,
+            },
+        };
+        Ok(Some(password.into_bytes()))
     }
 }
 
@@ -559,6 +595,15 @@ impl fmt::Debug for BuiltVerifier {
 }
 
 impl VerifierSpec {
+    /// The method's name, as the CLI and model_signing spell it.
+    pub fn method(&self) -> &'static str {
+        match self {
+            VerifierSpec::Key { .. } => "key",
+            VerifierSpec::Certificate { .. } => "certificate",
+            VerifierSpec::Sigstore { .. } => "sigstore",
+        }
+    }
+
     /// Builds the verifier.
     pub fn build(&self) -> Result<BuiltVerifier, SpecError> {
         let (verifier, anchor_fingerprints): (Box<dyn Verifier>, _) = match self {
@@ -622,6 +667,12 @@ pub enum SpecError {
         /// The key file, or that it was given as PEM.
         origin: String,
     },
+    /// A new key's password was to be asked for, and nobody can be asked.
+    #[error("the new key's password was to be asked for, and nobody can be asked")]
+    NoPasswordPrompt,
+    /// The two entries of a new key's password differ.
+    #[error("the two passwords differ; nothing was written")]
+    PasswordsDiffer,
     /// Asking for the password failed.
     #[error("cannot read the password: {0}")]
     PasswordPrompt(io::Error),

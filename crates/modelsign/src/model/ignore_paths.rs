@@ -71,9 +71,11 @@ pub fn resolve_ignore_paths(
         let Some(text) = path.to_str() else {
             return Err(IgnorePathError::NotUtf8 { path: path.clone() });
         };
-        let relative = if path.is_absolute() {
-            relative_to_model(model, path)
-        } else if model.join(path).symlink_metadata().is_err() && path.symlink_metadata().is_ok() {
+        // Taken from the working directory: absolute paths, and relative ones that name
+        // nothing below the model root but something from here.
+        let from_here = path.is_absolute()
+            || (model.join(path).symlink_metadata().is_err() && path.symlink_metadata().is_ok());
+        let relative = if from_here {
             relative_to_model(model, path)
         } else {
             Some(text.to_owned())

@@ -28,6 +28,7 @@ fn jwt(email: &str) -> String {
 #[derive(Default)]
 struct Scripted {
     password: Option<String>,
+    new_password: Option<[&'static str; 2]>,
     token: Option<String>,
     asked: RefCell<Vec<String>>,
 }
@@ -36,6 +37,11 @@ impl Prompter for Scripted {
     fn key_password(&self) -> Option<io::Result<String>> {
         self.asked.borrow_mut().push("password".into());
         self.password.clone().map(Ok)
+    }
+
+    fn new_key_password(&self) -> Option<io::Result<[String; 2]>> {
+        self.asked.borrow_mut().push("new password".into());
+        self.new_password.map(|p| Ok(p.map(str::to_owned)))
     }
 
     fn sign_in(
@@ -341,4 +347,36 @@ fn a_bad_identity_pattern_is_named_after_the_trust_root_is_chosen() {
     .build()
     .expect_err("no trust root");
     assert!(matches!(missing, SpecError::TrustRoot(_)), "{missing}");
+}
+
+#[test]
+fn a_new_keys_password_is_given_or_asked_twice_and_must_match() {
+    let typo = Scripted {
+        new_password: Some(["hunter2", "hunter3"]),
+        ..Scripted::default()
+    };
+    let differ = NewKeyPassword::Ask.resolve(&typo).expect_err("typo");
+    assert!(matches!(differ, SpecError::PasswordsDiffer), "{differ}");
+    let same = Scripted {
+        new_password: Some(["hunter2", "hunter2"]),
+        ..Scripted::default()
+    };
+    assert_eq!(
+        NewKeyPassword::Ask.resolve(&same).expect("asked"),
+        Some(b"hunter2".to_vec())
+    );
+    let nobody = NewKeyPassword::Ask.resolve(&NoPrompts).expect_err("nobody");
+    assert!(matches!(nobody, SpecError::NoPasswordPrompt), "{nobody}");
+
+    let given = NewKeyPassword::Given(SecretSource::Value("s3cret".into()));
+    assert_eq!(
+        given.resolve(&same).expect("given"),
+        Some(b"s3cret".to_vec())
+    );
+    assert_eq!(NewKeyPassword::None.resolve(&same).expect("none"), None);
+    assert_eq!(
+        *same.asked.borrow(),
+        ["new password"],
+        "asked once, for Ask"
+    );
 }
