@@ -3,22 +3,19 @@
 
 use modelsign::attestation::claims::{self, ClaimsError, Unverified};
 use modelsign::card::{self, Format, ModelBinding, ModelCard, ModelSubject, Policy, VerifiedCard};
+use modelsign::spec::SignerSpec;
 use modelsign::text::printable;
-use modelsign::{
-    Bundle, CardError, KeySigner, KeyVerifier, Pkcs11Signer, PublicKey, Signer, Verifier,
-    VerifyOptions,
-};
+use modelsign::{Bundle, CardError, VerifyOptions};
 use serde_json::json;
 
 use crate::args::{
     CardCommand, CardFormatArg, CardInitArgs, CardSignCommon, CardSignMethod, CardVerifyCommon,
     CardVerifyMethod, OutputArgs,
 };
-use crate::{
-    certificate_signer, certificate_verifier, count, hash_settings, load_private_key,
-    open_pkcs11_key, pkcs11_certificate_signer, progress, sigstore_signer, sigstore_verifier,
-    workers, Failure,
-};
+use crate::failure::Failure;
+use crate::methods;
+use crate::progress;
+use crate::settings::{count, hash_settings, workers};
 
 pub fn run(command: &CardCommand) -> Result<(), Failure> {
     match command {
@@ -30,11 +27,7 @@ pub fn run(command: &CardCommand) -> Result<(), Failure> {
 }
 
 fn card_failure(error: CardError) -> Failure {
-    if error.is_input_error() {
-        Failure::input(error)
-    } else {
-        Failure::failed(error)
-    }
+    Failure::of(error.is_input_error(), error)
 }
 
 fn init(args: &CardInitArgs) -> Result<(), Failure> {
@@ -83,49 +76,22 @@ fn init(args: &CardInitArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The card signer, and the public key a model signature made by the same signer verifies
-/// with (none for Sigstore, whose keys are ephemeral).
-fn card_signer(method: &CardSignMethod) -> Result<(Box<dyn Signer>, Option<PublicKey>), Failure> {
-    Ok(match method {
-        CardSignMethod::Key(a) => {
-            let key = load_private_key(&a.key)?;
-            let public = key.public_key();
-            (Box::new(KeySigner::new(key)), Some(public))
-        }
-        CardSignMethod::Certificate(a) => {
-            let signer = certificate_signer(&a.key, &a.certificate)?;
-            let public = signer.public_key();
-            (Box::new(signer), Some(public))
-        }
-        CardSignMethod::Sigstore(a) => (
-            Box::new(sigstore_signer(&a.sigstore, &a.common.output)?),
-            None,
-        ),
-        CardSignMethod::Pkcs11Key(a) => {
-            let key = open_pkcs11_key(&a.pkcs11_uri)?;
-            let public = key.public_key().clone();
-            (Box::new(Pkcs11Signer::key(key)), Some(public))
-        }
-        CardSignMethod::Pkcs11Certificate(a) => {
-            let signer = pkcs11_certificate_signer(&a.pkcs11_uri, &a.certificate)?;
-            let public = signer.public_key().clone();
-            (Box::new(signer), Some(public))
-        }
-    })
-}
-
-fn sign_common(method: &CardSignMethod) -> (&CardSignCommon, &'static str) {
+/// The common flags, and the signing method with its material.
+fn sign_common(method: &CardSignMethod) -> (&CardSignCommon, SignerSpec) {
     match method {
-        CardSignMethod::Key(a) => (&a.common, "key"),
-        CardSignMethod::Certificate(a) => (&a.common, "certificate"),
-        CardSignMethod::Sigstore(a) => (&a.common, "sigstore"),
-        CardSignMethod::Pkcs11Key(a) => (&a.common, "pkcs11-key"),
-        CardSignMethod::Pkcs11Certificate(a) => (&a.common, "pkcs11-certificate"),
+        CardSignMethod::Key(a) => (&a.common, methods::key(&a.key)),
+        CardSignMethod::Certificate(a) => (&a.common, methods::certificate(&a.key, &a.certificate)),
+        CardSignMethod::Sigstore(a) => (&a.common, methods::sigstore_signer(&a.sigstore)),
+        CardSignMethod::Pkcs11Key(a) => (&a.common, methods::pkcs11_key(&a.pkcs11_uri)),
+        CardSignMethod::Pkcs11Certificate(a) => (
+            &a.common,
+            methods::pkcs11_certificate(&a.pkcs11_uri, &a.certificate),
+        ),
     }
 }
 
 fn sign(method: &CardSignMethod) -> Result<(), Failure> {
-    let (common, method_name) = sign_common(method);
+    let (common, spec) = sign_common(method);
     // Read and check the card before anything slow (hashing) or interactive (a PIN, a
     // browser sign-in) happens.
     let card = ModelCard::read(&common.card).map_err(card_failure)?;
@@ -144,7 +110,8 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
         )
         .map_err(|e| card_failure(CardError::Sign(e)))?,
     }
-    let (signer, own_key) = card_signer(method)?;
+    let built = methods::build_signer(&spec, &common.output)?;
+    let (signer, own_key) = (built.signer, built.public_key);
     let subject = match &common.model_signature {
         Some(path) => {
             let Some(key) = own_key else {
@@ -198,7 +165,7 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
         crate::output::json(
             &json!({
                 "ok": true,
-                "method": method_name,
+                "method": spec.method(),
                 "model": subject.name,
                 "root_digest": subject.root_digest_string(),
                 "card_signature": written,
@@ -287,23 +254,18 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(card_failure)?;
     let report = report_of(common, show)?;
-    let (verifier, method_name): (Box<dyn Verifier>, &str) = match method {
-        CardVerifyMethod::Key(a) => {
-            let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
-            (Box::new(KeyVerifier::new(key)), "the given public key")
-        }
+    let (spec, method_name) = match method {
+        CardVerifyMethod::Key(a) => (methods::key_verifier(&a.public_key), "the given public key"),
         CardVerifyMethod::Certificate(a) => (
-            Box::new(certificate_verifier(&a.certificate_chain)?),
+            methods::certificate_verifier(&a.certificate_chain),
             "a certificate chained to the given roots",
         ),
-        CardVerifyMethod::Sigstore(a) => (Box::new(sigstore_verifier(&a.sigstore)?), "Sigstore"),
+        CardVerifyMethod::Sigstore(a) => (methods::sigstore_verifier(&a.sigstore)?, "Sigstore"),
     };
+    let verifier = spec.build().map_err(methods::spec_failure)?.verifier;
     // The card, or the claims holding it, is read before any model is hashed.
     let source = match claims_file(&common.model, common.claims.as_ref()) {
-        None => CardSource::File(Bundle::read(&common.card_signature).map_err(|e| match e {
-            modelsign::BundleError::Io { .. } => Failure::input(e),
-            other => Failure::failed(other),
-        })?),
+        None => CardSource::File(methods::read_bundle(&common.card_signature)?),
         Some(path) => {
             let claimed = claims::read(&path).map_err(claims_failure)?;
             CardSource::Claims(path, claimed)

@@ -34,66 +34,35 @@ macro_rules! debugln {
 
 mod args;
 mod card;
+mod failure;
+mod methods;
 mod output;
 mod progress;
+mod settings;
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 use modelsign::error::SignError;
 use modelsign::keys::Curve;
-use modelsign::limits;
-use modelsign::model::relative_to_model;
+use modelsign::spec::{NewKeyPassword, SignerSpec, VerifierSpec};
 use modelsign::{
-    Bundle, Certificate, CertificateSigner, CertificateVerifier, HashAlgorithm, HashSettings,
-    IdentityPolicy, IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, Pkcs11Error, Pkcs11Key,
-    Pkcs11Signer, Pkcs11Uri, PrivateKey, PublicKey, Serialization, Signer, SigstoreServices,
-    SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, SingleFileName, UnverifiableCertificate,
-    Verifier, VerifyError, VerifyOptions, WalkOptions,
+    CertificateVerifier, HashSettings, Pkcs11Uri, PrivateKey, Serialization, SingleFileName,
+    VerifyError, VerifyOptions,
 };
 use serde_json::json;
 
 use args::{
-    CertificateChainArgs, Cli, Command, CurveArg, DigestArgs, ExportPublicKeyArgs, HashTypeArg,
-    HashingArgs, KeyCommand, KeyGenerateArgs, Pkcs11Command, PrivateKeyArgs, SelectionArgs,
-    SerializationArg, SignCommon, SignMethod, SigstoreSignerArgs, SigstoreVerifierArgs,
-    VerifyCommon, VerifyMethod,
+    Cli, Command, CurveArg, DigestArgs, ExportPublicKeyArgs, KeyCommand, KeyGenerateArgs,
+    Pkcs11Command, SignCommon, SignMethod, VerifyCommon, VerifyMethod,
 };
+use failure::{Failure, EXIT_INPUT};
+use methods::spec_failure;
+use settings::{count, hash_settings, ignore_set, workers};
 
-/// Exit status: the signature or verification failed.
-const EXIT_FAILED: u8 = 1;
-/// Exit status: bad usage or unreadable input.
-const EXIT_INPUT: u8 = 2;
 /// Exit status of a stop the library asked for without a signal: that of Ctrl-C (SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
-
-/// A failure to report, with its exit status.
-struct Failure {
-    code: u8,
-    message: String,
-    /// Extra JSON fields for `--json` (the categories of a model mismatch).
-    details: Option<serde_json::Value>,
-}
-
-impl Failure {
-    fn input(message: impl ToString) -> Self {
-        Failure {
-            code: EXIT_INPUT,
-            message: message.to_string(),
-            details: None,
-        }
-    }
-
-    fn failed(message: impl ToString) -> Self {
-        Failure {
-            code: EXIT_FAILED,
-            message: message.to_string(),
-            details: None,
-        }
-    }
-}
 
 fn main() -> ExitCode {
     // Ctrl-C and SIGTERM stop the work at its next check point, so no partial signature
@@ -191,53 +160,32 @@ fn interrupted_or(failure: Failure) -> Failure {
 
 fn run(command: &Command) -> Result<(), Failure> {
     match command {
-        Command::Sign(SignMethod::Key(a)) => {
-            let key = load_private_key(&a.key)?;
-            sign(&a.common, &KeySigner::new(key), "key")
+        Command::Sign(SignMethod::Key(a)) => sign(&a.common, &methods::key(&a.key)),
+        Command::Sign(SignMethod::Certificate(a)) => {
+            sign(&a.common, &methods::certificate(&a.key, &a.certificate))
         }
-        Command::Sign(SignMethod::Certificate(a)) => sign(
-            &a.common,
-            &certificate_signer(&a.key, &a.certificate)?,
-            "certificate",
-        ),
         Command::Sign(SignMethod::Pkcs11Key(a)) => {
-            let key = open_pkcs11_key(&a.pkcs11_uri)?;
-            sign(&a.common, &Pkcs11Signer::key(key), "pkcs11-key")
+            sign(&a.common, &methods::pkcs11_key(&a.pkcs11_uri))
         }
         Command::Sign(SignMethod::Pkcs11Certificate(a)) => sign(
             &a.common,
-            &pkcs11_certificate_signer(&a.pkcs11_uri, &a.certificate)?,
-            "pkcs11-certificate",
+            &methods::pkcs11_certificate(&a.pkcs11_uri, &a.certificate),
         ),
+        Command::Sign(SignMethod::Sigstore(a)) => {
+            sign(&a.common, &methods::sigstore_signer(&a.sigstore))
+        }
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(a)) => export_public_key(a),
         Command::Card(command) => card::run(command),
-        Command::Sign(SignMethod::Sigstore(a)) => sign(
-            &a.common,
-            &sigstore_signer(&a.sigstore, &a.common.output)?,
-            "sigstore",
-        ),
         Command::Verify(VerifyMethod::Key(a)) => {
-            let key = PublicKey::read_pem_file(&a.public_key).map_err(Failure::input)?;
-            verify(&a.common, "key", &KeyVerifier::new(key), &|_| {})
+            verify(&a.common, &methods::key_verifier(&a.public_key), false)
         }
         Command::Verify(VerifyMethod::Certificate(a)) => {
-            let verifier = certificate_verifier(&a.certificate_chain)?;
-            if !a.log_fingerprints {
-                return verify(&a.common, "certificate", &verifier, &|_| {});
-            }
-            // As model_signing: the anchors as they are loaded, the bundle's certificates
-            // as they are checked.
-            log_fingerprints("init", &verifier.anchor_fingerprints());
-            verify(&a.common, "certificate", &verifier, &|bundle| {
-                log_fingerprints("verify", &CertificateVerifier::bundle_fingerprints(bundle));
-            })
+            let spec = methods::certificate_verifier(&a.certificate_chain);
+            verify(&a.common, &spec, a.log_fingerprints)
         }
-        Command::Verify(VerifyMethod::Sigstore(a)) => verify(
-            &a.common,
-            "sigstore",
-            &sigstore_verifier(&a.sigstore)?,
-            &|_| {},
-        ),
+        Command::Verify(VerifyMethod::Sigstore(a)) => {
+            verify(&a.common, &methods::sigstore_verifier(&a.sigstore)?, false)
+        }
         Command::Digest(a) => digest(a),
         Command::Key(KeyCommand::Generate(a)) => generate_key(a),
     }
@@ -245,124 +193,16 @@ fn run(command: &Command) -> Result<(), Failure> {
 
 /// Logs fingerprints in model_signing's format, `[  init  ] sha256 Fingerprint: AB:CD:…`
 /// (the stage centred in eight columns), so scripts reading its log read ours.
-fn log_fingerprints(stage: &str, fingerprints: &[String]) {
+fn log_fingerprint_list(stage: &str, fingerprints: &[String]) {
     for fingerprint in fingerprints {
         infoln!("[{stage:^8}] sha256 Fingerprint: {fingerprint}");
-    }
-}
-
-fn certificate_signer(
-    key: &PrivateKeyArgs,
-    certificate: &CertificateChainArgs,
-) -> Result<CertificateSigner, Failure> {
-    let key = load_private_key(key)?;
-    let (leaf, chain) = read_certificates(certificate)?;
-    let signer = CertificateSigner::with_policy(key, leaf, chain, unverifiable_policy(certificate))
-        .map_err(|e| certificate_failure(e, ""))?;
-    warn_unverifiable(signer.unverifiable());
-    Ok(signer)
-}
-
-/// Reads the certificates first, so a missing file fails before the token asks for a PIN.
-fn pkcs11_certificate_signer(
-    uri: &str,
-    certificate: &CertificateChainArgs,
-) -> Result<Pkcs11Signer, Failure> {
-    let (leaf, chain) = read_certificates(certificate)?;
-    let key = open_pkcs11_key(uri)?;
-    let signer = Pkcs11Signer::certificate(key, leaf, chain, unverifiable_policy(certificate))
-        .map_err(|e| {
-            certificate_failure(
-                e,
-                " (the certificate must be that of the token's key the URI names)",
-            )
-        })?;
-    warn_unverifiable(signer.unverifiable());
-    Ok(signer)
-}
-
-fn unverifiable_policy(certificate: &CertificateChainArgs) -> UnverifiableCertificate {
-    if certificate.allow_unverifiable_certificate {
-        UnverifiableCertificate::SignAnyway
-    } else {
-        UnverifiableCertificate::Refuse
-    }
-}
-
-/// A refused signing certificate or chain, with what to do about it; `mismatch_hint`
-/// follows a certificate of another key.
-fn certificate_failure(error: SignError, mismatch_hint: &str) -> Failure {
-    let hint = match &error {
-        SignError::UnverifiableCertificate(_) => {
-            " (to sign anyway, pass --allow-unverifiable-certificate)"
-        }
-        SignError::Certificate(modelsign::CertError::TooMany { .. }) => {
-            "; pass with --certificate-chain only the intermediates between the signing certificate and its root"
-        }
-        SignError::Key(modelsign::KeyError::CertificateMismatch) => mismatch_hint,
-        _ => "",
-    };
-    Failure::input(format!("{error}{hint}"))
-}
-
-/// Says, whatever the output options, that the signature about to be made will not verify.
-fn warn_unverifiable(reason: Option<&modelsign::CertError>) {
-    if let Some(reason) = reason {
-        warnln!(
-            "{reason}; signing anyway, as --allow-unverifiable-certificate asks: `verify certificate` will refuse this signature"
-        );
-    }
-}
-
-/// A verifier trusting the root certificates in `files`.
-fn certificate_verifier(files: &[std::path::PathBuf]) -> Result<CertificateVerifier, Failure> {
-    let mut anchors = Vec::new();
-    for path in files {
-        anchors.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
-    }
-    CertificateVerifier::new(anchors).map_err(Failure::input)
-}
-
-/// The signing certificate and the chain that follows it in the bundle.
-fn read_certificates(
-    args: &CertificateChainArgs,
-) -> Result<(Certificate, Vec<Certificate>), Failure> {
-    let leaf = Certificate::read_pem_file(&args.signing_certificate)
-        .map_err(Failure::input)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Failure::input("the signing certificate file holds no certificate"))?;
-    let mut chain = Vec::new();
-    for path in &args.certificate_chain {
-        chain.extend(Certificate::read_pem_file(path).map_err(Failure::input)?);
-    }
-    Ok((leaf, chain))
-}
-
-/// Opens the token's key, asking for the PIN on the terminal if the URI gives none.
-fn open_pkcs11_key(uri: &str) -> Result<Pkcs11Key, Failure> {
-    let uri = Pkcs11Uri::parse(uri).map_err(Failure::input)?;
-    let ask = |token: &str| -> Option<String> {
-        if !std::io::stdin().is_terminal() {
-            return None;
-        }
-        rpassword::prompt_password(format!("PIN for PKCS#11 token '{token}': ")).ok()
-    };
-    Pkcs11Key::open(&uri, Some(&ask)).map_err(pkcs11_failure)
-}
-
-fn pkcs11_failure(error: Pkcs11Error) -> Failure {
-    if error.is_input_error() {
-        Failure::input(error)
-    } else {
-        Failure::failed(error)
     }
 }
 
 fn export_public_key(args: &ExportPublicKeyArgs) -> Result<(), Failure> {
     let uri = Pkcs11Uri::parse(&args.uri).map_err(Failure::input)?;
     let pem = modelsign::signing::pkcs11::export_public_key(&uri)
-        .map_err(pkcs11_failure)?
+        .map_err(|e| Failure::of(e.is_input_error(), e))?
         .to_pem();
     match &args.output {
         Some(path) => std::fs::write(path, pem)
@@ -374,79 +214,8 @@ fn export_public_key(args: &ExportPublicKeyArgs) -> Result<(), Failure> {
     }
 }
 
-/// A keyless signer: the identity token, then the Sigstore services to sign with.
-fn sigstore_signer(
-    args: &SigstoreSignerArgs,
-    output: &args::OutputArgs,
-) -> Result<SigstoreSigner, Failure> {
-    let services = SigstoreServices::choose(args.use_staging, args.trust_config.as_deref())
-        .map_err(Failure::input)?;
-    let token = identity_token(args, &services)?;
-    if !output.json {
-        infoln!(
-            "Signing as {} (identity provider {}) with {}",
-            token.identity(),
-            token.issuer(),
-            services.fulcio_url()
-        );
-    }
-    Ok(SigstoreSigner::new(&services, token))
-}
-
-/// The identity token, from (in this order) the command line, the CI system, or signing in.
-fn identity_token(
-    args: &SigstoreSignerArgs,
-    services: &SigstoreServices,
-) -> Result<IdentityTokenSecret, Failure> {
-    let given = if let Some(token) = &args.identity_token {
-        Some(token.clone())
-    } else if let Some(path) = &args.identity_token_file {
-        Some(
-            limits::read_input_text(path, limits::MAX_SMALL_FILE).map_err(|e| {
-                Failure::input(format!(
-                    "cannot read identity token file '{}': {e}",
-                    path.display()
-                ))
-            })?,
-        )
-    } else if let Some(var) = &args.identity_token_env {
-        Some(std::env::var(var).map_err(|_| {
-            Failure::input(format!(
-                "environment variable {var} holds no identity token"
-            ))
-        })?)
-    } else {
-        None
-    };
-    if let Some(jwt) = given {
-        return IdentityTokenSecret::from_jwt(&jwt).map_err(Failure::input);
-    }
-    if !args.no_ambient_credentials {
-        if let Some(token) =
-            IdentityTokenSecret::from_ambient_credentials().map_err(Failure::input)?
-        {
-            return Ok(token);
-        }
-    }
-    if !args.client_secret.is_empty() {
-        return Err(Failure::input(
-            "--client-secret is not supported: interactive sign-in uses a public OAuth client with PKCE",
-        ));
-    }
-    let no_token = "no identity token: pass --identity-token, --identity-token-file or --identity-token-env, run in a CI system that provides OIDC credentials, or sign in interactively on a terminal";
-    let Some(oidc_url) = services.oidc_url() else {
-        return Err(Failure::input(format!(
-            "{no_token} (the signing config names no OIDC provider)"
-        )));
-    };
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::input(no_token));
-    }
-    IdentityTokenSecret::interactive(oidc_url, &args.client_id, args.oauth_force_oob)
-        .map_err(Failure::input)
-}
-
-fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Failure> {
+fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
+    let signer = methods::build_signer(spec, &common.output)?.signer;
     let started = std::time::Instant::now();
     let mut settings = hash_settings(&common.model, &common.hashing)?;
     if common.model_signing_single_file_name {
@@ -456,7 +225,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
     let signed = modelsign::sign_model(
         &common.model,
         &settings,
-        signer,
+        signer.as_ref(),
         &common.signature,
         &progress::for_output(&common.output),
     )
@@ -472,7 +241,7 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
         output::json(
             &json!({
                 "ok": true,
-                "method": method,
+                "method": spec.method(),
                 "model": manifest.model_name(),
                 "signature": common.signature,
                 "root_digest": digest,
@@ -500,31 +269,31 @@ fn sign(common: &SignCommon, signer: &dyn Signer, method: &str) -> Result<(), Fa
 }
 
 fn sign_failure(error: SignError) -> Failure {
-    if error.is_input_error() {
-        Failure::input(error)
-    } else {
-        Failure::failed(error)
-    }
+    Failure::of(error.is_input_error(), error)
 }
 
-/// Verifies the model; `on_bundle` sees the bundle once it is read, before any check.
+/// Verifies the model; with `log_fingerprints`, logs the certificates' fingerprints as
+/// model_signing does: the anchors as they are loaded, the bundle's as they are checked.
 fn verify(
     common: &VerifyCommon,
-    method: &str,
-    verifier: &dyn Verifier,
-    on_bundle: &dyn Fn(&Bundle),
+    spec: &VerifierSpec,
+    log_fingerprints: bool,
 ) -> Result<(), Failure> {
+    let built = spec.build().map_err(spec_failure)?;
+    let method = spec.method();
+    if log_fingerprints {
+        log_fingerprint_list("init", &built.anchor_fingerprints);
+    }
     let started = std::time::Instant::now();
-    let bundle = Bundle::read(&common.signature).map_err(|e| match e {
-        modelsign::BundleError::Io { .. } => Failure::input(e),
-        other => Failure::failed(other),
-    })?;
+    let bundle = methods::read_bundle(&common.signature)?;
     debugln!(
         "signature '{}' is signed with {}",
         common.signature.display(),
         bundle.material.method()
     );
-    on_bundle(&bundle);
+    if log_fingerprints {
+        log_fingerprint_list("verify", &CertificateVerifier::bundle_fingerprints(&bundle));
+    }
     let options = VerifyOptions {
         ignore: ignore_set(&common.model, &common.selection)?,
         ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
@@ -535,7 +304,7 @@ fn verify(
     match modelsign::verify_model(
         &common.model,
         &bundle,
-        verifier,
+        built.verifier.as_ref(),
         &options,
         &progress::for_output(&common.output),
     ) {
@@ -625,31 +394,7 @@ fn signer_json(report: &modelsign::VerificationReport) -> serde_json::Value {
     }
 }
 
-fn sigstore_verifier(args: &SigstoreVerifierArgs) -> Result<SigstoreVerifier, Failure> {
-    let file = args
-        .trust_config
-        .as_deref()
-        .or(args.trusted_root.as_deref());
-    let trust_root = SigstoreTrustRoot::choose(args.use_staging, file).map_err(Failure::input)?;
-    let identity = match (&args.identity, &args.identity_regex) {
-        (_, Some(pattern)) => IdentityPolicy::regex(pattern).map_err(|e| {
-            Failure::input(format!(
-                "--identity-regex is not a valid regular expression: {e}"
-            ))
-        })?,
-        (Some(identity), None) => IdentityPolicy::Exact(identity.clone()),
-        (None, None) => return Err(Failure::input("give --identity or --identity-regex")),
-    };
-    SigstoreVerifier::new(&trust_root, identity, args.identity_provider.clone())
-        .map_err(Failure::input)
-}
-
 fn verify_failure(error: VerifyError) -> Failure {
-    let code = if error.is_input_error() {
-        EXIT_INPUT
-    } else {
-        EXIT_FAILED
-    };
     let details = match &error {
         VerifyError::Mismatch(diff) => Some(json!({
             "verified": false,
@@ -668,9 +413,8 @@ fn verify_failure(error: VerifyError) -> Failure {
         _ => Some(json!({ "verified": false })),
     };
     Failure {
-        code,
-        message: error.to_string(),
         details,
+        ..Failure::of(error.is_input_error(), &error)
     }
 }
 
@@ -699,31 +443,6 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn hash_settings(model: &Path, hashing: &HashingArgs) -> Result<HashSettings, Failure> {
-    let algorithm = match hashing.hash_type {
-        HashTypeArg::Sha256 => HashAlgorithm::Sha256,
-        HashTypeArg::Blake2b => HashAlgorithm::Blake2b,
-        HashTypeArg::Blake3 => HashAlgorithm::Blake3,
-    };
-    let serialization = match hashing.serialization {
-        SerializationArg::Files => Serialization::Files,
-        SerializationArg::Shards => Serialization::Shards {
-            shard_size: hashing.shard_size,
-        },
-    };
-    Ok(HashSettings {
-        algorithm,
-        serialization,
-        walk: WalkOptions {
-            ignore: ignore_set(model, &hashing.selection)?,
-            allow_symlinks: hashing.selection.allow_symlinks,
-            collect_problems: false,
-            ..WalkOptions::default()
-        },
-        max_workers: workers(hashing.max_workers),
-    })
-}
-
 /// With `--log-level DEBUG`: how the model is about to be hashed.
 fn debug_settings(model: &Path, settings: &HashSettings) {
     let shards = match settings.serialization {
@@ -739,111 +458,6 @@ fn debug_settings(model: &Path, settings: &HashSettings) {
             .max_workers
             .map_or_else(|| "all available".to_owned(), |n| n.to_string())
     );
-}
-
-/// `1 resource`, `2 resources`.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-fn workers(max_workers: Option<u64>) -> Option<usize> {
-    max_workers.and_then(|n| usize::try_from(n).ok())
-}
-
-/// Builds the exclusion set from `--ignore-paths`. A relative path names a path below the
-/// model root. For model_signing compatibility (whose paths are relative to the working
-/// directory), a relative path that does not exist below the model root but does exist
-/// relative to the working directory, inside the model, is taken that way. Absolute paths
-/// must lie inside the model; others are reported and skipped, as they cannot match.
-fn ignore_set(model: &Path, selection: &SelectionArgs) -> Result<IgnoreSet, Failure> {
-    let mut set = IgnoreSet::new(!selection.no_ignore_git_paths);
-    set.set_include_attestation_files(selection.include_attestation_files);
-    for path in &selection.ignore_paths {
-        // OMS records ignore paths as text: a name that is not UTF-8 would be recorded
-        // altered (U+FFFD) and then name nothing.
-        if path.to_str().is_none() {
-            return Err(Failure::input(format!(
-                "ignore path '{}' is not valid UTF-8; OMS records ignore paths as UTF-8 text",
-                path.to_string_lossy()
-            )));
-        }
-        let relative = if path.is_absolute() {
-            relative_to_model(model, path)
-        } else {
-            let below_root = model.join(path);
-            if below_root.symlink_metadata().is_err() && path.symlink_metadata().is_ok() {
-                relative_to_model(model, path)
-            } else {
-                Some(path.to_string_lossy().into_owned())
-            }
-        };
-        match relative {
-            Some(relative) => set.add(&relative).map_err(Failure::input)?,
-            None => warnln!(
-                "ignore path '{}' is not inside the model '{}'; it has no effect",
-                path.display(),
-                model.display()
-            ),
-        }
-    }
-    Ok(set)
-}
-
-fn load_private_key(args: &PrivateKeyArgs) -> Result<PrivateKey, Failure> {
-    let path = &args.private_key;
-    let text = limits::read_input_file(path, limits::MAX_SMALL_FILE)
-        .map_err(|e| Failure::input(format!("cannot read key file '{}': {e}", path.display())))?;
-    let secret = if PrivateKey::pem_is_encrypted(&text) {
-        Some(read_password(args)?)
-    } else {
-        None
-    };
-    PrivateKey::from_pem(&text, secret.as_deref())
-        .map_err(|e| Failure::input(format!("cannot load private key '{}': {e}", path.display())))
-}
-
-fn read_password(args: &PrivateKeyArgs) -> Result<Vec<u8>, Failure> {
-    if let Some(password) = given_password(
-        args.password_file.as_deref(),
-        args.password_env.as_deref(),
-        args.password.as_deref(),
-    )? {
-        return Ok(password);
-    }
-    if std::io::stdin().is_terminal() {
-        return rpassword::prompt_password("Password for the private key: ")
-            .map(String::into_bytes)
-            .map_err(|e| Failure::input(format!("cannot read the password: {e}")));
-    }
-    Err(Failure::input(modelsign::KeyError::PasswordRequired))
-}
-
-/// A password from the first line of `file`, the environment variable `env`, or `value`
-/// (the first given), or `None` when none is.
-fn given_password(
-    file: Option<&Path>,
-    env: Option<&str>,
-    value: Option<&str>,
-) -> Result<Option<Vec<u8>>, Failure> {
-    if let Some(file) = file {
-        let text = limits::read_input_text(file, limits::MAX_SMALL_FILE).map_err(|e| {
-            Failure::input(format!(
-                "cannot read password file '{}': {e}",
-                file.display()
-            ))
-        })?;
-        return Ok(Some(text.lines().next().unwrap_or("").as_bytes().to_vec()));
-    }
-    if let Some(var) = env {
-        return std::env::var(var)
-            .map(|v| Some(v.into_bytes()))
-            .map_err(|_| Failure::input(format!("environment variable {var} is not set")));
-    }
-    Ok(value.map(|v| v.as_bytes().to_vec()))
 }
 
 fn generate_key(args: &KeyGenerateArgs) -> Result<(), Failure> {
@@ -900,30 +514,11 @@ fn generate_key(args: &KeyGenerateArgs) -> Result<(), Failure> {
 /// unencrypted.
 fn new_key_password(args: &KeyGenerateArgs) -> Result<Option<Vec<u8>>, Failure> {
     let value = args.password.as_ref().and_then(|v| v.as_deref());
-    if let Some(password) = given_password(
-        args.password_file.as_deref(),
-        args.password_env.as_deref(),
-        value,
-    )? {
-        return Ok(Some(password));
-    }
-    if args.password.is_none() {
-        return Ok(None);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::input(
-            "--password without a value asks for the password on a terminal, and there is none; use --password-file or --password-env",
-        ));
-    }
-    let ask = |prompt: &str| {
-        rpassword::prompt_password(prompt)
-            .map_err(|e| Failure::input(format!("cannot read the password: {e}")))
+    let file = args.password_file.as_deref();
+    let password = match methods::secret_source(file, args.password_env.as_deref(), value) {
+        Some(source) => NewKeyPassword::Given(source),
+        None if args.password.is_some() => NewKeyPassword::Ask,
+        None => NewKeyPassword::None,
     };
-    let first = ask("Password for the new private key: ")?;
-    if ask("The same password again: ")? != first {
-        return Err(Failure::input(
-            "the two passwords differ; nothing was written",
-        ));
-    }
-    Ok(Some(first.into_bytes()))
+    password.resolve(&methods::Terminal).map_err(spec_failure)
 }

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use modelsign::model::relative_to_model;
+use modelsign::model::ignore_paths::resolve_ignore_paths;
+use modelsign::spec::{
+    CertificateFiles, IdentityMatch, NoPrompts, PrivateKeySpec, SecretSource, SignerSpec,
+    SigstoreSignerSpec, TokenSpec, VerifierSpec,
+};
 use modelsign::{
-    Bundle, Certificate, CertificateSigner, CertificateVerifier, HashSettings, IdentityPolicy,
-    IdentityTokenSecret, IgnoreSet, KeySigner, KeyVerifier, PrivateKey, Progress, PublicKey,
-    Signer, SigstoreServices, SigstoreSigner, SigstoreTrustRoot, SigstoreVerifier, Verifier,
-    VerifyOptions,
+    Bundle, HashSettings, IgnoreSet, Progress, UnverifiableCertificate, VerifyOptions,
 };
 
 #[derive(Parser)]
@@ -117,25 +118,28 @@ fn main() -> ExitCode {
 
 fn sign(args: &SignArgs) -> Result<(), String> {
     let model = &args.common.model_path;
-    let signer: Box<dyn Signer> = match args.common.method {
-        Method::Key => Box::new(KeySigner::new(private_key(args)?)),
-        Method::Certificate => {
-            let leaf = first_certificate(required(&args.signing_cert, "--signing-cert")?)?;
-            let chain = certificates(&args.cert_chain)?;
-            Box::new(CertificateSigner::new(private_key(args)?, leaf, chain).map_err(text)?)
-        }
-        Method::Sigstore => {
-            let services =
-                SigstoreServices::choose(args.common.use_staging, args.trust_config.as_deref())
-                    .map_err(text)?;
-            let token = args
-                .identity_token
-                .as_deref()
-                .ok_or("--identity-token is required for sigstore")?;
-            let token = IdentityTokenSecret::from_jwt(token).map_err(text)?;
-            Box::new(SigstoreSigner::new(&services, token))
-        }
+    let private_key = || required(&args.private_key, "--private-key").map(PrivateKeySpec::file);
+    let spec = match args.common.method {
+        Method::Key => SignerSpec::Key(private_key()?),
+        Method::Certificate => SignerSpec::Certificate {
+            key: private_key()?,
+            certificates: CertificateFiles {
+                signing_certificate: required(&args.signing_cert, "--signing-cert")?,
+                chain: args.cert_chain.clone(),
+                unverifiable: UnverifiableCertificate::Refuse,
+            },
+        },
+        Method::Sigstore => SignerSpec::Sigstore(SigstoreSignerSpec {
+            use_staging: args.common.use_staging,
+            trust_config: args.trust_config.clone(),
+            token: TokenSpec::given(SecretSource::Value(
+                args.identity_token
+                    .clone()
+                    .ok_or("--identity-token is required for sigstore")?,
+            )),
+        }),
     };
+    let signer = spec.build(&NoPrompts).map_err(text)?.signer;
     let settings = HashSettings {
         walk: modelsign::WalkOptions {
             ignore: ignore_set(model, &args.common.ignore_paths)?,
@@ -156,31 +160,24 @@ fn sign(args: &SignArgs) -> Result<(), String> {
 
 fn verify(args: &VerifyArgs) -> Result<(), String> {
     let model = &args.common.model_path;
-    let verifier: Box<dyn Verifier> = match args.common.method {
-        Method::Key => {
-            let path = required(&args.public_key, "--public-key")?;
-            Box::new(KeyVerifier::new(
-                PublicKey::read_pem_file(path).map_err(text)?,
-            ))
-        }
-        Method::Certificate => {
-            Box::new(CertificateVerifier::new(certificates(&args.cert_chain)?).map_err(text)?)
-        }
-        Method::Sigstore => {
-            let trust =
-                SigstoreTrustRoot::choose(args.common.use_staging, args.trust_config.as_deref())
-                    .map_err(text)?;
-            let identity = args.identity.clone().ok_or("--identity is required")?;
-            let issuer = args
+    let spec = match args.common.method {
+        Method::Key => VerifierSpec::Key {
+            public_key: required(&args.public_key, "--public-key")?,
+        },
+        Method::Certificate => VerifierSpec::Certificate {
+            trust_anchors: args.cert_chain.clone(),
+        },
+        Method::Sigstore => VerifierSpec::Sigstore {
+            use_staging: args.common.use_staging,
+            trust_file: args.trust_config.clone(),
+            identity: IdentityMatch::Exact(args.identity.clone().ok_or("--identity is required")?),
+            issuer: args
                 .identity_provider
                 .clone()
-                .ok_or("--identity-provider is required")?;
-            Box::new(
-                SigstoreVerifier::new(&trust, IdentityPolicy::Exact(identity), issuer)
-                    .map_err(text)?,
-            )
-        }
+                .ok_or("--identity-provider is required")?,
+        },
     };
+    let verifier = spec.build().map_err(text)?.verifier;
     let bundle = Bundle::read(&args.bundle).map_err(text)?;
     let options = VerifyOptions {
         ignore: ignore_set(model, &args.common.ignore_paths)?,
@@ -199,39 +196,19 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn private_key(args: &SignArgs) -> Result<PrivateKey, String> {
-    PrivateKey::read_pem_file(required(&args.private_key, "--private-key")?, None).map_err(text)
-}
-
-fn certificates(paths: &[PathBuf]) -> Result<Vec<Certificate>, String> {
-    let mut all = Vec::new();
-    for path in paths {
-        all.extend(Certificate::read_pem_file(path).map_err(text)?);
-    }
-    Ok(all)
-}
-
-fn first_certificate(path: &Path) -> Result<Certificate, String> {
-    certificates(&[path.to_path_buf()])?
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("no certificate in '{}'", path.display()))
-}
-
-/// The protocol passes absolute ignore paths; they are made relative to the model root.
+/// The exclusions, by the rule the CLI applies (the protocol passes absolute paths; a
+/// relative one names a path below the model root); skipped paths are reported.
 fn ignore_set(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet, String> {
-    let mut set = IgnoreSet::new(true);
-    for path in paths {
-        if let Some(relative) = relative_to_model(model, path) {
-            set.add(&relative).map_err(text)?;
-        }
+    let (set, warnings) = resolve_ignore_paths(model, paths, true).map_err(text)?;
+    for warning in warnings {
+        eprintln!("modelsign-conformance: warning: {warning}");
     }
     Ok(set)
 }
 
-fn required<'a>(value: &'a Option<PathBuf>, flag: &str) -> Result<&'a Path, String> {
+fn required(value: &Option<PathBuf>, flag: &str) -> Result<PathBuf, String> {
     value
-        .as_deref()
+        .clone()
         .ok_or_else(|| format!("{flag} is required for this method"))
 }
 

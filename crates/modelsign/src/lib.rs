@@ -49,6 +49,7 @@ pub mod manifest;
 pub mod model;
 pub mod serialization;
 pub mod signing;
+pub mod spec;
 pub mod statement;
 pub mod text;
 pub mod verifying;

@@ -9,6 +9,7 @@
 
 mod hf_cache;
 mod ignore;
+pub mod ignore_paths;
 mod name;
 
 pub use hf_cache::HfSnapshot;
