@@ -47,7 +47,7 @@ pub struct SignedStatement {
 pub fn encode(manifest: &Manifest) -> Vec<u8> {
     let record = &manifest.serialization();
     let subject = [Subject::sha256(
-        &manifest.model_name(),
+        manifest.model_name(),
         &manifest.root_digest(),
     )];
     let predicate = PredicateOut {
