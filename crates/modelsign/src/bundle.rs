@@ -200,7 +200,7 @@ impl Bundle {
     /// and returns [`BundleError::Interrupted`].
     pub fn write_atomic(&self, path: &Path) -> Result<(), BundleError> {
         check_target(path)?;
-        crate::hashing::interrupt::check()?;
+        crate::interrupt::check()?;
         let write_err = |source| BundleError::Write {
             path: path.to_path_buf(),
             source,
@@ -212,7 +212,7 @@ impl Bundle {
             StagedFile::write(path, ".modelsign-", &self.to_json(), mode).map_err(write_err)?;
         // The last check point: past it the signature is replaced. Returning drops `staged`,
         // which deletes the temporary file.
-        crate::hashing::interrupt::check()?;
+        crate::interrupt::check()?;
         staged.replace(path).map_err(write_err)?;
         Ok(())
     }

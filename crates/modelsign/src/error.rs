@@ -104,7 +104,7 @@ pub enum HashError {
     #[error("{0}")]
     Unsupported(String),
     #[error(transparent)]
-    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 /// Loading or using a key failed.
@@ -156,7 +156,7 @@ pub enum BundleError {
     #[error("refusing to write the signature to '{}': {reason}", path.display())]
     Target { path: PathBuf, reason: String },
     #[error(transparent)]
-    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 /// The signed statement is not a valid OMS statement.

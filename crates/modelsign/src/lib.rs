@@ -41,6 +41,7 @@ pub mod card;
 pub mod dsse;
 pub mod error;
 pub mod hashing;
+pub mod interrupt;
 pub mod keys;
 pub mod limits;
 pub mod manifest;

@@ -9,8 +9,9 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use super::{fault, interrupt, HashAlgorithm, Hasher};
+use super::{fault, HashAlgorithm, Hasher};
 use crate::error::HashError;
+use crate::interrupt;
 use crate::model::ModelFile;
 
 /// Read size for streaming hashes: small enough that the buffer stays in cache while the
