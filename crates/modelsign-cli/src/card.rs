@@ -2,6 +2,7 @@
 //! the library's `card` module.
 
 use modelsign::card::{self, CardSubject, Format, ModelBinding, ModelCard, Policy, VerifiedCard};
+use modelsign::error::Classify;
 use modelsign::text::printable;
 use modelsign::{
     Bundle, CardError, KeySigner, KeyVerifier, Pkcs11Signer, PublicKey, Signer, Verifier,

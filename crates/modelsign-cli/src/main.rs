@@ -34,6 +34,7 @@ macro_rules! debugln {
 
 mod args;
 mod card;
+mod hints;
 mod output;
 mod progress;
 
@@ -42,7 +43,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use modelsign::error::SignError;
+use modelsign::error::{Classify, SignError};
 use modelsign::keys::Curve;
 use modelsign::limits;
 use modelsign::model::relative_to_model;
@@ -78,18 +79,20 @@ struct Failure {
 }
 
 impl Failure {
-    fn input(message: impl ToString) -> Self {
+    /// Exit 2; a library error gets the option that fixes it appended (see `hints`).
+    fn input(message: impl ToString + std::any::Any) -> Self {
         Failure {
             code: EXIT_INPUT,
-            message: message.to_string(),
+            message: hints::with_option_hint(&message, message.to_string()),
             details: None,
         }
     }
 
-    fn failed(message: impl ToString) -> Self {
+    /// Exit 1; a library error gets the option that fixes it appended (see `hints`).
+    fn failed(message: impl ToString + std::any::Any) -> Self {
         Failure {
             code: EXIT_FAILED,
-            message: message.to_string(),
+            message: hints::with_option_hint(&message, message.to_string()),
             details: None,
         }
     }
@@ -669,7 +672,7 @@ fn verify_failure(error: VerifyError) -> Failure {
     };
     Failure {
         code,
-        message: error.to_string(),
+        message: hints::with_option_hint(&error, error.to_string()),
         details,
     }
 }

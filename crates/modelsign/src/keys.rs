@@ -273,8 +273,7 @@ impl EcdsaSigner {
     /// DER ECDSA signature with the curve's hash.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         use p256::ecdsa::signature::Signer;
-        let failed =
-            |e: p256::ecdsa::Error| SignError::Crypto(format!("ECDSA signing failed: {e}"));
+        let failed = SignError::Ecdsa;
         Ok(match self {
             Self::P256(key) => {
                 let sig: p256::ecdsa::Signature = key.try_sign(message).map_err(failed)?;

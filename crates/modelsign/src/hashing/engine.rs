@@ -119,7 +119,7 @@ pub(crate) fn worker_pool(max_workers: Option<usize>) -> Result<rayon::ThreadPoo
     rayon::ThreadPoolBuilder::new()
         .num_threads(max_workers.unwrap_or(0))
         .build()
-        .map_err(|e| HashError::Unsupported(format!("cannot start hashing threads: {e}")))
+        .map_err(|e| HashError::ThreadPool(e.to_string()))
 }
 
 /// Hashes every task, returning the digests in task order.

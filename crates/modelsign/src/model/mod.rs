@@ -154,9 +154,9 @@ fn open_root(model_path: &Path, options: &WalkOptions) -> Result<(Model, fs::Met
     if link_meta.file_type().is_symlink() {
         hf_snapshot = snapshot_of_linked_file(model_path);
         if hf_snapshot.is_none() && !options.allow_symlinks {
-            return Err(unusable(
-                "is a symbolic link; give the path it points to, or pass --allow-symlinks".into(),
-            ));
+            return Err(WalkError::ModelPathSymlink {
+                path: model_path.to_path_buf(),
+            });
         }
     }
     let meta = fs::metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
