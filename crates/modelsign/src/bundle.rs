@@ -28,6 +28,7 @@ const ACCEPTED_MEDIA_TYPES: [&str; 5] = [
 
 /// What the verifier is given to check the signature with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerificationMaterial {
     /// The `key` method: the verifier brings the public key; the bundle only hints at it.
     PublicKey {

@@ -51,6 +51,7 @@ fn kind_of(input: bool) -> FailureKind {
 
 /// Enumerating the files of a model failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WalkError {
     #[error("cannot read '{}': {source}", printable_path(path))]
     Io { path: PathBuf, source: io::Error },
@@ -144,6 +145,7 @@ impl Classify for WalkError {
 
 /// Hashing a model failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HashError {
     #[error(transparent)]
     Walk(#[from] WalkError),
@@ -181,6 +183,7 @@ impl Classify for HashError {
 
 /// Loading or using a key failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     #[error("cannot read key file '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -224,6 +227,7 @@ impl Classify for KeyError {
 
 /// A bundle could not be read or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
     #[error("cannot read signature '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -254,6 +258,7 @@ impl Classify for BundleError {
 
 /// The signed statement is not a valid OMS statement.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StatementError {
     #[error("DSSE payload type is '{0}', expected application/vnd.in-toto+json")]
     PayloadType(String),
@@ -300,6 +305,7 @@ impl Classify for StatementError {
 
 /// A Sigstore trust root could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrustRootError {
     #[error("cannot read trust root '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -316,6 +322,7 @@ impl Classify for TrustRootError {
 
 /// A certificate chain could not be validated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     #[error("cannot read certificate file '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -353,6 +360,7 @@ impl Classify for CertError {
 
 /// A PKCS#11 token could not be used to sign.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Pkcs11Error {
     #[error("invalid PKCS#11 URI '{uri}': {reason}")]
     InvalidUri { uri: String, reason: String },
@@ -417,6 +425,7 @@ impl Classify for Pkcs11Error {
 
 /// A model card could not be read, signed or verified.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CardError {
     #[error("cannot read '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -458,6 +467,7 @@ impl Classify for CardError {
 
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignError {
     #[error(transparent)]
     Hash(#[from] HashError),
@@ -503,6 +513,7 @@ impl Classify for SignError {
 /// Sigstore keyless signing failed: choosing the services, obtaining the identity token, or
 /// the services refusing.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SigstoreSignError {
     /// A signing config built into the binary is unusable.
     #[error("no usable signing config: {0}")]
@@ -575,6 +586,7 @@ impl Classify for SigstoreSignError {
 
 /// Verification failed or could not be carried out.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     #[error(transparent)]
     Bundle(#[from] BundleError),

@@ -24,6 +24,7 @@ const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
 /// A NIST curve modelsign signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Curve {
     P256,
     P384,
@@ -95,6 +96,7 @@ impl fmt::Display for Curve {
 
 /// Which hash an ECDSA signature was made over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignatureHash {
     /// The curve's own hash (what every current signer uses).
     CurveDefault,

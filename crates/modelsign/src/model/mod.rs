@@ -40,6 +40,7 @@ pub struct WalkOptions {
 
 /// How the one resource of a single-file model is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SingleFileName {
     /// The file's base name, as OMS v1.0 specifies (§6.1.2).
     #[default]

@@ -154,6 +154,7 @@ impl SigstoreTrustRoot {
 
 /// Which signer identities are accepted.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum IdentityPolicy {
     /// The certificate's identity (an email address or URI SAN) must equal this exactly.
     Exact(String),
