@@ -65,11 +65,17 @@ pub struct Bundle {
     pub timestamp_verification_data: Option<Value>,
     pub envelope: Envelope,
     /// The JSON text the bundle was read from, if it was read: Sigstore verification hands
-    /// it unchanged to sigstore-verify's own parser.
-    pub source: Option<Vec<u8>>,
+    /// it unchanged to sigstore-verify's own parser. Private: it must be the text the other
+    /// fields were parsed from.
+    source: Option<Vec<u8>>,
 }
 
 impl Bundle {
+    /// The JSON text the bundle was read from, if it was read (not built).
+    pub fn source_json(&self) -> Option<&[u8]> {
+        self.source.as_deref()
+    }
+
     /// A bundle of the current format around `envelope`.
     pub fn new(material: VerificationMaterial, envelope: Envelope) -> Self {
         Bundle {

@@ -38,7 +38,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// The PAE that model_signing 0.2 signed by mistake: `DSSEV1` (capital V) followed by
 /// Python's `repr()` of the payload bytes instead of the bytes themselves. Only used to
 /// verify signatures from that release.
-pub fn legacy_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn legacy_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "DSSEV1 {} {} {} b'",
         payload_type.len(),

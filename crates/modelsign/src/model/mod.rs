@@ -198,7 +198,7 @@ fn snapshot_of_linked_file(model_path: &Path) -> Option<HfSnapshot> {
 /// walking the whole tree: verification with unsigned files tolerated examines nothing the
 /// signature does not cover. Names that do not exist as regular files are left out (the
 /// comparison reports them missing); `.` names the file of a single-file model.
-pub fn select<'a>(
+pub(crate) fn select<'a>(
     model_path: &Path,
     names: impl IntoIterator<Item = &'a str>,
     options: &WalkOptions,

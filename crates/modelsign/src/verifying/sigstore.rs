@@ -237,7 +237,7 @@ impl Verifier for SigstoreVerifier {
                 found: bundle.material.method(),
             });
         }
-        let json = match &bundle.source {
+        let json = match bundle.source_json() {
             Some(source) => String::from_utf8_lossy(source).into_owned(),
             None => String::from_utf8_lossy(&bundle.to_json()).into_owned(),
         };

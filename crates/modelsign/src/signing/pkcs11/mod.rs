@@ -342,7 +342,10 @@ fn available_tokens(seen: &[String]) -> String {
 
 /// The module file the URI names: `module-path` if it is a file, else `module-name` looked
 /// up in `module-path` (a folder) or in `directories`.
-pub fn find_module(uri: &Pkcs11Uri, directories: &[PathBuf]) -> Result<PathBuf, Pkcs11Error> {
+pub(crate) fn find_module(
+    uri: &Pkcs11Uri,
+    directories: &[PathBuf],
+) -> Result<PathBuf, Pkcs11Error> {
     let search: Vec<PathBuf> = match uri.module_path() {
         Some(path) if path.is_file() => return Ok(path),
         Some(path) if path.is_dir() => vec![path],
