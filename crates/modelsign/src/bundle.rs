@@ -57,12 +57,15 @@ impl VerificationMaterial {
 /// A Sigstore bundle holding a DSSE envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
+    /// The bundle format, `application/vnd.dev.sigstore.bundle.v0.3+json`.
     pub media_type: String,
+    /// What verifies the signature: a public key hint, a certificate chain or Sigstore material.
     pub material: VerificationMaterial,
     /// Transparency log entries, kept as JSON (Sigstore verification reads them).
     pub tlog_entries: Vec<Value>,
     /// RFC 3161 timestamps and the like, kept as JSON.
     pub timestamp_verification_data: Option<Value>,
+    /// The signed DSSE envelope holding the statement.
     pub envelope: Envelope,
     /// The JSON text the bundle was read from, if it was read: Sigstore verification hands
     /// it unchanged to sigstore-verify's own parser. Private: it must be the text the other

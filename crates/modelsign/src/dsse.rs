@@ -8,7 +8,9 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub struct Envelope {
     /// The payload bytes exactly as transported (signatures cover these bytes).
     pub payload: Vec<u8>,
+    /// The payload's media type, signed with it (`application/vnd.in-toto+json`).
     pub payload_type: String,
+    /// The signatures over the payload's pre-authentication encoding.
     pub signatures: Vec<Signature>,
 }
 

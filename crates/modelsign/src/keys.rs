@@ -26,8 +26,11 @@ const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Curve {
+    /// NIST P-256 (secp256r1), signed with SHA-256.
     P256,
+    /// NIST P-384 (secp384r1), signed with SHA-384.
     P384,
+    /// NIST P-521 (secp521r1), signed with SHA-512.
     P521,
 }
 
@@ -186,6 +189,7 @@ impl PublicKey {
         })
     }
 
+    /// The key's elliptic curve.
     pub fn curve(&self) -> Curve {
         self.curve
     }
@@ -440,6 +444,7 @@ impl PrivateKey {
         Ok(unix_pem("PRIVATE KEY", der.as_ref()))
     }
 
+    /// The key's elliptic curve.
     pub fn curve(&self) -> Curve {
         self.curve
     }

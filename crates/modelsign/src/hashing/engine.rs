@@ -37,8 +37,11 @@ const BLAKE3_WINDOW: u64 = 32 << 20;
 /// One unit of hashing work: a whole file, or one shard of it.
 #[derive(Debug, Clone)]
 pub struct HashTask<'m> {
+    /// The file to read.
     pub file: &'m ModelFile,
+    /// Where in the file the task's bytes start.
     pub offset: u64,
+    /// How many bytes the task hashes.
     pub len: u64,
     /// True for shard serialization (the resource name carries the byte range).
     pub sharded: bool,

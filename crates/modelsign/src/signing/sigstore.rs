@@ -210,6 +210,7 @@ impl fmt::Debug for SigstoreSigner {
 }
 
 impl SigstoreSigner {
+    /// A signer that signs with `services` as the holder of `token`.
     pub fn new(services: &SigstoreServices, token: IdentityTokenSecret) -> Self {
         SigstoreSigner {
             context: SigningContext::new(services.services.clone()),
