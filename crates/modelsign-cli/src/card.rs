@@ -3,6 +3,7 @@
 
 use modelsign::attestation::claims::{self, ClaimsError, Unverified};
 use modelsign::card::{self, Format, ModelBinding, ModelCard, ModelSubject, Policy, VerifiedCard};
+use modelsign::error::Classify;
 use modelsign::spec::SignerSpec;
 use modelsign::text::printable;
 use modelsign::{Bundle, CardError, VerifyOptions};

@@ -1,5 +1,9 @@
 //! A command's failure and its exit status, shared by every command.
 
+use std::any::Any;
+
+use crate::hints;
+
 /// Exit status: the signature or verification failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status: bad usage or unreadable input.
@@ -14,16 +18,18 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn input(message: impl ToString) -> Self {
+    /// Exit 2; a library error gets the option that fixes it appended (see `hints`).
+    pub fn input(message: impl ToString + Any) -> Self {
         Self::of(true, message)
     }
 
-    pub fn failed(message: impl ToString) -> Self {
+    /// Exit 1; a library error gets the option that fixes it appended (see `hints`).
+    pub fn failed(message: impl ToString + Any) -> Self {
         Self::of(false, message)
     }
 
     /// Bad input (exit 2) when `is_input_error`, else a failed check (exit 1).
-    pub fn of(is_input_error: bool, message: impl ToString) -> Self {
+    pub fn of(is_input_error: bool, message: impl ToString + Any) -> Self {
         let code = if is_input_error {
             EXIT_INPUT
         } else {
@@ -31,7 +37,7 @@ impl Failure {
         };
         Failure {
             code,
-            message: message.to_string(),
+            message: hints::with_option_hint(&message, message.to_string()),
             details: None,
         }
     }

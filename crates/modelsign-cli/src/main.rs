@@ -35,6 +35,7 @@ macro_rules! debugln {
 mod args;
 mod card;
 mod failure;
+mod hints;
 mod methods;
 mod output;
 mod progress;
@@ -44,7 +45,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use modelsign::error::SignError;
+use modelsign::error::{Classify, SignError};
 use modelsign::keys::Curve;
 use modelsign::spec::{NewKeyPassword, SignerSpec, VerifierSpec};
 use modelsign::{
@@ -414,7 +415,7 @@ fn verify_failure(error: VerifyError) -> Failure {
     };
     Failure {
         details,
-        ..Failure::of(error.is_input_error(), &error)
+        ..Failure::of(error.is_input_error(), error)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use modelsign::error::Classify;
 use modelsign::error::SignError;
 use modelsign::spec::{
     BuiltSigner, CertificateFiles, IdentityMatch, KeySource, PrivateKeySpec, Prompter,

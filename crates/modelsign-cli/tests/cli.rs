@@ -1092,3 +1092,29 @@ fn a_signature_gets_the_mode_of_any_new_file() {
     let mode = fs::metadata(&f.signature).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o666 & !umask(), "signature mode {mode:o}");
 }
+
+/// The library's messages name no option; the CLI adds the one that fixes the error.
+#[test]
+fn symbolic_link_refusals_name_the_option_that_follows_links() {
+    let f = Fixture::new();
+    let model = f.copy("linked");
+    symlink("a.bin", model.join("link")).expect("symlink");
+    let out = f.sign(&model, &f.dir.path().join("linked.sig"), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "is a symbolic link; symbolic links are refused unless --allow-symlinks is given"
+        ),
+        "{err}"
+    );
+
+    let link = f.dir.path().join("model-link");
+    symlink(f.model(), &link).expect("symlink");
+    let out = f.sign(&link, &f.dir.path().join("link.sig"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is a symbolic link; give the path it points to, or pass --allow-symlinks"),
+        "{err}"
+    );
+}

@@ -28,6 +28,7 @@ const ACCEPTED_MEDIA_TYPES: [&str; 5] = [
 
 /// What the verifier is given to check the signature with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerificationMaterial {
     /// The `key` method: the verifier brings the public key; the bundle only hints at it.
     PublicKey {
@@ -56,19 +57,28 @@ impl VerificationMaterial {
 /// A Sigstore bundle holding a DSSE envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
+    /// The bundle format, `application/vnd.dev.sigstore.bundle.v0.3+json`.
     pub media_type: String,
+    /// What verifies the signature: a public key hint, a certificate chain or Sigstore material.
     pub material: VerificationMaterial,
     /// Transparency log entries, kept as JSON (Sigstore verification reads them).
     pub tlog_entries: Vec<Value>,
     /// RFC 3161 timestamps and the like, kept as JSON.
     pub timestamp_verification_data: Option<Value>,
+    /// The signed DSSE envelope holding the statement.
     pub envelope: Envelope,
     /// The JSON text the bundle was read from, if it was read: Sigstore verification hands
-    /// it unchanged to sigstore-verify's own parser.
-    pub source: Option<Vec<u8>>,
+    /// it unchanged to sigstore-verify's own parser. Private: it must be the text the other
+    /// fields were parsed from.
+    source: Option<Vec<u8>>,
 }
 
 impl Bundle {
+    /// The JSON text the bundle was read from, if it was read (not built).
+    pub fn source_json(&self) -> Option<&[u8]> {
+        self.source.as_deref()
+    }
+
     /// A bundle of the current format around `envelope`.
     pub fn new(material: VerificationMaterial, envelope: Envelope) -> Self {
         Bundle {
@@ -200,7 +210,7 @@ impl Bundle {
     /// and returns [`BundleError::Interrupted`].
     pub fn write_atomic(&self, path: &Path) -> Result<(), BundleError> {
         check_target(path)?;
-        crate::hashing::interrupt::check()?;
+        crate::interrupt::check()?;
         let write_err = |source| BundleError::Write {
             path: path.to_path_buf(),
             source,
@@ -212,7 +222,7 @@ impl Bundle {
             StagedFile::write(path, ".modelsign-", &self.to_json(), mode).map_err(write_err)?;
         // The last check point: past it the signature is replaced. Returning drops `staged`,
         // which deletes the temporary file.
-        crate::hashing::interrupt::check()?;
+        crate::interrupt::check()?;
         staged.replace(path).map_err(write_err)?;
         Ok(())
     }

@@ -8,7 +8,9 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub struct Envelope {
     /// The payload bytes exactly as transported (signatures cover these bytes).
     pub payload: Vec<u8>,
+    /// The payload's media type, signed with it (`application/vnd.in-toto+json`).
     pub payload_type: String,
+    /// The signatures over the payload's pre-authentication encoding.
     pub signatures: Vec<Signature>,
 }
 
@@ -38,7 +40,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// The PAE that model_signing 0.2 signed by mistake: `DSSEV1` (capital V) followed by
 /// Python's `repr()` of the payload bytes instead of the bytes themselves. Only used to
 /// verify signatures from that release.
-pub fn legacy_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn legacy_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "DSSEV1 {} {} {} b'",
         payload_type.len(),

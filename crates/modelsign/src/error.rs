@@ -1,5 +1,6 @@
 //! Errors, one enum per concern. Every message names what failed and, where there is one,
-//! what to do about it.
+//! what to do about it. Every error says, through [`Classify`], whether the user's input was
+//! unusable (exit code 2) or a signing or verification check failed (exit code 1).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -7,13 +8,56 @@ use std::path::{Path, PathBuf};
 use crate::manifest::ManifestDiff;
 use crate::text::{printable, printable_path};
 
+/// Whose side a failure is on, which decides a front end's exit code.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The input cannot be used (a missing file, an unparsable key, a bad option): exit 2.
+    Input,
+    /// The input was usable and a check failed (the model or signature does not verify,
+    /// or signing failed): exit 1.
+    Check,
+}
+
+impl FailureKind {
+    /// The process exit code for this kind of failure: 2 for input, 1 for a failed check.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureKind::Input => 2,
+            FailureKind::Check => 1,
+        }
+    }
+}
+
+/// Implemented by every error of the library: says whether the failure is the user's
+/// input or a failed check.
+pub trait Classify: std::error::Error {
+    /// Whether this failure is the user's input or a failed check.
+    fn failure_kind(&self) -> FailureKind;
+
+    /// True when the inputs were unusable, rather than a check failing.
+    fn is_input_error(&self) -> bool {
+        self.failure_kind() == FailureKind::Input
+    }
+}
+
+pub(crate) fn kind_of(input: bool) -> FailureKind {
+    if input {
+        FailureKind::Input
+    } else {
+        FailureKind::Check
+    }
+}
+
 /// Enumerating the files of a model failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WalkError {
     #[error("cannot read '{}': {source}", printable_path(path))]
     Io { path: PathBuf, source: io::Error },
+    /// A symbolic link inside the model; the CLI adds the option that follows links.
     #[error(
-        "'{}' is a symbolic link; symbolic links are refused unless --allow-symlinks is given",
+        "'{}' is a symbolic link; symbolic links are refused",
         printable_path(path)
     )]
     Symlink { path: PathBuf },
@@ -53,6 +97,12 @@ pub enum WalkError {
     NonUtf8Name { path: PathBuf },
     #[error("the model path '{}' {reason}", printable_path(path))]
     ModelPath { path: PathBuf, reason: String },
+    /// The model path is a symbolic link; the CLI adds the option that follows links.
+    #[error(
+        "the model path '{}' is a symbolic link; give the path it points to",
+        printable_path(path)
+    )]
+    ModelPathSymlink { path: PathBuf },
     #[error("cannot derive a model name from '{}'", printable_path(path))]
     NoModelName { path: PathBuf },
     #[error("ignore path '{}' is unusable: {reason}", printable(path))]
@@ -77,14 +127,25 @@ impl WalkError {
     pub fn is_unusable_model_path(&self) -> bool {
         match self {
             WalkError::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
-            WalkError::ModelPath { .. } | WalkError::NoModelName { .. } => true,
+            WalkError::ModelPath { .. }
+            | WalkError::ModelPathSymlink { .. }
+            | WalkError::NoModelName { .. } => true,
             _ => false,
         }
     }
 }
 
+/// Input when the model path itself is unusable; a problem inside the model (a link, a
+/// name) fails the check of the model.
+impl Classify for WalkError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(self.is_unusable_model_path())
+    }
+}
+
 /// Hashing a model failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HashError {
     #[error(transparent)]
     Walk(#[from] WalkError),
@@ -101,14 +162,28 @@ pub enum HashError {
         limit: usize,
         hint: String,
     },
-    #[error("{0}")]
-    Unsupported(String),
+    /// The operating system refused the hashing threads.
+    #[error("cannot start hashing threads: {0}")]
+    ThreadPool(String),
     #[error(transparent)]
-    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
+    Interrupted(#[from] crate::interrupt::Interrupted),
+}
+
+/// As signing sees it: input when the model path is unusable or the settings split the
+/// model into too many resources.
+impl Classify for HashError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(match self {
+            HashError::Walk(walk) => walk.is_input_error(),
+            HashError::TooManyResources { .. } => true,
+            _ => false,
+        })
+    }
 }
 
 /// Loading or using a key failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     #[error("cannot read key file '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -118,7 +193,8 @@ pub enum KeyError {
     UnsupportedKeyType(String),
     #[error("malformed key: {0}")]
     Malformed(String),
-    #[error("the private key is encrypted; give its password with --password-file, --password-env or at the prompt")]
+    /// The CLI adds where a password can come from.
+    #[error("the private key is encrypted; give its password")]
     PasswordRequired,
     #[error("cannot decrypt the private key: wrong password or unsupported encryption ({0})")]
     Decrypt(String),
@@ -130,18 +206,28 @@ pub enum KeyError {
     },
     #[error("the signing certificate's public key does not match the private key")]
     CertificateMismatch,
-    #[error("'{}' already exists; pass --force to replace it", path.display())]
+    /// The CLI adds how to replace it.
+    #[error("'{}' already exists", path.display())]
     Exists { path: PathBuf },
     #[error("cannot write '{}': {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
-    #[error("the private and the public key would both be written to '{}'; give --public-key another path", path.display())]
+    /// The CLI adds which option to change.
+    #[error("the private and the public key would both be written to '{}'", path.display())]
     SamePath { path: PathBuf },
     #[error("the password is empty; an encrypted key needs a password (or generate the key unencrypted)")]
     EmptyPassword,
 }
 
+/// Every key failure is the input's: the key, its password, where it is to be written.
+impl Classify for KeyError {
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
+}
+
 /// A bundle could not be read or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
     #[error("cannot read signature '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -156,11 +242,23 @@ pub enum BundleError {
     #[error("refusing to write the signature to '{}': {reason}", path.display())]
     Target { path: PathBuf, reason: String },
     #[error(transparent)]
-    Interrupted(#[from] crate::hashing::interrupt::Interrupted),
+    Interrupted(#[from] crate::interrupt::Interrupted),
+}
+
+/// Input when the signature cannot be read or written where asked; a bundle that does not
+/// parse fails the check.
+impl Classify for BundleError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(matches!(
+            self,
+            BundleError::Io { .. } | BundleError::Write { .. } | BundleError::Target { .. }
+        ))
+    }
 }
 
 /// The signed statement is not a valid OMS statement.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StatementError {
     #[error("DSSE payload type is '{0}', expected application/vnd.in-toto+json")]
     PayloadType(String),
@@ -197,8 +295,17 @@ pub enum StatementError {
     },
 }
 
+/// A statement that is not a valid OMS statement fails the check; a model card signature
+/// given as a model signature is the input's (the model has not been checked).
+impl Classify for StatementError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(matches!(self, StatementError::ModelCardSignature))
+    }
+}
+
 /// A Sigstore trust root could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrustRootError {
     #[error("cannot read trust root '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -206,8 +313,16 @@ pub enum TrustRootError {
     Invalid { origin: String, reason: String },
 }
 
+/// A trust root is always given by the user.
+impl Classify for TrustRootError {
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
+}
+
 /// A certificate chain could not be validated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     #[error("cannot read certificate file '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -220,7 +335,8 @@ pub enum CertError {
     Untrusted { subject: String, reason: String },
     #[error("signing certificate '{0}' may not sign: it has neither the digitalSignature key usage nor the codeSigning extended key usage")]
     LeafUsage(String),
-    #[error("no trust anchors given; pass the root certificate(s) with --certificate-chain")]
+    /// The CLI adds which option gives them.
+    #[error("no trust anchors given; pass the root certificate(s)")]
     NoAnchors,
     #[error("{what} holds {count} certificates, more than {limit_name} ({limit}) allows")]
     TooMany {
@@ -231,8 +347,20 @@ pub enum CertError {
     },
 }
 
+/// As verification sees it: input when the certificates cannot be read or are too many or
+/// none; a chain that does not validate fails the check.
+impl Classify for CertError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(matches!(
+            self,
+            CertError::Io { .. } | CertError::NoAnchors | CertError::TooMany { .. }
+        ))
+    }
+}
+
 /// A PKCS#11 token could not be used to sign.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Pkcs11Error {
     #[error("invalid PKCS#11 URI '{uri}': {reason}")]
     InvalidUri { uri: String, reason: String },
@@ -285,11 +413,13 @@ impl Pkcs11Error {
             detail: error.to_string(),
         }
     }
+}
 
-    /// True when the URI, module, token, PIN or key given cannot be used (as opposed to
-    /// the token failing while it works).
-    pub fn is_input_error(&self) -> bool {
-        !matches!(self, Pkcs11Error::Device { .. })
+/// Input when the URI, module, token, PIN or key given cannot be used; the token failing
+/// while it works fails the check.
+impl Classify for Pkcs11Error {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(!matches!(self, Pkcs11Error::Device { .. }))
     }
 }
 
@@ -323,20 +453,23 @@ pub enum AttestationError {
     WrongModel { attested: String, model: String },
 }
 
-impl AttestationError {
+impl Classify for AttestationError {
     /// True when the inputs were unusable, rather than the attestation failing
     /// verification.
-    pub fn is_input_error(&self) -> bool {
-        match self {
-            AttestationError::Sign(e) => e.is_input_error(),
-            AttestationError::Verify(e) => e.is_input_error(),
-            _ => false,
-        }
+    fn failure_kind(&self) -> FailureKind {
+        kind_of({
+            match self {
+                AttestationError::Sign(e) => e.is_input_error(),
+                AttestationError::Verify(e) => e.is_input_error(),
+                _ => false,
+            }
+        })
     }
 }
 
 /// A model card could not be read, signed or verified.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CardError {
     #[error("cannot read '{}': {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -350,7 +483,8 @@ pub enum CardError {
     NotACard(String),
     #[error("the card is about another model: it was signed for root digest {card}, but this model's root digest is {model}")]
     WrongModel { card: String, model: String },
-    #[error("bad --require policy {0}")]
+    /// The CLI names the option the policy came from.
+    #[error("bad policy {0}")]
     Policy(String),
     #[error(transparent)]
     Sign(SignError),
@@ -358,11 +492,11 @@ pub enum CardError {
     Verify(VerifyError),
 }
 
-impl CardError {
-    /// True when the inputs were unusable (a missing or unparsable file), rather than the
-    /// card failing verification.
-    pub fn is_input_error(&self) -> bool {
-        match self {
+/// Input when a file is missing or unparsable, a policy is bad or the card was drafted for
+/// another model; otherwise as the signing or verification error says.
+impl Classify for CardError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(match self {
             CardError::Io { .. }
             | CardError::Syntax { .. }
             | CardError::Invalid(_)
@@ -371,12 +505,13 @@ impl CardError {
             CardError::Verify(e) => e.is_input_error(),
             CardError::Sign(e) => e.is_input_error(),
             _ => false,
-        }
+        })
     }
 }
 
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignError {
     #[error(transparent)]
     Hash(#[from] HashError),
@@ -391,19 +526,20 @@ pub enum SignError {
     UnverifiableCertificate(CertError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
-    #[error("signing failed: {0}")]
-    Crypto(String),
+    /// The ECDSA implementation refused to sign.
+    #[error("signing failed: ECDSA signing failed: {0}")]
+    Ecdsa(p256::ecdsa::Error),
     #[error("Sigstore signing failed: {0}")]
-    Sigstore(String),
+    Sigstore(#[from] SigstoreSignError),
     #[error(transparent)]
     Pkcs11(#[from] Pkcs11Error),
 }
 
-impl SignError {
-    /// True when the inputs were unusable (the model path, the key, the token, where the
-    /// signature is to go), rather than signing itself failing.
-    pub fn is_input_error(&self) -> bool {
-        match self {
+/// Input when the model path, the key, the token, the certificates, the Sigstore services or
+/// identity, or where the signature is to go are unusable; otherwise signing failed.
+impl Classify for SignError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(match self {
             SignError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
             // The signer chose the shard size that splits the model into too many.
             SignError::Hash(HashError::TooManyResources { .. }) => true,
@@ -412,13 +548,89 @@ impl SignError {
             SignError::Certificate(_) | SignError::UnverifiableCertificate(_) => true,
             SignError::Pkcs11(e) => e.is_input_error(),
             SignError::Bundle(BundleError::Target { .. } | BundleError::Write { .. }) => true,
+            SignError::Sigstore(e) => e.is_input_error(),
             _ => false,
-        }
+        })
+    }
+}
+
+/// Sigstore keyless signing failed: choosing the services, obtaining the identity token, or
+/// the services refusing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigstoreSignError {
+    /// A signing config built into the binary is unusable.
+    #[error("no usable signing config: {0}")]
+    EmbeddedConfig(String),
+    /// The trust config file cannot be read.
+    #[error("cannot read trust config '{}': {source}", path.display())]
+    ReadTrustConfig { path: PathBuf, source: io::Error },
+    /// The trust config file is not a usable ClientTrustConfig or signing config.
+    #[error("'{}' is not a usable Sigstore trust config: {reason}", path.display())]
+    InvalidTrustConfig { path: PathBuf, reason: String },
+    /// The identity token is not a JWT with the claims Fulcio needs.
+    #[error("the identity token is not usable: {0}")]
+    UnusableToken(String),
+    /// The identity token has expired.
+    #[error("the identity token for {identity} expired at {expired_at}; obtain a fresh one")]
+    ExpiredToken {
+        identity: String,
+        expired_at: String,
+    },
+    /// Asking the CI system for its OIDC credentials failed.
+    #[error("ambient credentials: {0}")]
+    AmbientCredentials(String),
+    /// The OIDC provider to sign in with cannot be reached.
+    #[error("cannot reach {url}: {reason}")]
+    OidcUnreachable { url: String, reason: String },
+    /// Signing in with the OIDC provider failed.
+    #[error("signing in with {url} failed: {reason}")]
+    SignIn { url: String, reason: String },
+    /// Fulcio refused to issue the signing certificate.
+    #[error("the certificate authority (Fulcio) refused: {0}")]
+    CertificateAuthority(String),
+    /// Rekor refused to log the signature.
+    #[error("the transparency log (Rekor) refused: {0}")]
+    TransparencyLog(String),
+    /// The timestamp authority refused to timestamp the signature.
+    #[error("the timestamp authority refused: {0}")]
+    TimestampAuthority(String),
+    /// A service refused the identity token.
+    #[error("the identity token was refused: {0}")]
+    TokenRefused(String),
+    /// Any other failure of the Sigstore client while signing.
+    #[error("{0}")]
+    Client(String),
+    /// The signed bundle could not be encoded.
+    #[error("cannot encode the bundle: {0}")]
+    EncodeBundle(String),
+    /// The asynchronous runtime the network clients run on could not start.
+    #[error("cannot start the network client: {0}")]
+    Runtime(io::Error),
+}
+
+/// Input when the services or the identity cannot be used; the services refusing, or the
+/// client failing, fails signing.
+impl Classify for SigstoreSignError {
+    fn failure_kind(&self) -> FailureKind {
+        use SigstoreSignError as E;
+        kind_of(matches!(
+            self,
+            E::EmbeddedConfig(_)
+                | E::ReadTrustConfig { .. }
+                | E::InvalidTrustConfig { .. }
+                | E::UnusableToken(_)
+                | E::ExpiredToken { .. }
+                | E::AmbientCredentials(_)
+                | E::OidcUnreachable { .. }
+                | E::SignIn { .. }
+        ))
     }
 }
 
 /// Verification failed or could not be carried out.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
@@ -454,11 +666,11 @@ pub enum VerifyError {
     TrustRoot(#[from] TrustRootError),
 }
 
-impl VerifyError {
-    /// True when the inputs themselves were unusable (a missing or unreadable file, an
-    /// unparsable key), rather than the model or signature failing verification.
-    pub fn is_input_error(&self) -> bool {
-        match self {
+/// Input when the inputs themselves were unusable (a missing or unreadable file, an
+/// unparsable key, a trust root), rather than the model or signature failing verification.
+impl Classify for VerifyError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(match self {
             VerifyError::Bundle(BundleError::Io { .. }) => true,
             VerifyError::Key(_) => true,
             VerifyError::Certificate(
@@ -469,6 +681,6 @@ impl VerifyError {
             // A valid document of another kind: the model has not been checked at all.
             VerifyError::Statement(StatementError::ModelCardSignature) => true,
             _ => false,
-        }
+        })
     }
 }

@@ -24,9 +24,13 @@ const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
 /// A NIST curve modelsign signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Curve {
+    /// NIST P-256 (secp256r1), signed with SHA-256.
     P256,
+    /// NIST P-384 (secp384r1), signed with SHA-384.
     P384,
+    /// NIST P-521 (secp521r1), signed with SHA-512.
     P521,
 }
 
@@ -95,6 +99,7 @@ impl fmt::Display for Curve {
 
 /// Which hash an ECDSA signature was made over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignatureHash {
     /// The curve's own hash (what every current signer uses).
     CurveDefault,
@@ -184,6 +189,7 @@ impl PublicKey {
         })
     }
 
+    /// The key's elliptic curve.
     pub fn curve(&self) -> Curve {
         self.curve
     }
@@ -273,8 +279,7 @@ impl EcdsaSigner {
     /// DER ECDSA signature with the curve's hash.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         use p256::ecdsa::signature::Signer;
-        let failed =
-            |e: p256::ecdsa::Error| SignError::Crypto(format!("ECDSA signing failed: {e}"));
+        let failed = SignError::Ecdsa;
         Ok(match self {
             Self::P256(key) => {
                 let sig: p256::ecdsa::Signature = key.try_sign(message).map_err(failed)?;
@@ -439,6 +444,7 @@ impl PrivateKey {
         Ok(unix_pem("PRIVATE KEY", der.as_ref()))
     }
 
+    /// The key's elliptic curve.
     pub fn curve(&self) -> Curve {
         self.curve
     }

@@ -42,6 +42,7 @@ pub mod card;
 pub mod dsse;
 pub mod error;
 pub mod hashing;
+pub mod interrupt;
 pub mod intoto;
 pub mod keys;
 pub mod limits;

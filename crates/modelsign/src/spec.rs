@@ -11,7 +11,9 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::error::{CertError, KeyError, Pkcs11Error, SignError, TrustRootError};
+use crate::error::{
+    kind_of, CertError, Classify, FailureKind, KeyError, Pkcs11Error, SignError, TrustRootError,
+};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::limits;
 use crate::signing::{
@@ -745,14 +747,16 @@ fn env_message(kind: SecretKind, var: &str) -> String {
     }
 }
 
-impl SpecError {
+impl Classify for SpecError {
     /// True when the material given is unusable (exit 2), rather than a device failing
     /// while it works (exit 1).
-    pub fn is_input_error(&self) -> bool {
-        match self {
-            SpecError::Pkcs11(e) => e.is_input_error(),
-            _ => true,
-        }
+    fn failure_kind(&self) -> FailureKind {
+        kind_of({
+            match self {
+                SpecError::Pkcs11(e) => e.is_input_error(),
+                _ => true,
+            }
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::atomic_file::{shared_file_mode, StagedFile};
 use crate::bundle::{self, Bundle};
 use crate::dsse;
-use crate::error::BundleError;
+use crate::error::{kind_of, BundleError, Classify, FailureKind};
 use crate::limits;
 
 /// The file's name beside (or in) the model.
@@ -41,11 +41,11 @@ pub enum ClaimsError {
     Bundle(#[from] BundleError),
 }
 
-impl ClaimsError {
+impl Classify for ClaimsError {
     /// True when the claims file cannot be used at all (unreadable, too large, unwritable),
     /// false when one of its claims is not a bundle, which is for a verifier a failed check.
-    pub fn is_input_error(&self) -> bool {
-        !matches!(self, ClaimsError::Line { .. })
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(!matches!(self, ClaimsError::Line { .. }))
     }
 }
 

@@ -49,6 +49,23 @@ impl Predicate for Evaluation {
     }
 }
 
+/// A second kind of attestation, to be told apart from the first.
+struct Review(String);
+
+impl Predicate for Review {
+    const PREDICATE_TYPE: &'static str = "https://example.com/review/v1";
+    type Error = AttestationError;
+    type Read = String;
+
+    fn encode(&self, _subject: &ModelSubject) -> Value {
+        Value::String(self.0.clone())
+    }
+
+    fn decode(predicate: Value) -> Result<String, AttestationError> {
+        Ok(predicate.as_str().unwrap_or_default().to_owned())
+    }
+}
+
 struct Model {
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
@@ -134,15 +151,11 @@ fn an_attestation_of_another_kind_or_a_model_signature_is_refused_by_type() {
     let verifier = KeyVerifier::new(key.public_key());
     let signer = KeySigner::new(key);
     let model = model(b"weights");
-    let card = crate::card::ModelCard {
-        name: "m".into(),
-        ..Default::default()
-    };
-    let card_bundle = sign_attestation(&model.subject, &card, &signer).unwrap();
+    let other_bundle = sign_attestation(&model.subject, &Review("fine".into()), &signer).unwrap();
     let manifest = HashSettings::default().hash_model(&model.path).unwrap();
     let oms_bundle = crate::sign_manifest(&manifest, &signer).unwrap();
     for (bundle, found) in [
-        (card_bundle, crate::card::PREDICATE_TYPE),
+        (other_bundle, Review::PREDICATE_TYPE),
         (oms_bundle, statement::PREDICATE_TYPE),
     ] {
         let error = verify_attestation::<Evaluation>(

@@ -9,6 +9,7 @@ use super::{metric_key, Metric, ModelCard};
 use crate::error::CardError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Comparison {
     AtLeast,
     AtMost,

@@ -22,6 +22,7 @@ fn lines(text: &str) -> String {
 
 /// How `card show` renders a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     Text,
     Markdown,

@@ -51,6 +51,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<
 
 /// Why YAML text was refused before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ShapeError {
     TooLarge { bytes: usize },
     TooDeep { line: usize },

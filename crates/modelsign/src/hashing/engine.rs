@@ -9,8 +9,9 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use super::{fault, interrupt, HashAlgorithm, Hasher};
+use super::{fault, HashAlgorithm, Hasher};
 use crate::error::HashError;
+use crate::interrupt;
 use crate::model::ModelFile;
 
 /// Read size for streaming hashes: small enough that the buffer stays in cache while the
@@ -36,8 +37,11 @@ const BLAKE3_WINDOW: u64 = 32 << 20;
 /// One unit of hashing work: a whole file, or one shard of it.
 #[derive(Debug, Clone)]
 pub struct HashTask<'m> {
+    /// The file to read.
     pub file: &'m ModelFile,
+    /// Where in the file the task's bytes start.
     pub offset: u64,
+    /// How many bytes the task hashes.
     pub len: u64,
     /// True for shard serialization (the resource name carries the byte range).
     pub sharded: bool,
@@ -118,7 +122,7 @@ pub(crate) fn worker_pool(max_workers: Option<usize>) -> Result<rayon::ThreadPoo
     rayon::ThreadPoolBuilder::new()
         .num_threads(max_workers.unwrap_or(0))
         .build()
-        .map_err(|e| HashError::Unsupported(format!("cannot start hashing threads: {e}")))
+        .map_err(|e| HashError::ThreadPool(e.to_string()))
 }
 
 /// Hashes every task, returning the digests in task order.

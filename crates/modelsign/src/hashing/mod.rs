@@ -3,7 +3,8 @@
 
 mod engine;
 mod fault;
-pub mod interrupt;
+// Moved to the bottom layer (errors carry `Interrupted`); the old path keeps working.
+pub use crate::interrupt;
 
 pub(crate) use engine::worker_pool;
 pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};

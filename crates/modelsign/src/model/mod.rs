@@ -43,6 +43,7 @@ pub struct WalkOptions {
 
 /// How the one resource of a single-file model is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SingleFileName {
     /// The file's base name, as OMS v1.0 specifies (§6.1.2).
     #[default]
@@ -162,9 +163,9 @@ fn open_root(model_path: &Path, options: &WalkOptions) -> Result<(Model, fs::Met
     if link_meta.file_type().is_symlink() {
         hf_snapshot = snapshot_of_linked_file(model_path);
         if hf_snapshot.is_none() && !options.allow_symlinks {
-            return Err(unusable(
-                "is a symbolic link; give the path it points to, or pass --allow-symlinks".into(),
-            ));
+            return Err(WalkError::ModelPathSymlink {
+                path: model_path.to_path_buf(),
+            });
         }
     }
     let meta = fs::metadata(model_path).map_err(|e| WalkError::io(model_path, e))?;
@@ -206,7 +207,7 @@ fn snapshot_of_linked_file(model_path: &Path) -> Option<HfSnapshot> {
 /// walking the whole tree: verification with unsigned files tolerated examines nothing the
 /// signature does not cover. Names that do not exist as regular files are left out (the
 /// comparison reports them missing); `.` names the file of a single-file model.
-pub fn select<'a>(
+pub(crate) fn select<'a>(
     model_path: &Path,
     names: impl IntoIterator<Item = &'a str>,
     options: &WalkOptions,

@@ -12,6 +12,7 @@ use crate::x509::{self, Certificate};
 /// What a certificate signer does with a signing certificate that verification is bound to
 /// refuse (expired, not yet valid, not allowed to sign).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum UnverifiableCertificate {
     /// Refuse to sign, with the error verification would report.
     #[default]

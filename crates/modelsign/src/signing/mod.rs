@@ -22,8 +22,9 @@ use crate::model::{relative_to_model, IgnoreSet, Model, SingleFileName};
 use crate::statement;
 
 /// A signing scheme: turns a statement payload into a signed bundle. Nothing else in the
-/// flow depends on the scheme.
-pub trait Signer {
+/// flow depends on the scheme. `Send + Sync`, so that a signer can be shared by threads and
+/// used by a binding that releases its interpreter's lock while signing.
+pub trait Signer: Send + Sync {
     /// Signs an in-toto statement payload into a bundle (DSSE envelope + verification
     /// material).
     fn sign_payload(&self, payload: Vec<u8>) -> Result<Bundle, SignError>;
@@ -32,7 +33,7 @@ pub trait Signer {
 /// A scheme that holds its signing key: it signs the DSSE pre-authentication encoding
 /// itself and knows its verification material (key, certificate, HSM). Every such scheme
 /// is a [`Signer`].
-pub trait PaeSigner {
+pub trait PaeSigner: Send + Sync {
     /// Signs the pre-authentication encoding of the envelope.
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, SignError>;
     /// The verification material for a signed envelope.

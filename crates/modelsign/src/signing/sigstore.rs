@@ -17,7 +17,7 @@ use sigstore_sign::{SigningContext, SigningServices, SigstoreInstance};
 
 use super::Signer;
 use crate::bundle::Bundle;
-use crate::error::SignError;
+use crate::error::{SignError, SigstoreSignError as Failure};
 use crate::limits;
 
 /// Which Sigstore services to sign with.
@@ -49,24 +49,23 @@ impl SigstoreServices {
 
     fn embedded(instance: SigstoreInstance) -> Result<Self, SignError> {
         let services = SigningServices::from_embedded(instance)
-            .map_err(|e| SignError::Sigstore(format!("no usable signing config: {e}")))?;
+            .map_err(|e| Failure::EmbeddedConfig(e.to_string()))?;
         Ok(SigstoreServices { services })
     }
 
     /// The services of a ClientTrustConfig (as model_signing's `--trust_config` takes; its
     /// `signingConfig`, also spelt `signing_config`) or of a bare signing config file.
     pub fn read(path: &Path) -> Result<Self, SignError> {
-        let text = limits::read_input_text(path, limits::MAX_TRUST_ROOT_FILE).map_err(|e| {
-            SignError::Sigstore(format!(
-                "cannot read trust config '{}': {e}",
-                path.display()
-            ))
-        })?;
-        let invalid = |reason: String| {
-            SignError::Sigstore(format!(
-                "'{}' is not a usable Sigstore trust config: {reason}",
-                path.display()
-            ))
+        let text =
+            limits::read_input_text(path, limits::MAX_TRUST_ROOT_FILE).map_err(|source| {
+                Failure::ReadTrustConfig {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+        let invalid = |reason: String| Failure::InvalidTrustConfig {
+            path: path.to_path_buf(),
+            reason,
         };
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
@@ -137,13 +136,13 @@ impl IdentityTokenSecret {
     /// Parses a JWT (its claims are read, not verified: Fulcio verifies the token).
     pub fn from_jwt(jwt: &str) -> Result<Self, SignError> {
         let token = IdentityToken::from_jwt(jwt.trim())
-            .map_err(|e| SignError::Sigstore(format!("the identity token is not usable: {e}")))?;
+            .map_err(|e| Failure::UnusableToken(e.to_string()))?;
         if token.is_expired() {
-            return Err(SignError::Sigstore(format!(
-                "the identity token for {} expired at {}; obtain a fresh one",
-                token.email().unwrap_or(token.subject()),
-                token.expiration()
-            )));
+            return Err(Failure::ExpiredToken {
+                identity: token.email().unwrap_or(token.subject()).to_owned(),
+                expired_at: token.expiration().to_string(),
+            }
+            .into());
         }
         Ok(IdentityTokenSecret(token))
     }
@@ -154,7 +153,7 @@ impl IdentityTokenSecret {
         runtime()?
             .block_on(IdentityToken::detect_ambient())
             .map(|token| token.map(IdentityTokenSecret))
-            .map_err(|e| SignError::Sigstore(format!("ambient credentials: {e}")))
+            .map_err(|e| Failure::AmbientCredentials(e.to_string()).into())
     }
 
     /// Signs the user in with the OIDC provider in the browser (OAuth 2.0 authorization
@@ -166,12 +165,21 @@ impl IdentityTokenSecret {
     ) -> Result<Self, SignError> {
         use sigstore_sign::oidc::{AuthOptions, DefaultAuthCallback, OAuthClient, OAuthConfig};
         let client = OAuthClient::new(OAuthConfig::dex(oidc_url).with_client_id(client_id))
-            .map_err(|e| SignError::Sigstore(format!("cannot reach {oidc_url}: {e}")))?;
+            .map_err(|e| Failure::OidcUnreachable {
+                url: oidc_url.to_owned(),
+                reason: e.to_string(),
+            })?;
         let options = AuthOptions::new().with_force_oob(force_oob);
         runtime()?
             .block_on(client.authenticate_with_options(DefaultAuthCallback, options))
             .map(IdentityTokenSecret)
-            .map_err(|e| SignError::Sigstore(format!("signing in with {oidc_url} failed: {e}")))
+            .map_err(|e| {
+                Failure::SignIn {
+                    url: oidc_url.to_owned(),
+                    reason: e.to_string(),
+                }
+                .into()
+            })
     }
 
     /// The identity the certificate will name: the email claim, or else the subject.
@@ -202,6 +210,7 @@ impl fmt::Debug for SigstoreSigner {
 }
 
 impl SigstoreSigner {
+    /// A signer that signs with `services` as the holder of `token`.
     pub fn new(services: &SigstoreServices, token: IdentityTokenSecret) -> Self {
         SigstoreSigner {
             context: SigningContext::new(services.services.clone()),
@@ -216,10 +225,10 @@ impl Signer for SigstoreSigner {
         let signer = self.context.signer(self.token.0.clone());
         let bundle = runtime()?
             .block_on(signer.sign_raw_statement(&payload))
-            .map_err(|e| SignError::Sigstore(explain(&e)))?;
+            .map_err(|e| explain(&e))?;
         let json = bundle
             .to_json()
-            .map_err(|e| SignError::Sigstore(format!("cannot encode the bundle: {e}")))?;
+            .map_err(|e| Failure::EncodeBundle(e.to_string()))?;
         Bundle::from_json(json.as_bytes()).map_err(SignError::from)
     }
 }
@@ -229,17 +238,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, SignError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| SignError::Sigstore(format!("cannot start the network client: {e}")))
+        .map_err(|e| Failure::Runtime(e).into())
 }
 
 /// Names the service that refused, with its message.
-fn explain(error: &sigstore_sign::Error) -> String {
+fn explain(error: &sigstore_sign::Error) -> Failure {
     use sigstore_sign::Error;
     match error {
-        Error::Fulcio(e) => format!("the certificate authority (Fulcio) refused: {e}"),
-        Error::Rekor(e) => format!("the transparency log (Rekor) refused: {e}"),
-        Error::Tsa(e) => format!("the timestamp authority refused: {e}"),
-        Error::Oidc(e) => format!("the identity token was refused: {e}"),
-        other => other.to_string(),
+        Error::Fulcio(e) => Failure::CertificateAuthority(e.to_string()),
+        Error::Rekor(e) => Failure::TransparencyLog(e.to_string()),
+        Error::Tsa(e) => Failure::TimestampAuthority(e.to_string()),
+        Error::Oidc(e) => Failure::TokenRefused(e.to_string()),
+        other => Failure::Client(other.to_string()),
     }
 }

@@ -14,6 +14,7 @@ pub struct KeyVerifier {
 }
 
 impl KeyVerifier {
+    /// A verifier that accepts signatures made by `key`'s private half.
     pub fn new(key: PublicKey) -> Self {
         KeyVerifier { key }
     }

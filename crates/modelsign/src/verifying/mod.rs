@@ -23,7 +23,8 @@ use crate::statement::{self, StatementFormat};
 
 /// A verification scheme: checks the bundle's verification material and its DSSE
 /// signature, and only then lets the payload be read.
-pub trait Verifier {
+/// `Send + Sync`, so that a binding can release its interpreter's lock while verifying.
+pub trait Verifier: Send + Sync {
     /// Verifies the signature of the bundle's envelope.
     fn verify_signature(&self, bundle: &Bundle) -> Result<VerifiedSignature, VerifyError>;
 }

@@ -155,6 +155,7 @@ impl SigstoreTrustRoot {
 
 /// Which signer identities are accepted.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum IdentityPolicy {
     /// The certificate's identity (an email address or URI SAN) must equal this exactly.
     Exact(String),
@@ -237,7 +238,7 @@ impl Verifier for SigstoreVerifier {
                 found: bundle.material.method(),
             });
         }
-        let json = match &bundle.source {
+        let json = match bundle.source_json() {
             Some(source) => String::from_utf8_lossy(source).into_owned(),
             None => String::from_utf8_lossy(&bundle.to_json()).into_owned(),
         };

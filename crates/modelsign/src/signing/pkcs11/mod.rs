@@ -22,6 +22,7 @@ use cryptoki::types::RawAuthPin;
 use der::asn1::OctetStringRef;
 use der::Decode;
 use sha2::{Digest, Sha256, Sha384, Sha512};
+use std::sync::Mutex;
 
 use super::certificate::{SigningChain, UnverifiableCertificate};
 use super::PaeSigner;
@@ -59,7 +60,10 @@ pub type PinPrompt<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// An EC private key on a PKCS#11 token, with its public key, ready to sign.
 pub struct Pkcs11Key {
-    session: Session,
+    /// A PKCS#11 session is `Send` but not `Sync`: it holds the state of one operation at a
+    /// time (C_SignInit then C_Sign), so two threads signing at once would interleave. The
+    /// lock makes the key `Sync` (as `Signer` requires) by signing one message at a time.
+    session: Mutex<Session>,
     key: ObjectHandle,
     public_key: PublicKey,
     token: String,
@@ -88,7 +92,7 @@ impl Pkcs11Key {
         check_ec(&token, key.handle, &key.description)?;
         let public_key = public_key_of(&token, &key.identity, &key.description)?;
         Ok(Pkcs11Key {
-            session: token.session,
+            session: Mutex::new(token.session),
             key: key.handle,
             public_key,
             token: token.label,
@@ -111,10 +115,14 @@ impl Pkcs11Key {
             Curve::P384 => Sha384::digest(message).to_vec(),
             Curve::P521 => Sha512::digest(message).to_vec(),
         };
-        let raw = self
+        let session = self
             .session
+            .lock()
+            .map_err(|_| Pkcs11Error::device("C_Sign", "an earlier signing thread panicked"))?;
+        let raw = session
             .sign(&Mechanism::Ecdsa, self.key, &digest)
             .map_err(|e| Pkcs11Error::device("C_Sign", e))?;
+        drop(session);
         let der = raw_to_der(curve, &raw)?;
         // A token whose key and public-key object disagree would otherwise yield a
         // signature nobody can verify; catch it here, while nothing has been written.
@@ -334,7 +342,10 @@ fn available_tokens(seen: &[String]) -> String {
 
 /// The module file the URI names: `module-path` if it is a file, else `module-name` looked
 /// up in `module-path` (a folder) or in `directories`.
-pub fn find_module(uri: &Pkcs11Uri, directories: &[PathBuf]) -> Result<PathBuf, Pkcs11Error> {
+pub(crate) fn find_module(
+    uri: &Pkcs11Uri,
+    directories: &[PathBuf],
+) -> Result<PathBuf, Pkcs11Error> {
     let search: Vec<PathBuf> = match uri.module_path() {
         Some(path) if path.is_file() => return Ok(path),
         Some(path) if path.is_dir() => vec![path],

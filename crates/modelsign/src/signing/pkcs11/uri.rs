@@ -39,6 +39,7 @@ pub struct Pkcs11Uri {
 
 /// Where the token's PIN comes from.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PinSource {
     /// `pin-value`: the PIN itself.
     Value(Vec<u8>),

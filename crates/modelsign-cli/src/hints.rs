@@ -1,0 +1,102 @@
+//! The command-line options that fix a library error. The library's messages name no CLI
+//! option (other front ends have other spellings); the CLI adds them here, matched by
+//! error variant, before printing.
+
+use std::any::Any;
+
+use modelsign::error::{
+    CardError, CertError, HashError, KeyError, SignError, VerifyError, WalkError,
+};
+
+/// The message of `failure` as the CLI prints it: the library's message plus, for errors an
+/// option fixes, that option.
+pub fn with_option_hint(failure: &dyn Any, message: String) -> String {
+    if let Some(CardError::Policy(_)) = failure.downcast_ref::<CardError>() {
+        // The policy came from --require: name it where the message names the policy.
+        return match message.strip_prefix("bad policy ") {
+            Some(rest) => format!("bad --require policy {rest}"),
+            None => message,
+        };
+    }
+    match hint(failure) {
+        Some(hint) => message + hint,
+        None => message,
+    }
+}
+
+fn hint(failure: &dyn Any) -> Option<&'static str> {
+    if let Some(e) = failure.downcast_ref::<SignError>() {
+        return sign_hint(e);
+    }
+    if let Some(e) = failure.downcast_ref::<VerifyError>() {
+        return verify_hint(e);
+    }
+    if let Some(e) = failure.downcast_ref::<CardError>() {
+        return match e {
+            CardError::Sign(e) => sign_hint(e),
+            CardError::Verify(e) => verify_hint(e),
+            _ => None,
+        };
+    }
+    if let Some(e) = failure.downcast_ref::<KeyError>() {
+        return key_hint(e);
+    }
+    if let Some(e) = failure.downcast_ref::<CertError>() {
+        return cert_hint(e);
+    }
+    if let Some(e) = failure.downcast_ref::<HashError>() {
+        return hash_hint(e);
+    }
+    failure.downcast_ref::<WalkError>().and_then(walk_hint)
+}
+
+fn sign_hint(error: &SignError) -> Option<&'static str> {
+    match error {
+        SignError::Hash(e) => hash_hint(e),
+        SignError::Key(e) => key_hint(e),
+        SignError::Certificate(e) => cert_hint(e),
+        _ => None,
+    }
+}
+
+fn verify_hint(error: &VerifyError) -> Option<&'static str> {
+    match error {
+        VerifyError::Hash(e) => hash_hint(e),
+        VerifyError::Key(e) => key_hint(e),
+        VerifyError::Certificate(e) => cert_hint(e),
+        _ => None,
+    }
+}
+
+fn hash_hint(error: &HashError) -> Option<&'static str> {
+    match error {
+        HashError::Walk(e) => walk_hint(e),
+        _ => None,
+    }
+}
+
+fn walk_hint(error: &WalkError) -> Option<&'static str> {
+    match error {
+        WalkError::Symlink { .. } => Some(" unless --allow-symlinks is given"),
+        WalkError::ModelPathSymlink { .. } => Some(", or pass --allow-symlinks"),
+        _ => None,
+    }
+}
+
+fn key_hint(error: &KeyError) -> Option<&'static str> {
+    match error {
+        KeyError::PasswordRequired => {
+            Some(" with --password-file, --password-env or at the prompt")
+        }
+        KeyError::Exists { .. } => Some("; pass --force to replace it"),
+        KeyError::SamePath { .. } => Some("; give --public-key another path"),
+        _ => None,
+    }
+}
+
+fn cert_hint(error: &CertError) -> Option<&'static str> {
+    match error {
+        CertError::NoAnchors => Some(" with --certificate-chain"),
+        _ => None,
+    }
+}
