@@ -2,14 +2,21 @@
 //!
 //! Sign and verify machine-learning models in the
 //! [OpenSSF Model Signing (OMS) v1.0](https://github.com/ossf/model-signing-spec) format,
-//! interoperable with the Python reference `model_signing`.
+//! interoperable with the Python reference `model_signing`, and sign other statements about
+//! a model (a model card, provenance) bound to the same OMS root digest.
 //!
 //! Data flows in one direction, one module per step:
-//! model → [`model`] (walk) → [`hashing`] → [`manifest`] → [`statement`] → [`dsse`] →
-//! [`bundle`]. Signing schemes are adapters behind [`Signer`] and [`Verifier`].
+//! model → [`model`] (walk) → [`hashing`] → [`manifest`] → [`statement`] (an [`intoto`]
+//! statement) → [`dsse`] → [`bundle`]. Signing schemes are adapters behind [`Signer`] and
+//! [`Verifier`], built from plain data by [`spec`]. Every other signed statement about a
+//! model is an [`attestation`] with its own predicate, such as the [`card`].
+//! `docs/architecture.md` in the repository draws the picture and says how to add a scheme
+//! or a predicate.
+//!
+//! Sign a model and verify it (the key method):
 //!
 //! ```
-//! use modelsign::{HashSettings, KeySigner, KeyVerifier, PrivateKey, VerifyOptions};
+//! use modelsign::{HashSettings, KeySigner, KeyVerifier, PrivateKey, Progress, VerifyOptions};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! # let model = dir.path().join("my-model");
@@ -18,19 +25,41 @@
 //! let key = PrivateKey::generate(modelsign::keys::Curve::P256)?;
 //! let public = key.public_key();
 //!
-//! // Sign: hash the model, build the statement, sign it, wrap it in a bundle.
-//! let manifest = HashSettings::default().hash_model(&model)?;
-//! let bundle = modelsign::sign_manifest(&manifest, &KeySigner::new(key))?;
+//! // Sign: hash the model, build the statement, sign it, write the bundle atomically.
+//! let signature = dir.path().join("model.sig");
+//! let settings = HashSettings::default();
+//! let signer = KeySigner::new(key);
+//! modelsign::sign_model(&model, &settings, &signer, &signature, &Progress::none())?;
 //!
 //! // Verify: check the signature, then re-hash the model and compare.
+//! let bundle = modelsign::Bundle::read(&signature)?;
+//! let verifier = KeyVerifier::new(public);
 //! let report = modelsign::verify_model(
 //!     &model,
 //!     &bundle,
-//!     &KeyVerifier::new(public),
+//!     &verifier,
 //!     &VerifyOptions::default(),
-//!     &modelsign::Progress::none(),
+//!     &Progress::none(),
 //! )?;
 //! assert_eq!(report.resources, 1);
+//!
+//! // Attest: sign a model card about the same model, bound to its root digest.
+//! use modelsign::attestation::{self, ModelBinding, ModelSubject};
+//! use modelsign::card::ModelCard;
+//! let card = ModelCard {
+//!     name: "my-model".into(),
+//!     license: Some("apache-2.0".into()),
+//!     ..ModelCard::default()
+//! };
+//! let subject = ModelSubject::of_model(&model, &settings, &Progress::none())?;
+//! let card_bundle = attestation::sign_attestation(&subject, &card, &signer)?;
+//!
+//! // Verify the attestation: its signature, then that it is about this model (re-hashed
+//! // with the settings the attestation records).
+//! let progress = Progress::none();
+//! let binding = ModelBinding::Rehash { model_path: &model, max_workers: None, progress: &progress };
+//! let verified = attestation::verify_attestation::<ModelCard>(&card_bundle, &verifier, binding)?;
+//! assert_eq!(verified.predicate.card.license.as_deref(), Some("apache-2.0"));
 //! # Ok(())
 //! # }
 //! ```

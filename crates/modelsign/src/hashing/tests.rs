@@ -275,7 +275,7 @@ fn parallel_engine_matches_sequential_hashing_for_every_algorithm_and_serializat
                     .hash_model(&root)
                     .expect("hash")
                     .resources()
-                    .into_iter()
+                    .iter()
                     .map(|r| (r.name.clone(), r.digest.clone()))
                     .collect();
                 got.sort();
