@@ -448,7 +448,7 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
 fn debug_settings(model: &Path, settings: &HashSettings) {
     let shards = match settings.serialization {
         Serialization::Shards { shard_size } => format!(" of {shard_size} bytes"),
-        Serialization::Files => String::new(),
+        _ => String::new(),
     };
     debugln!(
         "hashing '{}' with {}, {} serialization{shards}, {} worker threads",

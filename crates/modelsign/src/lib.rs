@@ -18,10 +18,11 @@
 //! ```
 //! use modelsign::{HashSettings, KeySigner, KeyVerifier, PrivateKey, Progress, VerifyOptions};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let dir = tempfile::tempdir()?;
-//! # let model = dir.path().join("my-model");
-//! # std::fs::create_dir(&model)?;
-//! # std::fs::write(model.join("weights.bin"), b"weights")?;
+//! // A model is a folder of files (or one file).
+//! let dir = tempfile::tempdir()?;
+//! let model = dir.path().join("my-model");
+//! std::fs::create_dir(&model)?;
+//! std::fs::write(model.join("weights.bin"), b"weights")?;
 //! let key = PrivateKey::generate(modelsign::keys::Curve::P256)?;
 //! let public = key.public_key();
 //!
@@ -104,3 +105,42 @@ pub use verifying::{
     SigstoreTrustRoot, SigstoreVerifier, VerificationReport, Verifier, VerifyOptions,
 };
 pub use x509::Certificate;
+
+/// README's library section shows the example this crate's documentation opens with, so
+/// that it is compiled and run too.
+#[cfg(test)]
+mod readme_example {
+    /// The example's lines as a reader sees them: without `//! ` and hidden `# ` lines.
+    fn shown_lines(block: &str) -> Vec<&str> {
+        block
+            .lines()
+            .map(|line| {
+                line.strip_prefix("//! ")
+                    .unwrap_or(line.trim_start_matches("//!"))
+            })
+            .filter(|line| !line.starts_with("# ") && *line != "#")
+            .collect()
+    }
+
+    fn code_block<'a>(text: &'a str, after: &str) -> &'a str {
+        let start = text.find(after).expect("section") + after.len();
+        let rest = &text[start..];
+        let open = rest.find("```").expect("code block");
+        let body = &rest[open..];
+        let body = &body[body.find('\n').expect("fence line") + 1..];
+        &body[..body.find("```").expect("closing fence")]
+    }
+
+    #[test]
+    fn readme_shows_the_same_example_as_the_crate_documentation() {
+        let readme = include_str!("../../../README.md");
+        let lib = include_str!("lib.rs");
+        let in_readme: Vec<&str> = code_block(readme, "## The library\n").lines().collect();
+        let mut in_lib = shown_lines(code_block(lib, "//! Sign a model and verify it"));
+        // The closing fence's own `//! ` prefix.
+        if in_lib.last() == Some(&"") {
+            in_lib.pop();
+        }
+        assert_eq!(in_readme, in_lib);
+    }
+}

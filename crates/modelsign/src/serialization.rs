@@ -10,6 +10,7 @@ pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
 
 /// A per-file (or per-shard) digest algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum HashAlgorithm {
     /// SHA-256 (required by OMS; the default).
     #[default]
@@ -61,6 +62,7 @@ impl FromStr for HashAlgorithm {
 
 /// How files map to manifest entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Serialization {
     /// One entry per file.
     #[default]

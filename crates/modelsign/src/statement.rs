@@ -22,6 +22,7 @@ pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
 
 /// Which statement format a signature used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StatementFormat {
     /// `https://model_signing/signature/v1.0`.
     V1,

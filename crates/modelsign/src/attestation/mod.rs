@@ -245,6 +245,7 @@ pub fn sign_attestation_to<P: Predicate>(
 
 /// How an attestation is bound to a model.
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub enum ModelBinding<'a> {
     /// Re-hash the model with the settings the attestation records.
     Rehash {

@@ -125,16 +125,6 @@ pub(crate) fn worker_pool(max_workers: Option<usize>) -> Result<rayon::ThreadPoo
         .map_err(|e| HashError::ThreadPool(e.to_string()))
 }
 
-/// Hashes every task, returning the digests in task order.
-pub fn hash_tasks(
-    tasks: &[HashTask<'_>],
-    algorithm: HashAlgorithm,
-    max_workers: Option<usize>,
-    progress: &Progress,
-) -> Result<Vec<Vec<u8>>, HashError> {
-    hash_tasks_on(&worker_pool(max_workers)?, tasks, algorithm, progress)
-}
-
 /// As [`hash_tasks`], on an existing pool.
 pub(crate) fn hash_tasks_on(
     pool: &rayon::ThreadPool,

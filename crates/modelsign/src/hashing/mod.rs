@@ -7,7 +7,8 @@ mod fault;
 pub use crate::interrupt;
 
 pub(crate) use engine::worker_pool;
-pub use engine::{hash_tasks, HashTask, Progress, ProgressSink};
+pub(crate) use engine::HashTask;
+pub use engine::{Progress, ProgressSink};
 
 use std::path::Path;
 
@@ -194,7 +195,7 @@ impl HashSettings {
     /// Splits the model's files into hashing tasks (one per file or shard).
     /// At most [`limits::MAX_RESOURCES`]: a signed `shard_size: 1` must not turn a small
     /// model into millions of tasks, so the count is known before any task is built.
-    pub fn tasks<'m>(&self, model: &'m Model) -> Result<Vec<HashTask<'m>>, HashError> {
+    pub(crate) fn tasks<'m>(&self, model: &'m Model) -> Result<Vec<HashTask<'m>>, HashError> {
         let count = self.task_count(model)?;
         if count > limits::MAX_RESOURCES {
             let hint = match self.serialization {
