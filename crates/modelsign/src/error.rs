@@ -159,7 +159,7 @@ pub enum WalkError {
         /// The model path as given.
         path: PathBuf,
     },
-    /// A path to leave out of the manifest cannot be used (absolute, outside the model, ...).
+    /// A path to leave out of the manifest cannot be used (absolute, with `..`, the root).
     #[error("ignore path '{}' is unusable: {reason}", printable(path))]
     BadIgnorePath {
         /// The ignore path as given.
@@ -281,7 +281,7 @@ pub enum KeyError {
     /// The key is not an elliptic-curve key on a curve modelsign signs with.
     #[error("unsupported key type: {0}; modelsign signs with elliptic-curve keys on P-256, P-384 or P-521")]
     UnsupportedKeyType(String),
-    /// The key's PEM or DER encoding does not parse.
+    /// The key does not parse as a key modelsign reads, or cannot be encoded.
     #[error("malformed key: {0}")]
     Malformed(String),
     /// The CLI adds where a password can come from.
@@ -785,7 +785,8 @@ pub enum CardError {
         /// The model's root digest now, in hex.
         model: String,
     },
-    /// The signature is valid but its statement is not a model card attestation.
+    /// The signed payload is not a model card attestation (another payload or predicate
+    /// type, or a subject that does not describe one model).
     #[error("the signature does not hold a model card: {0}")]
     NotACard(String),
     /// The signed card is about a model with another root digest.
@@ -834,7 +835,7 @@ pub enum SignError {
     /// The signing key could not be loaded or used.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// The signing certificate or its chain could not be read.
+    /// The signing certificate or its chain could not be read or used.
     #[error(transparent)]
     Certificate(#[from] CertError),
     /// The signing certificate is one verification refuses, with verification's error.
