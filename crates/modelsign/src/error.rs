@@ -53,21 +53,44 @@ pub(crate) fn kind_of(input: bool) -> FailureKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WalkError {
+    /// A file or directory of the model could not be read or inspected.
     #[error("cannot read '{}': {source}", printable_path(path))]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file or directory that could not be read.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
     /// A symbolic link inside the model; the CLI adds the option that follows links.
     #[error(
         "'{}' is a symbolic link; symbolic links are refused",
         printable_path(path)
     )]
-    Symlink { path: PathBuf },
+    Symlink {
+        /// The symbolic link.
+        path: PathBuf,
+    },
+    /// A symbolic link to be followed points to nothing that exists.
     #[error(
         "symbolic link '{}' cannot be resolved (broken link?): {source}",
         printable_path(path)
     )]
-    BrokenSymlink { path: PathBuf, source: io::Error },
+    BrokenSymlink {
+        /// The symbolic link.
+        path: PathBuf,
+        /// Why resolving it failed.
+        source: io::Error,
+    },
+    /// A followed symbolic link leads out of the model directory.
     #[error("symbolic link '{}' points outside the model root (to '{}'); only links inside the model are followed", printable_path(path), printable_path(target))]
-    SymlinkOutsideRoot { path: PathBuf, target: PathBuf },
+    SymlinkOutsideRoot {
+        /// The symbolic link.
+        path: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+    },
+    /// A link of a Hugging Face cache snapshot leads somewhere other than its repository's
+    /// blobs.
     #[error(
         "symbolic link '{}' of the Hugging Face cache snapshot points to '{}', which is not a file of the repository's blobs folder '{}'; only links to that repository's blobs are followed",
         printable_path(path),
@@ -75,43 +98,84 @@ pub enum WalkError {
         printable_path(blobs)
     )]
     SnapshotLinkOutsideRepository {
+        /// The symbolic link in the snapshot.
         path: PathBuf,
+        /// Where it resolves to.
         target: PathBuf,
+        /// The repository's blobs folder, where it should lead.
         blobs: PathBuf,
     },
+    /// A followed symbolic link points to a directory that contains it, so walking would
+    /// never end.
     #[error(
         "symbolic link '{}' points back to '{}', which contains it: a cycle",
         printable_path(path),
         printable_path(target)
     )]
-    SymlinkCycle { path: PathBuf, target: PathBuf },
+    SymlinkCycle {
+        /// The symbolic link.
+        path: PathBuf,
+        /// The enclosing directory it points to.
+        target: PathBuf,
+    },
+    /// The model holds something that cannot be hashed as a file (a device, socket or FIFO).
     #[error(
         "'{}' is not a regular file or directory (a device, socket or FIFO?)",
         printable_path(path)
     )]
-    SpecialFile { path: PathBuf },
+    SpecialFile {
+        /// The offending entry.
+        path: PathBuf,
+    },
+    /// A file name is not UTF-8, which an OMS manifest cannot record.
     #[error(
         "file name of '{}' is not valid UTF-8; OMS can only sign UTF-8 names, rename the file",
         printable_path(path)
     )]
-    NonUtf8Name { path: PathBuf },
+    NonUtf8Name {
+        /// The file with the non-UTF-8 name.
+        path: PathBuf,
+    },
+    /// The model path given is neither a usable file nor a usable directory.
     #[error("the model path '{}' {reason}", printable_path(path))]
-    ModelPath { path: PathBuf, reason: String },
+    ModelPath {
+        /// The model path as given.
+        path: PathBuf,
+        /// What is wrong with it, phrased to follow the path ("does not exist", ...).
+        reason: String,
+    },
     /// The model path is a symbolic link; the CLI adds the option that follows links.
     #[error(
         "the model path '{}' is a symbolic link; give the path it points to",
         printable_path(path)
     )]
-    ModelPathSymlink { path: PathBuf },
+    ModelPathSymlink {
+        /// The model path as given.
+        path: PathBuf,
+    },
+    /// The model path has no final component to name the model after (such as `/`).
     #[error("cannot derive a model name from '{}'", printable_path(path))]
-    NoModelName { path: PathBuf },
+    NoModelName {
+        /// The model path as given.
+        path: PathBuf,
+    },
+    /// A path to leave out of the manifest cannot be used (absolute, with `..`, the root).
     #[error("ignore path '{}' is unusable: {reason}", printable(path))]
-    BadIgnorePath { path: String, reason: &'static str },
+    BadIgnorePath {
+        /// The ignore path as given.
+        path: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+    /// Nothing is left to sign once ignored and excluded files are left out.
     #[error(
         "model '{}' has no files to sign after exclusions; an empty model cannot be signed",
         printable_path(path)
     )]
-    EmptyModel { path: PathBuf },
+    EmptyModel {
+        /// The model path.
+        path: PathBuf,
+    },
 }
 
 impl WalkError {
@@ -147,24 +211,42 @@ impl Classify for WalkError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HashError {
+    /// Enumerating the model's files failed.
     #[error(transparent)]
     Walk(#[from] WalkError),
+    /// A file could not be read while it was hashed.
     #[error("cannot read '{}': {source}", printable_path(path))]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file being hashed.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// A file was modified while it was hashed, so its digest would describe no real state.
     #[error("'{}' changed while it was being hashed (size or modification time differs); retry once nothing writes to the model", printable_path(path))]
-    FileChanged { path: PathBuf },
+    FileChanged {
+        /// The file that changed.
+        path: PathBuf,
+    },
+    /// Shard serialization was asked for with a shard size of zero.
     #[error("shard size must be a positive number of bytes")]
     ZeroShardSize,
+    /// The model would produce more manifest entries than a verifier accepts.
     #[error("the model would be hashed as {count} {unit}s, more than the limit of {limit} resources per manifest (modelsign::limits::MAX_RESOURCES){hint}")]
     TooManyResources {
+        /// How many entries the manifest would have.
         count: usize,
+        /// What an entry is: "file" or "shard".
         unit: &'static str,
+        /// The most entries allowed.
         limit: usize,
+        /// The shard size in use, when hashing in shards; empty otherwise.
         hint: String,
     },
     /// The operating system refused the hashing threads.
     #[error("cannot start hashing threads: {0}")]
     ThreadPool(String),
+    /// A stop was requested (Ctrl-C, SIGTERM) while hashing.
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
 }
@@ -185,35 +267,64 @@ impl Classify for HashError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
+    /// The key file could not be read.
     #[error("cannot read key file '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The key text holds no PEM block; the string says where, or is empty.
     #[error("no PEM block found{0}; expected -----BEGIN ...----- armour")]
     NoPem(String),
+    /// The key is not an elliptic-curve key on a curve modelsign signs with.
     #[error("unsupported key type: {0}; modelsign signs with elliptic-curve keys on P-256, P-384 or P-521")]
     UnsupportedKeyType(String),
+    /// The key does not parse as a key modelsign reads, or cannot be encoded.
     #[error("malformed key: {0}")]
     Malformed(String),
     /// The CLI adds where a password can come from.
     #[error("the private key is encrypted; give its password")]
     PasswordRequired,
+    /// An encrypted private key could not be decrypted.
     #[error("cannot decrypt the private key: wrong password or unsupported encryption ({0})")]
     Decrypt(String),
+    /// The key's encryption parameters would cost more memory or time than allowed, which
+    /// guards against keys crafted to exhaust the machine.
     #[error("the private key's encryption asks for {what}, more than {limit_name} ({limit}) allows; re-encrypt the key with usual settings (e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc`)")]
     KdfTooCostly {
+        /// The parameters asked for and what they cost (iterations, memory, N·r·p).
         what: String,
+        /// The name of the limit exceeded (a constant of the `keys` module).
         limit_name: &'static str,
+        /// The limit's value.
         limit: u64,
     },
+    /// The certificate given to sign with is for another key.
     #[error("the signing certificate's public key does not match the private key")]
     CertificateMismatch,
     /// The CLI adds how to replace it.
     #[error("'{}' already exists", path.display())]
-    Exists { path: PathBuf },
+    Exists {
+        /// The file that would be overwritten.
+        path: PathBuf,
+    },
+    /// A generated key could not be written.
     #[error("cannot write '{}': {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
     /// The CLI adds which option to change.
     #[error("the private and the public key would both be written to '{}'", path.display())]
-    SamePath { path: PathBuf },
+    SamePath {
+        /// The path given for both keys.
+        path: PathBuf,
+    },
+    /// An empty password was given to encrypt a generated key with.
     #[error("the password is empty; an encrypted key needs a password (or generate the key unencrypted)")]
     EmptyPassword,
 }
@@ -229,18 +340,41 @@ impl Classify for KeyError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
+    /// The signature file could not be read.
     #[error("cannot read signature '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The signature file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The signature is not JSON at all.
     #[error("signature is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The signature is JSON but lacks or misshapes a field a Sigstore bundle needs.
     #[error("signature is not a Sigstore bundle: {0}")]
     Malformed(String),
+    /// The bundle declares a media type (bundle version) modelsign does not read.
     #[error("unsupported bundle media type '{0}'; expected application/vnd.dev.sigstore.bundle.v0.3+json")]
     MediaType(String),
+    /// The signature file could not be written.
     #[error("cannot write signature '{}': {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        /// The signature file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The signature may not be written where asked (a symbolic link, a device, a
+    /// directory, a file of the model), so nothing is written.
     #[error("refusing to write the signature to '{}': {reason}", path.display())]
-    Target { path: PathBuf, reason: String },
+    Target {
+        /// Where the signature was to go.
+        path: PathBuf,
+        /// Why it may not go there.
+        reason: String,
+    },
+    /// A stop was requested (Ctrl-C, SIGTERM) before the signature was put in place.
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
 }
@@ -260,37 +394,73 @@ impl Classify for BundleError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatementError {
+    /// The DSSE envelope does not carry an in-toto statement.
     #[error("DSSE payload type is '{0}', expected application/vnd.in-toto+json")]
     PayloadType(String),
+    /// The envelope's payload does not parse as JSON.
     #[error("signed payload is not JSON: {0}")]
     NotJson(String),
+    /// The payload is JSON of another statement version or kind.
     #[error("statement type is '{0}', expected https://in-toto.io/Statement/v1")]
     StatementType(String),
+    /// The statement is an attestation of another kind than an OMS model signature.
     #[error("predicate type is '{0}', expected https://model_signing/signature/v1.0")]
     PredicateType(String),
     /// A statement about a model card (`modelsign card sign`), not about the model's files.
     #[error("this is a model card signature, not a model signature; verify it with `modelsign card verify`")]
     ModelCardSignature,
+    /// An OMS statement names exactly one subject, the model; this one names another number.
     #[error("statement must have exactly one subject, found {0}")]
     SubjectCount(usize),
+    /// A required field is absent; the string is its JSON path.
     #[error("statement is missing '{0}'")]
     Missing(&'static str),
+    /// A field is present but holds a value OMS does not allow.
     #[error("statement field '{field}' is invalid: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid {
+        /// The field's JSON path.
+        field: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// The manifest is empty, so the signature would cover nothing.
     #[error("manifest lists no resources; a signature must cover at least one file")]
     EmptyResources,
+    /// The manifest has more entries than modelsign reads, a guard against huge statements.
     #[error("manifest lists {count} resources, more than the limit of {limit} (modelsign::limits::MAX_RESOURCES)")]
-    TooManyResources { count: usize, limit: usize },
+    TooManyResources {
+        /// How many entries the manifest lists.
+        count: usize,
+        /// The most entries allowed.
+        limit: usize,
+    },
+    /// The subject's digest is not the digest of the resources the statement lists.
     #[error("manifest is inconsistent: subject digest is {recorded} but the listed resources hash to {computed}")]
-    RootDigestMismatch { recorded: String, computed: String },
+    RootDigestMismatch {
+        /// The subject digest recorded, in hex.
+        recorded: String,
+        /// The digest computed from the listed resources, in hex.
+        computed: String,
+    },
+    /// A resource name is not a relative path inside the model (absolute, `..`, empty, ...).
     #[error("manifest entry '{name}' is not a valid resource name: {reason}")]
-    BadResourceName { name: String, reason: String },
+    BadResourceName {
+        /// The name as listed.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The same resource appears twice in the manifest.
     #[error("manifest lists '{0}' more than once")]
     DuplicateResource(String),
+    /// A resource is hashed with another algorithm than the statement's serialization declares.
     #[error("manifest entry '{name}' uses algorithm '{algorithm}', but the serialization says '{expected}'")]
     AlgorithmMismatch {
+        /// The resource's name.
         name: String,
+        /// The algorithm it lists.
         algorithm: String,
+        /// The algorithm the serialization declares.
         expected: String,
     },
 }
@@ -307,10 +477,23 @@ impl Classify for StatementError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrustRootError {
+    /// The trust root file could not be read.
     #[error("cannot read trust root '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The trust root file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The text does not parse as a trusted root or trust config, or lacks what
+    /// verification needs.
     #[error("{origin} is not a usable Sigstore trusted root or trust config: {reason}")]
-    Invalid { origin: String, reason: String },
+    Invalid {
+        /// Where the text came from, as messages name it (a quoted path, or the embedded trust root).
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// A trust root is always given by the user.
@@ -324,25 +507,56 @@ impl Classify for TrustRootError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertError {
+    /// A certificate file could not be read.
     #[error("cannot read certificate file '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The certificate file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// A certificate's PEM or DER does not parse, or a chain has none.
     #[error("malformed certificate{context}: {reason}")]
-    Malformed { context: String, reason: String },
+    Malformed {
+        /// Where the certificate was, phrased to follow "certificate" (" in the bundle"), or
+        /// empty.
+        context: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `reason` says which bound: "expired on ..." or "is not valid before ...".
     #[error("certificate '{subject}' {reason}")]
-    Validity { subject: String, reason: String },
+    Validity {
+        /// The certificate's subject.
+        subject: String,
+        /// Which bound of its validity period is crossed, and when.
+        reason: String,
+    },
+    /// The signing certificate does not chain up to a trust anchor given.
     #[error("no trusted path from signing certificate '{subject}' to any of the given trust anchors: {reason}")]
-    Untrusted { subject: String, reason: String },
+    Untrusted {
+        /// The signing certificate's subject.
+        subject: String,
+        /// Why path building failed.
+        reason: String,
+    },
+    /// The signing certificate's key usages do not allow signing code; the string is its
+    /// subject.
     #[error("signing certificate '{0}' may not sign: it has neither the digitalSignature key usage nor the codeSigning extended key usage")]
     LeafUsage(String),
     /// The CLI adds which option gives them.
     #[error("no trust anchors given; pass the root certificate(s)")]
     NoAnchors,
+    /// More certificates were given than modelsign reads, a guard against huge chains.
     #[error("{what} holds {count} certificates, more than {limit_name} ({limit}) allows")]
     TooMany {
+        /// What holds them (the signature's chain, the trust anchors given).
         what: &'static str,
+        /// How many certificates it holds.
         count: usize,
+        /// The name of the limit exceeded (a constant of the `x509` module).
         limit_name: &'static str,
+        /// The limit's value.
         limit: usize,
     },
 }
@@ -362,46 +576,108 @@ impl Classify for CertError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Pkcs11Error {
+    /// The `pkcs11:` URI does not parse or asks for something unsupported.
     #[error("invalid PKCS#11 URI '{uri}': {reason}")]
-    InvalidUri { uri: String, reason: String },
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No PKCS#11 module (the token's driver library) was given or found.
     #[error("PKCS#11 module not found: {0}")]
     ModuleNotFound(String),
+    /// The PKCS#11 module exists but could not be loaded or initialised.
     #[error("cannot load PKCS#11 module '{}': {reason}", path.display())]
-    ModuleLoad { path: PathBuf, reason: String },
+    ModuleLoad {
+        /// The module's path.
+        path: PathBuf,
+        /// Why loading failed.
+        reason: String,
+    },
+    /// No token present matches the URI.
     #[error("no PKCS#11 token {wanted}; {available}")]
-    TokenNotFound { wanted: String, available: String },
+    TokenNotFound {
+        /// The token asked for, phrased to follow "no PKCS#11 token".
+        wanted: String,
+        /// The tokens that are present, to pick from.
+        available: String,
+    },
+    /// The file named by the URI's `pin-source` could not be read.
     #[error("cannot read the PIN from '{}': {source}", path.display())]
-    PinFile { path: PathBuf, source: io::Error },
+    PinFile {
+        /// The PIN file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The token needs a PIN and none was given nor could be asked for.
     #[error("token '{token}' needs a PIN: add pin-source=/path/to/pin-file (or pin-value=) to the URI, or run on a terminal to be asked")]
-    PinRequired { token: String },
+    PinRequired {
+        /// The token's label.
+        token: String,
+    },
+    /// The token refused the PIN.
     #[error("wrong PIN for token '{token}'{hint}; not retried, since repeated wrong PINs lock the token")]
-    PinIncorrect { token: String, hint: String },
+    PinIncorrect {
+        /// The token's label.
+        token: String,
+        /// A likely cause (a trailing newline in the PIN file) or that the next wrong PIN
+        /// locks the token, or empty.
+        hint: String,
+    },
+    /// The token's user PIN is locked.
     #[error("the user PIN of token '{token}' is locked after too many wrong attempts; the token's security officer must unlock it")]
-    PinLocked { token: String },
+    PinLocked {
+        /// The token's label.
+        token: String,
+    },
+    /// No private key on the token matches the URI.
     #[error("no private key with {criteria} on token '{token}'; {candidates}")]
     KeyNotFound {
+        /// The URI's key attributes (id, object label).
         criteria: String,
+        /// The token's label.
         token: String,
+        /// The private keys that are on the token, to pick from.
         candidates: String,
     },
+    /// Several private keys on the token match the URI.
     #[error("{count} private keys match {criteria} on token '{token}'; add id= (or a more specific object=) to pick one ({candidates})")]
     KeyAmbiguous {
+        /// How many keys match.
         count: usize,
+        /// The URI's key attributes (id, object label).
         criteria: String,
+        /// The token's label.
         token: String,
+        /// The keys that match.
         candidates: String,
     },
+    /// The key found is not one modelsign signs with.
     #[error("key {key} on token '{token}' is not an EC key on P-256, P-384 or P-521 ({key_type}); modelsign signs with those only")]
     NotEcKey {
+        /// The key, by its id and label.
         key: String,
+        /// The token's label.
         token: String,
+        /// The key's type or curve as the token reports it.
         key_type: String,
     },
+    /// The private key's public half is not on the token, and the bundle needs it.
     #[error("no public key for {key} on token '{token}': no public-key or certificate object has its id or label; import the public key (or certificate) onto the token")]
-    NoPublicKey { key: String, token: String },
+    NoPublicKey {
+        /// The private key, by its id and label.
+        key: String,
+        /// The token's label.
+        token: String,
+    },
+    /// The token failed an operation while in use.
     #[error("the PKCS#11 token failed at {operation}: {detail}")]
     Device {
+        /// The operation that failed (such as `C_Sign`).
         operation: &'static str,
+        /// What the token reported.
         detail: String,
     },
 }
@@ -426,8 +702,10 @@ impl Classify for Pkcs11Error {
 /// An attestation (a signed statement about a model) could not be made or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum AttestationError {
+    /// Signing the attestation failed.
     #[error(transparent)]
     Sign(SignError),
+    /// Verifying the attestation's signature failed or could not be carried out.
     #[error(transparent)]
     Verify(VerifyError),
     /// The payload is not an in-toto statement.
@@ -436,12 +714,15 @@ pub enum AttestationError {
     /// A statement of another kind.
     #[error("predicate type is '{found}', expected {expected}")]
     PredicateType {
+        /// The predicate type this kind of attestation has.
         expected: &'static str,
+        /// The predicate type the statement has.
         found: String,
     },
     /// An attestation is about exactly one model.
     #[error("an attestation has exactly one subject (the model), found {0}")]
     SubjectCount(usize),
+    /// The subject does not say which model it is: it has no sha256 root digest.
     #[error("the subject has no sha256 digest")]
     NoSubjectDigest,
     /// How the model's digest was computed is missing, malformed or recorded twice
@@ -450,7 +731,12 @@ pub enum AttestationError {
     Serialization(String),
     /// The attestation is about a model with another root digest.
     #[error("the attestation is about another model: it was signed for root digest {attested}, but this model's root digest is {model}")]
-    WrongModel { attested: String, model: String },
+    WrongModel {
+        /// The root digest the attestation names, in hex.
+        attested: String,
+        /// The root digest of the model at hand, in hex.
+        model: String,
+    },
 }
 
 impl Classify for AttestationError {
@@ -471,23 +757,53 @@ impl Classify for AttestationError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CardError {
+    /// The card file could not be read.
     #[error("cannot read '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The card file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The card text (or a file drafted into it) does not parse.
     #[error("{origin} is not a readable model card: {reason}")]
-    Syntax { origin: String, reason: String },
+    Syntax {
+        /// Where the card came from, as messages name it.
+        origin: String,
+        /// What the parser reported.
+        reason: String,
+    },
+    /// The card parses but breaks the card schema; one line per problem.
     #[error("the model card is not valid:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
+    /// The card's `model:` section, written by `card init`, names a model that has since
+    /// changed.
     #[error("the card was drafted for the model with root digest {card}, but the model now hashes to {model}; run `card init` again or remove the card's `model:` section")]
-    DraftedForAnotherModel { card: String, model: String },
+    DraftedForAnotherModel {
+        /// The root digest the card records, in hex.
+        card: String,
+        /// The model's root digest now, in hex.
+        model: String,
+    },
+    /// The signed payload is not a model card attestation (another payload or predicate
+    /// type, or a subject that does not describe one model).
     #[error("the signature does not hold a model card: {0}")]
     NotACard(String),
+    /// The signed card is about a model with another root digest.
     #[error("the card is about another model: it was signed for root digest {card}, but this model's root digest is {model}")]
-    WrongModel { card: String, model: String },
+    WrongModel {
+        /// The root digest the signed card names, in hex.
+        card: String,
+        /// The root digest of the model at hand, in hex.
+        model: String,
+    },
     /// The CLI names the option the policy came from.
     #[error("bad policy {0}")]
     Policy(String),
+    /// Signing the card failed.
     #[error(transparent)]
     Sign(SignError),
+    /// Verifying the card's signature failed or could not be carried out.
     #[error(transparent)]
     Verify(VerifyError),
 }
@@ -513,10 +829,13 @@ impl Classify for CardError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignError {
+    /// Hashing the model failed.
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// The signing key could not be loaded or used.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The signing certificate or its chain could not be read or used.
     #[error(transparent)]
     Certificate(#[from] CertError),
     /// The signing certificate is one verification refuses, with verification's error.
@@ -524,13 +843,16 @@ pub enum SignError {
         "{0}; verification refuses such a certificate, so no signature made with it would verify"
     )]
     UnverifiableCertificate(CertError),
+    /// The signature could not be written.
     #[error(transparent)]
     Bundle(#[from] BundleError),
     /// The ECDSA implementation refused to sign.
     #[error("signing failed: ECDSA signing failed: {0}")]
     Ecdsa(p256::ecdsa::Error),
+    /// Sigstore keyless signing failed.
     #[error("Sigstore signing failed: {0}")]
     Sigstore(#[from] SigstoreSignError),
+    /// The PKCS#11 token could not be used to sign.
     #[error(transparent)]
     Pkcs11(#[from] Pkcs11Error),
 }
@@ -564,17 +886,29 @@ pub enum SigstoreSignError {
     EmbeddedConfig(String),
     /// The trust config file cannot be read.
     #[error("cannot read trust config '{}': {source}", path.display())]
-    ReadTrustConfig { path: PathBuf, source: io::Error },
+    ReadTrustConfig {
+        /// The trust config file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
     /// The trust config file is not a usable ClientTrustConfig or signing config.
     #[error("'{}' is not a usable Sigstore trust config: {reason}", path.display())]
-    InvalidTrustConfig { path: PathBuf, reason: String },
+    InvalidTrustConfig {
+        /// The trust config file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The identity token is not a JWT with the claims Fulcio needs.
     #[error("the identity token is not usable: {0}")]
     UnusableToken(String),
     /// The identity token has expired.
     #[error("the identity token for {identity} expired at {expired_at}; obtain a fresh one")]
     ExpiredToken {
+        /// The identity the token is for (its email or subject).
         identity: String,
+        /// When it expired.
         expired_at: String,
     },
     /// Asking the CI system for its OIDC credentials failed.
@@ -582,10 +916,20 @@ pub enum SigstoreSignError {
     AmbientCredentials(String),
     /// The OIDC provider to sign in with cannot be reached.
     #[error("cannot reach {url}: {reason}")]
-    OidcUnreachable { url: String, reason: String },
+    OidcUnreachable {
+        /// The provider's address.
+        url: String,
+        /// Why it could not be reached.
+        reason: String,
+    },
     /// Signing in with the OIDC provider failed.
     #[error("signing in with {url} failed: {reason}")]
-    SignIn { url: String, reason: String },
+    SignIn {
+        /// The provider's address.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Fulcio refused to issue the signing certificate.
     #[error("the certificate authority (Fulcio) refused: {0}")]
     CertificateAuthority(String),
@@ -632,36 +976,74 @@ impl Classify for SigstoreSignError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
+    /// The signature file could not be read or parsed.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// The public key could not be loaded.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The signing certificate or chain could not be read or does not validate.
     #[error(transparent)]
     Certificate(#[from] CertError),
+    /// The signed statement is not a valid OMS statement.
     #[error(transparent)]
     Statement(#[from] StatementError),
+    /// Re-hashing the model failed.
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// The signature was made with another method (key, certificate, Sigstore) than the
+    /// one asked to verify it.
     #[error("the signature was made with {found}, but {expected} verification was requested")]
     WrongMethod {
+        /// The method verification was asked for.
         expected: &'static str,
+        /// The method the signature was made with.
         found: &'static str,
     },
+    /// The bundle names a public key other than the one given.
     #[error("key mismatch: the signature's public key hint {hint} does not match the given public key ({actual})")]
-    KeyMismatch { hint: String, actual: String },
+    KeyMismatch {
+        /// The key hint the bundle carries.
+        hint: String,
+        /// The hint of the key given.
+        actual: String,
+    },
+    /// The DSSE envelope carries no signature to check.
     #[error("the DSSE envelope has no signature")]
     NoSignature,
+    /// The signature does not verify against the key and the signed payload.
     #[error("signature is invalid: it was not made by this key over this payload")]
     BadSignature,
+    /// The model's files differ from those signed; the diff says which.
     #[error("model does not match its signature: {0}")]
     // Boxed: the diff is large, and every Result carrying a VerifyError pays its size.
     Mismatch(Box<ManifestDiff>),
+    /// The certificate's identity is not the signer expected.
     #[error("wrong signer: the signature was made by '{found}', but {expected} was expected")]
-    IdentityMismatch { expected: String, found: String },
+    IdentityMismatch {
+        /// The identity (or identity pattern) expected.
+        expected: String,
+        /// The identity the certificate names.
+        found: String,
+    },
+    /// The certificate's OIDC issuer is not the one expected.
     #[error("wrong identity provider: the signer's identity was vouched for by '{found}', but '{expected}' was expected")]
-    IssuerMismatch { expected: String, found: String },
+    IssuerMismatch {
+        /// The issuer expected.
+        expected: String,
+        /// The issuer the certificate names.
+        found: String,
+    },
+    /// A Sigstore check failed (the DSSE signature, the signing certificate, the
+    /// transparency log entry, the signing time).
     #[error("Sigstore verification failed at {what}: {detail}")]
-    Sigstore { what: &'static str, detail: String },
+    Sigstore {
+        /// Which check failed.
+        what: &'static str,
+        /// Why it failed.
+        detail: String,
+    },
+    /// The Sigstore trust root could not be loaded.
     #[error(transparent)]
     TrustRoot(#[from] TrustRootError),
 }

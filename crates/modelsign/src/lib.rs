@@ -65,6 +65,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 mod atomic_file;
 pub mod attestation;
 pub mod bundle;

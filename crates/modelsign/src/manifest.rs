@@ -103,6 +103,7 @@ pub struct ManifestDiff {
 /// A resource whose digest differs from the signed one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestChange {
+    /// The resource's name in the manifest (`path`, or `path:start:end` for a shard).
     pub name: String,
     /// The digest algorithm of both (the signature's `hash_type`).
     pub algorithm: &'static str,

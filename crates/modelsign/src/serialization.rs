@@ -68,7 +68,10 @@ pub enum Serialization {
     #[default]
     Files,
     /// One entry per byte range of `shard_size` bytes (`path:start:end`).
-    Shards { shard_size: u64 },
+    Shards {
+        /// The size of every shard but a file's last, in bytes (positive).
+        shard_size: u64,
+    },
 }
 
 impl Serialization {
@@ -84,8 +87,11 @@ impl Serialization {
 /// The `predicate.serialization` block: how the manifest was produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SerializationRecord {
+    /// Files or shards, and the shard size.
     pub serialization: Serialization,
+    /// The digest algorithm of every entry.
     pub hash_type: HashAlgorithm,
+    /// Whether the signer followed symbolic links inside the model.
     pub allow_symlinks: bool,
     /// Excluded paths, relative to the model root.
     pub ignore_paths: Vec<String>,

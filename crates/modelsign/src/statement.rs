@@ -34,6 +34,7 @@ pub enum StatementFormat {
 /// A statement read from a verified payload.
 #[derive(Debug, Clone)]
 pub struct SignedStatement {
+    /// Which statement version the payload is.
     pub format: StatementFormat,
     /// The signed manifest, resources in canonical order.
     pub manifest: Manifest,

@@ -23,20 +23,49 @@ pub const FILE_NAME: &str = "claims.jsonl";
 /// A claims file could not be read, or a claim could not be added to it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimsError {
+    /// The claims file could not be read.
     #[error("cannot read claims file '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The claims file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// A line of the file does not parse as a Sigstore bundle.
     #[error("line {line} of claims file '{}' is not a Sigstore bundle: {source}", path.display())]
     Line {
+        /// The claims file.
         path: PathBuf,
+        /// The line's number, from 1.
         line: usize,
+        /// Why it is not a bundle.
         source: BundleError,
     },
+    /// The file holds, or an append would make it hold, more claims than allowed.
     #[error("claims file '{}' would hold more than {limit} claims", path.display())]
-    TooMany { path: PathBuf, limit: usize },
+    TooMany {
+        /// The claims file.
+        path: PathBuf,
+        /// The most claims allowed.
+        limit: usize,
+    },
+    /// The file is, or an append would make it, larger than allowed.
     #[error("claims file '{}' would be larger than {}", path.display(), limits::format_bytes(*limit))]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The claims file.
+        path: PathBuf,
+        /// The most bytes allowed.
+        limit: u64,
+    },
+    /// The claims file could not be written.
     #[error("cannot write claims file '{}': {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        /// The claims file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The file may not be written where asked, or a stop was requested before it was.
     #[error(transparent)]
     Bundle(#[from] BundleError),
 }
@@ -152,6 +181,7 @@ pub enum Unverified<E> {
         line: usize,
         /// How many claims of the type were tried.
         tried: usize,
+        /// Why the newest claim failed to verify.
         error: E,
     },
 }

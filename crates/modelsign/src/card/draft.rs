@@ -17,8 +17,11 @@ use crate::limits;
 /// (results that could not be imported).
 #[derive(Debug, Clone)]
 pub struct Draft {
+    /// The card, filled in from what the folder says, to be edited before signing.
     pub card: ModelCard,
+    /// The model it was drafted for: its name and root digest.
     pub subject: ModelSubject,
+    /// One line per thing the producer should check, such as a result that was skipped.
     pub notes: Vec<String>,
 }
 

@@ -49,19 +49,23 @@ pub const DEFAULT_SIGNATURE: &str = "model-card.sig";
 pub struct ModelCard {
     /// The model's name.
     pub name: String,
+    /// The model's version, as its producer numbers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// What the model is and does, in prose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// An SPDX license identifier or expression (`apache-2.0`, `MIT OR Apache-2.0`), or a
     /// license name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// The people or organisations who made the model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authors: Vec<String>,
     /// Models this one was trained or fine-tuned from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base_models: Vec<String>,
+    /// The natural languages the model handles (`en`, `de`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub languages: Vec<String>,
     /// The task (Hugging Face `pipeline_tag`, e.g. `text-classification`).
@@ -70,10 +74,13 @@ pub struct ModelCard {
     /// The architecture (e.g. `BertForSequenceClassification`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
+    /// The datasets the model was trained or evaluated on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub datasets: Vec<Dataset>,
+    /// The model's evaluation results.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<Metric>,
+    /// Who the model is for, and what it should not be used for.
     #[serde(default, skip_serializing_if = "Considerations::is_empty")]
     pub considerations: Considerations,
     /// The model as `card init` found it. Informational; when present, signing checks the
@@ -86,6 +93,7 @@ pub struct ModelCard {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dataset {
+    /// The dataset's name (a Hugging Face dataset id, or any name).
     pub name: String,
     /// `training` or `evaluation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +101,7 @@ pub struct Dataset {
     /// `sha256:<hex>` of the dataset, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// Where the dataset can be found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
@@ -103,27 +112,35 @@ pub struct Dataset {
 pub struct Metric {
     /// The metric (`accuracy`, `f1`, `exact_match`, ...).
     pub metric: String,
+    /// The score (a finite number).
     pub value: f64,
+    /// The dataset it was measured on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// The dataset's split it was measured on (`test`, `validation`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
     /// A further slice of the data (a subset, a language, a demographic group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slice: Option<String>,
+    /// The bounds of the score's confidence interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_interval: Option<ConfidenceInterval>,
     /// Who measured it, or where it is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// When it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
 }
 
+/// The range a metric's true value lies in, as its measurer states it.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfidenceInterval {
+    /// The lower bound.
     pub lower: f64,
+    /// The upper bound.
     pub upper: f64,
 }
 
@@ -131,17 +148,22 @@ pub struct ConfidenceInterval {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Considerations {
+    /// Who the model is meant for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
+    /// What the model is meant to be used for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub use_cases: Vec<String>,
+    /// Known weaknesses and uses it is unfit for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limitations: Vec<String>,
+    /// Ethical considerations: risks, biases, and how they are mitigated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ethical: Vec<String>,
 }
 
 impl Considerations {
+    /// True when the card says nothing about use and limits (the section is then left out).
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
             && self.use_cases.is_empty()
@@ -156,6 +178,7 @@ impl Considerations {
 pub struct ModelFacts {
     /// `sha256:<hex>` OMS root digest.
     pub root_digest: String,
+    /// The names of the model's files (the manifest's resources) when it was drafted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
 }

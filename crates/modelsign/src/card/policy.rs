@@ -8,14 +8,21 @@ use std::fmt;
 use super::{metric_key, Metric, ModelCard};
 use crate::error::CardError;
 
+/// How a policy compares a metric's value with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Comparison {
+    /// `>=`
     AtLeast,
+    /// `<=`
     AtMost,
+    /// `==`
     Equal,
+    /// `!=`
     NotEqual,
+    /// `>`
     Above,
+    /// `<`
     Below,
 }
 
@@ -66,17 +73,25 @@ fn split_metric(name: &str) -> (&str, Option<&str>) {
 /// One `--require` policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
+    /// The metric it constrains (`accuracy`, `pass@1`, ...).
     pub metric: String,
+    /// The dataset it is narrowed to (`@squad`), if any; otherwise results on every dataset
+    /// must satisfy it.
     pub dataset: Option<String>,
+    /// The split it is narrowed to (`@squad:validation`), if any.
     pub split: Option<String>,
+    /// How the value is compared with the threshold.
     pub comparison: Comparison,
+    /// The value the metric is compared with.
     pub threshold: f64,
 }
 
 /// A policy evaluated on a card.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyOutcome {
+    /// The policy, written back in `--require` syntax.
     pub policy: String,
+    /// True when every matching metric satisfies it (and there is at least one).
     pub holds: bool,
     /// What was found: the values compared, or why none could be.
     pub detail: String,

@@ -24,10 +24,15 @@ fn lines(text: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
+    /// Plain text for a terminal.
     Text,
+    /// Markdown, for a README.
     Markdown,
+    /// A self-contained HTML page.
     Html,
+    /// The verification report as JSON, for scripts.
     Json,
+    /// The signed CycloneDX BOM exactly as signed.
     Cyclonedx,
 }
 

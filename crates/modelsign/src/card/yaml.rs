@@ -53,8 +53,16 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ShapeError {
-    TooLarge { bytes: usize },
-    TooDeep { line: usize },
+    /// The text is longer than [`MAX_YAML_BYTES`].
+    TooLarge {
+        /// The text's length.
+        bytes: usize,
+    },
+    /// Collections nest deeper than [`MAX_YAML_DEPTH`].
+    TooDeep {
+        /// The line where the limit is crossed.
+        line: usize,
+    },
 }
 
 impl fmt::Display for ShapeError {

@@ -25,7 +25,9 @@ pub enum Hasher {
     /// aws-lc's SHA-256 (hand-written assembly using the SHA extensions where the CPU has
     /// them): measurably faster than the `sha2` crate on large files, see bench/.
     Sha256(aws_lc_rs::digest::Context),
+    /// BLAKE2b with a 512-bit digest, from the `blake2` crate.
     Blake2b(Box<blake2::Blake2b512>),
+    /// BLAKE3, from the `blake3` crate.
     Blake3(Box<blake3::Hasher>),
 }
 
@@ -78,8 +80,11 @@ impl Hasher {
 /// Everything that determines a model's manifest: which files, and how they are hashed.
 #[derive(Debug, Clone)]
 pub struct HashSettings {
+    /// The digest of each file or shard.
     pub algorithm: HashAlgorithm,
+    /// Whether entries are whole files or shards of them.
     pub serialization: Serialization,
+    /// Which files are part of the model: ignore paths, git metadata, symbolic links.
     pub walk: WalkOptions,
     /// Worker threads; `None` uses every available core.
     pub max_workers: Option<usize>,

@@ -124,6 +124,7 @@ pub struct VerificationReport {
     pub serialization: SerializationRecord,
     /// Number of signed resources checked.
     pub resources: usize,
+    /// Which statement version was signed (legacy formats are read, never written).
     pub format: StatementFormat,
     /// Non-fatal observations (legacy formats).
     pub notes: Vec<String>,
