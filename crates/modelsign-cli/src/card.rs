@@ -1,12 +1,15 @@
 //! `modelsign card …`: drafting, signing, verifying and showing signed model cards, over
 //! the library's `card` module.
 
-use modelsign::attestation::claims::{self, ClaimsError, Unverified};
-use modelsign::card::{self, Format, ModelBinding, ModelCard, ModelSubject, Policy, VerifiedCard};
+use modelsign::attestation::AttestationStore;
+use modelsign::card::{
+    self, Format, ModelBinding, ModelCard, ModelSubject, Policy, SubjectSource, VerifiedCard,
+};
+use modelsign::error::AttestationError;
 use modelsign::error::Classify;
 use modelsign::spec::SignerSpec;
 use modelsign::text::printable;
-use modelsign::{Bundle, CardError, VerifyOptions};
+use modelsign::CardError;
 use serde_json::json;
 
 use crate::args::{
@@ -25,6 +28,11 @@ pub fn run(command: &CardCommand) -> Result<(), Failure> {
         CardCommand::Verify(method) => verify(method, false),
         CardCommand::Show(method) => verify(method, true),
     }
+}
+
+/// A failure of the generic attestation steps (where the card goes, which model), as a card's.
+fn card_failure_of(error: impl Into<AttestationError>) -> Failure {
+    card_failure(CardError::Attestation(error.into()))
 }
 
 fn card_failure(error: CardError) -> Failure {
@@ -98,70 +106,41 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
     let card = ModelCard::read(&common.card).map_err(card_failure)?;
     card.validate(common.allow_custom_metrics)
         .map_err(card_failure)?;
-    let claims_path = claims_file(&common.model, common.claims.as_ref());
-    match &claims_path {
-        // A claims file that cannot take the card is refused before the model is hashed.
-        Some(path) => claims::check_appendable(path).map_err(Failure::input)?,
-        // The card's signature must not overwrite a file of the model either (no
-        // exclusions: any existing file of the model that is not a signature is refused).
-        None => modelsign::signing::check_signature_path(
-            &common.model,
-            &common.signature,
-            &modelsign::IgnoreSet::default(),
-        )
-        .map_err(|e| card_failure(CardError::Sign(e)))?,
-    }
+    let store = AttestationStore::choose(
+        &common.model,
+        &common.signature,
+        common.claims.as_ref().map(Option::as_deref),
+    );
+    store
+        .check_writable(&common.model)
+        .map_err(card_failure_of)?;
     let built = methods::build_signer(&spec, &common.output)?;
-    let (signer, own_key) = (built.signer, built.public_key);
-    let subject = match &common.model_signature {
-        Some(path) => {
-            let Some(key) = own_key else {
-                return Err(Failure::input(
-                    "--model-signature needs a key-based method: a Sigstore signer's key is ephemeral, so the model is hashed instead (drop --model-signature)",
-                ));
-            };
-            let bundle = Bundle::read(path).map_err(Failure::input)?;
-            ModelSubject::of_own_model_signature(&bundle, &key).map_err(|e| {
-                Failure::failed(format!(
-                    "the model signature '{}' cannot vouch for the model: {e} (it must be made with the key that signs the card)",
-                    path.display()
-                ))
-            })?
-        }
+    let progress = progress::for_output(&common.output);
+    let settings;
+    let source = match &common.model_signature {
+        Some(signature) => SubjectSource::OwnModelSignature {
+            signature,
+            key: built.public_key.as_ref(),
+        },
         None => {
-            let settings = hash_settings(&common.model, &common.hashing)?;
-            ModelSubject::of_model(
-                &common.model,
-                &settings,
-                &progress::for_output(&common.output),
-            )
-            .map_err(|e| card_failure(CardError::Verify(e.into())))?
+            settings = hash_settings(&common.model, &common.hashing)?;
+            SubjectSource::Hash {
+                model_path: &common.model,
+                settings: &settings,
+                progress: &progress,
+            }
         }
     };
-    let written = match claims_path {
-        None => {
-            card::sign_card_to(
-                &card,
-                &subject,
-                signer.as_ref(),
-                common.allow_custom_metrics,
-                &common.signature,
-            )
-            .map_err(card_failure)?;
-            common.signature.clone()
-        }
-        Some(path) => {
-            let bundle = card::sign_card(
-                &card,
-                &subject,
-                signer.as_ref(),
-                common.allow_custom_metrics,
-            )
-            .map_err(card_failure)?;
-            claims::append(&path, &bundle).map_err(Failure::input)?;
-            path
-        }
-    };
+    let subject = ModelSubject::establish(source).map_err(card_failure_of)?;
+    card::sign_card_into(
+        &card,
+        &subject,
+        built.signer.as_ref(),
+        common.allow_custom_metrics,
+        &store,
+    )
+    .map_err(card_failure)?;
+    let written = store.path();
     if common.output.json {
         crate::output::json(
             &json!({
@@ -184,28 +163,6 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
         );
     }
     Ok(())
-}
-
-/// The claims file `--claims` names: the one given, or the model's own.
-fn claims_file(
-    model: &std::path::Path,
-    claims: Option<&Option<std::path::PathBuf>>,
-) -> Option<std::path::PathBuf> {
-    claims.map(|given| given.clone().unwrap_or_else(|| claims::default_path(model)))
-}
-
-/// Where the card's signature is read from.
-enum CardSource {
-    File(Bundle),
-    Claims(std::path::PathBuf, Vec<claims::Claim>),
-}
-
-fn claims_failure(error: ClaimsError) -> Failure {
-    if error.is_input_error() {
-        Failure::input(error)
-    } else {
-        Failure::failed(error)
-    }
 }
 
 fn verify_common(method: &CardVerifyMethod) -> &CardVerifyCommon {
@@ -265,80 +222,38 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
     };
     let verifier = spec.build().map_err(methods::spec_failure)?.verifier;
     // The card, or the claims holding it, is read before any model is hashed.
-    let source = match claims_file(&common.model, common.claims.as_ref()) {
-        None => CardSource::File(methods::read_bundle(&common.card_signature)?),
-        Some(path) => {
-            let claimed = claims::read(&path).map_err(claims_failure)?;
-            CardSource::Claims(path, claimed)
-        }
-    };
+    let stored = AttestationStore::choose(
+        &common.model,
+        &common.card_signature,
+        common.claims.as_ref().map(Option::as_deref),
+    )
+    .read()
+    .map_err(card_failure_of)?;
     let progress = progress::for_output(&common.output);
     let max_workers = workers(common.max_workers);
     let subject = match &common.model_signature {
-        Some(model_signature) => {
-            let options = VerifyOptions {
-                ignore: modelsign::IgnoreSet::new(true),
-                signature_path: Some(model_signature.clone()),
-                max_workers,
-                ..VerifyOptions::default()
-            };
-            let (subject, _) = ModelSubject::of_verified_model_signature(
+        Some(model_signature) => Some(
+            ModelSubject::of_model_signature_check(
                 &common.model,
                 model_signature,
                 verifier.as_ref(),
-                &options,
+                max_workers,
                 &progress,
             )
-            .map_err(|e| {
-                let failure = card_failure(CardError::Verify(e));
-                Failure {
-                    message: format!(
-                        "the model signature '{}' does not verify: {}",
-                        model_signature.display(),
-                        failure.message
-                    ),
-                    ..failure
-                }
-            })?;
-            Some(subject)
-        }
+            .map_err(card_failure_of)?,
+        ),
         None => None,
     };
-    let verify_one = |bundle: &Bundle| {
-        let binding = match &subject {
-            Some(subject) => ModelBinding::Known(subject),
-            None => ModelBinding::Rehash {
-                model_path: &common.model,
-                max_workers,
-                progress: &progress,
-            },
-        };
-        card::verify_card(bundle, verifier.as_ref(), binding, &policies)
+    let binding = match &subject {
+        Some(subject) => ModelBinding::Known(subject),
+        None => ModelBinding::Rehash {
+            model_path: &common.model,
+            max_workers,
+            progress: &progress,
+        },
     };
-    let verified = match source {
-        CardSource::File(bundle) => verify_one(&bundle).map_err(card_failure)?,
-        CardSource::Claims(path, claimed) => {
-            let shown = printable(&path.display().to_string()).into_owned();
-            match claims::first_verified(&claimed, card::PREDICATE_TYPE, verify_one) {
-                Ok((_, verified)) => verified,
-                Err(Unverified::NoClaim) => {
-                    return Err(Failure::input(format!(
-                        "the claims file '{shown}' holds no model card; sign one into it with `modelsign card sign ... --claims`"
-                    )))
-                }
-                Err(Unverified::Failed { line, tried, error }) => {
-                    let failure = card_failure(error);
-                    return Err(Failure {
-                        message: format!(
-                            "no card in the claims file '{shown}' verifies ({tried} tried); the newest, on line {line}: {}",
-                            failure.message
-                        ),
-                        ..failure
-                    });
-                }
-            }
-        }
-    };
+    let verified = card::verify_stored_card(&stored, verifier.as_ref(), binding, &policies)
+        .map_err(card_failure)?;
 
     let status = status_line(&verified, method_name);
     let write_file = |format: CardFormatArg, path: &std::path::Path| {

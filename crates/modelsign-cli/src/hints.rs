@@ -5,7 +5,8 @@
 use std::any::Any;
 
 use modelsign::error::{
-    CardError, CertError, HashError, KeyError, SignError, VerifyError, WalkError,
+    AttestationError, CardError, CertError, HashError, KeyError, SignError, StoreError,
+    VerifyError, WalkError,
 };
 
 /// The message of `failure` as the CLI prints it: the library's message plus, for errors an
@@ -32,11 +33,7 @@ fn hint(failure: &dyn Any) -> Option<&'static str> {
         return verify_hint(e);
     }
     if let Some(e) = failure.downcast_ref::<CardError>() {
-        return match e {
-            CardError::Sign(e) => sign_hint(e),
-            CardError::Verify(e) => verify_hint(e),
-            _ => None,
-        };
+        return card_hint(e);
     }
     if let Some(e) = failure.downcast_ref::<KeyError>() {
         return key_hint(e);
@@ -48,6 +45,31 @@ fn hint(failure: &dyn Any) -> Option<&'static str> {
         return hash_hint(e);
     }
     failure.downcast_ref::<WalkError>().and_then(walk_hint)
+}
+
+fn card_hint(error: &CardError) -> Option<&'static str> {
+    match error {
+        CardError::Sign(e) => sign_hint(e),
+        CardError::Verify(e) => verify_hint(e),
+        CardError::Attestation(e) => attestation_hint(e),
+        // The newest card's failure ends the message.
+        CardError::NoClaimVerifies { source, .. } => card_hint(source),
+        _ => None,
+    }
+}
+
+fn attestation_hint(error: &AttestationError) -> Option<&'static str> {
+    match error {
+        AttestationError::NoOwnKey => Some(" (drop --model-signature)"),
+        AttestationError::Store(StoreError::NoClaim { .. }) => {
+            Some("; sign one into it with `modelsign card sign ... --claims`")
+        }
+        AttestationError::Store(StoreError::File(e)) | AttestationError::Sign(e) => sign_hint(e),
+        AttestationError::Verify(e) | AttestationError::ModelSignatureFails { source: e, .. } => {
+            verify_hint(e)
+        }
+        _ => None,
+    }
 }
 
 fn sign_hint(error: &SignError) -> Option<&'static str> {

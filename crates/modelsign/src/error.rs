@@ -699,6 +699,64 @@ impl Classify for Pkcs11Error {
     }
 }
 
+/// A claims file could not be read, or a claim could not be added to it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimsError {
+    /// The claims file could not be read.
+    #[error("cannot read claims file '{}': {source}", path.display())]
+    Io {
+        /// The claims file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// A line of the file does not parse as a Sigstore bundle.
+    #[error("line {line} of claims file '{}' is not a Sigstore bundle: {source}", path.display())]
+    Line {
+        /// The claims file.
+        path: PathBuf,
+        /// The line's number, from 1.
+        line: usize,
+        /// Why it is not a bundle.
+        source: BundleError,
+    },
+    /// The file holds, or an append would make it hold, more claims than allowed.
+    #[error("claims file '{}' would hold more than {limit} claims", path.display())]
+    TooMany {
+        /// The claims file.
+        path: PathBuf,
+        /// The most claims allowed.
+        limit: usize,
+    },
+    /// The file is, or an append would make it, larger than allowed.
+    #[error("claims file '{}' would be larger than {}", path.display(), crate::limits::format_bytes(*limit))]
+    TooLarge {
+        /// The claims file.
+        path: PathBuf,
+        /// The most bytes allowed.
+        limit: u64,
+    },
+    /// The claims file could not be written.
+    #[error("cannot write claims file '{}': {source}", path.display())]
+    Write {
+        /// The claims file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The file may not be written where asked, or a stop was requested before it was.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}
+
+impl Classify for ClaimsError {
+    /// True when the claims file cannot be used at all (unreadable, too large, unwritable),
+    /// false when one of its claims is not a bundle, which is for a verifier a failed check.
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(!matches!(self, ClaimsError::Line { .. }))
+    }
+}
+
 /// An attestation (a signed statement about a model) could not be made or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum AttestationError {
@@ -729,6 +787,36 @@ pub enum AttestationError {
     /// differently.
     #[error("the subject's hashing settings {0}")]
     Serialization(String),
+    /// An OMS signature was to stand in for hashing the model, but the attestation's
+    /// signer has no key of its own to have made it with (Sigstore's keys are ephemeral).
+    #[error("a model signature can stand in for hashing the model only when the attestation is signed with a key; a Sigstore signer's key is ephemeral, so the model must be hashed")]
+    NoOwnKey,
+    /// The OMS signature that was to stand in for hashing the model could not be read.
+    #[error("cannot read the model signature: {0}")]
+    ModelSignatureUnreadable(BundleError),
+    /// The OMS signature that was to stand in for hashing the model is not the attestation
+    /// signer's own, or not a valid OMS signature.
+    #[error("the model signature '{}' cannot vouch for the model: {source} (it must be made with the key that signs the attestation)", printable_path(path))]
+    ModelSignatureNotOwn {
+        /// The model signature.
+        path: PathBuf,
+        /// Why it cannot vouch.
+        source: VerifyError,
+    },
+    /// The OMS signature the attestation is to be checked against does not verify.
+    #[error(
+        "the model signature '{}' does not verify: {source}",
+        printable_path(path)
+    )]
+    ModelSignatureFails {
+        /// The model signature.
+        path: PathBuf,
+        /// Why it does not verify.
+        source: VerifyError,
+    },
+    /// The attestation could not be stored or read where asked.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The attestation is about a model with another root digest.
     #[error("the attestation is about another model: it was signed for root digest {attested}, but this model's root digest is {model}")]
     WrongModel {
@@ -743,13 +831,56 @@ impl Classify for AttestationError {
     /// True when the inputs were unusable, rather than the attestation failing
     /// verification.
     fn failure_kind(&self) -> FailureKind {
-        kind_of({
-            match self {
-                AttestationError::Sign(e) => e.is_input_error(),
-                AttestationError::Verify(e) => e.is_input_error(),
-                _ => false,
+        match self {
+            AttestationError::Sign(e) => e.failure_kind(),
+            AttestationError::Verify(e) => e.failure_kind(),
+            AttestationError::Store(e) => e.failure_kind(),
+            AttestationError::ModelSignatureFails { source, .. } => source.failure_kind(),
+            AttestationError::NoOwnKey | AttestationError::ModelSignatureUnreadable(_) => {
+                FailureKind::Input
             }
-        })
+            _ => FailureKind::Check,
+        }
+    }
+}
+
+/// An attestation could not be written where asked, or read from there.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The attestation's own file may not be written (it would replace a file of the
+    /// model, a directory, a device), or could not be.
+    #[error(transparent)]
+    File(SignError),
+    /// The attestation's own file could not be read as a bundle.
+    #[error(transparent)]
+    Read(BundleError),
+    /// The claims file could not be read.
+    #[error(transparent)]
+    Claims(ClaimsError),
+    /// The claims file cannot take the attestation (a line that is not a bundle, too many
+    /// claims, not writable): the user's input, whatever the line.
+    #[error(transparent)]
+    ClaimsNotAppendable(ClaimsError),
+    /// The claims file holds no attestation of the kind asked for.
+    #[error("the claims file '{}' holds no {kind}", printable_path(path))]
+    NoClaim {
+        /// The claims file.
+        path: PathBuf,
+        /// The kind of attestation looked for.
+        kind: &'static str,
+    },
+}
+
+impl Classify for StoreError {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            StoreError::File(e) => e.failure_kind(),
+            StoreError::Read(BundleError::Io { .. }) => FailureKind::Input,
+            StoreError::Read(_) => FailureKind::Check,
+            StoreError::Claims(e) => e.failure_kind(),
+            StoreError::ClaimsNotAppendable(_) | StoreError::NoClaim { .. } => FailureKind::Input,
+        }
     }
 }
 
@@ -806,6 +937,21 @@ pub enum CardError {
     /// Verifying the card's signature failed or could not be carried out.
     #[error(transparent)]
     Verify(VerifyError),
+    /// The card's model could not be established, or the card stored or read where asked.
+    #[error(transparent)]
+    Attestation(AttestationError),
+    /// No card in a claims file verifies.
+    #[error("no card in the claims file '{}' verifies ({tried} tried); the newest, on line {line}: {source}", printable_path(path))]
+    NoClaimVerifies {
+        /// The claims file.
+        path: PathBuf,
+        /// The newest card's line.
+        line: usize,
+        /// How many cards the file holds.
+        tried: usize,
+        /// Why the newest card does not verify.
+        source: Box<CardError>,
+    },
 }
 
 /// Input when a file is missing or unparsable, a policy is bad or the card was drafted for
@@ -820,6 +966,8 @@ impl Classify for CardError {
             | CardError::DraftedForAnotherModel { .. } => true,
             CardError::Verify(e) => e.is_input_error(),
             CardError::Sign(e) => e.is_input_error(),
+            CardError::Attestation(e) => e.is_input_error(),
+            CardError::NoClaimVerifies { source, .. } => source.is_input_error(),
             _ => false,
         })
     }

@@ -5,7 +5,6 @@
 //! the file out (see [`crate::model::ATTESTATION_FILE_PATTERNS`]) so appending to it never
 //! changes the model that earlier claims are about.
 
-use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -14,69 +13,12 @@ use serde::Deserialize;
 use crate::atomic_file::{shared_file_mode, StagedFile};
 use crate::bundle::{self, Bundle};
 use crate::dsse;
-use crate::error::{kind_of, BundleError, Classify, FailureKind};
+use crate::error::BundleError;
+pub use crate::error::ClaimsError;
 use crate::limits;
 
 /// The file's name beside (or in) the model.
 pub const FILE_NAME: &str = "claims.jsonl";
-
-/// A claims file could not be read, or a claim could not be added to it.
-#[derive(Debug, thiserror::Error)]
-pub enum ClaimsError {
-    /// The claims file could not be read.
-    #[error("cannot read claims file '{}': {source}", path.display())]
-    Io {
-        /// The claims file.
-        path: PathBuf,
-        /// What the operating system reported.
-        source: io::Error,
-    },
-    /// A line of the file does not parse as a Sigstore bundle.
-    #[error("line {line} of claims file '{}' is not a Sigstore bundle: {source}", path.display())]
-    Line {
-        /// The claims file.
-        path: PathBuf,
-        /// The line's number, from 1.
-        line: usize,
-        /// Why it is not a bundle.
-        source: BundleError,
-    },
-    /// The file holds, or an append would make it hold, more claims than allowed.
-    #[error("claims file '{}' would hold more than {limit} claims", path.display())]
-    TooMany {
-        /// The claims file.
-        path: PathBuf,
-        /// The most claims allowed.
-        limit: usize,
-    },
-    /// The file is, or an append would make it, larger than allowed.
-    #[error("claims file '{}' would be larger than {}", path.display(), limits::format_bytes(*limit))]
-    TooLarge {
-        /// The claims file.
-        path: PathBuf,
-        /// The most bytes allowed.
-        limit: u64,
-    },
-    /// The claims file could not be written.
-    #[error("cannot write claims file '{}': {source}", path.display())]
-    Write {
-        /// The claims file.
-        path: PathBuf,
-        /// What the operating system reported.
-        source: io::Error,
-    },
-    /// The file may not be written where asked, or a stop was requested before it was.
-    #[error(transparent)]
-    Bundle(#[from] BundleError),
-}
-
-impl Classify for ClaimsError {
-    /// True when the claims file cannot be used at all (unreadable, too large, unwritable),
-    /// false when one of its claims is not a bundle, which is for a verifier a failed check.
-    fn failure_kind(&self) -> FailureKind {
-        kind_of(!matches!(self, ClaimsError::Line { .. }))
-    }
-}
 
 /// One line of a claims file.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@
 //! Adding a kind of attestation is one file: a type implementing [`Predicate`].
 
 pub mod claims;
+pub mod store;
 
 use std::path::Path;
 
@@ -27,6 +28,8 @@ use crate::serialization::SerializationRecord;
 use crate::signing::Signer;
 use crate::statement;
 use crate::verifying::{self, SignerIdentity, Verifier, VerifyOptions};
+
+pub use store::{AttestationStore, NotVerified, StoredAttestations};
 
 /// The subject annotation recording how the model's root digest was computed: the OMS
 /// `serialization` block, so that a verifier can recompute the digest from the model.
@@ -96,6 +99,54 @@ impl ModelSubject {
         Ok(Self::of_manifest(&signed.manifest))
     }
 
+    /// The subject of a new attestation, established as `source` says.
+    pub fn establish(source: SubjectSource<'_>) -> Result<Self, AttestationError> {
+        match source {
+            SubjectSource::Hash {
+                model_path,
+                settings,
+                progress,
+            } => Self::of_model(model_path, settings, progress)
+                .map_err(|e| AttestationError::Verify(e.into())),
+            SubjectSource::OwnModelSignature { signature, key } => {
+                let key = key.ok_or(AttestationError::NoOwnKey)?;
+                let bundle =
+                    Bundle::read(signature).map_err(AttestationError::ModelSignatureUnreadable)?;
+                Self::of_own_model_signature(&bundle, key).map_err(|source| {
+                    AttestationError::ModelSignatureNotOwn {
+                        path: signature.to_path_buf(),
+                        source,
+                    }
+                })
+            }
+        }
+    }
+
+    /// The subject an attestation is checked against when the model comes with an OMS
+    /// signature: the model is verified against `model_signature` (the git defaults and the
+    /// signature file itself left out, as `verify` leaves them), and the subject is what
+    /// that signature records.
+    pub fn of_model_signature_check(
+        model_path: &Path,
+        model_signature: &Path,
+        verifier: &dyn Verifier,
+        max_workers: Option<usize>,
+        progress: &Progress,
+    ) -> Result<Self, AttestationError> {
+        let options = VerifyOptions {
+            ignore: IgnoreSet::new(true),
+            signature_path: Some(model_signature.to_path_buf()),
+            max_workers,
+            ..VerifyOptions::default()
+        };
+        Self::of_verified_model_signature(model_path, model_signature, verifier, &options, progress)
+            .map(|(subject, _)| subject)
+            .map_err(|source| AttestationError::ModelSignatureFails {
+                path: model_signature.to_path_buf(),
+                source,
+            })
+    }
+
     /// The hashing settings that reproduce this subject's digest.
     pub fn hash_settings(&self, max_workers: Option<usize>) -> HashSettings {
         let record = &self.serialization;
@@ -122,6 +173,29 @@ impl ModelSubject {
         );
         subject
     }
+}
+
+/// How the subject of a new attestation is established.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum SubjectSource<'a> {
+    /// Hash the model.
+    Hash {
+        /// The model's file or folder.
+        model_path: &'a Path,
+        /// How to hash it.
+        settings: &'a HashSettings,
+        /// Where hashing progress goes.
+        progress: &'a Progress,
+    },
+    /// Take the subject of an OMS signature made with the attestation signer's own `key`
+    /// (none for a signer without a key of its own, which is refused), without hashing.
+    OwnModelSignature {
+        /// The OMS signature file.
+        signature: &'a Path,
+        /// The public key of the attestation's signer.
+        key: Option<&'a PublicKey>,
+    },
 }
 
 /// A kind of attestation: what its predicate is called and how it is written and read.
@@ -240,6 +314,20 @@ pub fn sign_attestation_to<P: Predicate>(
     bundle::check_target(signature_path).map_err(write_error)?;
     let bundle = sign_attestation(subject, predicate, signer)?;
     bundle.write_atomic(signature_path).map_err(write_error)?;
+    Ok(bundle)
+}
+
+/// Checks `predicate` against `subject`, signs the attestation and stores it in `store`
+/// (atomically: on any error nothing is written). Check the store with
+/// [`AttestationStore::check_writable`] before anything slow.
+pub fn sign_attestation_into<P: Predicate>(
+    subject: &ModelSubject,
+    predicate: &P,
+    signer: &dyn Signer,
+    store: &AttestationStore,
+) -> Result<Bundle, P::Error> {
+    let bundle = sign_attestation(subject, predicate, signer)?;
+    store.write(&bundle).map_err(AttestationError::Store)?;
     Ok(bundle)
 }
 

@@ -241,3 +241,87 @@ fn an_attestation_that_covered_attestation_files_still_binds_to_its_model() {
         verify_attestation::<Evaluation>(&bundle, &verifier, rehash(&model, &progress)).unwrap();
     assert_eq!(verified.subject.root_digest, subject.root_digest);
 }
+
+#[test]
+fn an_own_model_signature_stands_in_for_hashing_only_with_the_signers_key() {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let public = key.public_key();
+    let signer = KeySigner::new(key);
+    let model = model(b"weights");
+    let signature = model._dir.path().join("model.sig");
+    let settings = HashSettings::default();
+    crate::sign_model(
+        &model.path,
+        &settings,
+        &signer,
+        &signature,
+        &Progress::none(),
+    )
+    .unwrap();
+    let hashed = ModelSubject::establish(SubjectSource::Hash {
+        model_path: &model.path,
+        settings: &settings,
+        progress: &Progress::none(),
+    })
+    .unwrap();
+    let own = |key: Option<&PublicKey>| {
+        ModelSubject::establish(SubjectSource::OwnModelSignature {
+            signature: &signature,
+            key,
+        })
+    };
+    assert_eq!(own(Some(&public)).unwrap(), hashed);
+    assert!(matches!(own(None), Err(AttestationError::NoOwnKey)));
+    let stranger = PrivateKey::generate(Curve::P256).unwrap().public_key();
+    let error = own(Some(&stranger)).unwrap_err();
+    assert!(
+        matches!(error, AttestationError::ModelSignatureNotOwn { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn attestations_stored_in_a_file_or_appended_to_claims_verify_from_there() {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let verifier = KeyVerifier::new(key.public_key());
+    let signer = KeySigner::new(key);
+    let model = model(b"weights");
+    let first = Evaluation {
+        benchmark: "b".into(),
+        score: 0.5,
+    };
+    let second = Evaluation {
+        benchmark: "b".into(),
+        score: 0.75,
+    };
+    let file = model._dir.path().join("evaluation.sig");
+    for claims in [None, Some(None)] {
+        let store = AttestationStore::choose(&model.path, &file, claims);
+        for evaluation in [&first, &second] {
+            store.check_writable(&model.path).unwrap();
+            sign_attestation_into(&model.subject, evaluation, &signer, &store).unwrap();
+        }
+        // The file holds the last one; the claims file both, and the newest wins.
+        let stored = store.read().unwrap();
+        let verified = stored
+            .verify_first(Evaluation::PREDICATE_TYPE, |bundle| {
+                verify_attestation::<Evaluation>(
+                    bundle,
+                    &verifier,
+                    ModelBinding::Known(&model.subject),
+                )
+            })
+            .unwrap();
+        assert_eq!(verified.predicate, second);
+        let none = stored.verify_first(Review::PREDICATE_TYPE, |bundle| {
+            verify_attestation::<Review>(bundle, &verifier, ModelBinding::Known(&model.subject))
+        });
+        match (claims, none) {
+            (None, Err(NotVerified::Failed(AttestationError::PredicateType { .. }))) => {}
+            (Some(_), Err(NotVerified::NoClaim { path })) => {
+                assert_eq!(path, model.path.join("claims.jsonl"));
+            }
+            (_, other) => panic!("{:?}", other.map(|v| v.predicate)),
+        }
+    }
+}

@@ -27,11 +27,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::attestation::{ModelBinding, ModelSubject};
+pub use crate::attestation::{AttestationStore, ModelBinding, ModelSubject, SubjectSource};
+
+use crate::attestation::{NotVerified, StoredAttestations};
 
 use crate::attestation::{self, Predicate};
 use crate::bundle::Bundle;
-use crate::error::{AttestationError, CardError, StatementError, VerifyError};
+use crate::error::{AttestationError, CardError, StatementError, StoreError, VerifyError};
 use crate::limits;
 use crate::serialization::{Serialization, SerializationRecord};
 use crate::signing::Signer;
@@ -554,6 +556,52 @@ pub fn sign_card_to(
     attestation::sign_attestation_to(subject, card, signer, signature_path)
 }
 
+/// Validates `card`, signs it for `subject` and stores it (its own file or a claims file).
+pub fn sign_card_into(
+    card: &ModelCard,
+    subject: &ModelSubject,
+    signer: &dyn Signer,
+    allow_custom_metrics: bool,
+    store: &AttestationStore,
+) -> Result<Bundle, CardError> {
+    card.validate(allow_custom_metrics)?;
+    attestation::sign_attestation_into(subject, card, signer, store)
+}
+
+/// Verifies the stored card ([`verify_card`]): a card file's, or the newest card of a
+/// claims file that verifies.
+pub fn verify_stored_card(
+    stored: &StoredAttestations,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+    policies: &[Policy],
+) -> Result<VerifiedCard, CardError> {
+    stored
+        .verify_first(PREDICATE_TYPE, |bundle| {
+            verify_card(bundle, verifier, binding, policies)
+        })
+        .map_err(|failure| match failure {
+            NotVerified::Failed(error) => error,
+            NotVerified::NoClaim { path } => {
+                CardError::Attestation(AttestationError::Store(StoreError::NoClaim {
+                    path,
+                    kind: "model card",
+                }))
+            }
+            NotVerified::NoClaimVerifies {
+                path,
+                line,
+                tried,
+                error,
+            } => CardError::NoClaimVerifies {
+                path,
+                line,
+                tried,
+                source: Box::new(error),
+            },
+        })
+}
+
 /// A verified card.
 #[derive(Debug, Clone)]
 pub struct VerifiedCard {
@@ -624,6 +672,7 @@ impl From<AttestationError> for CardError {
             | AttestationError::SubjectCount(_)
             | AttestationError::NoSubjectDigest
             | AttestationError::Serialization(_)) => CardError::NotACard(other.to_string()),
+            other => CardError::Attestation(other),
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::Classify;
 use crate::keys::Curve;
 use crate::{KeySigner, PrivateKey, Signer};
 
