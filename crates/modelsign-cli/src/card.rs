@@ -17,6 +17,7 @@ use crate::args::{
     CardVerifyMethod, OutputArgs,
 };
 use crate::failure::Failure;
+use crate::hints;
 use crate::methods;
 use crate::progress;
 use crate::settings::{count, hash_settings, workers};
@@ -72,6 +73,9 @@ fn init(args: &CardInitArgs) -> Result<(), Failure> {
     } else if !args.report.quiet {
         for note in &draft.notes {
             warnln!("{}", printable(note));
+        }
+        if !card.unknown_metrics().is_empty() {
+            warnln!("{}", hints::CUSTOM_METRICS_HINT);
         }
         outln!(
             "Drafted {} for {} ({}): {}, {}. Review it, then sign it with `modelsign card sign`.",

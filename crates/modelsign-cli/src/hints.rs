@@ -8,6 +8,7 @@ use modelsign::error::{
     AttestationError, CardError, CertError, HashError, KeyError, SignError, StoreError,
     VerifyError, WalkError,
 };
+use modelsign::SignWarning;
 
 /// The message of `failure` as the CLI prints it: the library's message plus, for errors an
 /// option fixes, that option.
@@ -47,8 +48,27 @@ fn hint(failure: &dyn Any) -> Option<&'static str> {
     failure.downcast_ref::<WalkError>().and_then(walk_hint)
 }
 
+/// A signing warning as the CLI prints it: with the option that avoids it.
+pub fn sign_warning(warning: &SignWarning) -> String {
+    match warning {
+        SignWarning::ModelSigningCannotVerifySingleFile { .. } => {
+            format!("{warning} (--model-signing-single-file-name)")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What `card init` adds when it drafted metric names that signing refuses by default.
+pub const CUSTOM_METRICS_HINT: &str =
+    "to sign a card with metric names that are not common ones, pass --allow-custom-metrics";
+
 fn card_hint(error: &CardError) -> Option<&'static str> {
     match error {
+        CardError::Invalid {
+            unknown_metrics, ..
+        } if !unknown_metrics.is_empty() => Some(
+            "\n(if the metric names are right, sign with --allow-custom-metrics to accept them)",
+        ),
         CardError::Sign(e) => sign_hint(e),
         CardError::Verify(e) => verify_hint(e),
         CardError::Attestation(e) => attestation_hint(e),
@@ -83,6 +103,9 @@ fn sign_hint(error: &SignError) -> Option<&'static str> {
 
 fn verify_hint(error: &VerifyError) -> Option<&'static str> {
     match error {
+        VerifyError::NoValidCertificateAuthority { .. } => {
+            Some("; try --use-staging or --trust-config")
+        }
         VerifyError::Hash(e) => hash_hint(e),
         VerifyError::Key(e) => key_hint(e),
         VerifyError::Certificate(e) => cert_hint(e),

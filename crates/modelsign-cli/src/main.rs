@@ -249,13 +249,13 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 "resources": manifest.resources().len(),
                 "hash_type": manifest.serialization().hash_type.as_str(),
                 "serialization": manifest.serialization().serialization.method(),
-                "warnings": signed.warnings,
+                "warnings": signed.warnings.iter().map(hints::sign_warning).collect::<Vec<_>>(),
             }),
             0,
         );
     } else {
         for warning in &signed.warnings {
-            warnln!("{warning}");
+            warnln!("{}", hints::sign_warning(warning));
         }
         if !common.output.quiet {
             outln!(

@@ -905,8 +905,14 @@ pub enum CardError {
         reason: String,
     },
     /// The card parses but breaks the card schema; one line per problem.
-    #[error("the model card is not valid:\n  - {}", .0.join("\n  - "))]
-    Invalid(Vec<String>),
+    #[error("the model card is not valid:\n  - {}", problems.join("\n  - "))]
+    Invalid {
+        /// Every problem, one sentence each.
+        problems: Vec<String>,
+        /// The metric names among them that are not common ones, which signing accepts
+        /// when custom metric names are allowed.
+        unknown_metrics: Vec<String>,
+    },
     /// The card's `model:` section, written by `card init`, names a model that has since
     /// changed.
     #[error("the card was drafted for the model with root digest {card}, but the model now hashes to {model}; run `card init` again or remove the card's `model:` section")]
@@ -961,7 +967,7 @@ impl Classify for CardError {
         kind_of(match self {
             CardError::Io { .. }
             | CardError::Syntax { .. }
-            | CardError::Invalid(_)
+            | CardError::Invalid { .. }
             | CardError::Policy(_)
             | CardError::DraftedForAnotherModel { .. } => true,
             CardError::Verify(e) => e.is_input_error(),
@@ -1190,6 +1196,15 @@ pub enum VerifyError {
         what: &'static str,
         /// Why it failed.
         detail: String,
+    },
+    /// No certificate authority of the trusted Sigstore instance was valid when the
+    /// signing certificate was issued: most often, a bundle of another instance.
+    #[error("Sigstore verification failed at the signing certificate: no Fulcio certificate authority of {origin} was valid at the signing time {time} (was it signed on another Sigstore instance?)")]
+    NoValidCertificateAuthority {
+        /// The trusted instance (the trust root's origin).
+        origin: String,
+        /// The signing time, as the bundle proves it.
+        time: String,
     },
     /// The Sigstore trust root could not be loaded.
     #[error(transparent)]

@@ -99,8 +99,8 @@ pub use manifest::{Manifest, ManifestDiff};
 pub use model::{IgnoreSet, SingleFileName, WalkOptions};
 pub use signing::{
     sign_manifest, sign_model, sign_payload, CertificateSigner, IdentityTokenSecret, KeySigner,
-    PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, SignedModel, Signer, SigstoreServices,
-    SigstoreSigner, UnverifiableCertificate,
+    PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, SignWarning, SignedModel, Signer,
+    SigstoreServices, SigstoreSigner, UnverifiableCertificate,
 };
 pub use verifying::{
     verify_model, CertificateVerifier, IdentityPolicy, KeyVerifier, SignerIdentity,

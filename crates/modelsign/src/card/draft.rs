@@ -322,15 +322,10 @@ fn apply_spacy_meta(card: &mut ModelCard, path: &Path, notes: &mut Vec<String>) 
 /// Tells the producer which drafted metrics signing refuses unless custom metrics are
 /// allowed, so they can check the names before signing.
 fn note_custom_metrics(card: &ModelCard, notes: &mut Vec<String>) {
-    let custom: Vec<&str> = card
-        .metrics
-        .iter()
-        .map(|m| m.metric.as_str())
-        .filter(|name| !super::is_known_metric(name))
-        .collect();
+    let custom = card.unknown_metrics();
     if !custom.is_empty() {
         notes.push(format!(
-            "not common metric names: {}; check them, then sign with --allow-custom-metrics (or rename them)",
+            "not common metric names: {}; check them, then sign allowing custom metric names (or rename them)",
             custom.join(", ")
         ));
     }

@@ -400,7 +400,7 @@ impl ModelCard {
                 problems.push(format!("metrics[{i}]: metric name is empty"));
             } else if !allow_custom_metrics && !is_known_metric(&metric.metric) {
                 problems.push(format!(
-                    "{at}: unknown metric name; use a common one (accuracy, f1, exact_match, bleu, rouge1, wer, perplexity, pass@1, ...) or, if the name is right, sign with --allow-custom-metrics"
+                    "{at}: unknown metric name; use a common one (accuracy, f1, exact_match, bleu, rouge1, wer, perplexity, pass@1, ...) or, if the name is right, allow custom metric names"
                 ));
             }
             if !metric.value.is_finite() {
@@ -430,10 +430,26 @@ impl ModelCard {
     pub fn validate(&self, allow_custom_metrics: bool) -> Result<(), CardError> {
         let problems = self.problems(allow_custom_metrics);
         if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(CardError::Invalid(problems))
+            return Ok(());
         }
+        let unknown_metrics = if allow_custom_metrics {
+            Vec::new()
+        } else {
+            self.unknown_metrics()
+        };
+        Err(CardError::Invalid {
+            problems,
+            unknown_metrics,
+        })
+    }
+
+    /// The card's metric names that are not common ones ([`is_known_metric`]).
+    pub fn unknown_metrics(&self) -> Vec<String> {
+        self.metrics
+            .iter()
+            .map(|m| m.metric.clone())
+            .filter(|name| !name.trim().is_empty() && !is_known_metric(name))
+            .collect()
     }
 }
 
@@ -775,6 +791,22 @@ mod tests {
             card.problems(true).len() == 4,
             "custom metric names allowed"
         );
+    }
+
+    #[test]
+    fn an_invalid_card_names_its_unknown_metrics_and_no_cli_option() {
+        let mut card = full_card();
+        card.metrics[0].metric = "vibes".into();
+        let error = card.validate(false).unwrap_err();
+        let CardError::Invalid {
+            unknown_metrics, ..
+        } = &error
+        else {
+            panic!("{error}");
+        };
+        assert_eq!(unknown_metrics, &["vibes"]);
+        assert!(!error.to_string().contains("--"), "{error}");
+        assert!(card.validate(true).is_ok());
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub struct SignedModel {
     pub bundle: Bundle,
     /// What the signer should know about the signature, which was written all the same
     /// (a form that another implementation cannot verify).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<SignWarning>,
 }
 
 /// Hashes the model, signs it and writes the signature atomically to `signature_path`.
@@ -145,15 +145,40 @@ pub fn sign_model(
 
 /// model_signing 1.1.1 names the one resource of a single-file model `.` and rejects any
 /// other name, without saying why: a signer who kept the OMS name should know.
-fn single_file_warning(model: &Model, settings: &HashSettings) -> Option<String> {
+fn single_file_warning(model: &Model, settings: &HashSettings) -> Option<SignWarning> {
     if !model.single_file || settings.walk.single_file_name != SingleFileName::FileName {
         return None;
     }
-    let name = crate::text::printable(&model.name);
-    Some(format!(
-        "'{name}' is a single-file model: the signature names its file '{name}', as OMS v1.0 \
-         specifies, but model_signing 1.1.1 expects '.' and will fail to verify it (modelsign \
-         verifies either form); sign with --model-signing-single-file-name for a signature \
-         that model_signing can verify"
-    ))
+    Some(SignWarning::ModelSigningCannotVerifySingleFile {
+        name: model.name.clone(),
+    })
+}
+
+/// What the signer should know about a signature that was written all the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignWarning {
+    /// A single-file model signed with the OMS resource name (the file's name), which
+    /// model_signing 1.1.1 cannot verify: it expects `.` ([`SingleFileName::Dot`]).
+    ModelSigningCannotVerifySingleFile {
+        /// The model file's name.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for SignWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignWarning::ModelSigningCannotVerifySingleFile { name } => {
+                let name = crate::text::printable(name);
+                write!(
+                    f,
+                    "'{name}' is a single-file model: the signature names its file '{name}', as OMS \
+                     v1.0 specifies, but model_signing 1.1.1 expects '.' and will fail to verify it \
+                     (modelsign verifies either form); sign with model_signing's single-file name \
+                     '.' for a signature that model_signing can verify"
+                )
+            }
+        }
+    }
 }

@@ -304,15 +304,14 @@ impl SigstoreVerifier {
                 sigstore_failure("the DSSE signature", detail)
             }
             SigstoreError::Certificate(CertificateError::NoValidAuthority { time }) => {
-                sigstore_failure(
-                    "the signing certificate",
-                    format!(
-                        "no Fulcio certificate authority of {} was valid at the signing time {time} (was it signed on another Sigstore instance? try --use-staging or --trust-config)",
-                        self.origin
-                    ),
-                )
+                VerifyError::NoValidCertificateAuthority {
+                    origin: self.origin.to_string(),
+                    time: time.to_string(),
+                }
             }
-            SigstoreError::Certificate(e) => sigstore_failure("the signing certificate", e.to_string()),
+            SigstoreError::Certificate(e) => {
+                sigstore_failure("the signing certificate", e.to_string())
+            }
             SigstoreError::TransparencyLog(e) => {
                 sigstore_failure("the transparency log entry", e.to_string())
             }
