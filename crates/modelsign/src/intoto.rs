@@ -151,6 +151,12 @@ impl Statement<Value> {
     }
 }
 
+/// The predicate type of a statement, without reading its subjects or predicate: for
+/// choosing which statements to verify, never for trusting one.
+pub fn read_predicate_type(payload: &[u8]) -> Option<String> {
+    Statement::<serde::de::IgnoredAny>::read_typed(payload).map(|s| s.predicate_type)
+}
+
 /// The subjects of a statement, without reading its predicate (which may be large).
 pub fn read_subjects(payload: &[u8]) -> Result<Vec<Subject>, StatementError> {
     if let Some(statement) = Statement::<serde::de::IgnoredAny>::read_typed(payload) {

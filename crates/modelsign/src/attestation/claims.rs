@@ -8,14 +8,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::atomic_file::{shared_file_mode, StagedFile};
 use crate::bundle::{self, Bundle};
-use crate::dsse;
 use crate::error::BundleError;
 pub use crate::error::ClaimsError;
 use crate::limits;
+use crate::{dsse, intoto};
 
 /// The file's name beside (or in) the model.
 pub const FILE_NAME: &str = "claims.jsonl";
@@ -36,13 +34,6 @@ impl Claim {
     pub fn predicate_type(&self) -> Option<&str> {
         self.predicate_type.as_deref()
     }
-}
-
-/// Only the field a claim is chosen by; the rest of a (possibly huge) statement is skipped.
-#[derive(Deserialize)]
-struct StatementHead {
-    #[serde(rename = "predicateType")]
-    predicate_type: Option<String>,
 }
 
 /// The claims file of the model at `model_path`: `claims.jsonl` inside a directory model,
@@ -89,9 +80,8 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Claim>, ClaimsError> {
             source,
         })?;
         let predicate_type = (bundle.envelope.payload_type == dsse::PAYLOAD_TYPE)
-            .then(|| serde_json::from_slice::<StatementHead>(&bundle.envelope.payload).ok())
-            .flatten()
-            .and_then(|head| head.predicate_type);
+            .then(|| intoto::read_predicate_type(&bundle.envelope.payload))
+            .flatten();
         claims.push(Claim {
             line: index + 1,
             bundle,
