@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let manifest = &signed.manifest;
     assert!(
         manifest
-            .resources
+            .resources()
             .windows(2)
             .all(|pair| pair[0].name < pair[1].name),
         "resources are in canonical order, without duplicates"
