@@ -775,6 +775,32 @@ mod tests {
     }
 
     #[test]
+    fn a_card_signed_before_the_subject_annotation_reads_its_settings_from_the_bom() {
+        let payload = encode_statement(&full_card(), &subject());
+        let mut statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let annotations = statement["subject"][0]["annotations"].clone();
+        assert!(annotations[attestation::SERIALIZATION_ANNOTATION].is_object());
+
+        // As cards were signed before the attestation layer: no annotation.
+        statement["subject"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("annotations");
+        let signed = decode_statement(&serde_json::to_vec(&statement).unwrap()).unwrap();
+        assert_eq!(signed.subject, subject());
+
+        // An annotation that contradicts the BOM is refused, not resolved either way.
+        let mut contradicting = annotations;
+        contradicting[attestation::SERIALIZATION_ANNOTATION]["hash_type"] = "sha256".into();
+        statement["subject"][0]["annotations"] = contradicting;
+        let error = decode_statement(&serde_json::to_vec(&statement).unwrap()).unwrap_err();
+        assert!(
+            error.to_string().contains("in the predicate differ"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn validation_lists_every_problem() {
         let mut card = full_card();
         card.name = " ".into();
