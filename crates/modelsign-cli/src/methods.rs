@@ -135,6 +135,7 @@ pub fn build_signer(spec: &SignerSpec, output: &OutputArgs) -> Result<BuiltSigne
             SignerWarning::UnverifiableCertificate { reason } => warnln!(
                 "{reason}; signing anyway, as --allow-unverifiable-certificate asks: `verify certificate` will refuse this signature"
             ),
+            other => warnln!("{other}"),
         }
     }
     if let (Some(signer), false) = (&built.sigstore, output.json) {

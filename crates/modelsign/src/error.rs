@@ -701,6 +701,7 @@ impl Classify for Pkcs11Error {
 
 /// A claims file could not be read, or a claim could not be added to it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClaimsError {
     /// The claims file could not be read.
     #[error("cannot read claims file '{}': {source}", path.display())]
@@ -759,6 +760,7 @@ impl Classify for ClaimsError {
 
 /// An attestation (a signed statement about a model) could not be made or checked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AttestationError {
     /// Signing the attestation failed.
     #[error(transparent)]

@@ -67,6 +67,7 @@ impl Prompter for NoPrompts {}
 
 /// Where a secret (a password, an identity token) comes from.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SecretSource {
     /// The secret itself.
     Value(String),
@@ -88,6 +89,7 @@ impl fmt::Debug for SecretSource {
 
 /// Which secret a [`SecretSource`] is read for (for messages, and how a file is read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SecretKind {
     /// The password of a private key.
     Password,
@@ -134,6 +136,7 @@ impl SecretSource {
 
 /// The password to encrypt a new private key with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NewKeyPassword {
     /// None: the key is written unencrypted.
     None,
@@ -164,6 +167,7 @@ impl NewKeyPassword {
 
 /// Where a private key's PEM comes from.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeySource {
     /// A PEM file.
     File(PathBuf),
@@ -369,6 +373,7 @@ pub struct SigstoreSignerSpec {
 
 /// A signing method and its material.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignerSpec {
     /// An EC private key (`key`).
     Key(PrivateKeySpec),
@@ -397,6 +402,7 @@ pub enum SignerSpec {
 
 /// Something the signer's user should hear about before signing.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SignerWarning {
     /// The signing certificate is one verification refuses, and signing goes ahead as
     /// [`UnverifiableCertificate::SignAnyway`] asked.
@@ -547,6 +553,7 @@ fn open_pkcs11_key(uri: &str, prompter: &dyn Prompter) -> Result<Pkcs11Key, Spec
 
 /// Which Sigstore signer identities a verifier accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IdentityMatch {
     /// This identity exactly.
     Exact(String),
@@ -556,6 +563,7 @@ pub enum IdentityMatch {
 
 /// A verification method and its trust material.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerifierSpec {
     /// The signer's public key (PEM file).
     Key {
@@ -644,6 +652,7 @@ impl VerifierSpec {
 
 /// A signer or verifier could not be built from its spec.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SpecError {
     /// The private key file could not be read.
     #[error("cannot read key file '{}': {source}", path.display())]

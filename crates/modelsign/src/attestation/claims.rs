@@ -104,6 +104,7 @@ pub fn of_predicate_type<'a>(
 
 /// Why no claim of a predicate type verified.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Unverified<E> {
     /// The file holds no claim of that type.
     NoClaim,

@@ -21,6 +21,7 @@ pub use crate::serialization::{
 };
 
 /// An incremental hasher for one of the [`HashAlgorithm`]s.
+#[non_exhaustive]
 pub enum Hasher {
     /// aws-lc's SHA-256 (hand-written assembly using the SHA extensions where the CPU has
     /// them): measurably faster than the `sha2` crate on large files, see bench/.

@@ -11,6 +11,7 @@ use crate::text::printable_path;
 
 /// A path to exclude that could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IgnorePathError {
     /// OMS records ignore paths as text: a name that is not UTF-8 would be recorded
     /// altered (U+FFFD) and then name nothing.
@@ -29,6 +30,7 @@ pub enum IgnorePathError {
 
 /// A path to exclude that was skipped, for the front end to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IgnorePathWarning {
     /// The path lies outside the model, so it cannot match anything.
     OutsideModel {
