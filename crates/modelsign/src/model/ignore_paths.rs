@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{relative_to_model, IgnoreSet};
-use crate::error::WalkError;
+use crate::error::{Classify, FailureKind, WalkError};
 use crate::text::printable_path;
 
 /// A path to exclude that could not be used.
@@ -26,6 +26,13 @@ pub enum IgnorePathError {
     /// The path resolved to an entry the set refuses.
     #[error(transparent)]
     Unusable(#[from] WalkError),
+}
+
+impl Classify for IgnorePathError {
+    /// A path given to exclude is always the user's input.
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
 }
 
 /// A path to exclude that was skipped, for the front end to report.
