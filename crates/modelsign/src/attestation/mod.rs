@@ -17,8 +17,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::bundle::{self, Bundle};
-use crate::error::{AttestationError, HashError, SignError, VerifyError};
+use crate::bundle::Bundle;
+use crate::error::{AttestationError, HashError, VerifyError};
 use crate::hashing::{HashSettings, Progress};
 use crate::intoto::{Statement, Subject};
 use crate::keys::{PublicKey, SignatureHash};
@@ -300,21 +300,6 @@ pub fn sign_attestation<P: Predicate>(
     signer
         .sign_payload(encode_statement(subject, predicate))
         .map_err(|e| AttestationError::Sign(e).into())
-}
-
-/// Signs an attestation and writes its bundle atomically to `signature_path`: on any
-/// error nothing is written.
-pub fn sign_attestation_to<P: Predicate>(
-    subject: &ModelSubject,
-    predicate: &P,
-    signer: &dyn Signer,
-    signature_path: &Path,
-) -> Result<Bundle, P::Error> {
-    let write_error = |e| AttestationError::Sign(SignError::Bundle(e));
-    bundle::check_target(signature_path).map_err(write_error)?;
-    let bundle = sign_attestation(subject, predicate, signer)?;
-    bundle.write_atomic(signature_path).map_err(write_error)?;
-    Ok(bundle)
 }
 
 /// Checks `predicate` against `subject`, signs the attestation and stores it in `store`

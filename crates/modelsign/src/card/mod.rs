@@ -560,18 +560,6 @@ pub fn sign_card(
     attestation::sign_attestation(subject, card, signer)
 }
 
-/// Signs a card and writes its signature atomically: on any error nothing is written.
-pub fn sign_card_to(
-    card: &ModelCard,
-    subject: &ModelSubject,
-    signer: &dyn Signer,
-    allow_custom_metrics: bool,
-    signature_path: &Path,
-) -> Result<Bundle, CardError> {
-    card.validate(allow_custom_metrics)?;
-    attestation::sign_attestation_to(subject, card, signer, signature_path)
-}
-
 /// Validates `card`, signs it for `subject` and stores it (its own file or a claims file).
 pub fn sign_card_into(
     card: &ModelCard,
