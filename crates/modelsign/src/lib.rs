@@ -78,6 +78,7 @@ pub mod interrupt;
 pub mod intoto;
 pub mod keys;
 pub mod limits;
+pub mod provenance;
 pub mod manifest;
 pub mod model;
 pub mod serialization;

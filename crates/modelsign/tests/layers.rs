@@ -37,6 +37,7 @@ const LAYERS: &[&str] = &[
     "spec",
     "attestation",
     "card",
+    "provenance",
 ];
 
 /// One reference from a file of one top-level module to another top-level module.

@@ -1,0 +1,1 @@
+//! Claimed lineage from Hugging Face metadata (`provenance import-hf`).
