@@ -827,6 +827,14 @@ pub enum AttestationError {
         /// The root digest of the model at hand, in hex.
         model: String,
     },
+    /// The attestation names several subjects, and the model is none of them.
+    #[error("the attestation is about other models: it names {}, but this model's root digest is {model}", subjects.join(", "))]
+    NotASubject {
+        /// Each subject's root digest and name.
+        subjects: Vec<String>,
+        /// The root digest of the model at hand.
+        model: String,
+    },
 }
 
 impl Classify for AttestationError {
@@ -978,6 +986,156 @@ impl Classify for CardError {
             CardError::NoClaimVerifies { source, .. } => source.is_input_error(),
             _ => false,
         })
+    }
+}
+
+/// A pipeline stage's provenance could not be recorded or verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvenanceError {
+    /// An input reference (`ROLE=REF`) does not parse.
+    #[error("bad input '{}': {reason}", printable(input))]
+    BadInput {
+        /// The reference as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An output (`PATH[=URI]`) does not parse or does not exist.
+    #[error("bad output '{}': {reason}", printable(output))]
+    BadOutput {
+        /// The output as given.
+        output: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The stage has no output.
+    #[error("a stage's provenance is about its outputs, and none was given")]
+    NoOutputs,
+    /// Inputs without a digest, which were not allowed.
+    #[error("{} without a digest: {}; graph tools drop such inputs, so give each a digest (a local path, '#sha256=HEX', '#path=LOCAL') or allow undigested inputs", if inputs.len() == 1 { "an input" } else { "inputs" }, inputs.join(", "))]
+    Undigested {
+        /// Each input, as `ROLE=REF`.
+        inputs: Vec<String>,
+    },
+    /// The inputs fall short of what the stage needs.
+    #[error("the inputs do not fit the stage: {}", .0.join("; "))]
+    StageInputs(Vec<String>),
+    /// A time (`startedOn`, `finishedOn`) is not an RFC 3339 timestamp.
+    #[error(
+        "'{}' is not an RFC 3339 time such as 2026-12-02T09:30:00Z: {reason}",
+        printable(text)
+    )]
+    BadTime {
+        /// The time as given.
+        text: String,
+        /// What the parser reported.
+        reason: String,
+    },
+    /// An input or output could not be hashed.
+    #[error("cannot digest '{}': {source}", printable_path(path))]
+    Hash {
+        /// The input's or output's file or folder.
+        path: PathBuf,
+        /// Why.
+        source: HashError,
+    },
+    /// An output of an `evaluate` stage is not an evaluation-results file.
+    #[error("an evaluate stage's output is its evaluation results, which a model card imports; '{}' is not: {reason}", printable_path(path))]
+    NotEvaluationResults {
+        /// The output.
+        path: PathBuf,
+        /// Why it does not read as results.
+        reason: String,
+    },
+    /// A draft provenance (from `import-hf`) cannot be read.
+    #[error(
+        "cannot read the draft provenance '{}': {reason}",
+        printable_path(path)
+    )]
+    Draft {
+        /// The draft file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The provenance's build type is not one of modelsign's stages.
+    #[error("unknown stage: the build type '{}' is not one of modelsign's pipeline stages", printable(.0))]
+    UnknownStage(String),
+    /// The provenance does not follow its build type.
+    #[error("the provenance is not valid: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    /// A local input given to check is not the one recorded.
+    #[error("input changed: the {role} '{}' hashes to {found}, but the provenance records {}", printable_path(path), recorded.join(", "))]
+    InputChanged {
+        /// The role checked.
+        role: String,
+        /// The local copy.
+        path: PathBuf,
+        /// Its root digest now.
+        found: String,
+        /// The recorded inputs of that role: digest and name.
+        recorded: Vec<String>,
+    },
+    /// No recorded input has the role of a local input given to check.
+    #[error("the provenance records no {role} input to check '{}' against{}", printable_path(path), if recorded.is_empty() { String::new() } else { format!(" (it records: {})", recorded.join(", ")) })]
+    NoInputOfRole {
+        /// The role checked.
+        role: String,
+        /// The local copy.
+        path: PathBuf,
+        /// The roles it does record.
+        recorded: Vec<String>,
+    },
+    /// The recorded inputs of a role have no OMS root digest to recompute.
+    #[error("the provenance's {role} inputs carry no OMS root digest computed by modelsign ({}), so '{}' cannot be checked against them", recorded.join(", "), printable_path(path))]
+    InputNotCheckable {
+        /// The role checked.
+        role: String,
+        /// The local copy.
+        path: PathBuf,
+        /// The recorded inputs of that role.
+        recorded: Vec<String>,
+    },
+    /// The generic attestation steps: signing, storing, the signature, the model.
+    #[error(transparent)]
+    Attestation(#[from] AttestationError),
+    /// The claims file holds no provenance.
+    #[error("the claims file '{}' holds no provenance", printable_path(path))]
+    NoClaim {
+        /// The claims file.
+        path: PathBuf,
+    },
+    /// No provenance in a claims file verifies.
+    #[error("no provenance in the claims file '{}' verifies ({tried} tried); the newest, on line {line}: {source}", printable_path(path))]
+    NoClaimVerifies {
+        /// The claims file.
+        path: PathBuf,
+        /// The newest one's line.
+        line: usize,
+        /// How many were tried.
+        tried: usize,
+        /// Why the newest failed.
+        source: Box<ProvenanceError>,
+    },
+}
+
+impl Classify for ProvenanceError {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            ProvenanceError::BadInput { .. }
+            | ProvenanceError::BadOutput { .. }
+            | ProvenanceError::NoOutputs
+            | ProvenanceError::Undigested { .. }
+            | ProvenanceError::StageInputs(_)
+            | ProvenanceError::BadTime { .. }
+            | ProvenanceError::NotEvaluationResults { .. }
+            | ProvenanceError::Draft { .. } => FailureKind::Input,
+            ProvenanceError::Hash { source, .. } => source.failure_kind(),
+            ProvenanceError::Attestation(e) => e.failure_kind(),
+            ProvenanceError::NoClaimVerifies { source, .. } => source.failure_kind(),
+            _ => FailureKind::Check,
+        }
     }
 }
 

@@ -19,6 +19,10 @@ use crate::error::StatementError;
 /// `_type` of an in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 
+/// The predicate type of an SLSA v1 provenance, which a pipeline stage's record is
+/// ([`crate::provenance`]).
+pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+
 /// The predicate type of a CycloneDX BOM, which a signed model card is
 /// ([`crate::card`]). Named here, with the other predicate types modelsign knows, so that
 /// a reader of one kind of statement can recognise another kind and say what it is.
@@ -29,6 +33,9 @@ pub const CYCLONEDX_BOM: &str = "https://cyclonedx.org/bom";
 pub struct Subject {
     /// The subject's name (a model's name, or a file's path in legacy statements).
     pub name: String,
+    /// Where the subject can be found (a purl, a URL), when the statement says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     /// Digests by algorithm name (`sha256`) as lowercase hex.
     pub digest: BTreeMap<String, String>,
     /// Further facts about the subject, written only when there are any.
@@ -41,6 +48,7 @@ impl Subject {
     pub fn sha256(name: &str, digest: &[u8; 32]) -> Self {
         Subject {
             name: name.to_owned(),
+            uri: None,
             digest: BTreeMap::from([("sha256".to_owned(), hex::encode(digest))]),
             annotations: Map::new(),
         }
@@ -186,8 +194,14 @@ fn read_subject(entry: &Value) -> Result<Subject, StatementError> {
         Some(Value::Object(annotations)) => annotations.clone(),
         Some(_) => return Err(invalid("subject[].annotations", "not an object")),
     };
+    let uri = match entry.get("uri") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(uri)) => Some(uri.clone()),
+        Some(_) => return Err(invalid("subject[].uri", "not a string")),
+    };
     Ok(Subject {
         name,
+        uri,
         digest,
         annotations,
     })

@@ -45,6 +45,9 @@ pub struct ModelSubject {
     pub root_digest: [u8; 32],
     /// How the root digest was computed.
     pub serialization: SerializationRecord,
+    /// Where the model can be found (a purl such as `pkg:huggingface/ORG/NAME@REV`), when
+    /// the attestation says.
+    pub uri: Option<String>,
 }
 
 impl ModelSubject {
@@ -59,6 +62,7 @@ impl ModelSubject {
             name: manifest.model_name().to_owned(),
             root_digest: manifest.root_digest(),
             serialization: manifest.serialization().clone(),
+            uri: None,
         }
     }
 
@@ -167,6 +171,7 @@ impl ModelSubject {
     /// The in-toto subject: name, root digest, and the hashing settings as an annotation.
     fn to_intoto(&self) -> Subject {
         let mut subject = Subject::sha256(&self.name, &self.root_digest);
+        subject.uri.clone_from(&self.uri);
         subject.annotations.insert(
             SERIALIZATION_ANNOTATION.to_owned(),
             statement::serialization_value(&self.serialization),
@@ -206,14 +211,18 @@ pub trait Predicate {
     type Error: From<AttestationError>;
     /// What verification reads back: the predicate, and anything else it carried.
     type Read;
+    /// Whether a statement may name several subjects (a provenance names every output of
+    /// its stage). Otherwise it names exactly one: the model.
+    const MANY_SUBJECTS: bool = false;
 
-    /// Checks, before signing, that the predicate may be said about `subject`.
+    /// Checks, before signing, that the predicate may be said about `subject` (the first
+    /// subject, when there are several).
     fn check(&self, subject: &ModelSubject) -> Result<(), Self::Error> {
         let _ = subject;
         Ok(())
     }
 
-    /// The predicate as JSON, for `subject`.
+    /// The predicate as JSON, for `subject` (the first subject, when there are several).
     fn encode(&self, subject: &ModelSubject) -> Value;
 
     /// Reads a signed predicate back.
@@ -229,10 +238,20 @@ pub trait Predicate {
 
 /// The statement of an attestation, unsigned.
 pub fn encode_statement<P: Predicate>(subject: &ModelSubject, predicate: &P) -> Vec<u8> {
+    encode_statement_about(std::slice::from_ref(subject), predicate)
+}
+
+/// The statement of an attestation about several subjects (for a predicate with
+/// [`Predicate::MANY_SUBJECTS`]), unsigned. The predicate is encoded for the first.
+pub fn encode_statement_about<P: Predicate>(subjects: &[ModelSubject], predicate: &P) -> Vec<u8> {
+    let encoded = match subjects.first() {
+        Some(first) => predicate.encode(first),
+        None => Value::Null,
+    };
     Statement {
-        subject: vec![subject.to_intoto()],
+        subject: subjects.iter().map(ModelSubject::to_intoto).collect(),
         predicate_type: P::PREDICATE_TYPE.to_owned(),
-        predicate: predicate.encode(subject),
+        predicate: encoded,
     }
     .to_json()
 }
@@ -240,6 +259,18 @@ pub fn encode_statement<P: Predicate>(subject: &ModelSubject, predicate: &P) -> 
 /// Reads an attestation statement (whose signature has been checked): its subject and
 /// predicate.
 pub fn decode_statement<P: Predicate>(payload: &[u8]) -> Result<(ModelSubject, P::Read), P::Error> {
+    let (subjects, read) = decode_statement_about::<P>(payload)?;
+    match <[ModelSubject; 1]>::try_from(subjects) {
+        Ok([subject]) => Ok((subject, read)),
+        Err(subjects) => Err(AttestationError::SubjectCount(subjects.len()).into()),
+    }
+}
+
+/// Reads an attestation statement (whose signature has been checked): its subjects (one,
+/// unless the predicate has [`Predicate::MANY_SUBJECTS`]) and predicate.
+pub fn decode_statement_about<P: Predicate>(
+    payload: &[u8],
+) -> Result<(Vec<ModelSubject>, P::Read), P::Error> {
     let statement = Statement::read(payload).map_err(AttestationError::Statement)?;
     if statement.predicate_type != P::PREDICATE_TYPE {
         return Err(AttestationError::PredicateType {
@@ -248,35 +279,48 @@ pub fn decode_statement<P: Predicate>(payload: &[u8]) -> Result<(ModelSubject, P
         }
         .into());
     }
-    let [subject] = statement.subject.as_slice() else {
-        return Err(AttestationError::SubjectCount(statement.subject.len()).into());
-    };
+    let count = statement.subject.len();
+    if count == 0 || (count > 1 && !P::MANY_SUBJECTS) {
+        return Err(AttestationError::SubjectCount(count).into());
+    }
+    let read = P::decode(statement.predicate)?;
+    let recorded = P::recorded_serialization(&read);
+    let subjects = statement
+        .subject
+        .iter()
+        .map(|subject| model_subject(subject, recorded.as_ref()))
+        .collect::<Result<_, _>>()?;
+    Ok((subjects, read))
+}
+
+/// One subject of an attestation, with the hashing settings it (or else the predicate,
+/// `recorded`) records.
+fn model_subject(
+    subject: &Subject,
+    recorded: Option<&SerializationRecord>,
+) -> Result<ModelSubject, AttestationError> {
     let root_digest = subject
         .sha256_digest()
         .ok_or(AttestationError::NoSubjectDigest)?;
     let annotated = annotated_serialization(&subject.annotations)?;
-    let read = P::decode(statement.predicate)?;
-    let serialization = match (annotated, P::recorded_serialization(&read)) {
+    let serialization = match (annotated, recorded.cloned()) {
         (Some(annotated), Some(recorded)) if annotated != recorded => {
             return Err(AttestationError::Serialization(
                 "recorded in the subject and in the predicate differ".into(),
-            )
-            .into())
+            ))
         }
         (Some(record), _) | (None, Some(record)) => record,
-        (None, None) => {
-            return Err(AttestationError::Serialization("are not recorded".into()).into())
-        }
+        (None, None) => return Err(AttestationError::Serialization("are not recorded".into())),
     };
-    let subject = ModelSubject {
+    Ok(ModelSubject {
         name: subject.name.clone(),
         root_digest,
         serialization,
-    };
-    Ok((subject, read))
+        uri: subject.uri.clone(),
+    })
 }
 
-fn annotated_serialization(
+pub(crate) fn annotated_serialization(
     annotations: &Map<String, Value>,
 ) -> Result<Option<SerializationRecord>, AttestationError> {
     let Some(block) = annotations.get(SERIALIZATION_ANNOTATION) else {
@@ -296,9 +340,25 @@ pub fn sign_attestation<P: Predicate>(
     predicate: &P,
     signer: &dyn Signer,
 ) -> Result<Bundle, P::Error> {
-    predicate.check(subject)?;
+    sign_attestation_about(std::slice::from_ref(subject), predicate, signer)
+}
+
+/// Checks `predicate` against the first of `subjects` and signs the attestation about
+/// them all (several only for a predicate with [`Predicate::MANY_SUBJECTS`]).
+pub fn sign_attestation_about<P: Predicate>(
+    subjects: &[ModelSubject],
+    predicate: &P,
+    signer: &dyn Signer,
+) -> Result<Bundle, P::Error> {
+    let Some(first) = subjects.first() else {
+        return Err(AttestationError::SubjectCount(0).into());
+    };
+    if subjects.len() > 1 && !P::MANY_SUBJECTS {
+        return Err(AttestationError::SubjectCount(subjects.len()).into());
+    }
+    predicate.check(first)?;
     signer
-        .sign_payload(encode_statement(subject, predicate))
+        .sign_payload(encode_statement_about(subjects, predicate))
         .map_err(|e| AttestationError::Sign(e).into())
 }
 
@@ -337,8 +397,11 @@ pub enum ModelBinding<'a> {
 /// A verified attestation.
 #[derive(Debug, Clone)]
 pub struct VerifiedAttestation<R> {
-    /// The model it is about, as it records it.
+    /// The model it is about, as it records it: of several subjects, the one the model
+    /// matched.
     pub subject: ModelSubject,
+    /// Every subject it names, in its order (the one model, for most attestations).
+    pub subjects: Vec<ModelSubject>,
     /// The predicate, read back.
     pub predicate: R,
     /// Who signed it, where the method establishes an identity (Sigstore).
@@ -358,25 +421,23 @@ pub fn verify_attestation<P: Predicate>(
 ) -> Result<VerifiedAttestation<P::Read>, P::Error> {
     let verified = verifying::verify_statement_signature(bundle, verifier)
         .map_err(AttestationError::Verify)?;
-    let (subject, predicate) = decode_statement::<P>(&bundle.envelope.payload)?;
-    let model_digest = match binding {
-        ModelBinding::Known(model) => model.root_digest,
+    let (subjects, predicate) = decode_statement_about::<P>(&bundle.envelope.payload)?;
+    let matched = match binding {
+        ModelBinding::Known(model) => subjects
+            .iter()
+            .position(|subject| subject.root_digest == model.root_digest)
+            .ok_or_else(|| wrong_model(&subjects, &model.root_digest)),
         ModelBinding::Rehash {
             model_path,
             max_workers,
             progress,
-        } => rehash(&subject, model_path, max_workers, progress)
+        } => match_by_rehash(&subjects, model_path, max_workers, progress)
             .map_err(|e| AttestationError::Verify(e.into()))?,
-    };
-    if model_digest != subject.root_digest {
-        return Err(AttestationError::WrongModel {
-            attested: subject.root_digest_string(),
-            model: sha256_string(&model_digest),
-        }
-        .into());
-    }
+    }?;
+    let subject = subjects[matched].clone();
     Ok(VerifiedAttestation {
         subject,
+        subjects,
         predicate,
         signer: verified.signer,
         public_key_hint: verified.public_key_hint,
@@ -384,8 +445,56 @@ pub fn verify_attestation<P: Predicate>(
     })
 }
 
+/// Which of `subjects` the model at `model_path` is, re-hashed as each records (the
+/// model is hashed once per distinct setting, which is once for the subjects of one
+/// attestation); a verification error when it is none of them.
+fn match_by_rehash(
+    subjects: &[ModelSubject],
+    model_path: &Path,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<Result<usize, AttestationError>, HashError> {
+    let mut hashed: Vec<(&SerializationRecord, [u8; 32])> = Vec::new();
+    for (index, subject) in subjects.iter().enumerate() {
+        let known = hashed
+            .iter()
+            .find(|(record, _)| **record == subject.serialization)
+            .map(|(_, digest)| *digest);
+        let digest = match known {
+            Some(digest) => digest,
+            None => {
+                let digest = rehash(subject, model_path, max_workers, progress)?;
+                hashed.push((&subject.serialization, digest));
+                digest
+            }
+        };
+        if digest == subject.root_digest {
+            return Ok(Ok(index));
+        }
+    }
+    let model = hashed.first().map_or([0; 32], |(_, digest)| *digest);
+    Ok(Err(wrong_model(subjects, &model)))
+}
+
+/// The error for a model none of `subjects` is.
+fn wrong_model(subjects: &[ModelSubject], model: &[u8; 32]) -> AttestationError {
+    match subjects {
+        [subject] => AttestationError::WrongModel {
+            attested: subject.root_digest_string(),
+            model: sha256_string(model),
+        },
+        _ => AttestationError::NotASubject {
+            subjects: subjects
+                .iter()
+                .map(|s| format!("{} ({})", s.root_digest_string(), s.name))
+                .collect(),
+            model: sha256_string(model),
+        },
+    }
+}
+
 /// The root digest of the model at `model_path`, hashed as `subject` records.
-fn rehash(
+pub(crate) fn rehash(
     subject: &ModelSubject,
     model_path: &Path,
     max_workers: Option<usize>,

@@ -743,6 +743,7 @@ mod tests {
                 allow_symlinks: true,
                 ignore_paths: vec!["notes".into()],
             },
+            uri: None,
         }
     }
 

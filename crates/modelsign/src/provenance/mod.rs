@@ -1,8 +1,459 @@
 //! ML supply-chain provenance: a signed SLSA v1 provenance for each stage of a pipeline,
 //! whose subjects are the stage's outputs and whose resolved dependencies are its inputs,
 //! every one named by the same OMS root digest its signature and model card use.
+//!
+//! Recording a stage ([`StageRecord`]) digests its outputs and local inputs, checks the
+//! inputs fit the stage ([`Stage::required_inputs`]), and signs the provenance, an
+//! [`attestation`](crate::attestation) like any other, into a bundle beside each output
+//! ([`default_path`]). Verifying one ([`verify_provenance`]) checks the signature, that the
+//! model at hand is one of its subjects, and, given local copies, that the inputs are the
+//! ones recorded.
 
+pub mod draft;
 pub mod huggingface;
+mod predicate;
+mod reference;
 pub mod stage;
 
-pub use stage::{Role, Stage};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+use crate::attestation::{
+    self, AttestationStore, ModelBinding, ModelSubject, NotVerified, StoredAttestations,
+    VerifiedAttestation,
+};
+use crate::bundle::Bundle;
+use crate::error::ProvenanceError;
+use crate::hashing::{HashSettings, Progress};
+use crate::intoto::SLSA_PROVENANCE_V1;
+use crate::manifest::sha256_string;
+use crate::signing::Signer;
+use crate::verifying::Verifier;
+
+pub use predicate::{Input, Provenance, CLAIMED_BY_ANNOTATION, ROLE_ANNOTATION};
+pub use reference::{InputRef, InputSource, OutputRef};
+pub use stage::{Role, Stage, BUILD_TYPE_BASE, SELF_RECORDED_BUILDER};
+
+/// The file name of a provenance kept in a model's or dataset's folder.
+pub const PROVENANCE_FILE: &str = "provenance.sig";
+
+/// Where the provenance of `output` is kept by default: `provenance.sig` inside a folder,
+/// `<file>.provenance.sig` beside a file. Both are left out when the folder (or the one
+/// holding the file) is hashed, as every `*.sig` file at the top of a model is.
+pub fn default_path(output: &Path) -> PathBuf {
+    if output.is_dir() {
+        return output.join(PROVENANCE_FILE);
+    }
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(PROVENANCE_FILE);
+    output.with_file_name(name)
+}
+
+/// One stage to record, as the user describes it.
+#[derive(Debug, Clone)]
+pub struct StageRecord {
+    /// The stage.
+    pub stage: Stage,
+    /// What it produced: the provenance's subjects.
+    pub outputs: Vec<OutputRef>,
+    /// What it consumed.
+    pub inputs: Vec<InputRef>,
+    /// Hyper-parameters, seeds, commands.
+    pub parameters: BTreeMap<String, String>,
+    /// Who ran it; `None` says it is self-recorded ([`SELF_RECORDED_BUILDER`]).
+    pub builder_id: Option<String>,
+    /// When it started; `None`: now.
+    pub started: Option<Timestamp>,
+    /// When it finished; `None`: now.
+    pub finished: Option<Timestamp>,
+    /// Whether inputs without a digest may be recorded.
+    pub allow_undigested: bool,
+}
+
+/// A time given as RFC 3339 text.
+pub fn parse_time(text: &str) -> Result<Timestamp, ProvenanceError> {
+    text.parse()
+        .map_err(|e: jiff::Error| ProvenanceError::BadTime {
+            text: text.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+impl StageRecord {
+    /// Checks everything that needs no hashing, before anything slow or interactive
+    /// happens: there are outputs and they exist, the inputs fit the stage, undigested
+    /// inputs are allowed, an evaluation's outputs are evaluation results, the times are in
+    /// order. Returns the warnings to show (undigested inputs, when allowed).
+    pub fn check(&self) -> Result<Vec<String>, ProvenanceError> {
+        if self.outputs.is_empty() {
+            return Err(ProvenanceError::NoOutputs);
+        }
+        for output in &self.outputs {
+            if !output.path.exists() {
+                return Err(ProvenanceError::BadOutput {
+                    output: output.path.display().to_string(),
+                    reason: "no such file or folder".into(),
+                });
+            }
+            if self.stage == Stage::Evaluate {
+                check_evaluation_results(&output.path)?;
+            }
+        }
+        let undigested: Vec<String> = self
+            .inputs
+            .iter()
+            .filter(|i| i.is_undigested())
+            .map(|i| format!("{}={}", i.role, i.reference()))
+            .collect();
+        let mut warnings = Vec::new();
+        if !undigested.is_empty() {
+            if !self.allow_undigested {
+                return Err(ProvenanceError::Undigested { inputs: undigested });
+            }
+            warnings.push(format!(
+                "recording {} without a digest ({}): graph tools (GUAC among them) drop such inputs, and no verifier can check them",
+                if undigested.len() == 1 { "an input" } else { "inputs" },
+                undigested.join(", ")
+            ));
+        }
+        // The stage's needs are checked on the references, so a missing dataset is
+        // reported before any input is hashed.
+        let (started, finished) = self.times();
+        let problems = predicate::stage_problems(
+            self.stage,
+            self.inputs.iter().map(|i| i.role),
+            started,
+            finished,
+        );
+        if !problems.is_empty() {
+            return Err(ProvenanceError::StageInputs(problems));
+        }
+        Ok(warnings)
+    }
+
+    fn times(&self) -> (Timestamp, Timestamp) {
+        // Whole seconds: a record says when a stage ran, not to the nanosecond.
+        let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_default();
+        let finished = self.finished.unwrap_or(now);
+        (self.started.unwrap_or(finished.min(now)), finished)
+    }
+
+    /// Digests the outputs and local inputs with `settings` (the walking rules of a model
+    /// signature), giving the provenance's subjects and predicate.
+    pub fn resolve(
+        &self,
+        settings: &HashSettings,
+        progress: &Progress,
+    ) -> Result<(Vec<ModelSubject>, Provenance), ProvenanceError> {
+        let subjects = self
+            .outputs
+            .iter()
+            .map(|output| {
+                let mut subject = reference::digest_local(&output.path, settings, progress)?;
+                subject.uri.clone_from(&output.uri);
+                Ok(subject)
+            })
+            .collect::<Result<Vec<_>, ProvenanceError>>()?;
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|input| input.resolve(settings, progress))
+            .collect::<Result<_, _>>()?;
+        let (started, finished) = self.times();
+        let provenance = Provenance {
+            stage: self.stage,
+            inputs,
+            parameters: self.parameters.clone(),
+            builder_id: self
+                .builder_id
+                .clone()
+                .unwrap_or_else(|| SELF_RECORDED_BUILDER.to_owned()),
+            started,
+            finished,
+        };
+        Ok((subjects, provenance))
+    }
+
+    /// Where the provenance goes: `output_file` when given; else each output's claims
+    /// file when `claims` says so (`Some(None)`: the output's own `claims.jsonl`,
+    /// `Some(Some(file))`: that file, once); else [`default_path`] of each output.
+    pub fn stores(
+        &self,
+        output_file: Option<&Path>,
+        claims: Option<Option<&Path>>,
+    ) -> Vec<AttestationStore> {
+        if let Some(file) = output_file {
+            return vec![AttestationStore::File(file.to_path_buf())];
+        }
+        if let Some(Some(file)) = claims {
+            return vec![AttestationStore::Claims(file.to_path_buf())];
+        }
+        self.outputs
+            .iter()
+            .map(|output| {
+                AttestationStore::choose(&output.path, &default_path(&output.path), claims)
+            })
+            .collect()
+    }
+
+    /// Refuses, before anything slow, a store the provenance could not be written to.
+    pub fn check_writable(&self, stores: &[AttestationStore]) -> Result<(), ProvenanceError> {
+        for (index, store) in stores.iter().enumerate() {
+            let model = self
+                .outputs
+                .get(index)
+                .or(self.outputs.first())
+                .map_or(Path::new("."), |o| o.path.as_path());
+            store
+                .check_writable(model)
+                .map_err(|e| ProvenanceError::Attestation(e.into()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Signs a stage's provenance about `subjects` and writes it to every store, each
+/// atomically (check them first with [`StageRecord::check_writable`]).
+pub fn sign_provenance_into(
+    subjects: &[ModelSubject],
+    provenance: &Provenance,
+    signer: &dyn Signer,
+    stores: &[AttestationStore],
+) -> Result<Bundle, ProvenanceError> {
+    let bundle = attestation::sign_attestation_about(subjects, provenance, signer)?;
+    for store in stores {
+        store
+            .write(&bundle)
+            .map_err(|e| ProvenanceError::Attestation(e.into()))?;
+    }
+    Ok(bundle)
+}
+
+/// A local copy of an input, to check against the recorded digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputCheck {
+    /// The role it is recorded with.
+    pub role: Role,
+    /// The copy.
+    pub path: PathBuf,
+}
+
+impl InputCheck {
+    /// Parses `ROLE=PATH`.
+    pub fn parse(text: &str) -> Result<InputCheck, ProvenanceError> {
+        let bad = |reason: String| ProvenanceError::BadInput {
+            input: text.to_owned(),
+            reason,
+        };
+        let (role, path) = text
+            .split_once('=')
+            .filter(|(_, path)| !path.is_empty())
+            .ok_or_else(|| bad("expected ROLE=PATH, e.g. dataset=./data".into()))?;
+        let role = Role::parse(role).ok_or_else(|| {
+            bad(format!(
+                "'{role}' is not a role; the roles are {}",
+                Role::names()
+            ))
+        })?;
+        Ok(InputCheck {
+            role,
+            path: PathBuf::from(path),
+        })
+    }
+}
+
+/// What verification established about one recorded input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputStatus {
+    /// A local copy was re-hashed and matches.
+    Checked {
+        /// The copy.
+        path: PathBuf,
+    },
+    /// Signed with a digest, not re-checked here.
+    Recorded,
+    /// Taken from metadata (a model card): a claim, not verified by anyone.
+    Claimed {
+        /// Where it was claimed.
+        by: String,
+    },
+    /// Recorded without a digest.
+    Undigested,
+}
+
+impl InputStatus {
+    /// One word for the status: `checked`, `recorded`, `claimed` or `undigested`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            InputStatus::Checked { .. } => "checked",
+            InputStatus::Recorded => "recorded",
+            InputStatus::Claimed { .. } => "claimed",
+            InputStatus::Undigested => "undigested",
+        }
+    }
+}
+
+/// A verified provenance.
+#[derive(Debug, Clone)]
+pub struct VerifiedProvenance {
+    /// The attestation: the subject the model matched, every subject, the predicate, the
+    /// signer.
+    pub attestation: VerifiedAttestation<Provenance>,
+    /// The status of each recorded input, in the provenance's order.
+    pub inputs: Vec<InputStatus>,
+}
+
+/// Verifies a provenance: its signature (by `verifier`), that the model `binding` names is
+/// one of its subjects, and that each local copy in `checks` hashes to a recorded input of
+/// its role.
+pub fn verify_provenance(
+    bundle: &Bundle,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+    checks: &[InputCheck],
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<VerifiedProvenance, ProvenanceError> {
+    let attestation = attestation::verify_attestation::<Provenance>(bundle, verifier, binding)?;
+    let recorded = &attestation.predicate.inputs;
+    let mut inputs: Vec<InputStatus> = recorded
+        .iter()
+        .map(|input| match (&input.claimed_by, input.digest.is_empty()) {
+            (Some(by), _) => InputStatus::Claimed { by: by.clone() },
+            (None, true) => InputStatus::Undigested,
+            (None, false) => InputStatus::Recorded,
+        })
+        .collect();
+    for check in checks {
+        let matched = check_input(recorded, check, max_workers, progress)?;
+        inputs[matched] = InputStatus::Checked {
+            path: check.path.clone(),
+        };
+    }
+    Ok(VerifiedProvenance {
+        attestation,
+        inputs,
+    })
+}
+
+/// Verifies the provenance in `stored` ([`verify_provenance`]): the bundle file's, or the
+/// newest provenance in a claims file that verifies.
+pub fn verify_stored_provenance(
+    stored: &StoredAttestations,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+    checks: &[InputCheck],
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<VerifiedProvenance, ProvenanceError> {
+    stored
+        .verify_first(SLSA_PROVENANCE_V1, |bundle| {
+            verify_provenance(bundle, verifier, binding, checks, max_workers, progress)
+        })
+        .map_err(|e| match e {
+            NotVerified::Failed(e) => e,
+            NotVerified::NoClaim { path } => ProvenanceError::NoClaim { path },
+            NotVerified::NoClaimVerifies {
+                path,
+                line,
+                tried,
+                error,
+            } => ProvenanceError::NoClaimVerifies {
+                path,
+                line,
+                tried,
+                source: Box::new(error),
+            },
+        })
+}
+
+/// The index of the recorded input `check` matches.
+fn check_input(
+    recorded: &[Input],
+    check: &InputCheck,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<usize, ProvenanceError> {
+    let of_role: Vec<(usize, &Input)> = recorded
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| input.role == check.role)
+        .collect();
+    let describe = |input: &Input| match input.digest.get("sha256") {
+        Some(hex) => format!("sha256:{hex} ({})", input.label()),
+        None => input.label(),
+    };
+    if of_role.is_empty() {
+        let mut roles: Vec<String> = recorded.iter().map(|i| i.role.to_string()).collect();
+        roles.dedup();
+        return Err(ProvenanceError::NoInputOfRole {
+            role: check.role.to_string(),
+            path: check.path.clone(),
+            recorded: roles,
+        });
+    }
+    let mut hashed: Vec<(crate::serialization::SerializationRecord, [u8; 32])> = Vec::new();
+    let mut found = None;
+    for (index, input) in &of_role {
+        let Some(subject) = input.as_subject() else {
+            continue;
+        };
+        let known = hashed
+            .iter()
+            .find(|(record, _)| *record == subject.serialization)
+            .map(|(_, digest)| *digest);
+        let digest = match known {
+            Some(digest) => digest,
+            None => {
+                let digest = attestation::rehash(&subject, &check.path, max_workers, progress)
+                    .map_err(|source| ProvenanceError::Hash {
+                        path: check.path.clone(),
+                        source,
+                    })?;
+                hashed.push((subject.serialization.clone(), digest));
+                digest
+            }
+        };
+        if digest == subject.root_digest {
+            return Ok(*index);
+        }
+        found.get_or_insert(digest);
+    }
+    let recorded_of_role = of_role.iter().map(|(_, input)| describe(input)).collect();
+    match found {
+        Some(digest) => Err(ProvenanceError::InputChanged {
+            role: check.role.to_string(),
+            path: check.path.clone(),
+            found: sha256_string(&digest),
+            recorded: recorded_of_role,
+        }),
+        None => Err(ProvenanceError::InputNotCheckable {
+            role: check.role.to_string(),
+            path: check.path.clone(),
+            recorded: recorded_of_role,
+        }),
+    }
+}
+
+/// Checks that an evaluate stage's output is evaluation results a model card imports.
+fn check_evaluation_results(path: &Path) -> Result<(), ProvenanceError> {
+    let not_results = |reason: String| ProvenanceError::NotEvaluationResults {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(not_results("it is not a file".into()));
+    }
+    match crate::card::import_evaluations(path) {
+        Ok(metrics) if metrics.is_empty() => Err(not_results("it holds no results".into())),
+        Ok(_) => Ok(()),
+        Err(e) => Err(not_results(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -185,7 +185,10 @@ mod tests {
             "https://modelsign.dev/buildtypes/ml-finetune/v1"
         );
         assert_eq!(Stage::parse("fine-tune"), None);
-        assert_eq!(Stage::of_build_type("https://slsa.dev/container-based-build/v0.1"), None);
+        assert_eq!(
+            Stage::of_build_type("https://slsa.dev/container-based-build/v0.1"),
+            None
+        );
         for role in Role::ALL {
             assert_eq!(Role::parse(role.name()), Some(role));
         }

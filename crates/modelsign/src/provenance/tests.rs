@@ -1,0 +1,370 @@
+use super::*;
+use crate::error::Classify;
+use crate::keys::{Curve, PrivateKey};
+use crate::signing::KeySigner;
+use crate::verifying::KeyVerifier;
+
+/// A folder of files, standing for a model or a dataset.
+fn folder(root: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let path = root.join(name);
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("data.bin"), content).unwrap();
+    std::fs::write(path.join("config.json"), b"{}").unwrap();
+    path
+}
+
+fn input(text: &str) -> InputRef {
+    InputRef::parse(text).unwrap()
+}
+
+fn record(stage: Stage, outputs: &[&Path], inputs: &[String]) -> StageRecord {
+    StageRecord {
+        stage,
+        outputs: outputs
+            .iter()
+            .map(|p| OutputRef {
+                path: p.to_path_buf(),
+                uri: None,
+            })
+            .collect(),
+        inputs: inputs.iter().map(|i| input(i)).collect(),
+        parameters: BTreeMap::from([("learning_rate".to_owned(), "2e-5".to_owned())]),
+        builder_id: None,
+        started: None,
+        finished: None,
+        allow_undigested: false,
+    }
+}
+
+struct Signed {
+    bundle: Bundle,
+    verifier: KeyVerifier,
+}
+
+fn sign(record: &StageRecord) -> Signed {
+    record.check().unwrap();
+    let (subjects, provenance) = record
+        .resolve(&HashSettings::default(), &Progress::none())
+        .unwrap();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let verifier = KeyVerifier::new(key.public_key());
+    let bundle = sign_provenance_into(&subjects, &provenance, &KeySigner::new(key), &[]).unwrap();
+    Signed { bundle, verifier }
+}
+
+fn verify(
+    signed: &Signed,
+    model: &Path,
+    checks: &[InputCheck],
+) -> Result<VerifiedProvenance, ProvenanceError> {
+    let progress = Progress::none();
+    let binding = ModelBinding::Rehash {
+        model_path: model,
+        max_workers: None,
+        progress: &progress,
+    };
+    verify_provenance(
+        &signed.bundle,
+        &signed.verifier,
+        binding,
+        checks,
+        None,
+        &progress,
+    )
+}
+
+fn check(role: Role, path: &Path) -> InputCheck {
+    InputCheck {
+        role,
+        path: path.to_path_buf(),
+    }
+}
+
+struct Finetune {
+    _dir: tempfile::TempDir,
+    base: PathBuf,
+    data: PathBuf,
+    tuned: PathBuf,
+    signed: Signed,
+}
+
+fn finetune() -> Finetune {
+    let dir = tempfile::tempdir().unwrap();
+    let base = folder(dir.path(), "base", b"base weights");
+    let data = folder(dir.path(), "data", b"training rows");
+    let tuned = folder(dir.path(), "tuned", b"tuned weights");
+    let signed = sign(&record(
+        Stage::Finetune,
+        &[&tuned],
+        &[
+            format!("base-model={}", base.display()),
+            format!("dataset={}", data.display()),
+            format!("code=git+https://github.com/org/train@{}", "a".repeat(40)),
+        ],
+    ));
+    Finetune {
+        _dir: dir,
+        base,
+        data,
+        tuned,
+        signed,
+    }
+}
+
+#[test]
+fn a_recorded_stage_verifies_with_its_inputs_checked_against_local_copies() {
+    let f = finetune();
+    let verified = verify(
+        &f.signed,
+        &f.tuned,
+        &[
+            check(Role::BaseModel, &f.base),
+            check(Role::Dataset, &f.data),
+        ],
+    )
+    .unwrap();
+    let provenance = &verified.attestation.predicate;
+    assert_eq!(provenance.stage, Stage::Finetune);
+    assert_eq!(provenance.builder_id, SELF_RECORDED_BUILDER);
+    assert_eq!(provenance.parameters["learning_rate"], "2e-5");
+    let roles: Vec<Role> = provenance.inputs.iter().map(|i| i.role).collect();
+    assert_eq!(roles, [Role::BaseModel, Role::Dataset, Role::Code]);
+    // The dataset's recorded digest is the one its own signature would name.
+    let data_subject =
+        ModelSubject::of_model(&f.data, &HashSettings::default(), &Progress::none()).unwrap();
+    assert_eq!(
+        provenance.inputs[1].root_digest(),
+        Some(data_subject.root_digest)
+    );
+    assert_eq!(
+        verified.inputs,
+        [
+            InputStatus::Checked {
+                path: f.base.clone()
+            },
+            InputStatus::Checked {
+                path: f.data.clone()
+            },
+            InputStatus::Recorded,
+        ]
+    );
+    assert_eq!(provenance.inputs[2].digest["gitCommit"], "a".repeat(40));
+}
+
+#[test]
+fn a_changed_output_byte_fails_naming_both_digests() {
+    let f = finetune();
+    let recorded = ModelSubject::of_model(&f.tuned, &HashSettings::default(), &Progress::none())
+        .unwrap()
+        .root_digest_string();
+    std::fs::write(f.tuned.join("data.bin"), b"tuned weightz").unwrap();
+    let error = verify(&f.signed, &f.tuned, &[]).unwrap_err();
+    let message = error.to_string();
+    assert!(!error.is_input_error(), "{message}");
+    assert!(message.contains(&recorded), "{message}");
+    let now = ModelSubject::of_model(&f.tuned, &HashSettings::default(), &Progress::none())
+        .unwrap()
+        .root_digest_string();
+    assert!(message.contains(&now), "{message}");
+}
+
+#[test]
+fn a_provenance_presented_for_another_model_fails_naming_both() {
+    let f = finetune();
+    let error = verify(&f.signed, &f.base, &[]).unwrap_err().to_string();
+    let digest = |p: &Path| {
+        ModelSubject::of_model(p, &HashSettings::default(), &Progress::none())
+            .unwrap()
+            .root_digest_string()
+    };
+    assert!(error.contains(&digest(&f.tuned)), "{error}");
+    assert!(error.contains(&digest(&f.base)), "{error}");
+}
+
+#[test]
+fn a_changed_input_fails_its_check() {
+    let f = finetune();
+    std::fs::write(f.data.join("extra.csv"), b"poison").unwrap();
+    let error = verify(&f.signed, &f.tuned, &[check(Role::Dataset, &f.data)]).unwrap_err();
+    let ProvenanceError::InputChanged { role, recorded, .. } = &error else {
+        panic!("{error}");
+    };
+    assert_eq!(role, "dataset");
+    assert_eq!(recorded.len(), 1);
+    assert!(
+        error.to_string().starts_with("input changed: the dataset"),
+        "{error}"
+    );
+    // The wrong role for a copy is its own failure.
+    let error = verify(&f.signed, &f.tuned, &[check(Role::Tokenizer, &f.data)]).unwrap_err();
+    assert!(
+        matches!(error, ProvenanceError::NoInputOfRole { .. }),
+        "{error}"
+    );
+    // An input recorded without an OMS digest cannot be checked.
+    let error = verify(&f.signed, &f.tuned, &[check(Role::Code, &f.data)]).unwrap_err();
+    assert!(
+        matches!(error, ProvenanceError::InputNotCheckable { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn every_output_of_a_stage_is_a_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = folder(dir.path(), "raw", b"raw rows");
+    let train = folder(dir.path(), "train", b"train rows");
+    let test = folder(dir.path(), "test", b"test rows");
+    let signed = sign(&record(
+        Stage::DataPrep,
+        &[&train, &test],
+        &[format!("dataset={}", raw.display())],
+    ));
+    for (output, index) in [(&train, 0), (&test, 1)] {
+        let verified = verify(&signed, output, &[]).unwrap();
+        assert_eq!(verified.attestation.subjects.len(), 2);
+        assert_eq!(
+            verified.attestation.subject,
+            verified.attestation.subjects[index]
+        );
+    }
+    let error = verify(&signed, &raw, &[]).unwrap_err().to_string();
+    assert!(
+        error.contains("(train)") && error.contains("(test)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_stage_missing_what_it_needs_is_refused_before_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = folder(dir.path(), "out", b"w");
+    let cases = [
+        (
+            Stage::Finetune,
+            vec![],
+            "a finetune stage needs exactly 1 base-model input, found 0",
+        ),
+        (
+            Stage::Merge,
+            vec!["base-model=pkg:huggingface/a/b#sha256=".to_owned() + &"0".repeat(64)],
+            "a merge stage needs at least 2 base-model inputs, found 1",
+        ),
+        (
+            Stage::Quantize,
+            vec!["base-model=pkg:huggingface/a/b@main".to_owned()],
+            "without a digest: base-model=pkg:huggingface/a/b@main",
+        ),
+        (
+            Stage::Convert,
+            vec![format!(
+                "base-model={}",
+                dir.path().join("missing").display()
+            )],
+            "cannot digest",
+        ),
+    ];
+    for (stage, inputs, expected) in cases {
+        let record = record(stage, &[&out], &inputs);
+        let error = match record.check() {
+            Err(e) => e,
+            Ok(_) => record
+                .resolve(&HashSettings::default(), &Progress::none())
+                .unwrap_err(),
+        };
+        assert!(error.is_input_error(), "{error}");
+        assert!(error.to_string().contains(expected), "{stage}: {error}");
+    }
+    let mut allowed = record(
+        Stage::Quantize,
+        &[&out],
+        &["base-model=pkg:huggingface/a/b@main".to_owned()],
+    );
+    allowed.allow_undigested = true;
+    let warnings = allowed.check().unwrap();
+    assert!(warnings[0].contains("graph tools"), "{warnings:?}");
+}
+
+#[test]
+fn an_unknown_stage_and_a_malformed_provenance_are_named() {
+    let f = finetune();
+    let payload = f.signed.bundle.envelope.payload.clone();
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let verifier = KeyVerifier::new(key.public_key());
+    let signer = KeySigner::new(key);
+    let resign = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut statement = statement.clone();
+        edit(&mut statement);
+        let bundle = signer
+            .sign_payload(serde_json::to_vec(&statement).unwrap())
+            .unwrap();
+        let signed = Signed {
+            bundle,
+            verifier: verifier.clone(),
+        };
+        verify(&signed, &f.tuned, &[]).unwrap_err()
+    };
+    let error = resign(&|s| {
+        s["predicate"]["buildDefinition"]["buildType"] = "https://example.com/ml-train/v3".into()
+    });
+    assert!(matches!(error, ProvenanceError::UnknownStage(_)), "{error}");
+    assert!(error.to_string().starts_with("unknown stage"), "{error}");
+    let error = resign(&|s| {
+        s["predicate"]["buildDefinition"]["resolvedDependencies"][1]["annotations"]["role"] =
+            "weights".into()
+    });
+    assert!(
+        error
+            .to_string()
+            .contains("resolvedDependencies[1] has the role 'weights'"),
+        "{error}"
+    );
+    let error = resign(&|s| {
+        let deps = s["predicate"]["buildDefinition"]["resolvedDependencies"]
+            .as_array_mut()
+            .unwrap();
+        deps.remove(1);
+    });
+    assert!(
+        error.to_string().contains("needs at least 1 dataset input"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_predicate_holds_only_slsa_fields_with_vendor_data_inside_parameters_and_annotations() {
+    let f = finetune();
+    let statement: serde_json::Value =
+        serde_json::from_slice(&f.signed.bundle.envelope.payload).unwrap();
+    let predicate = &statement["predicate"];
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(predicate), ["buildDefinition", "runDetails"]);
+    assert_eq!(
+        keys(&predicate["buildDefinition"]),
+        [
+            "buildType",
+            "externalParameters",
+            "internalParameters",
+            "resolvedDependencies"
+        ]
+    );
+    assert_eq!(keys(&predicate["runDetails"]), ["builder", "metadata"]);
+    assert_eq!(
+        keys(&predicate["runDetails"]["metadata"]),
+        ["finishedOn", "startedOn"]
+    );
+    for dependency in predicate["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap()
+    {
+        for key in keys(dependency) {
+            assert!(
+                ["name", "uri", "digest", "annotations"].contains(&key.as_str()),
+                "{key}"
+            );
+        }
+    }
+    assert_eq!(statement["predicateType"], "https://slsa.dev/provenance/v1");
+}
