@@ -169,20 +169,111 @@ pub struct CardInitArgs {
     pub report: OutputArgs,
 }
 
+/// How a card or a provenance is signed: `modelsign card sign key …`. The method's own
+/// flags, with the command's (`C`).
+pub type CardSignMethod = AttestSignMethod<CardSignCommon>;
+/// How a card's signature is checked.
+pub type CardVerifyMethod = AttestVerifyMethod<CardVerifyCommon>;
+
+/// The signing methods of an attestation (a card, a provenance), each with the command's
+/// own flags `C`.
 #[derive(Debug, Subcommand)]
-pub enum CardSignMethod {
-    /// Sign the card with an EC private key.
-    Key(CardSignKeyArgs),
-    /// Sign the card with an EC private key and its certificate chain.
-    Certificate(CardSignCertificateArgs),
-    /// Sign the card keylessly with Sigstore.
-    Sigstore(CardSignSigstoreArgs),
-    /// Sign the card with a key held in a PKCS#11 token.
+pub enum AttestSignMethod<C: Args> {
+    /// Sign with an EC private key.
+    Key(AttestSignKey<C>),
+    /// Sign with an EC private key and its certificate chain.
+    Certificate(AttestSignCertificate<C>),
+    /// Sign keylessly with Sigstore.
+    Sigstore(AttestSignSigstore<C>),
+    /// Sign with a key held in a PKCS#11 token.
     #[command(after_help = PKCS11_HELP)]
-    Pkcs11Key(CardSignPkcs11KeyArgs),
-    /// Sign the card with a PKCS#11 token's key and its certificate chain.
+    Pkcs11Key(AttestSignPkcs11Key<C>),
+    /// Sign with a PKCS#11 token's key and its certificate chain.
     #[command(after_help = PKCS11_HELP)]
-    Pkcs11Certificate(CardSignPkcs11CertificateArgs),
+    Pkcs11Certificate(AttestSignPkcs11Certificate<C>),
+}
+
+#[derive(Debug, Args)]
+pub struct AttestSignKey<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    #[command(flatten)]
+    pub key: PrivateKeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestSignCertificate<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    #[command(flatten)]
+    pub key: PrivateKeyArgs,
+    #[command(flatten)]
+    pub certificate: CertificateChainArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestSignSigstore<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    #[command(flatten)]
+    pub sigstore: SigstoreSignerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestSignPkcs11Key<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    /// RFC 7512 URI of the signing key (see below).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub pkcs11_uri: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestSignPkcs11Certificate<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    /// RFC 7512 URI of the signing key (see below).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub pkcs11_uri: String,
+    #[command(flatten)]
+    pub certificate: CertificateChainArgs,
+}
+
+/// The verification methods of an attestation, each with the command's own flags `C`.
+#[derive(Debug, Subcommand)]
+pub enum AttestVerifyMethod<C: Args> {
+    /// It was signed with an EC key (`key` or `pkcs11-key`).
+    Key(AttestVerifyKey<C>),
+    /// It was signed with a certificate chain.
+    Certificate(AttestVerifyCertificate<C>),
+    /// It was signed keylessly with Sigstore.
+    Sigstore(AttestVerifySigstore<C>),
+}
+
+#[derive(Debug, Args)]
+pub struct AttestVerifyKey<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    /// PEM public key of the signer.
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub public_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestVerifyCertificate<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    /// PEM file of trusted root certificate(s) (repeatable).
+    #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestVerifySigstore<C: Args> {
+    #[command(flatten)]
+    pub common: C,
+    #[command(flatten)]
+    pub sigstore: SigstoreVerifierArgs,
 }
 
 #[derive(Debug, Args)]
@@ -211,62 +302,6 @@ pub struct CardSignCommon {
     pub hashing: HashingArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CardSignKeyArgs {
-    #[command(flatten)]
-    pub common: CardSignCommon,
-    #[command(flatten)]
-    pub key: PrivateKeyArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CardSignCertificateArgs {
-    #[command(flatten)]
-    pub common: CardSignCommon,
-    #[command(flatten)]
-    pub key: PrivateKeyArgs,
-    #[command(flatten)]
-    pub certificate: CertificateChainArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CardSignSigstoreArgs {
-    #[command(flatten)]
-    pub common: CardSignCommon,
-    #[command(flatten)]
-    pub sigstore: SigstoreSignerArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CardSignPkcs11KeyArgs {
-    #[command(flatten)]
-    pub common: CardSignCommon,
-    /// RFC 7512 URI of the signing key (see below).
-    #[arg(long, value_name = "PKCS11_URI")]
-    pub pkcs11_uri: String,
-}
-
-#[derive(Debug, Args)]
-pub struct CardSignPkcs11CertificateArgs {
-    #[command(flatten)]
-    pub common: CardSignCommon,
-    /// RFC 7512 URI of the signing key (see below).
-    #[arg(long, value_name = "PKCS11_URI")]
-    pub pkcs11_uri: String,
-    #[command(flatten)]
-    pub certificate: CertificateChainArgs,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CardVerifyMethod {
-    /// The card was signed with an EC key (`card sign key` or `pkcs11-key`).
-    Key(CardVerifyKeyArgs),
-    /// The card was signed with a certificate chain.
-    Certificate(CardVerifyCertificateArgs),
-    /// The card was signed keylessly with Sigstore.
-    Sigstore(CardVerifySigstoreArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -316,32 +351,6 @@ pub struct CardVerifyCommon {
     pub max_workers: Option<u64>,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CardVerifyKeyArgs {
-    #[command(flatten)]
-    pub common: CardVerifyCommon,
-    /// PEM public key of the card's signer.
-    #[arg(long, value_name = "PUBLIC_KEY")]
-    pub public_key: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct CardVerifyCertificateArgs {
-    #[command(flatten)]
-    pub common: CardVerifyCommon,
-    /// PEM file of trusted root certificate(s) (repeatable).
-    #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
-    pub certificate_chain: Vec<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct CardVerifySigstoreArgs {
-    #[command(flatten)]
-    pub common: CardVerifyCommon,
-    #[command(flatten)]
-    pub sigstore: SigstoreVerifierArgs,
 }
 
 #[derive(Debug, Subcommand)]
