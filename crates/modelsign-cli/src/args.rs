@@ -70,6 +70,11 @@ pub enum Command {
     /// intended use) bound to its root digest, as a CycloneDX 1.6 BOM.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Signed SLSA provenance for each stage of an ML pipeline (data-prep, pretrain,
+    /// finetune, adapter, quantize, merge, distill, convert, evaluate): outputs and inputs
+    /// named by their OMS root digests, so every stage joins the next.
+    #[command(subcommand)]
+    Provenance(ProvenanceCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,6 +359,160 @@ pub struct CardVerifyCommon {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ProvenanceCommand {
+    /// Record one pipeline stage: digest its outputs and local inputs, and sign an SLSA v1
+    /// provenance beside each output (OUTPUT/provenance.sig, or FILE.provenance.sig).
+    #[command(subcommand)]
+    Record(ProvenanceRecordMethod),
+    /// Verify a stage's provenance: its signature, that MODEL is one of its outputs, and
+    /// with --input that local copies of the inputs are the ones recorded.
+    #[command(subcommand)]
+    Verify(ProvenanceVerifyMethod),
+    /// Draft a provenance from what a Hugging Face model folder says about its ancestry
+    /// (README front matter, adapter_config.json, config.json, mergekit configs, the
+    /// cache's refs and snapshots). Every input it finds is marked claimed. Review the
+    /// draft, then sign it with `provenance record METHOD --draft FILE`.
+    #[command(after_help = "Examples:\n  \
+modelsign provenance import-hf ./my-adapter -o draft.json\n  \
+modelsign provenance import-hf ~/.cache/huggingface/hub/models--org--name/snapshots/REV -o draft.json\n  \
+modelsign provenance record key --draft draft.json --allow-undigested --private-key key.pem")]
+    ImportHf(ProvenanceImportHfArgs),
+}
+
+/// How a stage's provenance is signed.
+pub type ProvenanceRecordMethod = AttestSignMethod<ProvenanceRecordCommon>;
+/// How a stage's provenance is checked.
+pub type ProvenanceVerifyMethod = AttestVerifyMethod<ProvenanceVerifyCommon>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    DataPrep,
+    Pretrain,
+    Finetune,
+    Adapter,
+    Quantize,
+    Merge,
+    Distill,
+    Convert,
+    Evaluate,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Inputs (--input ROLE=REF, repeatable). ROLE is one of base-model, dataset, code,\n\
+container, framework, config, tokenizer, eval-set. REF is:\n  \
+./path                              a local model or dataset: its OMS root digest\n  \
+PURL#sha256=HEX                     a purl with its OMS root digest (pkg:huggingface/ORG/NAME@REV)\n  \
+PURL#path=./copy                    a purl, digested from a local copy\n  \
+pkg:oci/NAME@sha256:HEX             a container image by digest\n  \
+git+https://HOST/REPO@SHA           code at a commit (digest gitCommit)\n\
+An input without a digest is refused unless --allow-undigested.\n\n\
+What each stage needs: finetune and adapter one base-model and a dataset; quantize and convert\n\
+one base-model; merge two or more; distill a base-model (the teacher); data-prep and pretrain a\n\
+dataset; evaluate one base-model (the model evaluated) and an eval-set, and its --output is the\n\
+evaluation results file (`card init --eval` imports it). docs/buildtypes/ describes each.\n\n\
+Examples:\n  \
+modelsign provenance record key --stage finetune --output ./tuned \\\n      \
+--input base-model=./base --input dataset=./data --param learning_rate=2e-5 --private-key key.pem\n  \
+modelsign provenance record sigstore --stage quantize --output ./tuned-q4=pkg:huggingface/me/tuned-q4 \\\n      \
+--input base-model=./tuned --param bits=4"
+)]
+pub struct ProvenanceRecordCommon {
+    /// The stage (its build type: https://modelsign.dev/buildtypes/ml-STAGE/v1).
+    #[arg(long, value_enum, required_unless_present = "draft")]
+    pub stage: Option<StageArg>,
+    /// An output of the stage, a model or a dataset (file or folder), optionally with its
+    /// URI: PATH or PATH=URI (repeatable; each is a subject of the provenance).
+    #[arg(
+        long = "output",
+        value_name = "PATH[=URI]",
+        required_unless_present = "draft"
+    )]
+    pub outputs: Vec<String>,
+    /// An input of the stage: ROLE=REF (repeatable; see below).
+    #[arg(long = "input", value_name = "ROLE=REF")]
+    pub inputs: Vec<String>,
+    /// A parameter of the run: a hyper-parameter, a seed, the command (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+    /// Who ran the stage, as a URI (default: self-recorded, SLSA Build L1:
+    /// https://modelsign.dev/builders/self-recorded/v1).
+    #[arg(long, value_name = "URI")]
+    pub builder_id: Option<String>,
+    /// When the stage started (RFC 3339, e.g. 2026-12-02T09:30:00Z; default: when it finished).
+    #[arg(long, value_name = "TIME")]
+    pub started: Option<String>,
+    /// When the stage finished (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub finished: Option<String>,
+    /// Record inputs without a digest (graph tools drop them; a warning says so).
+    #[arg(long)]
+    pub allow_undigested: bool,
+    /// Start from a draft (`provenance import-hf`): its stage, outputs, inputs (kept marked
+    /// claimed) and parameters; flags add to it, --stage overrides it.
+    #[arg(long, value_name = "FILE")]
+    pub draft: Option<PathBuf>,
+    /// Write the provenance to this one file instead of beside each output.
+    #[arg(long, value_name = "FILE", conflicts_with = "claims")]
+    pub output_file: Option<PathBuf>,
+    /// Append the provenance to each output's claims file (OUTPUT/claims.jsonl), or to FILE.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub claims: Option<Option<PathBuf>>,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+modelsign provenance verify key ./tuned --public-key key.pub\n  \
+modelsign provenance verify key ./tuned --public-key key.pub --input dataset=./data --json\n  \
+modelsign provenance verify sigstore ./tuned-q4 --identity ci@example.com \\\n      \
+--identity-provider https://token.actions.githubusercontent.com")]
+pub struct ProvenanceVerifyCommon {
+    /// An output of the stage: a model or dataset, file or folder.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// The provenance (default: MODEL_PATH/provenance.sig, or FILE.provenance.sig).
+    #[arg(long, value_name = "FILE", conflicts_with = "claims")]
+    pub provenance: Option<PathBuf>,
+    /// Take the provenance from a claims file: the newest in MODEL_PATH/claims.jsonl, or in
+    /// FILE, that verifies.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub claims: Option<Option<PathBuf>>,
+    /// A local copy of an input to check against the recorded digest: ROLE=PATH
+    /// (repeatable).
+    #[arg(long = "input", value_name = "ROLE=PATH")]
+    pub inputs: Vec<String>,
+    /// Hashing threads (default: every available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
+    pub max_workers: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvenanceImportHfArgs {
+    /// The Hugging Face model folder (a clone, a download, or a cache snapshot).
+    #[arg(value_name = "MODEL_DIR")]
+    pub model: PathBuf,
+    /// Where to write the draft.
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        default_value = "provenance-draft.json"
+    )]
+    pub output: PathBuf,
+    /// Replace the draft file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub report: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Pkcs11Command {
     /// Write the public key of a token's key as PEM, for `verify key`.
     ///
@@ -451,7 +610,7 @@ modelsign verify sigstore my-model --signature my-model.sig \\\n      \
 }
 
 /// Which files make up the model.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SelectionArgs {
     /// Path to exclude (repeatable): relative to the model root, or absolute inside the
     /// model. A directory excludes its whole subtree; no globbing. Verification also
@@ -478,7 +637,7 @@ pub struct SelectionArgs {
 }
 
 /// Which files make up the model, and how they are hashed.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct HashingArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,

@@ -91,16 +91,7 @@ fn init(args: &CardInitArgs) -> Result<(), Failure> {
 
 /// The common flags, and the signing method with its material.
 fn sign_common(method: &CardSignMethod) -> (&CardSignCommon, SignerSpec) {
-    match method {
-        CardSignMethod::Key(a) => (&a.common, methods::key(&a.key)),
-        CardSignMethod::Certificate(a) => (&a.common, methods::certificate(&a.key, &a.certificate)),
-        CardSignMethod::Sigstore(a) => (&a.common, methods::sigstore_signer(&a.sigstore)),
-        CardSignMethod::Pkcs11Key(a) => (&a.common, methods::pkcs11_key(&a.pkcs11_uri)),
-        CardSignMethod::Pkcs11Certificate(a) => (
-            &a.common,
-            methods::pkcs11_certificate(&a.pkcs11_uri, &a.certificate),
-        ),
-    }
+    methods::attest_signer(method)
 }
 
 fn sign(method: &CardSignMethod) -> Result<(), Failure> {
@@ -170,11 +161,7 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
 }
 
 fn verify_common(method: &CardVerifyMethod) -> &CardVerifyCommon {
-    match method {
-        CardVerifyMethod::Key(a) => &a.common,
-        CardVerifyMethod::Certificate(a) => &a.common,
-        CardVerifyMethod::Sigstore(a) => &a.common,
-    }
+    methods::attest_verify_common(method)
 }
 
 /// Where the result goes: with `--json`, one JSON object on stdout, and a rendering only to
@@ -216,14 +203,7 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(card_failure)?;
     let report = report_of(common, show)?;
-    let (spec, method_name) = match method {
-        CardVerifyMethod::Key(a) => (methods::key_verifier(&a.public_key), "the given public key"),
-        CardVerifyMethod::Certificate(a) => (
-            methods::certificate_verifier(&a.certificate_chain),
-            "a certificate chained to the given roots",
-        ),
-        CardVerifyMethod::Sigstore(a) => (methods::sigstore_verifier(&a.sigstore)?, "Sigstore"),
-    };
+    let (spec, method_name) = methods::attest_verifier(method)?;
     let verifier = spec.build().map_err(methods::spec_failure)?.verifier;
     // The card, or the claims holding it, is read before any model is hashed.
     let stored = AttestationStore::choose(

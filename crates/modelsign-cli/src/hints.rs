@@ -5,8 +5,8 @@
 use std::any::Any;
 
 use modelsign::error::{
-    AttestationError, CardError, CertError, HashError, KeyError, SignError, StoreError,
-    VerifyError, WalkError,
+    AttestationError, CardError, CertError, HashError, KeyError, ProvenanceError, SignError,
+    StoreError, VerifyError, WalkError,
 };
 use modelsign::SignWarning;
 
@@ -35,6 +35,9 @@ fn hint(failure: &dyn Any) -> Option<&'static str> {
     }
     if let Some(e) = failure.downcast_ref::<CardError>() {
         return card_hint(e);
+    }
+    if let Some(e) = failure.downcast_ref::<ProvenanceError>() {
+        return provenance_hint(e);
     }
     if let Some(e) = failure.downcast_ref::<KeyError>() {
         return key_hint(e);
@@ -74,6 +77,19 @@ fn card_hint(error: &CardError) -> Option<&'static str> {
         CardError::Attestation(e) => attestation_hint(e),
         // The newest card's failure ends the message.
         CardError::NoClaimVerifies { source, .. } => card_hint(source),
+        _ => None,
+    }
+}
+
+fn provenance_hint(error: &ProvenanceError) -> Option<&'static str> {
+    match error {
+        ProvenanceError::Undigested { .. } => Some(" (--allow-undigested)"),
+        ProvenanceError::Hash { source, .. } => hash_hint(source),
+        ProvenanceError::NoClaim { .. } => {
+            Some("; record one into it with `modelsign provenance record ... --claims`")
+        }
+        ProvenanceError::Attestation(e) => attestation_hint(e),
+        ProvenanceError::NoClaimVerifies { source, .. } => provenance_hint(source),
         _ => None,
     }
 }

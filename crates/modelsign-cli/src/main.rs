@@ -39,6 +39,7 @@ mod hints;
 mod methods;
 mod output;
 mod progress;
+mod provenance;
 mod settings;
 
 use std::path::Path;
@@ -90,6 +91,10 @@ fn main() -> ExitCode {
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(_)) => (None, "Exporting the public key"),
         Command::Card(command) => {
             let (output, action) = card::output_of(command);
+            (Some(output), action)
+        }
+        Command::Provenance(command) => {
+            let (output, action) = provenance::output_of(command);
             (Some(output), action)
         }
     };
@@ -177,6 +182,7 @@ fn run(command: &Command) -> Result<(), Failure> {
         }
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(a)) => export_public_key(a),
         Command::Card(command) => card::run(command),
+        Command::Provenance(command) => provenance::run(command),
         Command::Verify(VerifyMethod::Key(a)) => {
             verify(&a.common, &methods::key_verifier(&a.public_key), false)
         }

@@ -16,9 +16,46 @@ use modelsign::{
 };
 
 use crate::args::{
-    CertificateChainArgs, OutputArgs, PrivateKeyArgs, SigstoreSignerArgs, SigstoreVerifierArgs,
+    AttestSignMethod, AttestVerifyMethod, CertificateChainArgs, OutputArgs, PrivateKeyArgs,
+    SigstoreSignerArgs, SigstoreVerifierArgs,
 };
 use crate::failure::Failure;
+
+/// An attestation command's own flags, and the signing method with its material.
+pub fn attest_signer<C: clap::Args>(method: &AttestSignMethod<C>) -> (&C, SignerSpec) {
+    match method {
+        AttestSignMethod::Key(a) => (&a.common, key(&a.key)),
+        AttestSignMethod::Certificate(a) => (&a.common, certificate(&a.key, &a.certificate)),
+        AttestSignMethod::Sigstore(a) => (&a.common, sigstore_signer(&a.sigstore)),
+        AttestSignMethod::Pkcs11Key(a) => (&a.common, pkcs11_key(&a.pkcs11_uri)),
+        AttestSignMethod::Pkcs11Certificate(a) => {
+            (&a.common, pkcs11_certificate(&a.pkcs11_uri, &a.certificate))
+        }
+    }
+}
+
+/// An attestation command's own flags.
+pub fn attest_verify_common<C: clap::Args>(method: &AttestVerifyMethod<C>) -> &C {
+    match method {
+        AttestVerifyMethod::Key(a) => &a.common,
+        AttestVerifyMethod::Certificate(a) => &a.common,
+        AttestVerifyMethod::Sigstore(a) => &a.common,
+    }
+}
+
+/// The verifying method of an attestation command, and how messages name it.
+pub fn attest_verifier<C: clap::Args>(
+    method: &AttestVerifyMethod<C>,
+) -> Result<(VerifierSpec, &'static str), Failure> {
+    Ok(match method {
+        AttestVerifyMethod::Key(a) => (key_verifier(&a.public_key), "the given public key"),
+        AttestVerifyMethod::Certificate(a) => (
+            certificate_verifier(&a.certificate_chain),
+            "a certificate chained to the given roots",
+        ),
+        AttestVerifyMethod::Sigstore(a) => (sigstore_verifier(&a.sigstore)?, "Sigstore"),
+    })
+}
 
 pub fn key(key: &PrivateKeyArgs) -> SignerSpec {
     SignerSpec::Key(private_key(key))

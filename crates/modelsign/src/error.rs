@@ -1001,6 +1001,9 @@ pub enum ProvenanceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A parameter is not `KEY=VALUE`.
+    #[error("bad parameter '{}': a parameter is KEY=VALUE, e.g. learning_rate=2e-5", printable(.0))]
+    BadParameter(String),
     /// An output (`PATH[=URI]`) does not parse or does not exist.
     #[error("bad output '{}': {reason}", printable(output))]
     BadOutput {
@@ -1097,9 +1100,36 @@ pub enum ProvenanceError {
         /// The recorded inputs of that role.
         recorded: Vec<String>,
     },
-    /// The generic attestation steps: signing, storing, the signature, the model.
+    /// The provenance is about another model or dataset.
+    #[error("the provenance is about another model: it records the output {recorded}, but this model's root digest is {model}")]
+    WrongModel {
+        /// The output it records: root digest and name.
+        recorded: String,
+        /// The root digest of the model at hand.
+        model: String,
+    },
+    /// The provenance records several outputs, and the model is none of them.
+    #[error("the provenance is about other models: it records the outputs {}, but this model's root digest is {model}", recorded.join(", "))]
+    NotAnOutput {
+        /// Each output it records: root digest and name.
+        recorded: Vec<String>,
+        /// The root digest of the model at hand.
+        model: String,
+    },
+    /// The signed statement is not a provenance.
+    #[error(
+        "the signature does not hold a provenance: its predicate type is '{}', expected {expected}",
+        printable(found)
+    )]
+    NotAProvenance {
+        /// The predicate type expected.
+        expected: &'static str,
+        /// The one found.
+        found: String,
+    },
+    /// The generic attestation steps: signing, storing, the signature.
     #[error(transparent)]
-    Attestation(#[from] AttestationError),
+    Attestation(AttestationError),
     /// The claims file holds no provenance.
     #[error("the claims file '{}' holds no provenance", printable_path(path))]
     NoClaim {
@@ -1120,10 +1150,31 @@ pub enum ProvenanceError {
     },
 }
 
+impl From<AttestationError> for ProvenanceError {
+    /// The generic failures, in a provenance's words.
+    fn from(error: AttestationError) -> Self {
+        match error {
+            AttestationError::WrongModel { attested, model } => ProvenanceError::WrongModel {
+                recorded: attested,
+                model,
+            },
+            AttestationError::NotASubject { subjects, model } => ProvenanceError::NotAnOutput {
+                recorded: subjects,
+                model,
+            },
+            AttestationError::PredicateType { expected, found } => {
+                ProvenanceError::NotAProvenance { expected, found }
+            }
+            other => ProvenanceError::Attestation(other),
+        }
+    }
+}
+
 impl Classify for ProvenanceError {
     fn failure_kind(&self) -> FailureKind {
         match self {
             ProvenanceError::BadInput { .. }
+            | ProvenanceError::BadParameter(_)
             | ProvenanceError::BadOutput { .. }
             | ProvenanceError::NoOutputs
             | ProvenanceError::Undigested { .. }

@@ -73,6 +73,14 @@ pub struct StageRecord {
     pub allow_undigested: bool,
 }
 
+/// A parameter of a run given as `KEY=VALUE`.
+pub fn parse_parameter(text: &str) -> Result<(String, String), ProvenanceError> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(ProvenanceError::BadParameter(text.to_owned())),
+    }
+}
+
 /// A time given as RFC 3339 text.
 pub fn parse_time(text: &str) -> Result<Timestamp, ProvenanceError> {
     text.parse()
@@ -141,17 +149,22 @@ impl StageRecord {
         (self.started.unwrap_or(finished.min(now)), finished)
     }
 
-    /// Digests the outputs and local inputs with `settings` (the walking rules of a model
-    /// signature), giving the provenance's subjects and predicate.
+    /// Digests the outputs, each with its own settings (`output_settings`, in the order of
+    /// the outputs: exclusions name paths inside one output), and the local inputs with
+    /// `input_settings` (the walking rules of a model signature), giving the provenance's
+    /// subjects and predicate.
     pub fn resolve(
         &self,
-        settings: &HashSettings,
+        output_settings: &[HashSettings],
+        input_settings: &HashSettings,
         progress: &Progress,
     ) -> Result<(Vec<ModelSubject>, Provenance), ProvenanceError> {
         let subjects = self
             .outputs
             .iter()
-            .map(|output| {
+            .enumerate()
+            .map(|(index, output)| {
+                let settings = output_settings.get(index).unwrap_or(input_settings);
                 let mut subject = reference::digest_local(&output.path, settings, progress)?;
                 subject.uri.clone_from(&output.uri);
                 Ok(subject)
@@ -160,7 +173,7 @@ impl StageRecord {
         let inputs = self
             .inputs
             .iter()
-            .map(|input| input.resolve(settings, progress))
+            .map(|input| input.resolve(input_settings, progress))
             .collect::<Result<_, _>>()?;
         let (started, finished) = self.times();
         let provenance = Provenance {

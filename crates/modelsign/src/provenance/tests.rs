@@ -44,7 +44,7 @@ struct Signed {
 fn sign(record: &StageRecord) -> Signed {
     record.check().unwrap();
     let (subjects, provenance) = record
-        .resolve(&HashSettings::default(), &Progress::none())
+        .resolve(&[], &HashSettings::default(), &Progress::none())
         .unwrap();
     let key = PrivateKey::generate(Curve::P256).unwrap();
     let verifier = KeyVerifier::new(key.public_key());
@@ -269,7 +269,7 @@ fn a_stage_missing_what_it_needs_is_refused_before_hashing() {
         let error = match record.check() {
             Err(e) => e,
             Ok(_) => record
-                .resolve(&HashSettings::default(), &Progress::none())
+                .resolve(&[], &HashSettings::default(), &Progress::none())
                 .unwrap_err(),
         };
         assert!(error.is_input_error(), "{error}");

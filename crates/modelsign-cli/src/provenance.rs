@@ -1,0 +1,325 @@
+//! `modelsign provenance …`: recording and verifying a pipeline stage's signed SLSA
+//! provenance, and drafting one from Hugging Face metadata, over the library's
+//! `provenance` module.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clap::ValueEnum;
+use modelsign::attestation::{AttestationStore, ModelBinding, ModelSubject};
+use modelsign::error::{Classify, ProvenanceError};
+use modelsign::provenance::draft::Draft;
+use modelsign::provenance::{
+    self, Input, InputCheck, InputRef, InputStatus, OutputRef, Stage, StageRecord,
+    VerifiedProvenance, SELF_RECORDED_BUILDER,
+};
+use modelsign::text::printable;
+use serde_json::{json, Value};
+
+use crate::args::{
+    OutputArgs, ProvenanceCommand, ProvenanceImportHfArgs, ProvenanceRecordCommon,
+    ProvenanceRecordMethod, ProvenanceVerifyMethod, StageArg,
+};
+use crate::failure::Failure;
+use crate::methods;
+use crate::progress;
+use crate::settings::{count, hash_settings, workers};
+
+pub fn run(command: &ProvenanceCommand) -> Result<(), Failure> {
+    match command {
+        ProvenanceCommand::Record(method) => record(method),
+        ProvenanceCommand::Verify(method) => verify(method),
+        ProvenanceCommand::ImportHf(args) => import_hf(args),
+    }
+}
+
+fn failure(error: ProvenanceError) -> Failure {
+    Failure::of(error.is_input_error(), error)
+}
+
+fn stage_of(arg: StageArg) -> Option<Stage> {
+    Stage::parse(arg.to_possible_value()?.get_name())
+}
+
+/// The stage as the flags (and the draft, when given) describe it.
+fn stage_record(common: &ProvenanceRecordCommon) -> Result<StageRecord, Failure> {
+    let draft = match &common.draft {
+        Some(path) => Some(Draft::read(path).map_err(failure)?),
+        None => None,
+    };
+    let stage = common
+        .stage
+        .and_then(stage_of)
+        .or(draft.as_ref().and_then(|d| d.stage))
+        .ok_or_else(|| Failure::input("the draft names no stage: give it with --stage"))?;
+    let (mut outputs, mut inputs, mut parameters) = match draft {
+        Some(draft) => (draft.outputs, draft.inputs, draft.parameters),
+        None => (Vec::new(), Vec::new(), BTreeMap::new()),
+    };
+    for output in &common.outputs {
+        outputs.push(OutputRef::parse(output).map_err(failure)?);
+    }
+    for input in &common.inputs {
+        inputs.push(InputRef::parse(input).map_err(failure)?);
+    }
+    for parameter in &common.parameters {
+        let (key, value) = provenance::parse_parameter(parameter).map_err(failure)?;
+        parameters.insert(key, value);
+    }
+    let time = |text: &Option<String>| {
+        text.as_deref()
+            .map(provenance::parse_time)
+            .transpose()
+            .map_err(failure)
+    };
+    Ok(StageRecord {
+        stage,
+        outputs,
+        inputs,
+        parameters,
+        builder_id: common.builder_id.clone(),
+        started: time(&common.started)?,
+        finished: time(&common.finished)?,
+        allow_undigested: common.allow_undigested,
+    })
+}
+
+fn record(method: &ProvenanceRecordMethod) -> Result<(), Failure> {
+    let (common, spec) = methods::attest_signer(method);
+    // Everything that needs no hashing is checked before anything slow (hashing) or
+    // interactive (a PIN, a browser sign-in) happens.
+    let record = stage_record(common)?;
+    let warnings = record.check().map_err(failure)?;
+    let stores = record.stores(
+        common.output_file.as_deref(),
+        common.claims.as_ref().map(Option::as_deref),
+    );
+    record.check_writable(&stores).map_err(failure)?;
+    let output_settings = record
+        .outputs
+        .iter()
+        .map(|output| hash_settings(&output.path, &common.hashing))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Exclusions name paths inside an output; inputs are hashed by the default rules.
+    let mut input_hashing = common.hashing.clone();
+    input_hashing.selection.ignore_paths.clear();
+    let input_settings = hash_settings(Path::new("."), &input_hashing)?;
+    let built = methods::build_signer(&spec, &common.output)?;
+    let progress = progress::for_output(&common.output);
+    let (subjects, provenance) = record
+        .resolve(&output_settings, &input_settings, &progress)
+        .map_err(failure)?;
+    provenance::sign_provenance_into(&subjects, &provenance, built.signer.as_ref(), &stores)
+        .map_err(failure)?;
+    let written: Vec<&Path> = stores.iter().map(AttestationStore::path).collect();
+    if common.output.json {
+        crate::output::json(
+            &json!({
+                "ok": true,
+                "method": spec.method(),
+                "stage": provenance.stage.name(),
+                "build_type": provenance.stage.build_type(),
+                "builder": provenance.builder_id,
+                "subjects": subjects.iter().map(subject_json).collect::<Vec<_>>(),
+                "inputs": provenance.inputs.iter().map(|i| input_json(i, None)).collect::<Vec<_>>(),
+                "provenance": written,
+                "warnings": warnings,
+            }),
+            0,
+        );
+    } else if !common.output.quiet {
+        for warning in &warnings {
+            warnln!("{}", printable(warning));
+        }
+        let outputs: Vec<String> = subjects
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.root_digest_string()))
+            .collect();
+        outln!(
+            "Provenance recorded: {} stage, {} from {} -> {}",
+            provenance.stage,
+            printable(&outputs.join(", ")),
+            count(provenance.inputs.len(), "input"),
+            printable(
+                &written
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+    }
+    Ok(())
+}
+
+fn verify(method: &ProvenanceVerifyMethod) -> Result<(), Failure> {
+    let common = methods::attest_verify_common(method);
+    // Usage errors first (exit 2), before a key is read or a model hashed.
+    let checks = common
+        .inputs
+        .iter()
+        .map(|text| InputCheck::parse(text))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(failure)?;
+    let (spec, method_name) = methods::attest_verifier(method)?;
+    let verifier = spec.build().map_err(methods::spec_failure)?.verifier;
+    let file = common
+        .provenance
+        .clone()
+        .unwrap_or_else(|| provenance::default_path(&common.model));
+    let stored = AttestationStore::choose(
+        &common.model,
+        &file,
+        common.claims.as_ref().map(Option::as_deref),
+    )
+    .read()
+    .map_err(|e| failure(ProvenanceError::Attestation(e.into())))?;
+    let progress = progress::for_output(&common.output);
+    let max_workers = workers(common.max_workers);
+    let binding = ModelBinding::Rehash {
+        model_path: &common.model,
+        max_workers,
+        progress: &progress,
+    };
+    let verified = provenance::verify_stored_provenance(
+        &stored,
+        verifier.as_ref(),
+        binding,
+        &checks,
+        max_workers,
+        &progress,
+    )
+    .map_err(failure)?;
+    report_verified(&verified, method_name, &common.output);
+    Ok(())
+}
+
+fn report_verified(verified: &VerifiedProvenance, method: &str, output: &OutputArgs) {
+    let attestation = &verified.attestation;
+    let provenance = &attestation.predicate;
+    let self_recorded = provenance.builder_id == SELF_RECORDED_BUILDER;
+    if output.json {
+        crate::output::json(
+            &json!({
+                "ok": true,
+                "stage": provenance.stage.name(),
+                "build_type": provenance.stage.build_type(),
+                "builder": provenance.builder_id,
+                "self_recorded": self_recorded,
+                "model": subject_json(&attestation.subject),
+                "subjects": attestation.subjects.iter().map(subject_json).collect::<Vec<_>>(),
+                "signer": attestation.signer.as_ref().map(|s| json!({"identity": s.identity, "issuer": s.issuer})),
+                "public_key_hint": attestation.public_key_hint,
+                "inputs": provenance.inputs.iter().zip(&verified.inputs)
+                    .map(|(input, status)| input_json(input, Some(status))).collect::<Vec<_>>(),
+                "parameters": provenance.parameters,
+                "started": provenance.started.to_string(),
+                "finished": provenance.finished.to_string(),
+                "notes": attestation.notes,
+            }),
+            0,
+        );
+        return;
+    }
+    if output.quiet {
+        return;
+    }
+    for note in &attestation.notes {
+        warnln!("{}", printable(note));
+    }
+    let by = match &attestation.signer {
+        Some(s) => format!("signed by {} ({})", s.identity, s.issuer),
+        None => format!("signed with {method}"),
+    };
+    outln!(
+        "Provenance verification succeeded: the {} stage that produced {} ({}), {}",
+        provenance.stage,
+        printable(&attestation.subject.name),
+        attestation.subject.root_digest_string(),
+        printable(&by)
+    );
+    outln!(
+        "  builder     {}{}",
+        printable(&provenance.builder_id),
+        if self_recorded {
+            " (self-recorded: SLSA Build L1)"
+        } else {
+            ""
+        }
+    );
+    outln!(
+        "  ran         {} to {}",
+        provenance.started,
+        provenance.finished
+    );
+    for (input, status) in provenance.inputs.iter().zip(&verified.inputs) {
+        let digest = input
+            .digest
+            .iter()
+            .map(|(algorithm, hex)| format!("{algorithm}:{hex}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let how = match status {
+            InputStatus::Checked { path } => format!("matches {}", path.display()),
+            InputStatus::Claimed { by } => format!("claimed by {by}; not verified"),
+            InputStatus::Undigested => "no digest; not verifiable".to_owned(),
+            _ => "signed digest, not re-checked here".to_owned(),
+        };
+        outln!(
+            "  {:<11} {:<10} {} {} ({})",
+            status.name(),
+            input.role,
+            printable(&input.label()),
+            digest,
+            printable(&how)
+        );
+    }
+    for (key, value) in &provenance.parameters {
+        outln!("  parameter   {}={}", printable(key), printable(value));
+    }
+}
+
+fn subject_json(subject: &ModelSubject) -> Value {
+    json!({
+        "name": subject.name,
+        "root_digest": subject.root_digest_string(),
+        "uri": subject.uri,
+    })
+}
+
+fn input_json(input: &Input, status: Option<&InputStatus>) -> Value {
+    let mut value = json!({
+        "role": input.role.name(),
+        "name": input.name,
+        "uri": input.uri,
+        "digest": input.digest,
+        "claimed_by": input.claimed_by,
+    });
+    if let (Some(status), Some(object)) = (status, value.as_object_mut()) {
+        object.insert("status".into(), status.name().into());
+        if let InputStatus::Checked { path } = status {
+            object.insert("checked_against".into(), json!(path));
+        }
+    }
+    value
+}
+
+fn import_hf(args: &ProvenanceImportHfArgs) -> Result<(), Failure> {
+    let _ = args;
+    Err(Failure::input("not yet"))
+}
+
+/// The output flags of a provenance command, and what it does (for the failure message).
+pub fn output_of(command: &ProvenanceCommand) -> (&OutputArgs, &'static str) {
+    match command {
+        ProvenanceCommand::Record(method) => (
+            &methods::attest_signer(method).0.output,
+            "Recording the provenance",
+        ),
+        ProvenanceCommand::Verify(method) => (
+            &methods::attest_verify_common(method).output,
+            "Provenance verification",
+        ),
+        ProvenanceCommand::ImportHf(args) => (&args.report, "Drafting the provenance"),
+    }
+}
