@@ -81,6 +81,7 @@ fn check_card(card: &ModelCard, policy: Option<&Policy>) {
             allow_symlinks: true,
             ignore_paths: vec!["a/b".into()],
         },
+        uri: None,
     };
     let payload = card::encode_statement(card, &subject);
     let signed = card::decode_statement(&payload)

@@ -96,7 +96,16 @@ impl Draft {
         };
         let text =
             limits::read_input_text(path, limits::MAX_CARD_FILE).map_err(|e| bad(e.to_string()))?;
-        let draft: Draft = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses a draft's text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<DraftParts, ProvenanceError> {
+        let bad = |reason: String| ProvenanceError::Draft {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let draft: Draft = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         if draft.draft != DRAFT_FORMAT {
             return Err(bad(format!(
                 "its `draft` is '{}', expected '{DRAFT_FORMAT}'",

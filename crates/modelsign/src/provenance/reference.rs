@@ -268,10 +268,10 @@ fn digests_in_uri(uri: &str) -> BTreeMap<String, String> {
                 digest.insert("sha256".into(), hex.to_ascii_lowercase());
             }
         }
-    } else if uri.starts_with("pkg:huggingface/") || uri.starts_with("git+") {
-        if is_hex(version, 40) || is_hex(version, 64) {
-            digest.insert("gitCommit".into(), version.to_ascii_lowercase());
-        }
+    } else if (uri.starts_with("pkg:huggingface/") || uri.starts_with("git+"))
+        && (is_hex(version, 40) || is_hex(version, 64))
+    {
+        digest.insert("gitCommit".into(), version.to_ascii_lowercase());
     }
     digest
 }
