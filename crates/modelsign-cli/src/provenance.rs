@@ -265,8 +265,13 @@ fn report_verified(verified: &VerifiedProvenance, method: &str, output: &OutputA
             InputStatus::Undigested => "no digest; not verifiable".to_owned(),
             _ => "signed digest, not re-checked here".to_owned(),
         };
+        let digest = if digest.is_empty() {
+            String::new()
+        } else {
+            format!(" {digest}")
+        };
         outln!(
-            "  {:<11} {:<10} {} {} ({})",
+            "  {:<11} {:<10} {}{} ({})",
             status.name(),
             input.role,
             printable(&input.label()),

@@ -9,7 +9,8 @@
 //! model → [`model`] (walk) → [`hashing`] → [`manifest`] → [`statement`] (an [`intoto`]
 //! statement) → [`dsse`] → [`bundle`]. Signing schemes are adapters behind [`Signer`] and
 //! [`Verifier`], built from plain data by [`spec`]. Every other signed statement about a
-//! model is an [`attestation`] with its own predicate, such as the [`card`].
+//! model is an [`attestation`] with its own predicate, such as the [`card`] and the
+//! [`provenance`] of a pipeline stage.
 //! `docs/architecture.md` in the repository draws the picture and says how to add a scheme
 //! or a predicate.
 //!

@@ -214,7 +214,8 @@ pub(crate) fn stage_problems(
             None => format!("at least {at_least}"),
         };
         if found < at_least || at_most.is_some_and(|most| found > most) {
-            let plural = if at_most == Some(1) { "" } else { "s" };
+            // "exactly 1 base-model input", "at least 1 dataset input", "at least 2 … inputs".
+            let plural = if at_least == 1 { "" } else { "s" };
             problems.push(format!(
                 "a {stage} stage needs {wanted} {role} input{plural}, found {found}"
             ));
