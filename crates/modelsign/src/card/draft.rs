@@ -142,7 +142,7 @@ fn read_metadata_json(path: &Path, notes: &mut Vec<String>) -> Option<serde_json
 
 /// The README's front matter, if it has one; an error when it is larger than
 /// [`super::MAX_YAML_BYTES`] (only that much of the README, plus its delimiters, is read).
-fn read_front_matter(readme: &Path) -> Result<Option<String>, CardError> {
+pub(crate) fn read_front_matter(readme: &Path) -> Result<Option<String>, CardError> {
     const DELIMITERS: u64 = 16;
     let limit = super::MAX_YAML_BYTES as u64 + DELIMITERS;
     let Some((text, complete)) = read_prefix(readme, limit) else {

@@ -11,10 +11,10 @@
 //! verification.
 
 pub mod bom;
-mod draft;
+pub(crate) mod draft;
 mod policy;
 mod render;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use draft::{
     draft, import_evaluations, Draft, MAX_DRAFTED_DESCRIPTION_CHARS, MAX_METADATA_FILE_BYTES,
