@@ -10,7 +10,7 @@ use modelsign::attestation::{AttestationStore, ModelBinding, ModelSubject};
 use modelsign::error::{Classify, ProvenanceError};
 use modelsign::provenance::draft::Draft;
 use modelsign::provenance::{
-    self, Input, InputCheck, InputRef, InputStatus, OutputRef, Stage, StageRecord,
+    self, huggingface, Input, InputCheck, InputRef, InputStatus, OutputRef, Stage, StageRecord,
     VerifiedProvenance, SELF_RECORDED_BUILDER,
 };
 use modelsign::text::printable;
@@ -310,8 +310,50 @@ fn input_json(input: &Input, status: Option<&InputStatus>) -> Value {
 }
 
 fn import_hf(args: &ProvenanceImportHfArgs) -> Result<(), Failure> {
-    let _ = args;
-    Err(Failure::input("not yet"))
+    if args.output.exists() && !args.force {
+        return Err(Failure::input(format!(
+            "'{}' exists; pass --force to replace it",
+            printable(&args.output.display().to_string())
+        )));
+    }
+    let lineage =
+        huggingface::import(&args.model).map_err(|e| Failure::of(e.is_input_error(), e))?;
+    let draft = Draft::of_hf_lineage(&lineage);
+    std::fs::write(&args.output, draft.to_json()).map_err(|e| {
+        Failure::input(format!(
+            "cannot write '{}': {e}",
+            printable(&args.output.display().to_string())
+        ))
+    })?;
+    if args.report.json {
+        let mut value = serde_json::to_value(&draft).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("ok".into(), true.into());
+            object.insert("written".into(), json!(args.output));
+        }
+        crate::output::json(&value, 0);
+    } else if !args.report.quiet {
+        for note in &draft.notes {
+            warnln!("{}", printable(note));
+        }
+        outln!(
+            "Drafted {}: {} stage ({}), {} claimed from metadata, none verified.",
+            printable(&args.output.display().to_string()),
+            draft.stage.as_deref().unwrap_or("no"),
+            printable(draft.relation.as_deref().unwrap_or("nothing says which")),
+            count(draft.inputs.len(), "input"),
+        );
+        for input in &draft.inputs {
+            outln!(
+                "  claimed  {}  ({})",
+                printable(&input.input),
+                printable(input.claimed_by.as_deref().unwrap_or("metadata"))
+            );
+        }
+        outln!("Review it, then sign it with `modelsign provenance record METHOD --draft {}` (claimed inputs carry no digest: add one, or pass --allow-undigested).",
+            printable(&args.output.display().to_string()));
+    }
+    Ok(())
 }
 
 /// The output flags of a provenance command, and what it does (for the failure message).

@@ -314,3 +314,121 @@ fn a_drafts_claimed_inputs_stay_claimed_once_signed() {
         "{report}"
     );
 }
+
+/// The real Hugging Face model folders of the library's lineage tests, and the stage each
+/// one's metadata declares or implies.
+const REAL_CARDS: [(&str, Option<&str>); 7] = [
+    ("Iamjuhwan-HY-MT1.5-yoruba-pidgin-lora", Some("adapter")),
+    ("YouriLalain-2PRYMMAL-Yi1.5-6B-SLERP", Some("merge")),
+    ("itdevwu-Genz-70b-GPTQ", Some("quantize")),
+    (
+        "HackNetAyush-smollm2-135M-instruct-gguf-q8",
+        Some("quantize"),
+    ),
+    (
+        "Spartan-71-RoBERTa_Sentiment_Analysis-test_trainer",
+        Some("finetune"),
+    ),
+    ("almorelle-whisper-wakeref-jib-onnx", Some("finetune")),
+    ("MelikeDulkadir-output", None),
+];
+
+fn real_card(name: &str) -> PathBuf {
+    test_support::workspace_root()
+        .join("crates/modelsign/tests/data/hf-lineage")
+        .join(name)
+}
+
+/// `provenance import-hf` of a real card into `draft`, with one more flag.
+fn import_hf(name: &str, draft: &Path, flag: &str) -> Output {
+    let card = real_card(name);
+    run(&[
+        "provenance",
+        "import-hf",
+        text(&card),
+        "-o",
+        text(draft),
+        flag,
+    ])
+}
+
+#[test]
+fn import_hf_drafts_each_real_card_with_its_relation_and_every_input_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, stage) in REAL_CARDS {
+        let draft = dir.path().join(format!("{name}.json"));
+        let out = import_hf(name, &draft, "--json");
+        assert_ok(&out);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["stage"].as_str(), stage, "{name}: {report}");
+        let written: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&draft).unwrap()).unwrap();
+        assert_eq!(written["stage"], report["stage"], "{name}");
+        let inputs = written["inputs"].as_array().unwrap();
+        assert!(!inputs.is_empty(), "{name}: {written}");
+        for input in inputs {
+            assert!(input["claimedBy"].as_str().is_some(), "{name}: {input}");
+        }
+        // The human report says the inputs are claims, and that none is verified.
+        let out = import_hf(name, &draft, "--force");
+        assert_ok(&out);
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(shown.contains("none verified"), "{name}: {shown}");
+        assert_eq!(
+            shown
+                .lines()
+                .filter(|l| l.trim_start().starts_with("claimed "))
+                .count(),
+            inputs.len(),
+            "{name}: {shown}"
+        );
+    }
+    // An existing draft is kept unless --force.
+    let kept = dir.path().join("MelikeDulkadir-output.json");
+    let out = run(&[
+        "provenance",
+        "import-hf",
+        text(&real_card("MelikeDulkadir-output")),
+        "-o",
+        text(&kept),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+}
+
+#[test]
+fn a_real_adapters_draft_signs_and_verifies_with_its_base_model_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = dir.path().join("adapter");
+    test_support::copy_tree(
+        &real_card("Iamjuhwan-HY-MT1.5-yoruba-pidgin-lora"),
+        &adapter,
+    );
+    let data = folder(
+        dir.path(),
+        "pidgin-pairs",
+        "{\"en\": \"hello\", \"pcm\": \"how far\"}\n",
+    );
+    let draft = dir.path().join("draft.json");
+    assert_ok(&run(&[
+        "provenance",
+        "import-hf",
+        text(&adapter),
+        "-o",
+        text(&draft),
+    ]));
+    let data_input = format!("dataset={}", text(&data));
+    assert_ok(&record(&[
+        "--draft",
+        text(&draft),
+        "--input",
+        &data_input,
+        "--allow-undigested",
+    ]));
+    let (out, report) = verify(&adapter, &["--input", &data_input]);
+    assert_ok(&out);
+    assert_eq!(report["stage"], "adapter");
+    let inputs = report["inputs"].as_array().unwrap();
+    assert_eq!(inputs[0]["uri"], "pkg:huggingface/tencent/HY-MT1.5-1.8B");
+    assert_eq!(inputs[0]["status"], "claimed");
+    assert_eq!(inputs[1]["status"], "checked");
+}

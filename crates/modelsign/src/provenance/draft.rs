@@ -22,6 +22,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::huggingface::{HfLineage, RelationSource};
 use super::reference::{InputRef, OutputRef};
 use super::stage::Stage;
 use crate::error::ProvenanceError;
@@ -81,6 +82,40 @@ pub struct DraftParts {
 }
 
 impl Draft {
+    /// The draft of what a Hugging Face model folder claims about its ancestry
+    /// ([`super::huggingface::import`]): the folder is the output (named by its repository
+    /// purl when it is a cache snapshot), every base model and dataset a claimed input.
+    pub fn of_hf_lineage(lineage: &HfLineage) -> Draft {
+        let folder = lineage.folder.display().to_string();
+        let output = match &lineage.repository {
+            Some(repository) => format!("{folder}={}", repository.purl()),
+            None => folder,
+        };
+        let relation = match &lineage.relation_source {
+            RelationSource::Declared { file, field } => {
+                Some(format!("declared in {file} `{field}`"))
+            }
+            RelationSource::Inferred { reason } => Some(format!("inferred: {reason}")),
+            _ => None,
+        };
+        Draft {
+            draft: DRAFT_FORMAT.to_owned(),
+            stage: lineage.relation.map(|stage| stage.name().to_owned()),
+            relation,
+            outputs: vec![output],
+            inputs: lineage
+                .inputs
+                .iter()
+                .map(|input| DraftInput {
+                    input: format!("{}={}", input.role, input.uri),
+                    claimed_by: Some(input.claimed_by.clone()),
+                })
+                .collect(),
+            parameters: BTreeMap::new(),
+            notes: lineage.notes.clone(),
+        }
+    }
+
     /// The draft as pretty JSON, ending in a newline.
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
@@ -138,5 +173,75 @@ impl Draft {
             inputs,
             parameters: draft.parameters,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provenance::huggingface::{ClaimedInput, HfRepository};
+    use crate::provenance::{InputSource, Role};
+
+    #[test]
+    fn a_cache_snapshots_draft_names_the_repository_and_reads_back_with_its_claims() {
+        let lineage = HfLineage {
+            folder: "/cache/models--me--tuned/snapshots/abc".into(),
+            repository: Some(HfRepository {
+                id: "me/tuned".into(),
+                revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            }),
+            relation: Some(Stage::Finetune),
+            relation_source: RelationSource::Declared {
+                file: "README.md".into(),
+                field: "base_model_relation".into(),
+            },
+            inputs: vec![ClaimedInput {
+                role: Role::BaseModel,
+                uri: "pkg:huggingface/org/base".into(),
+                name: "org/base".into(),
+                claimed_by: "README.md front matter `base_model`".into(),
+            }],
+            notes: vec!["a note".into()],
+        };
+        let draft = Draft::of_hf_lineage(&lineage);
+        assert_eq!(
+            draft.relation.as_deref(),
+            Some("declared in README.md `base_model_relation`")
+        );
+        let parts = Draft::parse(&draft.to_json(), Path::new("draft.json")).unwrap();
+        assert_eq!(parts.stage, Some(Stage::Finetune));
+        assert_eq!(
+            parts.outputs[0].uri.as_deref(),
+            Some("pkg:huggingface/me/tuned@0123456789abcdef0123456789abcdef01234567")
+        );
+        assert_eq!(
+            parts.outputs[0].path,
+            Path::new("/cache/models--me--tuned/snapshots/abc")
+        );
+        assert_eq!(
+            parts.inputs[0].source,
+            InputSource::Undigested {
+                uri: "pkg:huggingface/org/base".into()
+            }
+        );
+        assert_eq!(
+            parts.inputs[0].claimed_by.as_deref(),
+            Some("README.md front matter `base_model`")
+        );
+        // A draft with a field it does not define, or of another format, is refused.
+        let error = Draft::parse(
+            r#"{"draft": "modelsign provenance draft v1", "stag": "x"}"#,
+            Path::new("d"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown field `stag`"), "{error}");
+        let error = Draft::parse(r#"{"draft": "v0"}"#, Path::new("d"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("expected 'modelsign provenance draft v1'"),
+            "{error}"
+        );
     }
 }

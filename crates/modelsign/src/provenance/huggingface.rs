@@ -625,12 +625,15 @@ impl Found {
                 .count();
             if named < at_least && !(role == Role::BaseModel && self.unidentified_base_models > 0) {
                 self.notes.push(format!(
-                    "a {stage} needs at least {at_least} {role} input(s) and the metadata names {named}: add them to the draft before signing"
+                    "the {stage} stage needs at least {at_least} {role} input{} and the metadata names {named}: add {} to the draft before signing",
+                    if at_least == 1 { "" } else { "s" },
+                    if at_least - named == 1 { "it" } else { "them" }
                 ));
             }
             if let Some(at_most) = at_most.filter(|&at_most| named > at_most) {
                 self.notes.push(format!(
-                    "a {stage} takes at most {at_most} {role} input(s) and the metadata names {named}: keep the right one"
+                    "the {stage} stage takes at most {at_most} {role} input{} and the metadata names {named}: keep the right one",
+                    if at_most == 1 { "" } else { "s" }
                 ));
             }
         }
@@ -1020,7 +1023,10 @@ mod tests {
         assert!(inferred_reason(&lineage).starts_with("a base model is named"));
         // The Hub's oldest models have no owner: `bert-base-uncased`.
         assert_claims_base_model(&lineage, "pkg:huggingface/bert-base-uncased");
-        assert!(has_note(&lineage, "a finetune needs at least 1 dataset"));
+        assert!(has_note(
+            &lineage,
+            "the finetune stage needs at least 1 dataset input and"
+        ));
     }
 
     #[test]
@@ -1202,7 +1208,10 @@ mod tests {
         let dir = folder_with(&[(README, card), ("merged.Q4_K_M.gguf", "")]);
         let lineage = import(dir.path()).expect("import");
         assert_eq!(lineage.relation, Some(Stage::Quantize));
-        assert!(has_note(&lineage, "a quantize takes at most 1 base-model"));
+        assert!(has_note(
+            &lineage,
+            "the quantize stage takes at most 1 base-model input and"
+        ));
         // A LoRA trained on it ships only the adapter.
         fs::write(dir.path().join(ADAPTER_CONFIG), "{}").expect("write");
         let lineage = import(dir.path()).expect("import");

@@ -217,7 +217,7 @@ pub(crate) fn stage_problems(
             // "exactly 1 base-model input", "at least 1 dataset input", "at least 2 … inputs".
             let plural = if at_least == 1 { "" } else { "s" };
             problems.push(format!(
-                "a {stage} stage needs {wanted} {role} input{plural}, found {found}"
+                "the {stage} stage needs {wanted} {role} input{plural}, found {found}"
             ));
         }
     }

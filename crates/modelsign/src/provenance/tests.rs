@@ -243,12 +243,12 @@ fn a_stage_missing_what_it_needs_is_refused_before_hashing() {
         (
             Stage::Finetune,
             vec![],
-            "a finetune stage needs exactly 1 base-model input, found 0",
+            "the finetune stage needs exactly 1 base-model input, found 0",
         ),
         (
             Stage::Merge,
             vec!["base-model=pkg:huggingface/a/b#sha256=".to_owned() + &"0".repeat(64)],
-            "a merge stage needs at least 2 base-model inputs, found 1",
+            "the merge stage needs at least 2 base-model inputs, found 1",
         ),
         (
             Stage::Quantize,
