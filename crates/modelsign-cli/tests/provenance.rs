@@ -474,7 +474,7 @@ fn every_stage_verifies_and_each_input_digest_is_the_subject_of_the_stage_that_m
         .iter()
         .map(|s| provenance_of(work, s.output))
         .collect();
-    if let Some(out) = strict_parse(&bundles) {
+    if let Some(out) = test_support::intoto_strict_parse(&bundles) {
         assert_ok(&out);
         let report = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
@@ -653,24 +653,6 @@ fn pipeline_stage(output: &str) -> &'static StageSpec {
     PIPELINE.iter().find(|s| s.output == output).unwrap()
 }
 
-/// Runs tests/peers/intoto_strict_parse.py on `bundles` with the test venv's Python, or
-/// `None` outside CI without the venv (in CI its absence fails).
-fn strict_parse(bundles: &[PathBuf]) -> Option<Output> {
-    let python = test_support::venv_python()?;
-    let script = test_support::workspace_root().join("tests/peers/intoto_strict_parse.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args(bundles)
-        .output()
-        .expect("run python");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).starts_with("in-toto-attestation "),
-        "the in-toto strict parse did not run (scripts/test.sh installs in-toto-attestation): {}",
-        explain(&out)
-    );
-    Some(out)
-}
-
 /// Rewrites the statement a bundle signs (the signature no longer matters: the parser only
 /// reads the statement).
 fn rewrite_statement(bundle: &Path, to: &Path, edit: impl FnOnce(&mut Value)) {
@@ -706,7 +688,7 @@ fn the_strict_parse_rejects_a_field_in_toto_or_slsa_does_not_define() {
     );
     assert_ok(&out);
     let bundle = provenance_of(work.path(), "prepared");
-    let Some(out) = strict_parse(std::slice::from_ref(&bundle)) else {
+    let Some(out) = test_support::intoto_strict_parse(std::slice::from_ref(&bundle)) else {
         return;
     };
     assert_ok(&out);
@@ -719,7 +701,7 @@ fn the_strict_parse_rejects_a_field_in_toto_or_slsa_does_not_define() {
     for (message, edit) in edits {
         let edited = work.path().join(format!("{message}.sig"));
         rewrite_statement(&bundle, &edited, edit);
-        let out = strict_parse(&[edited]).unwrap();
+        let out = test_support::intoto_strict_parse(&[edited]).unwrap();
         assert_eq!(exit_code(&out), Some(1), "{}", explain(&out));
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(

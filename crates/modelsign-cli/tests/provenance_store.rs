@@ -66,6 +66,14 @@ fn verify(model: &Path, args: &[&str]) -> (Output, serde_json::Value) {
     (out, report)
 }
 
+/// In-toto's own bindings read the statement, rejecting any field in-toto or SLSA does
+/// not define (outside CI without the test venv, nothing is checked).
+fn assert_strictly_parsed(bundle: &Path) {
+    if let Some(out) = test_support::intoto_strict_parse(&[bundle.to_path_buf()]) {
+        assert_ok(&out);
+    }
+}
+
 #[test]
 fn a_stage_with_two_outputs_writes_one_provenance_beside_each_and_each_verifies() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,6 +101,7 @@ fn a_stage_with_two_outputs_writes_one_provenance_beside_each_and_each_verifies(
     let subjects = statement["subject"].as_array().unwrap();
     assert_eq!(subjects.len(), 2);
     assert_eq!(subjects[1]["uri"], "pkg:huggingface/datasets/me/test");
+    assert_strictly_parsed(&beside_train);
     for (output, name) in [(&train, "train"), (&test, "test")] {
         let (out, report) = verify(output, &[]);
         assert_ok(&out);
@@ -278,6 +287,7 @@ fn a_drafts_claimed_inputs_stay_claimed_once_signed() {
     let parameters = &statement["predicate"]["buildDefinition"]["externalParameters"]["parameters"];
     assert_eq!(parameters["r"], "16");
     assert_eq!(parameters["alpha"], "32");
+    assert_strictly_parsed(&adapter.join("provenance.sig"));
     let (out, report) = verify(&adapter, &["--input", &data_input]);
     assert_ok(&out);
     assert_eq!(report["inputs"][0]["status"], "claimed");

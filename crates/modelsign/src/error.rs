@@ -1012,6 +1012,9 @@ pub enum ProvenanceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The builder id is not a URI.
+    #[error("the builder id '{}' is not a URI: SLSA names a builder by a URI such as https://ci.example.com/runners/gpu-pool", printable(.0))]
+    BadBuilderId(String),
     /// The stage has no output.
     #[error("a stage's provenance is about its outputs, and none was given")]
     NoOutputs,
@@ -1175,6 +1178,7 @@ impl Classify for ProvenanceError {
         match self {
             ProvenanceError::BadInput { .. }
             | ProvenanceError::BadParameter(_)
+            | ProvenanceError::BadBuilderId(_)
             | ProvenanceError::BadOutput { .. }
             | ProvenanceError::NoOutputs
             | ProvenanceError::Undigested { .. }

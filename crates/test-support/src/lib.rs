@@ -281,6 +281,24 @@ pub fn explain(out: &std::process::Output) -> String {
     )
 }
 
+/// Runs tests/peers/intoto_strict_parse.py on `bundles` with the test venv's Python, or
+/// `None` outside CI without the venv (in CI its absence fails).
+pub fn intoto_strict_parse(bundles: &[PathBuf]) -> Option<std::process::Output> {
+    let python = venv_python()?;
+    let script = workspace_root().join("tests/peers/intoto_strict_parse.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(bundles)
+        .output()
+        .expect("run python");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("in-toto-attestation "),
+        "the in-toto strict parse did not run (scripts/test.sh installs in-toto-attestation): {}",
+        explain(&out)
+    );
+    Some(out)
+}
+
 /// Panics with the command's output unless it succeeded.
 pub fn assert_ok(out: &std::process::Output) {
     assert!(out.status.success(), "{}", explain(out));

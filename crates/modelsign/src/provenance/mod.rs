@@ -99,6 +99,13 @@ impl StageRecord {
         if self.outputs.is_empty() {
             return Err(ProvenanceError::NoOutputs);
         }
+        if let Some(id) = self
+            .builder_id
+            .as_deref()
+            .filter(|id| !reference::has_scheme(id))
+        {
+            return Err(ProvenanceError::BadBuilderId(id.to_owned()));
+        }
         for output in &self.outputs {
             if !output.path.exists() {
                 return Err(ProvenanceError::BadOutput {

@@ -240,7 +240,7 @@ pub(crate) fn digest_local(
 
 /// Whether `text` starts with a URI scheme (`pkg:`, `https:`, `git+https:`): two or more
 /// characters, so that a Windows drive letter stays a path.
-fn has_scheme(text: &str) -> bool {
+pub(crate) fn has_scheme(text: &str) -> bool {
     let Some((scheme, _)) = text.split_once(':') else {
         return false;
     };

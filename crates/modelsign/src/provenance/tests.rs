@@ -275,6 +275,10 @@ fn a_stage_missing_what_it_needs_is_refused_before_hashing() {
         assert!(error.is_input_error(), "{error}");
         assert!(error.to_string().contains(expected), "{stage}: {error}");
     }
+    let mut unnamed = record(Stage::Convert, &[&out], &[]);
+    unnamed.builder_id = Some("my laptop".into());
+    let error = unnamed.check().unwrap_err();
+    assert!(matches!(error, ProvenanceError::BadBuilderId(_)), "{error}");
     let mut allowed = record(
         Stage::Quantize,
         &[&out],
