@@ -24,8 +24,9 @@ SPACY_PIPELINE_VERSION=3.8.0
 IN_TOTO_ATTESTATION_VERSION=0.9.3
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
-# card HTML is rendered headless and read back as text.
-APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils)
+# card HTML is rendered headless and read back as text; graphviz: `lineage graph` draws
+# the lineage graph with its `dot`.
+APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz)
 
 # Phase timing: each section ends the one before it; the summary at the end lists them all.
 PHASE_NAMES=()

@@ -75,6 +75,11 @@ pub enum Command {
     /// named by their OMS root digests, so every stage joins the next.
     #[command(subcommand)]
     Provenance(ProvenanceCommand),
+    /// The lineage graph: ingest verified signatures, cards and provenance under a trust
+    /// policy, then ask what a model was made from and what a compromised dataset, model,
+    /// commit or container affects, in retraining order.
+    #[command(subcommand)]
+    Lineage(LineageCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -510,6 +515,139 @@ pub struct ProvenanceImportHfArgs {
     pub force: bool,
     #[command(flatten)]
     pub report: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LineageCommand {
+    /// Verify attestations (bundle files, claims.jsonl files, or folders holding them)
+    /// against a trust policy and store those it accepts; the others are refused with
+    /// their reason and nothing of them is stored (exit 1 if any is refused).
+    #[command(
+        after_help = "A trust policy (TOML, or YAML for .yaml/.yml; paths relative to it):\n\n  \
+[[signer]]\n  \
+name = \"data team\"\n  \
+key = \"keys/data.pub\"\n  \
+stages = [\"data-prep\"]                # provenance of these stages only (default: any)\n\n  \
+[[signer]]\n  \
+name = \"training CI\"\n  \
+sigstore = { identity = \"ci@acme.example\", issuer = \"https://accounts.google.com\" }\n  \
+kinds = [\"provenance\", \"card\"]        # default: provenance, card, signature\n  \
+names = [\"pkg:huggingface/acme/*\"]    # subjects named so (default: any)\n\n  \
+[[signer]]\n  \
+name = \"release\"\n  \
+certificate_chain = [\"roots/acme-root.pem\"]\n\n\
+Examples:\n  \
+modelsign lineage ingest --policy trust.toml ./pipeline\n  \
+modelsign lineage ingest --policy trust.toml ./tuned/provenance.sig ./data/claims.jsonl --json"
+    )]
+    Ingest(LineageIngestArgs),
+    /// What an artifact was made from: every dataset, base model, code commit and
+    /// container behind it, each edge verified or claimed, with its signer.
+    #[command(
+        after_help = "REF is a file or folder (digested on the spot), a digest (sha256:HEX) or a name or\n\
+purl recorded for it (pkg:huggingface/ORG/NAME).\n\n\
+Examples:\n  \
+modelsign lineage show ./tuned-q4\n  \
+modelsign lineage show pkg:huggingface/acme/chat --format dot | dot -Tsvg > chat.svg"
+    )]
+    Show(LineageQueryArgs),
+    /// Everything made from a compromised artifact, grouped into retraining levels in
+    /// topological order, each with the stage to rerun and the recorded stage time;
+    /// artifacts linked only by claimed edges are listed apart.
+    #[command(after_help = "Examples:\n  \
+modelsign lineage impact ./datasets/web-crawl-2026-11\n  \
+modelsign lineage impact sha256:3f1c... --format json")]
+    Impact(LineageQueryArgs),
+    /// The stored attestations about an artifact, and who signed each.
+    WhoSigned(LineageQueryArgs),
+    /// A shortest chain of stages from one artifact to another (exit 1 when there is none).
+    Path(LineagePathArgs),
+    /// Draw an artifact's impact (or with --upstream its ancestry) as SVG, with Graphviz's
+    /// `dot` (Debian: apt install graphviz).
+    #[command(after_help = "Example:\n  \
+modelsign lineage graph ./datasets/web-crawl-2026-11 -o impact.svg")]
+    Graph(LineageGraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LineageStoreArgs {
+    /// The lineage store, an SQLite file (default: $XDG_DATA_HOME/modelsign/lineage.db, or
+    /// ~/.local/share/modelsign/lineage.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LineageIngestArgs {
+    /// Bundle files, claims files, or folders searched for *.sig, *.sigstore.json and
+    /// claims.jsonl.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The trust policy: which keys, certificate roots and Sigstore identities are
+    /// accepted, for which stages and subjects (see below).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    pub store: LineageStoreArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LineageFormatArg {
+    Text,
+    Json,
+    Dot,
+}
+
+/// Where a lineage query reads, and how it prints its answer.
+#[derive(Debug, Args)]
+pub struct LineageAnswerArgs {
+    /// How to print the answer (--json is --format json).
+    #[arg(long, value_enum, default_value_t = LineageFormatArg::Text)]
+    pub format: LineageFormatArg,
+    #[command(flatten)]
+    pub store: LineageStoreArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LineageQueryArgs {
+    /// The artifact: a file or folder, a digest, or a recorded name or purl.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    #[command(flatten)]
+    pub answer: LineageAnswerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LineagePathArgs {
+    /// Where the chain starts (an ancestor).
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// Where it ends (a descendant).
+    #[arg(value_name = "TO")]
+    pub to: String,
+    #[command(flatten)]
+    pub answer: LineageAnswerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LineageGraphArgs {
+    /// The artifact: a file or folder, a digest, or a recorded name or purl.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Draw what it was made from instead of what was made from it.
+    #[arg(long)]
+    pub upstream: bool,
+    /// Where to write the SVG.
+    #[arg(long = "output-file", short = 'o', value_name = "FILE")]
+    pub output_file: PathBuf,
+    #[command(flatten)]
+    pub store: LineageStoreArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,6 +36,7 @@ mod args;
 mod card;
 mod failure;
 mod hints;
+mod lineage;
 mod methods;
 mod output;
 mod progress;
@@ -95,6 +96,10 @@ fn main() -> ExitCode {
         }
         Command::Provenance(command) => {
             let (output, action) = provenance::output_of(command);
+            (Some(output), action)
+        }
+        Command::Lineage(command) => {
+            let (output, action) = lineage::output_of(command);
             (Some(output), action)
         }
     };
@@ -183,6 +188,7 @@ fn run(command: &Command) -> Result<(), Failure> {
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(a)) => export_public_key(a),
         Command::Card(command) => card::run(command),
         Command::Provenance(command) => provenance::run(command),
+        Command::Lineage(command) => lineage::run(command),
         Command::Verify(VerifyMethod::Key(a)) => {
             verify(&a.common, &methods::key_verifier(&a.public_key), false)
         }

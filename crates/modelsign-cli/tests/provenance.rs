@@ -653,20 +653,7 @@ fn pipeline_stage(output: &str) -> &'static StageSpec {
     PIPELINE.iter().find(|s| s.output == output).unwrap()
 }
 
-/// Rewrites the statement a bundle signs (the signature no longer matters: the parser only
-/// reads the statement).
-fn rewrite_statement(bundle: &Path, to: &Path, edit: impl FnOnce(&mut Value)) {
-    use base64::Engine as _;
-    let mut statement = signed_statement(bundle);
-    edit(&mut statement);
-    let mut envelope: Value = serde_json::from_slice(&fs::read(bundle).unwrap()).unwrap();
-    envelope["dsseEnvelope"]["payload"] = base64::engine::general_purpose::STANDARD
-        .encode(serde_json::to_vec(&statement).unwrap())
-        .into();
-    fs::write(to, serde_json::to_vec(&envelope).unwrap()).unwrap();
-}
-
-/// An edit of a statement, as [`rewrite_statement`] applies it.
+/// An edit of a statement, as [`test_support::rewrite_statement`] applies it.
 type StatementEdit = fn(&mut Value);
 
 #[test]
@@ -700,7 +687,7 @@ fn the_strict_parse_rejects_a_field_in_toto_or_slsa_does_not_define() {
     ];
     for (message, edit) in edits {
         let edited = work.path().join(format!("{message}.sig"));
-        rewrite_statement(&bundle, &edited, edit);
+        test_support::rewrite_statement(&bundle, &edited, edit);
         let out = test_support::intoto_strict_parse(&[edited]).unwrap();
         assert_eq!(exit_code(&out), Some(1), "{}", explain(&out));
         let report = String::from_utf8_lossy(&out.stdout);

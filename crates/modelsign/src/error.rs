@@ -1194,6 +1194,75 @@ impl Classify for ProvenanceError {
     }
 }
 
+/// The lineage store could not be used, or a query not answered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineageError {
+    /// The trust policy cannot be read or is not valid.
+    #[error("the trust policy '{}' is not usable: {reason}", printable_path(path))]
+    Policy {
+        /// The policy file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A signer of the trust policy cannot be set up (its key or roots unreadable).
+    #[error(
+        "the trust policy's signer '{}' is not usable: {reason}",
+        printable(signer)
+    )]
+    PolicySigner {
+        /// The signer's name.
+        signer: String,
+        /// Why (its key, roots or trust root could not be read).
+        reason: String,
+    },
+    /// The store cannot be opened or used.
+    #[error("the lineage store {} failed: {reason}", printable(location))]
+    Store {
+        /// Where the store is.
+        location: String,
+        /// What the database reported.
+        reason: String,
+    },
+    /// A path to ingest cannot be read.
+    #[error("cannot read '{}': {reason}", printable_path(path))]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// No artifact has this digest, name or URI.
+    #[error("no artifact in the store is '{}' (a digest, name or purl); ingest its attestations first", printable(.0))]
+    UnknownArtifact(String),
+    /// Several artifacts have this name or URI.
+    #[error("'{}' names several artifacts: {}; give a digest", printable(reference), candidates.join(", "))]
+    AmbiguousArtifact {
+        /// The reference given.
+        reference: String,
+        /// The artifacts it names.
+        candidates: Vec<String>,
+    },
+    /// A path given as a reference could not be digested.
+    #[error("cannot digest '{}': {source}", printable_path(path))]
+    Hash {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: HashError,
+    },
+}
+
+impl Classify for LineageError {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            LineageError::Hash { source, .. } => source.failure_kind(),
+            _ => FailureKind::Input,
+        }
+    }
+}
+
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

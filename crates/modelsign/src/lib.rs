@@ -79,6 +79,7 @@ pub mod interrupt;
 pub mod intoto;
 pub mod keys;
 pub mod limits;
+pub mod lineage;
 pub mod manifest;
 pub mod model;
 pub mod provenance;

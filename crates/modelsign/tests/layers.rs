@@ -38,6 +38,7 @@ const LAYERS: &[&str] = &[
     "attestation",
     "card",
     "provenance",
+    "lineage",
 ];
 
 /// One reference from a file of one top-level module to another top-level module.

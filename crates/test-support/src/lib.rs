@@ -299,6 +299,20 @@ pub fn intoto_strict_parse(bundles: &[PathBuf]) -> Option<std::process::Output> 
     Some(out)
 }
 
+/// Rewrites the statement a bundle signs (the signature no longer matters: the parser only
+/// reads the statement).
+pub fn rewrite_statement(bundle: &Path, to: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    use base64::Engine as _;
+    let mut statement = signed_statement(bundle);
+    edit(&mut statement);
+    let mut envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    envelope["dsseEnvelope"]["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(serde_json::to_vec(&statement).unwrap())
+        .into();
+    std::fs::write(to, serde_json::to_vec(&envelope).unwrap()).unwrap();
+}
+
 /// Panics with the command's output unless it succeeded.
 pub fn assert_ok(out: &std::process::Output) {
     assert!(out.status.success(), "{}", explain(out));

@@ -1,0 +1,358 @@
+//! Questions asked of the lineage graph: what is downstream of a compromised artifact and in
+//! what order it must be rebuilt ([`impact`]), what an artifact was made from
+//! ([`ancestry`]), how two artifacts are connected ([`path`]), and who attested an artifact.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::store::{Artifact, Edge, EdgeStatus, Store, StoredAttestation};
+use crate::error::LineageError;
+
+/// What must be done to an artifact downstream of a compromised one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Action {
+    /// Prepare the dataset again (data-prep).
+    Reprepare,
+    /// Train again (pretrain, finetune, adapter, distill).
+    Retrain,
+    /// Derive again from the rebuilt input (quantize, merge, convert).
+    Rederive,
+    /// Evaluate again (evaluate).
+    Reevaluate,
+}
+
+impl Action {
+    /// The action's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Reprepare => "re-prepare",
+            Action::Retrain => "retrain",
+            Action::Rederive => "re-derive",
+            Action::Reevaluate => "re-evaluate",
+        }
+    }
+
+    /// The action rebuilding the output of a `stage`.
+    pub fn of_stage(stage: Option<&str>) -> Action {
+        match stage {
+            Some("data-prep") => Action::Reprepare,
+            Some("quantize" | "merge" | "convert") => Action::Rederive,
+            Some("evaluate") => Action::Reevaluate,
+            _ => Action::Retrain,
+        }
+    }
+}
+
+/// One artifact affected by a compromise.
+#[derive(Debug, Clone)]
+pub struct Affected {
+    /// The artifact.
+    pub artifact: Artifact,
+    /// Its retraining level: 1 for what was made directly from the compromised artifact,
+    /// one more than the highest level among its affected inputs otherwise.
+    pub level: usize,
+    /// The stages that made it from affected inputs (their provenance).
+    pub stages: Vec<StoredAttestation>,
+    /// What to do.
+    pub action: Action,
+    /// The affected inputs it was made from: label and role.
+    pub via: Vec<(String, String)>,
+    /// The same inputs by artifact key, and role.
+    pub via_keys: Vec<(String, String)>,
+    /// The recorded duration of the stages that made it, in seconds.
+    pub seconds: f64,
+}
+
+/// The impact of a compromised artifact.
+#[derive(Debug, Clone)]
+pub struct Impact {
+    /// The compromised artifact.
+    pub start: Artifact,
+    /// What must be rebuilt through verified edges, level by level: every artifact of a
+    /// level depends only on the compromised one and on earlier levels.
+    pub levels: Vec<Vec<Affected>>,
+    /// Artifacts reachable only through claimed edges: the claim says they descend from
+    /// it, no signed digest does.
+    pub claimed_only: Vec<Artifact>,
+    /// The recorded durations of every stage to rerun, summed: a cost estimate.
+    pub seconds: f64,
+}
+
+impl Impact {
+    /// Every affected artifact in retraining order.
+    pub fn in_order(&self) -> impl Iterator<Item = &Affected> {
+        self.levels.iter().flatten()
+    }
+}
+
+/// Adjacency of a set of edges.
+struct Graph<'a> {
+    forward: BTreeMap<i64, Vec<&'a Edge>>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(edges: &'a [Edge]) -> Self {
+        let mut forward: BTreeMap<i64, Vec<&Edge>> = BTreeMap::new();
+        for edge in edges {
+            forward.entry(edge.input).or_default().push(edge);
+        }
+        Graph { forward }
+    }
+
+    /// Everything reachable from `start` (excluded) through edges `follow` accepts.
+    fn reachable(&self, start: i64, follow: impl Fn(&Edge) -> bool) -> BTreeSet<i64> {
+        let mut seen = BTreeSet::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(node) = queue.pop_front() {
+            for edge in self.forward.get(&node).into_iter().flatten() {
+                if follow(edge) && edge.output != start && seen.insert(edge.output) {
+                    queue.push_back(edge.output);
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// The retraining levels of `affected`, reached from `start` through `edges`: the longest
+/// chain of edges from `start` to each (Kahn's algorithm over the affected subgraph). An
+/// artifact on a cycle gets no level.
+pub(crate) fn levels(
+    start: i64,
+    affected: &BTreeSet<i64>,
+    edges: &[&Edge],
+) -> BTreeMap<i64, usize> {
+    let inside = |node: i64| node == start || affected.contains(&node);
+    let mut indegree: BTreeMap<i64, usize> = affected.iter().map(|&n| (n, 0)).collect();
+    let mut out: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for edge in edges {
+        if inside(edge.input)
+            && affected.contains(&edge.output)
+            && edge.input != edge.output
+            && out.entry(edge.input).or_default().insert(edge.output)
+        {
+            *indegree.entry(edge.output).or_default() += 1;
+        }
+    }
+    let mut level: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut queue = VecDeque::from([(start, 0usize)]);
+    while let Some((node, at)) = queue.pop_front() {
+        for &next in out.get(&node).into_iter().flatten() {
+            let entry = level.entry(next).or_insert(0);
+            *entry = (*entry).max(at + 1);
+            if let Some(remaining) = indegree.get_mut(&next) {
+                *remaining -= 1;
+                if *remaining == 0 {
+                    queue.push_back((next, *entry));
+                }
+            }
+        }
+    }
+    level.retain(|node, _| indegree.get(node) == Some(&0));
+    level
+}
+
+/// Everything downstream of `start` that must be rebuilt, in retraining order.
+pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageError> {
+    let edges = store.reachable_edges(start.id, true)?;
+    let graph = Graph::new(&edges);
+    let verified = graph.reachable(start.id, |e| e.status == EdgeStatus::Verified);
+    let all = graph.reachable(start.id, |_| true);
+    let verified_edges: Vec<&Edge> = edges
+        .iter()
+        .filter(|e| e.status == EdgeStatus::Verified)
+        .collect();
+    let level = levels(start.id, &verified, &verified_edges);
+    let attestations = attestations_of(store, verified_edges.iter().copied())?;
+    let ids: Vec<i64> = all.iter().copied().chain([start.id]).collect();
+    let artifacts = artifacts_by_id(store, &ids)?;
+    let label = |id: i64| {
+        artifacts
+            .get(&id)
+            .map_or_else(|| id.to_string(), |a| a.label().to_owned())
+    };
+
+    let mut levels_out: Vec<Vec<Affected>> = Vec::new();
+    let mut rerun: BTreeSet<i64> = BTreeSet::new();
+    for &node in &verified {
+        let Some(artifact) = artifacts.get(&node) else {
+            continue;
+        };
+        let into: Vec<&&Edge> = verified_edges
+            .iter()
+            .filter(|e| e.output == node && (e.input == start.id || verified.contains(&e.input)))
+            .collect();
+        let stage_ids: BTreeSet<i64> = into.iter().map(|e| e.attestation).collect();
+        let stages: Vec<StoredAttestation> = stage_ids
+            .iter()
+            .filter_map(|id| attestations.get(id).cloned())
+            .collect();
+        rerun.extend(&stage_ids);
+        let action = stages
+            .iter()
+            .map(|s| Action::of_stage(s.facts.stage.as_deref()))
+            .min()
+            .unwrap_or(Action::Retrain);
+        let mut via: Vec<(String, String)> = into
+            .iter()
+            .map(|e| (label(e.input), e.role.clone()))
+            .collect();
+        via.sort();
+        via.dedup();
+        let key = |id: i64| {
+            artifacts
+                .get(&id)
+                .map_or_else(String::new, |a| a.key.clone())
+        };
+        let mut via_keys: Vec<(String, String)> = into
+            .iter()
+            .map(|e| (key(e.input), e.role.clone()))
+            .collect();
+        via_keys.sort();
+        via_keys.dedup();
+        let affected = Affected {
+            artifact: artifact.clone(),
+            level: level.get(&node).copied().unwrap_or(0),
+            seconds: stages.iter().filter_map(|s| s.facts.seconds).sum(),
+            stages,
+            action,
+            via,
+            via_keys,
+        };
+        let at = affected.level.max(1);
+        if levels_out.len() < at {
+            levels_out.resize_with(at, Vec::new);
+        }
+        levels_out[at - 1].push(affected);
+    }
+    for level in &mut levels_out {
+        level.sort_by(|a, b| a.artifact.label().cmp(b.artifact.label()));
+    }
+    let claimed_only = all
+        .difference(&verified)
+        .filter_map(|id| artifacts.get(id).cloned())
+        .collect();
+    let seconds = rerun
+        .iter()
+        .filter_map(|id| attestations.get(id)?.facts.seconds)
+        .sum();
+    Ok(Impact {
+        start: start.clone(),
+        levels: levels_out,
+        claimed_only,
+        seconds,
+    })
+}
+
+/// One edge of a report, with its ends and the attestation recording it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The input.
+    pub input: Artifact,
+    /// The output.
+    pub output: Artifact,
+    /// The input's role.
+    pub role: String,
+    /// Verified or claimed.
+    pub status: EdgeStatus,
+    /// The provenance (or card) that records it.
+    pub attestation: StoredAttestation,
+}
+
+/// Every edge upstream of `start` (what it was made from, transitively), for drawing its
+/// ancestry.
+pub fn ancestry(store: &mut Store, start: &Artifact) -> Result<Vec<Link>, LineageError> {
+    let edges = store.reachable_edges(start.id, false)?;
+    links(store, &edges)
+}
+
+/// Every edge downstream of `start`, for drawing what was made from it.
+pub fn descendants(store: &mut Store, start: &Artifact) -> Result<Vec<Link>, LineageError> {
+    let edges = store.reachable_edges(start.id, true)?;
+    links(store, &edges)
+}
+
+/// A shortest chain of edges from `from` to `to`, following edges downstream; `None`
+/// when `to` is not made from `from`.
+pub fn path(
+    store: &mut Store,
+    from: &Artifact,
+    to: &Artifact,
+) -> Result<Option<Vec<Link>>, LineageError> {
+    let edges = store.reachable_edges(from.id, true)?;
+    let graph = Graph::new(&edges);
+    let mut came_by: BTreeMap<i64, &Edge> = BTreeMap::new();
+    let mut queue = VecDeque::from([from.id]);
+    while let Some(node) = queue.pop_front() {
+        if node == to.id {
+            break;
+        }
+        for edge in graph.forward.get(&node).into_iter().flatten() {
+            if edge.output != from.id && !came_by.contains_key(&edge.output) {
+                came_by.insert(edge.output, edge);
+                queue.push_back(edge.output);
+            }
+        }
+    }
+    if from.id != to.id && !came_by.contains_key(&to.id) {
+        return Ok(None);
+    }
+    let mut chain = Vec::new();
+    let mut node = to.id;
+    while let Some(edge) = came_by.get(&node) {
+        chain.push((*edge).clone());
+        node = edge.input;
+        if node == from.id {
+            break;
+        }
+    }
+    chain.reverse();
+    links(store, &chain).map(Some)
+}
+
+fn artifacts_by_id(
+    store: &mut Store,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, Artifact>, LineageError> {
+    Ok(store
+        .artifacts(ids)?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect())
+}
+
+/// The attestations recording `edges`, by id.
+fn attestations_of<'e>(
+    store: &mut Store,
+    edges: impl Iterator<Item = &'e Edge>,
+) -> Result<BTreeMap<i64, StoredAttestation>, LineageError> {
+    let ids: Vec<i64> = edges
+        .map(|e| e.attestation)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    store.attestations(&ids)
+}
+
+fn links(store: &mut Store, edges: &[Edge]) -> Result<Vec<Link>, LineageError> {
+    let ids: Vec<i64> = edges
+        .iter()
+        .flat_map(|e| [e.input, e.output])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let artifacts = artifacts_by_id(store, &ids)?;
+    let attestations = attestations_of(store, edges.iter())?;
+    Ok(edges
+        .iter()
+        .filter_map(|e| {
+            Some(Link {
+                input: artifacts.get(&e.input)?.clone(),
+                output: artifacts.get(&e.output)?.clone(),
+                role: e.role.clone(),
+                status: e.status,
+                attestation: attestations.get(&e.attestation)?.clone(),
+            })
+        })
+        .collect())
+}

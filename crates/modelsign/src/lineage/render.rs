@@ -1,0 +1,363 @@
+//! The answers of the lineage queries as text a person reads, JSON a script reads, or a
+//! Graphviz DOT graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::query::{Affected, Impact, Link};
+use super::store::{Artifact, EdgeStatus, StoredAttestation};
+use crate::text::printable;
+
+/// How a query's answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Lines for a person.
+    Text,
+    /// One JSON object.
+    Json,
+    /// A Graphviz digraph.
+    Dot,
+}
+
+fn artifact_text(artifact: &Artifact) -> String {
+    let label = artifact.label();
+    if label == artifact.key {
+        format!("{} {}", artifact.kind.name(), printable(label))
+    } else {
+        format!(
+            "{} {} ({})",
+            artifact.kind.name(),
+            printable(label),
+            artifact.key
+        )
+    }
+}
+
+fn artifact_json(artifact: &Artifact) -> Value {
+    json!({
+        "key": artifact.key,
+        "kind": artifact.kind.name(),
+        "label": artifact.label(),
+        "aliases": artifact.aliases,
+    })
+}
+
+fn attestation_json(attestation: &StoredAttestation) -> Value {
+    json!({
+        "bundle_digest": attestation.facts.bundle_digest,
+        "kind": attestation.facts.kind,
+        "stage": attestation.facts.stage,
+        "signer": attestation.facts.signer,
+        "trusted_as": attestation.facts.trusted_as,
+        "started": attestation.facts.started,
+        "finished": attestation.facts.finished,
+        "seconds": attestation.facts.seconds,
+    })
+}
+
+/// A duration as `1h 30m`, `45m`, `20s`.
+pub fn duration(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    match (total / 3600, (total % 3600) / 60, total % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, _) => format!("{m}m"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
+fn stage_text(stages: &[StoredAttestation]) -> String {
+    stages
+        .iter()
+        .map(|s| {
+            format!(
+                "{} signed by {} (trusted as {})",
+                s.facts.stage.as_deref().unwrap_or(&s.facts.kind),
+                printable(&s.facts.signer),
+                printable(&s.facts.trusted_as)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The impact of a compromise.
+pub fn impact(impact: &Impact, format: Format) -> String {
+    match format {
+        Format::Json => {
+            let affected = |a: &Affected| {
+                json!({
+                    "artifact": artifact_json(&a.artifact),
+                    "level": a.level,
+                    "action": a.action.name(),
+                    "via": a.via.iter().map(|(input, role)| json!({"input": input, "role": role})).collect::<Vec<_>>(),
+                    "stages": a.stages.iter().map(attestation_json).collect::<Vec<_>>(),
+                    "seconds": a.seconds,
+                })
+            };
+            let value = json!({
+                "start": artifact_json(&impact.start),
+                "levels": impact.levels.iter().map(|level| level.iter().map(affected).collect::<Vec<_>>()).collect::<Vec<_>>(),
+                "claimed_only": impact.claimed_only.iter().map(artifact_json).collect::<Vec<_>>(),
+                "seconds": impact.seconds,
+            });
+            format!("{value}\n")
+        }
+        Format::Dot => {
+            let mut nodes = Nodes::new();
+            nodes.add(&impact.start, Some(0));
+            let mut edges = Vec::new();
+            for affected in impact.in_order() {
+                nodes.add(&affected.artifact, Some(affected.level));
+                for (input, role) in &affected.via_keys {
+                    edges.push((
+                        input.clone(),
+                        affected.artifact.key.clone(),
+                        role.clone(),
+                        EdgeStatus::Verified,
+                    ));
+                }
+            }
+            dot(&nodes, &edges)
+        }
+        Format::Text => {
+            let mut out = String::new();
+            let count = impact.in_order().count();
+            let _ = writeln!(
+                out,
+                "Impact of {}: {} to rebuild in {} level{}, recorded stage time {}",
+                artifact_text(&impact.start),
+                plural(count, "artifact"),
+                impact.levels.len(),
+                if impact.levels.len() == 1 { "" } else { "s" },
+                duration(impact.seconds)
+            );
+            for (index, level) in impact.levels.iter().enumerate() {
+                let _ = writeln!(out, "level {}", index + 1);
+                for affected in level {
+                    let via = affected
+                        .via
+                        .iter()
+                        .map(|(input, role)| format!("{} ({role})", printable(input)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let _ = writeln!(
+                        out,
+                        "  {:<11} {}\n              from {via}; {}; {}",
+                        affected.action.name(),
+                        artifact_text(&affected.artifact),
+                        stage_text(&affected.stages),
+                        duration(affected.seconds)
+                    );
+                }
+            }
+            if !impact.claimed_only.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "reachable only through claimed edges (no signed digest links them):"
+                );
+                for artifact in &impact.claimed_only {
+                    let _ = writeln!(out, "  {}", artifact_text(artifact));
+                }
+            }
+            out
+        }
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Edges around an artifact: its ancestry (`upstream`) or its descendants, drawn as a tree
+/// from `start`.
+pub fn links(start: &Artifact, links: &[Link], upstream: bool, format: Format) -> String {
+    match format {
+        Format::Json => {
+            let value = json!({
+                "start": artifact_json(start),
+                "edges": links.iter().map(|l| json!({
+                    "input": artifact_json(&l.input),
+                    "output": artifact_json(&l.output),
+                    "role": l.role,
+                    "status": l.status.name(),
+                    "attestation": attestation_json(&l.attestation),
+                })).collect::<Vec<_>>(),
+            });
+            format!("{value}\n")
+        }
+        Format::Dot => {
+            let mut nodes = Nodes::new();
+            nodes.add(start, Some(0));
+            for link in links {
+                nodes.add(&link.input, None);
+                nodes.add(&link.output, None);
+            }
+            let edges: Vec<(String, String, String, EdgeStatus)> = links
+                .iter()
+                .map(|l| {
+                    (
+                        l.input.key.clone(),
+                        l.output.key.clone(),
+                        l.role.clone(),
+                        l.status,
+                    )
+                })
+                .collect();
+            dot(&nodes, &edges)
+        }
+        Format::Text => {
+            let mut out = format!("{}\n", artifact_text(start));
+            let mut shown = BTreeSet::new();
+            tree(&mut out, start.id, links, upstream, "", &mut shown);
+            out
+        }
+    }
+}
+
+fn tree(
+    out: &mut String,
+    node: i64,
+    links: &[Link],
+    upstream: bool,
+    indent: &str,
+    shown: &mut BTreeSet<i64>,
+) {
+    let next: Vec<&Link> = links
+        .iter()
+        .filter(|l| {
+            if upstream {
+                l.output.id == node
+            } else {
+                l.input.id == node
+            }
+        })
+        .collect();
+    for (index, link) in next.iter().enumerate() {
+        let last = index + 1 == next.len();
+        let other = if upstream { &link.input } else { &link.output };
+        let repeated = !shown.insert(other.id);
+        let _ = writeln!(
+            out,
+            "{indent}{} {:<10} {}  {}, {}{}",
+            if last { "└─" } else { "├─" },
+            link.role,
+            artifact_text(other),
+            link.status.name(),
+            stage_text(std::slice::from_ref(&link.attestation)),
+            if repeated {
+                " (its lineage is shown above)"
+            } else {
+                ""
+            }
+        );
+        if !repeated {
+            let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
+            tree(out, other.id, links, upstream, &deeper, shown);
+        }
+    }
+}
+
+/// Who attested an artifact.
+pub fn attestations(
+    artifact: &Artifact,
+    attestations: &[StoredAttestation],
+    format: Format,
+) -> String {
+    match format {
+        Format::Json | Format::Dot => {
+            let value = json!({
+                "artifact": artifact_json(artifact),
+                "attestations": attestations.iter().map(attestation_json).collect::<Vec<_>>(),
+            });
+            format!("{value}\n")
+        }
+        Format::Text => {
+            let mut out = format!("{}\n", artifact_text(artifact));
+            for a in attestations {
+                let _ = writeln!(
+                    out,
+                    "  {:<10} {}signed by {} (trusted as {})",
+                    a.facts.kind,
+                    a.facts
+                        .stage
+                        .as_deref()
+                        .map(|s| format!("{s} stage, "))
+                        .unwrap_or_default(),
+                    printable(&a.facts.signer),
+                    printable(&a.facts.trusted_as)
+                );
+            }
+            if attestations.is_empty() {
+                out.push_str(
+                    "  no stored attestation has it as its subject (it is only an input)\n",
+                );
+            }
+            out
+        }
+    }
+}
+
+/// The nodes of a DOT graph by artifact key: label and level (0: where the query started).
+struct Nodes(BTreeMap<String, ((String, &'static str), Option<usize>)>);
+
+impl Nodes {
+    fn new() -> Self {
+        Nodes(BTreeMap::new())
+    }
+
+    fn add(&mut self, artifact: &Artifact, level: Option<usize>) {
+        let entry = self
+            .0
+            .entry(artifact.key.clone())
+            .or_insert_with(|| ((artifact.label().to_owned(), artifact.kind.name()), None));
+        if level.is_some() {
+            entry.1 = level;
+        }
+    }
+}
+
+/// A DOT digraph: claimed edges dashed; the starting artifact red, the levels of an impact
+/// amber and labelled.
+fn dot(nodes: &Nodes, edges: &[(String, String, String, EdgeStatus)]) -> String {
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let quote = |s: &str| format!("\"{}\"", escape(s));
+    let mut out = String::from(
+        "digraph lineage {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n",
+    );
+    for (key, ((label, kind), level)) in &nodes.0 {
+        // Two lines: the name, and what it is (`\n` is DOT's line break inside a label).
+        let label = format!("{}\\n{kind}", escape(label));
+        let style = match level {
+            Some(0) => ", style=filled, fillcolor=\"#f4a3a3\"".to_owned(),
+            Some(level) => format!(
+                ", style=filled, fillcolor=\"#fde2a7\", xlabel={}",
+                quote(&format!("level {level}"))
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "  {} [label=\"{label}\"{style}];", quote(key));
+    }
+    for (input, output, role, status) in edges {
+        let style = if *status == EdgeStatus::Claimed {
+            ", style=dashed"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label={}{style}];",
+            quote(input),
+            quote(output),
+            quote(role)
+        );
+    }
+    out.push_str("}\n");
+    out
+}

@@ -1,0 +1,755 @@
+//! The lineage store: artifacts (models, datasets, code, containers) by digest, the
+//! verified attestations about them, and the edges from each input to each output of a
+//! stage. SQLite on one machine; the statements are plain SQL that PostgreSQL runs too
+//! (only the table definitions differ, see [`Dialect`]).
+//!
+//! An artifact's key is its strongest digest: `sha256:<hex>` (the OMS root digest), else
+//! `gitCommit:<hex>`, else `uri:<uri>` for an input recorded without a digest. Its names,
+//! URIs (purls) and other digests are aliases, so a query can start from any of them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::LineageError;
+use crate::provenance::Role;
+
+/// What an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ArtifactKind {
+    /// A model (or an adapter).
+    Model,
+    /// A dataset (or an evaluation set).
+    Dataset,
+    /// Evaluation results.
+    Results,
+    /// What a stage used besides models and data, by the role it played: code,
+    /// container, framework, config, tokenizer.
+    Other(Role),
+}
+
+impl ArtifactKind {
+    /// The kind's name in the store and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArtifactKind::Model => "model",
+            ArtifactKind::Dataset => "dataset",
+            ArtifactKind::Results => "results",
+            ArtifactKind::Other(role) => role.name(),
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn parse(name: &str) -> Option<ArtifactKind> {
+        match name {
+            "model" => Some(ArtifactKind::Model),
+            "dataset" => Some(ArtifactKind::Dataset),
+            "results" => Some(ArtifactKind::Results),
+            other => Role::parse(other).map(ArtifactKind::Other),
+        }
+    }
+
+    /// What an input of `role` is.
+    pub fn of_role(role: Role) -> ArtifactKind {
+        match role {
+            Role::BaseModel => ArtifactKind::Model,
+            Role::Dataset | Role::EvalSet => ArtifactKind::Dataset,
+            other => ArtifactKind::Other(other),
+        }
+    }
+}
+
+/// Whether an edge was signed with the input's digest, or only claimed (taken from
+/// metadata, or recorded without a digest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeStatus {
+    /// The input's digest is signed in a verified provenance.
+    Verified,
+    /// Claimed: the link is asserted, not digested.
+    Claimed,
+}
+
+impl EdgeStatus {
+    /// `verified` or `claimed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeStatus::Verified => "verified",
+            EdgeStatus::Claimed => "claimed",
+        }
+    }
+
+    fn parse(name: &str) -> EdgeStatus {
+        if name == "verified" {
+            EdgeStatus::Verified
+        } else {
+            EdgeStatus::Claimed
+        }
+    }
+}
+
+/// A value bound to, or read from, an SQL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlValue {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl SqlValue {
+    fn text(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn int(&self) -> Option<i64> {
+        match self {
+            SqlValue::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn real(&self) -> Option<f64> {
+        match self {
+            SqlValue::Real(r) => Some(*r),
+            SqlValue::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(s: &str) -> Self {
+        SqlValue::Text(s.to_owned())
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(i: i64) -> Self {
+        SqlValue::Int(i)
+    }
+}
+
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(SqlValue::Null, Into::into)
+    }
+}
+
+impl From<f64> for SqlValue {
+    fn from(r: f64) -> Self {
+        SqlValue::Real(r)
+    }
+}
+
+/// Which SQL the database speaks, where the two differ: the table definitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+}
+
+/// A database connection, as the store uses it: statements with `$1`, `$2`, …
+/// placeholders, numbered in the order they first appear.
+pub(crate) trait Connection {
+    fn dialect(&self) -> Dialect;
+    fn batch(&mut self, sql: &str) -> Result<(), String>;
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, String>;
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, String>;
+}
+
+struct Sqlite(rusqlite::Connection);
+
+impl Connection for Sqlite {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), String> {
+        self.0.execute_batch(sql).map_err(|e| e.to_string())
+    }
+
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, String> {
+        let mut statement = self.0.prepare_cached(sql).map_err(|e| e.to_string())?;
+        bind(&mut statement, params)?;
+        statement
+            .raw_execute()
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string())
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, String> {
+        let mut statement = self.0.prepare_cached(sql).map_err(|e| e.to_string())?;
+        bind(&mut statement, params)?;
+        let columns = statement.column_count();
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            let mut values = Vec::with_capacity(columns);
+            for column in 0..columns {
+                use rusqlite::types::ValueRef;
+                values.push(match row.get_ref(column).map_err(|e| e.to_string())? {
+                    ValueRef::Null => SqlValue::Null,
+                    ValueRef::Integer(i) => SqlValue::Int(i),
+                    ValueRef::Real(r) => SqlValue::Real(r),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        SqlValue::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+}
+
+fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[SqlValue]) -> Result<(), String> {
+    for (index, value) in params.iter().enumerate() {
+        let at = index + 1;
+        let bound = match value {
+            SqlValue::Null => statement.raw_bind_parameter(at, rusqlite::types::Null),
+            SqlValue::Int(i) => statement.raw_bind_parameter(at, i),
+            SqlValue::Real(r) => statement.raw_bind_parameter(at, r),
+            SqlValue::Text(s) => statement.raw_bind_parameter(at, s.as_str()),
+        };
+        bound.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The schema, one migration per version, in order. A store records the version it is
+/// at and applies the ones after it.
+fn migrations(dialect: Dialect) -> &'static [&'static str] {
+    match dialect {
+        Dialect::Sqlite => &["CREATE TABLE artifacts (
+                id INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL
+            );
+            CREATE TABLE aliases (
+                artifact INTEGER NOT NULL REFERENCES artifacts(id),
+                alias TEXT NOT NULL,
+                UNIQUE (artifact, alias)
+            );
+            CREATE INDEX aliases_by_alias ON aliases(alias);
+            CREATE TABLE attestations (
+                id INTEGER PRIMARY KEY,
+                bundle_digest TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                stage TEXT,
+                signer TEXT NOT NULL,
+                trusted_as TEXT NOT NULL,
+                started TEXT,
+                finished TEXT,
+                seconds REAL,
+                statement TEXT NOT NULL
+            );
+            CREATE TABLE subjects (
+                attestation INTEGER NOT NULL REFERENCES attestations(id),
+                artifact INTEGER NOT NULL REFERENCES artifacts(id),
+                UNIQUE (attestation, artifact)
+            );
+            CREATE INDEX subjects_by_artifact ON subjects(artifact);
+            CREATE TABLE edges (
+                input INTEGER NOT NULL REFERENCES artifacts(id),
+                output INTEGER NOT NULL REFERENCES artifacts(id),
+                role TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attestation INTEGER NOT NULL REFERENCES attestations(id),
+                UNIQUE (input, output, role, attestation)
+            );
+            CREATE INDEX edges_by_input ON edges(input);
+            CREATE INDEX edges_by_output ON edges(output);"],
+    }
+}
+
+/// An artifact as the store knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// The store's id.
+    pub id: i64,
+    /// `sha256:<hex>`, `gitCommit:<hex>` or `uri:<uri>`.
+    pub key: String,
+    /// What it is.
+    pub kind: ArtifactKind,
+    /// Its names, URIs and other digests.
+    pub aliases: Vec<String>,
+}
+
+impl Artifact {
+    /// How reports name it: its first alias that is not a digest, else its key.
+    pub fn label(&self) -> &str {
+        self.aliases
+            .iter()
+            .find(|a| !a.starts_with("sha256:") && !a.starts_with("gitCommit:"))
+            .map_or(self.key.as_str(), String::as_str)
+    }
+}
+
+/// An edge of the graph: `input` went into the stage that made `output`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    /// The input artifact's id.
+    pub input: i64,
+    /// The output artifact's id.
+    pub output: i64,
+    /// The input's role.
+    pub role: String,
+    /// Verified or claimed.
+    pub status: EdgeStatus,
+    /// The provenance recording it.
+    pub attestation: i64,
+}
+
+/// What the store records of an attestation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttestationFacts {
+    /// `sha256:<hex>` over the bundle's payload and signatures (see
+    /// [`super::ingest::bundle_digest`]).
+    pub bundle_digest: String,
+    /// `signature`, `card` or `provenance`.
+    pub kind: String,
+    /// The stage, for provenance.
+    pub stage: Option<String>,
+    /// Who signed it (an identity, or the key's hint).
+    pub signer: String,
+    /// The policy signer it was accepted as.
+    pub trusted_as: String,
+    /// When the stage started (provenance).
+    pub started: Option<String>,
+    /// When it finished.
+    pub finished: Option<String>,
+    /// The stage's duration in seconds.
+    pub seconds: Option<f64>,
+}
+
+/// A stored attestation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAttestation {
+    /// The store's id.
+    pub id: i64,
+    /// What the store records of it.
+    pub facts: AttestationFacts,
+}
+
+/// What ingesting one attestation adds.
+#[derive(Debug, Clone)]
+pub struct NewAttestation {
+    /// What the store records of it.
+    pub facts: AttestationFacts,
+    /// The verified statement (JSON), for export.
+    pub statement: String,
+    /// Its subjects.
+    pub subjects: Vec<NewArtifact>,
+    /// Its edges: `(input, role, status)`, each into every subject.
+    pub inputs: Vec<(NewArtifact, String, EdgeStatus)>,
+}
+
+/// An artifact named by an attestation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArtifact {
+    /// Its key (see the module documentation).
+    pub key: String,
+    /// What it is.
+    pub kind: ArtifactKind,
+    /// Names, URIs, other digests.
+    pub aliases: Vec<String>,
+}
+
+/// A lineage store.
+pub struct Store {
+    connection: Box<dyn Connection>,
+    location: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+/// The default store: `lineage.db` in the user's data directory
+/// (`$XDG_DATA_HOME/modelsign`, else `~/.local/share/modelsign`).
+pub fn default_path() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("modelsign").join("lineage.db"))
+}
+
+impl Store {
+    /// Opens (creating when absent) the SQLite store at `path`, bringing its schema to the
+    /// current version.
+    pub fn open_sqlite(path: &Path) -> Result<Store, LineageError> {
+        let failed = |reason: String| LineageError::Store {
+            location: path.display().to_string(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| failed(e.to_string()))?;
+        }
+        let connection = rusqlite::Connection::open(path).map_err(|e| failed(e.to_string()))?;
+        connection
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")
+            .map_err(|e| failed(e.to_string()))?;
+        Self::with(Box::new(Sqlite(connection)), path.display().to_string())
+    }
+
+    /// An SQLite store in memory (for tests and one-off queries).
+    pub fn in_memory() -> Result<Store, LineageError> {
+        let connection =
+            rusqlite::Connection::open_in_memory().map_err(|e| LineageError::Store {
+                location: ":memory:".into(),
+                reason: e.to_string(),
+            })?;
+        Self::with(Box::new(Sqlite(connection)), ":memory:".into())
+    }
+
+    fn with(connection: Box<dyn Connection>, location: String) -> Result<Store, LineageError> {
+        let mut store = Store {
+            connection,
+            location,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Where the store is.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn failed(&self, reason: String) -> LineageError {
+        LineageError::Store {
+            location: self.location.clone(),
+            reason,
+        }
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), LineageError> {
+        self.connection.batch(sql).map_err(|e| self.failed(e))
+    }
+
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, LineageError> {
+        self.connection
+            .execute(sql, params)
+            .map_err(|e| self.failed(e))
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<Vec<SqlValue>>, LineageError> {
+        self.connection
+            .query(sql, params)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// The schema version the store is at.
+    pub fn schema_version(&mut self) -> Result<usize, LineageError> {
+        self.batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+        let rows = self.query("SELECT MAX(version) FROM schema_version", &[])?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::int)
+            .map_or(0, |v| usize::try_from(v).unwrap_or(0)))
+    }
+
+    fn migrate(&mut self) -> Result<(), LineageError> {
+        let at = self.schema_version()?;
+        let all = migrations(self.connection.dialect());
+        if at > all.len() {
+            return Err(self.failed(format!(
+                "its schema is version {at}, newer than this modelsign knows ({}): use a newer modelsign",
+                all.len()
+            )));
+        }
+        for (index, migration) in all.iter().enumerate().skip(at) {
+            self.batch("BEGIN")?;
+            let applied = self.batch(migration).and_then(|()| {
+                let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+                self.execute(
+                    "INSERT INTO schema_version (version) VALUES ($1)",
+                    &[version.into()],
+                )
+                .map(drop)
+            });
+            match applied {
+                Ok(()) => self.batch("COMMIT")?,
+                Err(e) => {
+                    let _ = self.batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the bundle with this digest is stored.
+    pub fn has_attestation(&mut self, bundle_digest: &str) -> Result<bool, LineageError> {
+        Ok(!self
+            .query(
+                "SELECT id FROM attestations WHERE bundle_digest = $1",
+                &[bundle_digest.into()],
+            )?
+            .is_empty())
+    }
+
+    /// Stores an attestation with its artifacts and edges, all or nothing. Storing one
+    /// already there changes nothing (`false`).
+    pub fn add(&mut self, new: &NewAttestation) -> Result<bool, LineageError> {
+        if self.has_attestation(&new.facts.bundle_digest)? {
+            return Ok(false);
+        }
+        self.batch("BEGIN")?;
+        match self.add_within_transaction(new) {
+            Ok(()) => {
+                self.batch("COMMIT")?;
+                Ok(true)
+            }
+            Err(e) => {
+                let _ = self.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn add_within_transaction(&mut self, new: &NewAttestation) -> Result<(), LineageError> {
+        let facts = &new.facts;
+        let rows = self.query(
+            "INSERT INTO attestations (bundle_digest, kind, stage, signer, trusted_as, started, finished, seconds, statement)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &[
+                facts.bundle_digest.as_str().into(),
+                facts.kind.as_str().into(),
+                facts.stage.as_deref().into(),
+                facts.signer.as_str().into(),
+                facts.trusted_as.as_str().into(),
+                facts.started.as_deref().into(),
+                facts.finished.as_deref().into(),
+                facts.seconds.into(),
+                new.statement.as_str().into(),
+            ],
+        )?;
+        let attestation = first_int(&rows).ok_or_else(|| self.failed("no id returned".into()))?;
+        let mut subjects = Vec::new();
+        for subject in &new.subjects {
+            let id = self.artifact_id(subject)?;
+            self.execute(
+                "INSERT INTO subjects (attestation, artifact) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[attestation.into(), id.into()],
+            )?;
+            subjects.push(id);
+        }
+        for (input, role, status) in &new.inputs {
+            let input = self.artifact_id(input)?;
+            for &output in &subjects {
+                self.execute(
+                    "INSERT INTO edges (input, output, role, status, attestation) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        input.into(),
+                        output.into(),
+                        role.as_str().into(),
+                        status.name().into(),
+                        attestation.into(),
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the artifact `new` names, adding it (and any new aliases).
+    fn artifact_id(&mut self, new: &NewArtifact) -> Result<i64, LineageError> {
+        self.execute(
+            "INSERT INTO artifacts (key, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[new.key.as_str().into(), new.kind.name().into()],
+        )?;
+        let rows = self.query(
+            "SELECT id FROM artifacts WHERE key = $1",
+            &[new.key.as_str().into()],
+        )?;
+        let id = first_int(&rows).ok_or_else(|| self.failed("artifact not stored".into()))?;
+        for alias in &new.aliases {
+            self.execute(
+                "INSERT INTO aliases (artifact, alias) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[id.into(), alias.as_str().into()],
+            )?;
+        }
+        Ok(id)
+    }
+
+    /// The artifacts whose key or alias is `reference` (a digest, a name, a purl).
+    pub fn find(&mut self, reference: &str) -> Result<Vec<Artifact>, LineageError> {
+        let rows = self.query(
+            "SELECT id FROM artifacts WHERE key = $1
+             UNION SELECT artifact FROM aliases WHERE alias = $1 ORDER BY 1",
+            &[reference.into()],
+        )?;
+        let ids: Vec<i64> = rows.iter().filter_map(|r| r.first()?.int()).collect();
+        self.artifacts(&ids)
+    }
+
+    /// The artifacts with these ids, in that order.
+    pub fn artifacts(&mut self, ids: &[i64]) -> Result<Vec<Artifact>, LineageError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let rows = self.query(
+                "SELECT key, kind FROM artifacts WHERE id = $1",
+                &[id.into()],
+            )?;
+            let Some(row) = rows.first() else { continue };
+            let aliases = self
+                .query(
+                    "SELECT alias FROM aliases WHERE artifact = $1 ORDER BY alias",
+                    &[id.into()],
+                )?
+                .iter()
+                .filter_map(|r| r.first()?.text().map(str::to_owned))
+                .collect();
+            out.push(Artifact {
+                id,
+                key: row
+                    .first()
+                    .and_then(SqlValue::text)
+                    .unwrap_or_default()
+                    .to_owned(),
+                kind: row
+                    .get(1)
+                    .and_then(SqlValue::text)
+                    .and_then(ArtifactKind::parse)
+                    .unwrap_or(ArtifactKind::Model),
+                aliases,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every edge reachable from `start` following edges forward (downstream: what was
+    /// made from it) or backward (upstream: what it was made from).
+    pub fn reachable_edges(
+        &mut self,
+        start: i64,
+        downstream: bool,
+    ) -> Result<Vec<Edge>, LineageError> {
+        let sql = if downstream {
+            "WITH RECURSIVE reached(id) AS (
+                SELECT $1
+                UNION SELECT e.output FROM edges e JOIN reached r ON e.input = r.id
+             )
+             SELECT e.input, e.output, e.role, e.status, e.attestation
+             FROM edges e JOIN reached r ON e.input = r.id"
+        } else {
+            "WITH RECURSIVE reached(id) AS (
+                SELECT $1
+                UNION SELECT e.input FROM edges e JOIN reached r ON e.output = r.id
+             )
+             SELECT e.input, e.output, e.role, e.status, e.attestation
+             FROM edges e JOIN reached r ON e.output = r.id"
+        };
+        let rows = self.query(sql, &[start.into()])?;
+        Ok(rows.iter().filter_map(|row| edge(row)).collect())
+    }
+
+    /// The attestations with these ids.
+    pub fn attestations(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<BTreeMap<i64, StoredAttestation>, LineageError> {
+        let mut out = BTreeMap::new();
+        for &id in ids {
+            let rows = self.query(
+                "SELECT bundle_digest, kind, stage, signer, trusted_as, started, finished, seconds
+                 FROM attestations WHERE id = $1",
+                &[id.into()],
+            )?;
+            if let Some(row) = rows.first() {
+                out.insert(id, attestation(id, row));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The attestations whose subject is the artifact `id`.
+    pub fn attestations_about(&mut self, id: i64) -> Result<Vec<StoredAttestation>, LineageError> {
+        let rows = self.query(
+            "SELECT a.id, a.bundle_digest, a.kind, a.stage, a.signer, a.trusted_as, a.started, a.finished, a.seconds
+             FROM attestations a JOIN subjects s ON s.attestation = a.id
+             WHERE s.artifact = $1 ORDER BY a.id",
+            &[id.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| Some(attestation(row.first()?.int()?, &row[1..])))
+            .collect())
+    }
+
+    /// Every stored statement (JSON), with its kind, in the order stored.
+    pub fn statements(&mut self) -> Result<Vec<(String, String, String)>, LineageError> {
+        let rows = self.query(
+            "SELECT bundle_digest, kind, statement FROM attestations ORDER BY id",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.first()?.text()?.to_owned(),
+                    r.get(1)?.text()?.to_owned(),
+                    r.get(2)?.text()?.to_owned(),
+                ))
+            })
+            .collect())
+    }
+
+    /// How many artifacts, attestations and edges the store holds.
+    pub fn counts(&mut self) -> Result<(u64, u64, u64), LineageError> {
+        let count = |store: &mut Store, table: &str| -> Result<u64, LineageError> {
+            let rows = store.query(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
+            Ok(first_int(&rows).map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+        };
+        Ok((
+            count(self, "artifacts")?,
+            count(self, "attestations")?,
+            count(self, "edges")?,
+        ))
+    }
+}
+
+fn first_int(rows: &[Vec<SqlValue>]) -> Option<i64> {
+    rows.first()?.first()?.int()
+}
+
+fn edge(row: &[SqlValue]) -> Option<Edge> {
+    Some(Edge {
+        input: row.first()?.int()?,
+        output: row.get(1)?.int()?,
+        role: row.get(2)?.text()?.to_owned(),
+        status: EdgeStatus::parse(row.get(3)?.text()?),
+        attestation: row.get(4)?.int()?,
+    })
+}
+
+fn attestation(id: i64, row: &[SqlValue]) -> StoredAttestation {
+    let text = |i: usize| row.get(i).and_then(SqlValue::text).map(str::to_owned);
+    StoredAttestation {
+        id,
+        facts: AttestationFacts {
+            bundle_digest: text(0).unwrap_or_default(),
+            kind: text(1).unwrap_or_default(),
+            stage: text(2),
+            signer: text(3).unwrap_or_default(),
+            trusted_as: text(4).unwrap_or_default(),
+            started: text(5),
+            finished: text(6),
+            seconds: row.get(7).and_then(SqlValue::real),
+        },
+    }
+}
