@@ -193,10 +193,9 @@ fn graph(args: &LineageGraphArgs) -> Result<(), Failure> {
         let links = lineage::ancestry(&mut store, &start).map_err(failure)?;
         render::links(&start, &links, true, Format::Dot)
     } else {
-        render::impact(
-            &lineage::impact(&mut store, &start).map_err(failure)?,
-            Format::Dot,
-        )
+        let impact = lineage::impact(&mut store, &start).map_err(failure)?;
+        let links = lineage::query::impact_links(&mut store, &impact).map_err(failure)?;
+        render::impact_graph(&impact, &links)
     };
     let svg = run_dot(&dot)?;
     std::fs::write(&args.output_file, svg).map_err(|e| {

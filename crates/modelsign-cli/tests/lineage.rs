@@ -392,6 +392,16 @@ fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
         for name in ["a-prepared", "chat-q4", "results.json", "level 6"] {
             assert!(drawn.contains(name), "{name} is not drawn");
         }
+        // Unaffected inputs of rebuilt models are drawn as their surroundings (B's
+        // prepared data went into chat, B's adapter into the merge), but not their own
+        // inputs in turn.
+        for context in ["b-prepared", "b-lora"] {
+            assert!(drawn.contains(context), "{context} is not drawn");
+        }
+        assert!(
+            !drawn.contains("other/base"),
+            "the adapter's base is two steps away"
+        );
     }
 }
 

@@ -244,6 +244,20 @@ pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageErro
     })
 }
 
+/// The edges around an impact, for drawing it: every edge into an affected artifact,
+/// including those from inputs the compromise does not reach (which stay as they are).
+pub fn impact_links(store: &mut Store, impact: &Impact) -> Result<Vec<Link>, LineageError> {
+    let mut edges = Vec::new();
+    let affected = impact
+        .in_order()
+        .map(|a| a.artifact.id)
+        .chain(impact.claimed_only.iter().map(|a| a.id));
+    for id in affected.collect::<Vec<_>>() {
+        edges.extend(store.edges_into(id)?);
+    }
+    links(store, &edges)
+}
+
 /// One edge of a report, with its ends and the attestation recording it.
 #[derive(Debug, Clone)]
 pub struct Link {

@@ -22,6 +22,17 @@ pub enum Format {
     Dot,
 }
 
+/// A digest as text shows it: its first 12 hex digits (queries accept that prefix; JSON
+/// has the whole digest).
+fn short(key: &str) -> String {
+    match key.split_once(':') {
+        Some((algorithm, hex)) if hex.len() > 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("{algorithm}:{}…", &hex[..12])
+        }
+        _ => key.to_owned(),
+    }
+}
+
 fn artifact_text(artifact: &Artifact) -> String {
     let label = artifact.label();
     if label == artifact.key {
@@ -31,7 +42,7 @@ fn artifact_text(artifact: &Artifact) -> String {
             "{} {} ({})",
             artifact.kind.name(),
             printable(label),
-            artifact.key
+            short(&artifact.key)
         )
     }
 }
@@ -72,11 +83,18 @@ fn stage_text(stages: &[StoredAttestation]) -> String {
     stages
         .iter()
         .map(|s| {
+            let signer = match s.facts.signer.strip_prefix("key ") {
+                Some(hint) => format!(
+                    "key {}",
+                    short(&format!("sha256:{hint}")).trim_start_matches("sha256:")
+                ),
+                None => s.facts.signer.clone(),
+            };
             format!(
-                "{} signed by {} (trusted as {})",
+                "{} by {} ({})",
                 s.facts.stage.as_deref().unwrap_or(&s.facts.kind),
-                printable(&s.facts.signer),
-                printable(&s.facts.trusted_as)
+                printable(&s.facts.trusted_as),
+                printable(&signer)
             )
         })
         .collect::<Vec<_>>()
@@ -165,6 +183,36 @@ pub fn impact(impact: &Impact, format: Format) -> String {
             out
         }
     }
+}
+
+/// An impact drawn in its surroundings: the compromised artifact red, what must be rebuilt
+/// amber with its level, what is reachable only through claims grey, and the other inputs
+/// of each rebuilt artifact white; claimed edges dashed.
+pub fn impact_graph(impact: &Impact, links: &[Link]) -> String {
+    let mut nodes = Nodes::new();
+    nodes.add(&impact.start, Some(0));
+    for affected in impact.in_order() {
+        nodes.add(&affected.artifact, Some(affected.level));
+    }
+    for artifact in &impact.claimed_only {
+        nodes.add_claimed(artifact);
+    }
+    for link in links {
+        nodes.add(&link.input, None);
+        nodes.add(&link.output, None);
+    }
+    let edges: Vec<(String, String, String, EdgeStatus)> = links
+        .iter()
+        .map(|l| {
+            (
+                l.input.key.clone(),
+                l.output.key.clone(),
+                l.role.clone(),
+                l.status,
+            )
+        })
+        .collect();
+    dot(&nodes, &edges)
 }
 
 fn plural(n: usize, noun: &str) -> String {
@@ -304,8 +352,40 @@ pub fn attestations(
     }
 }
 
+/// A label with every long hex run (a commit, a digest) cut to 12 digits, so that a
+/// `git+https://…@<40 hex>` node is not wider than the rest of the graph.
+fn compact(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    let mut run = String::new();
+    for c in label.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 32 {
+            out.push_str(&run[..12]);
+            out.push('…');
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The nodes of a DOT graph by artifact key: label and level (0: where the query started).
-struct Nodes(BTreeMap<String, ((String, &'static str), Option<usize>)>);
+struct Nodes(BTreeMap<String, ((String, &'static str), Shade)>);
+
+/// How a node is drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shade {
+    Plain,
+    Level(usize),
+    Claimed,
+}
 
 impl Nodes {
     fn new() -> Self {
@@ -313,12 +393,22 @@ impl Nodes {
     }
 
     fn add(&mut self, artifact: &Artifact, level: Option<usize>) {
-        let entry = self
-            .0
-            .entry(artifact.key.clone())
-            .or_insert_with(|| ((artifact.label().to_owned(), artifact.kind.name()), None));
-        if level.is_some() {
-            entry.1 = level;
+        self.shade(artifact, level.map_or(Shade::Plain, Shade::Level));
+    }
+
+    fn add_claimed(&mut self, artifact: &Artifact) {
+        self.shade(artifact, Shade::Claimed);
+    }
+
+    fn shade(&mut self, artifact: &Artifact, shade: Shade) {
+        let entry = self.0.entry(artifact.key.clone()).or_insert_with(|| {
+            (
+                (artifact.label().to_owned(), artifact.kind.name()),
+                Shade::Plain,
+            )
+        });
+        if shade != Shade::Plain {
+            entry.1 = shade;
         }
     }
 }
@@ -331,16 +421,20 @@ fn dot(nodes: &Nodes, edges: &[(String, String, String, EdgeStatus)]) -> String 
     let mut out = String::from(
         "digraph lineage {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n",
     );
-    for (key, ((label, kind), level)) in &nodes.0 {
+    for (key, ((label, kind), shade)) in &nodes.0 {
         // Two lines: the name, and what it is (`\n` is DOT's line break inside a label).
-        let label = format!("{}\\n{kind}", escape(label));
-        let style = match level {
-            Some(0) => ", style=filled, fillcolor=\"#f4a3a3\"".to_owned(),
-            Some(level) => format!(
+        let label = format!("{}\\n{kind}", escape(&compact(label)));
+        let style = match shade {
+            Shade::Level(0) => ", style=filled, fillcolor=\"#f4a3a3\"".to_owned(),
+            Shade::Level(level) => format!(
                 ", style=filled, fillcolor=\"#fde2a7\", xlabel={}",
                 quote(&format!("level {level}"))
             ),
-            None => String::new(),
+            Shade::Claimed => {
+                ", style=\"filled,dashed\", fillcolor=\"#e4e4e4\", xlabel=\"claimed only\""
+                    .to_owned()
+            }
+            Shade::Plain => String::new(),
         };
         let _ = writeln!(out, "  {} [label=\"{label}\"{style}];", quote(key));
     }

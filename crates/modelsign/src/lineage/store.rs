@@ -593,7 +593,15 @@ impl Store {
              UNION SELECT artifact FROM aliases WHERE alias = $1 ORDER BY 1",
             &[reference.into()],
         )?;
-        let ids: Vec<i64> = rows.iter().filter_map(|r| r.first()?.int()).collect();
+        let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.first()?.int()).collect();
+        if ids.is_empty() && is_digest_prefix(reference) {
+            // A digest as text reports show it: its first hex digits.
+            let rows = self.query(
+                "SELECT id FROM artifacts WHERE substr(key, 1, length($1)) = $1 ORDER BY id",
+                &[reference.trim_end_matches('…').into()],
+            )?;
+            ids = rows.iter().filter_map(|r| r.first()?.int()).collect();
+        }
         self.artifacts(&ids)
     }
 
@@ -655,6 +663,15 @@ impl Store {
              FROM edges e JOIN reached r ON e.output = r.id"
         };
         let rows = self.query(sql, &[start.into()])?;
+        Ok(rows.iter().filter_map(|row| edge(row)).collect())
+    }
+
+    /// Every edge into the artifact `output`: what it was made from.
+    pub fn edges_into(&mut self, output: i64) -> Result<Vec<Edge>, LineageError> {
+        let rows = self.query(
+            "SELECT input, output, role, status, attestation FROM edges WHERE output = $1",
+            &[output.into()],
+        )?;
         Ok(rows.iter().filter_map(|row| edge(row)).collect())
     }
 
@@ -721,6 +738,18 @@ impl Store {
             count(self, "edges")?,
         ))
     }
+}
+
+/// Whether `reference` is `ALGORITHM:` and at least 8 hex digits (a digest shortened),
+/// optionally ending in `…`.
+fn is_digest_prefix(reference: &str) -> bool {
+    let Some((algorithm, hex)) = reference.split_once(':') else {
+        return false;
+    };
+    let hex = hex.trim_end_matches('…');
+    matches!(algorithm, "sha256" | "gitCommit")
+        && hex.len() >= 8
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn first_int(rows: &[Vec<SqlValue>]) -> Option<i64> {

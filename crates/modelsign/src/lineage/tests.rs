@@ -369,7 +369,10 @@ fn a_store_on_disk_keeps_its_graph_and_its_schema_version() {
         let new = NewAttestation {
             facts: facts("sha256:01", "finetune", None),
             statement: "{}".into(),
-            subjects: vec![artifact(5)],
+            subjects: vec![NewArtifact {
+                key: format!("sha256:{}", "5e".repeat(32)),
+                ..artifact(5)
+            }],
             inputs: vec![(artifact(1), "dataset".into(), EdgeStatus::Verified)],
         };
         assert!(store.add(&new).unwrap());
@@ -383,6 +386,14 @@ fn a_store_on_disk_keeps_its_graph_and_its_schema_version() {
         ambiguous,
         Err(crate::error::LineageError::UnknownArtifact(_))
     ));
-    let by_hex = resolve(&mut store, &format!("{:064x}", 5)).unwrap();
+    let by_hex = resolve(&mut store, &"5E".repeat(32)).unwrap();
     assert_eq!(by_hex.label(), "node-5");
+    // A digest as text reports shorten it resolves too, when only one artifact has it.
+    let shortened = format!("{}…", &by_hex.key[..19]);
+    assert_eq!(resolve(&mut store, &shortened).unwrap().id, by_hex.id);
+    let unknown = resolve(&mut store, "sha256:abcdef12…");
+    assert!(
+        matches!(unknown, Err(crate::error::LineageError::UnknownArtifact(_))),
+        "{unknown:?}"
+    );
 }
