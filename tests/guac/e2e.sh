@@ -51,6 +51,7 @@ cleanup() {
     [[ -n $keep_work ]] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 key=$repo/examples/keys/demo-TEST-ONLY.pem
 pub=$repo/examples/keys/demo-TEST-ONLY.pub
 
@@ -131,11 +132,12 @@ model_purl=$(jq -r '.subject[0].uri' "$export_dir/tuned.provenance.intoto.json")
 # run both programs with neither.
 guac_home=$work/guac-home
 mkdir -p "$guac_home"
-guac() { (cd "$guac_home" && env -i PATH=/usr/bin:/bin HOME="$guac_home" "$@"); }
+guac() { (cd "$guac_home" && exec env -i PATH=/usr/bin:/bin HOME="$guac_home" "$@"); }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 gql=http://127.0.0.1:$port/query
-guac "$guac_bin/guacgql" --gql-backend keyvalue --kv-store memmap --gql-listen-port "$port" \
-    > "$work/guacgql.log" 2>&1 &
+# Not through guac(): a function run with & is a subshell of its own, and $! would be that.
+(cd "$guac_home" && exec env -i PATH=/usr/bin:/bin HOME="$guac_home" "$guac_bin/guacgql" \
+    --gql-backend keyvalue --kv-store memmap --gql-listen-port "$port") > "$work/guacgql.log" 2>&1 &
 guacgql_pid=$!
 for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
