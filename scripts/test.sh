@@ -10,6 +10,8 @@
 # Environment:
 #   MODELSIGN_VECTORS      shared test vectors (default: <repo>/../shared/vectors)
 #   MODELSIGN_PYTHON_VENV  set here to <repo>/.venv, holding model_signing 1.1.1 (interop peer)
+#   MODELSIGN_GUAC_BIN     set here to the folder of the GUAC binaries built (or cached) for the
+#                          lineage export test; MODELSIGN_PEER_CACHE says where they are kept
 #   CI                     when true, tests fail instead of skipping if a peer is missing
 set -euo pipefail
 
@@ -25,8 +27,8 @@ IN_TOTO_ATTESTATION_VERSION=0.9.3
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
 # card HTML is rendered headless and read back as text; graphviz: `lineage graph` draws
-# the lineage graph with its `dot`.
-APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz)
+# the lineage graph with its `dot`; jq + curl: tests/guac/e2e.sh drives GUAC with them.
+APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz jq curl)
 
 # Phase timing: each section ends the one before it; the summary at the end lists them all.
 PHASE_NAMES=()
@@ -210,9 +212,22 @@ section "Setup: Python interop peers (model_signing $MODEL_SIGNING_VERSION and o
 venv_log="$(mktemp)"
 (ensure_model_signing_venv) >"$venv_log" 2>&1 &
 venv_pid=$!
-# Never leave pip running behind a failed build.
-trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log"' EXIT
+# Never leave pip (or the GUAC build below) running behind a failed build.
+guac_pid=""
+trap 'kill "$venv_pid" $guac_pid 2>/dev/null || true; rm -f "$venv_log" "${guac_log:-}" "${guac_out:-}"' EXIT
 echo "pip runs in the background (pid $venv_pid); its output follows the build"
+
+# GUAC (guacsec/guac), the supply-chain graph `lineage export --guac` feeds, built from the
+# Go module proxy at the version tests/guac/build.sh pins, while cargo builds. The build
+# takes about 11 minutes on 2 cores, so it is kept outside the checkout, where the next
+# run (a fresh clone) finds it: MODELSIGN_PEER_CACHE, default ~/.cache/modelsign-peers.
+PEER_CACHE="${MODELSIGN_PEER_CACHE:-$HOME/.cache/modelsign-peers}"
+section "Setup: GUAC (cached in $PEER_CACHE/guac, built when missing), in the background"
+guac_log="$(mktemp)"
+guac_out="$(mktemp)"
+(bash "$REPO/tests/guac/build.sh" "$PEER_CACHE/guac") >"$guac_out" 2>"$guac_log" &
+guac_pid=$!
+echo "the GUAC build runs in the background (pid $guac_pid); its output follows the build"
 
 section "Setup: loopback Sigstore stack (@sigstore/mock)"
 ensure_sigstore_stack
@@ -245,6 +260,20 @@ if ((venv_status != 0)); then
     exit 1
 fi
 export MODELSIGN_PYTHON_VENV="$REPO/.venv"
+
+section "Setup: GUAC (finishing)"
+guac_status=0
+wait "$guac_pid" || guac_status=$?
+guac_pid=""
+tail -n 5 "$guac_log"
+if ((guac_status != 0)); then
+    cat "$guac_log" >&2
+    echo "error: building GUAC failed (exit $guac_status), see above" >&2
+    exit 1
+fi
+export MODELSIGN_GUAC_BIN
+MODELSIGN_GUAC_BIN="$(tail -n 1 "$guac_out")"
+echo "GUAC: $MODELSIGN_GUAC_BIN"
 
 if cargo nextest --version >/dev/null 2>&1; then
     section "Tests (cargo nextest)"

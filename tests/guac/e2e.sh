@@ -98,34 +98,14 @@ printf 'datasets:\n- name: corpus\n  url: pkg:huggingface/acme/corpus@v1\n  dige
 "$modelsign" card sign key -q "$models/tuned" --card "$work/card.yaml" --private-key "$key" \
     --signature "$work/model-card.sig"
 
-# --- the export (what `modelsign lineage export --guac DIR` is to write) -------------------
-# One verified, unwrapped in-toto Statement per stage output, as plain JSON. Every resource
-# with a sha256 digest but no purl gets uri pkg:generic/NAME?checksum=sha256:HEX, so that it
-# has a package of its own (query patch starts only from a purl) and two builds never share
-# one; everything else is the signed statement as it is.
+# --- the export -------------------------------------------------------------------------------
+# Every bundle is verified into modelsign's lineage store under a policy trusting the demo
+# key, and `lineage export --guac` writes what GUAC ingests (README.md beside this file).
+printf '[[signer]]\nname = "demo"\nkey = "%s"\n' "$pub" > "$work/trust.toml"
+store=$work/lineage.db
+"$modelsign" lineage ingest -q --policy "$work/trust.toml" --db "$store" "$models" "$work/model-card.sig"
 export_dir=$work/export
-mkdir -p "$export_dir"
-for folder in corpus tuned q4 branch2/tuned branch2/q4; do
-    "$modelsign" provenance verify key -q "$models/$folder" --public-key "$pub"
-    jq -r '.dsseEnvelope.payload' "$models/$folder/provenance.sig" | base64 -d |
-        jq 'def own_purl: if (.uri // "" | startswith("pkg:")) or (.digest.sha256 == null) then .
-                else .uri = "pkg:generic/" + ((.name // "artifact") | @uri) + "?checksum=sha256:" + .digest.sha256 end;
-            .subject |= map(own_purl)
-            | .predicate.buildDefinition.resolvedDependencies |= map(own_purl)' \
-        > "$export_dir/${folder//\//-}.provenance.intoto.json"
-done
-# Each model card as its CycloneDX BOM, verified, with purls where GUAC looks for them: the
-# model's own (from its provenance) on metadata.component, a dataset's distribution purl on
-# its component. GUAC v1.1.0 reads BOMs with cyclonedx-go v0.9.2, which rejects the CycloneDX
-# 1.5+ component `data` array (CycloneDX/cyclonedx-go#242): the export leaves it out.
-model_purl=$(jq -r '.subject[0].uri' "$export_dir/tuned.provenance.intoto.json")
-"$modelsign" card show key "$models/tuned" --public-key "$pub" --card-signature "$work/model-card.sig" \
-    --format cyclonedx |
-    jq --arg purl "$model_purl" '.metadata.component.purl = $purl
-        | .components |= map(del(.data)
-            | (first(.externalReferences[]?.url | select(startswith("pkg:"))) // null) as $p
-            | if $p then .purl = $p else . end)' > "$export_dir/tuned.card.cdx.json"
-[[ -s $export_dir/tuned.card.cdx.json ]] || { echo "e2e.sh: card show wrote no BOM" >&2; exit 1; }
+"$modelsign" lineage export -q --guac "$export_dir" --db "$store"
 
 # --- GUAC ----------------------------------------------------------------------------------
 # guac.yaml is read from $HOME and the working directory, GUAC_* variables override flags:
@@ -166,15 +146,24 @@ reached() { # START_PURL [DEPTH]: the digests of every artifact query patch list
     grep -oE 'artifact: algorithm-sha-?256 \| digest:[0-9a-f]+' "$out" | sed 's/.*digest://' | sort -u
 }
 set_of() { for folder in "$@"; do digest_of "$folder"; done | sort -u; }
+# What modelsign's own impact analysis lists from FOLDER, with FOLDER itself (query patch
+# lists its start too).
+impact_of() {
+    { digest_of "$1"
+      "$modelsign" lineage impact "$models/$1" --db "$store" --json |
+          jq -r '.levels[][].artifact.key' | sed 's/^sha256://'; } | sort -u
+}
 
+for start in corpus:pkg:huggingface/acme/corpus@v1 chat-set:pkg:huggingface/acme/chat-set@v2 \
+    base:pkg:huggingface/acme/base-7b@main "raw:pkg:generic/raw?checksum=sha256:$(digest_of raw)"; do
+    folder=${start%%:*} purl=${start#*:}
+    check "query patch from $folder lists exactly what lineage impact lists" \
+        "$(impact_of "$folder")" "$(reached "$purl")"
+done
 check "query patch from the corpus dataset lists it and the models built from it" \
     "$(set_of corpus tuned q4)" "$(reached pkg:huggingface/acme/corpus@v1)"
 check "query patch from the second dataset lists only its own branch" \
     "$(set_of chat-set branch2/tuned branch2/q4)" "$(reached pkg:huggingface/acme/chat-set@v2)"
-check "query patch from the base model lists both branches" \
-    "$(set_of base tuned q4 branch2/tuned branch2/q4)" "$(reached pkg:huggingface/acme/base-7b@main)"
-check "query patch from a digest-only input starts at its synthesized purl" \
-    "$(set_of raw corpus tuned q4)" "$(reached "pkg:generic/raw?checksum=sha256:$(digest_of raw)")"
 check "query patch with --search-depth 0 lists nothing (GUAC v1.1.0 stops at once)" \
     "" "$(reached pkg:huggingface/acme/corpus@v1 0)"
 

@@ -567,6 +567,25 @@ modelsign lineage impact sha256:3f1c... --format json")]
     #[command(after_help = "Example:\n  \
 modelsign lineage graph ./datasets/web-crawl-2026-11 -o impact.svg")]
     Graph(LineageGraphArgs),
+    /// Write the store's verified provenance (as plain in-toto statements) and model cards
+    /// (as CycloneDX BOMs) for GUAC's collector: `guacone collect files DIR`. Prints the
+    /// purl GUAC knows each artifact by, for `guacone query patch --start-purl`.
+    #[command(after_help = "Example:\n  \
+modelsign lineage export --guac ./guac-export\n  \
+guacone collect files ./guac-export --gql-addr http://127.0.0.1:8080/query\n  \
+guacone query patch --start-purl 'pkg:generic/web-crawl?checksum=sha256:...' --is-pkg-version-start --search-depth 10")]
+    Export(LineageExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LineageExportArgs {
+    /// The folder to write (created; must be empty when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub guac: PathBuf,
+    #[command(flatten)]
+    pub store: LineageStoreArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -12,8 +12,8 @@ use modelsign::text::printable;
 use serde_json::json;
 
 use crate::args::{
-    LineageCommand, LineageFormatArg, LineageGraphArgs, LineageIngestArgs, LineagePathArgs,
-    LineageQueryArgs, LineageStoreArgs, OutputArgs,
+    LineageCommand, LineageExportArgs, LineageFormatArg, LineageGraphArgs, LineageIngestArgs,
+    LineagePathArgs, LineageQueryArgs, LineageStoreArgs, OutputArgs,
 };
 use crate::failure::Failure;
 use crate::progress;
@@ -27,6 +27,7 @@ pub fn run(command: &LineageCommand) -> Result<(), Failure> {
         LineageCommand::WhoSigned(args) => who_signed(args),
         LineageCommand::Path(args) => path(args),
         LineageCommand::Graph(args) => graph(args),
+        LineageCommand::Export(args) => export(args),
     }
 }
 
@@ -217,6 +218,27 @@ fn graph(args: &LineageGraphArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn export(args: &LineageExportArgs) -> Result<(), Failure> {
+    let mut store = open(&args.store)?;
+    let export = lineage::export::export_guac(&mut store, &args.guac).map_err(failure)?;
+    if args.output.json {
+        crate::output::json(
+            &json!({"ok": true, "files": export.files, "purls": export.purls}),
+            0,
+        );
+    } else if !args.output.quiet {
+        outln!(
+            "Exported {} for GUAC to {}; each artifact's purl in GUAC:",
+            count(export.files.len(), "document"),
+            printable(&args.guac.display().to_string())
+        );
+        for (key, purl) in &export.purls {
+            outln!("  {key}  {}", printable(purl));
+        }
+    }
+    Ok(())
+}
+
 /// Graphviz's layout of `dot` as SVG.
 fn run_dot(dot: &str) -> Result<Vec<u8>, Failure> {
     let mut child = Command::new("dot")
@@ -257,5 +279,6 @@ pub fn output_of(command: &LineageCommand) -> (&OutputArgs, &'static str) {
         LineageCommand::Impact(a) => (&a.answer.output, "Impact analysis"),
         LineageCommand::Path(a) => (&a.answer.output, "Lineage query"),
         LineageCommand::Graph(a) => (&a.output, "Drawing the graph"),
+        LineageCommand::Export(a) => (&a.output, "Export"),
     }
 }

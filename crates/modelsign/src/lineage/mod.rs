@@ -7,6 +7,7 @@
 //! node. Every edge is an input of a stage going into one of its outputs, `verified` when
 //! the provenance signs the input's digest, `claimed` when it only names it.
 
+pub mod export;
 pub mod ingest;
 pub mod policy;
 pub mod query;

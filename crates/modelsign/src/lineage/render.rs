@@ -291,11 +291,22 @@ fn tree(
         let last = index + 1 == next.len();
         let other = if upstream { &link.input } else { &link.output };
         let repeated = !shown.insert(other.id);
+        // Upstream, each line is an input by its role; downstream, what was made with the
+        // line above it, and in which role that went in.
+        let role = if upstream {
+            format!("{:<10} ", link.role)
+        } else {
+            String::new()
+        };
+        let made_with = if upstream {
+            String::new()
+        } else {
+            format!(" ({} in)", link.role)
+        };
         let _ = writeln!(
             out,
-            "{indent}{} {:<10} {}  {}, {}{}",
+            "{indent}{} {role}{}{made_with}  {}, {}{}",
             if last { "└─" } else { "├─" },
-            link.role,
             artifact_text(other),
             link.status.name(),
             stage_text(std::slice::from_ref(&link.attestation)),

@@ -397,3 +397,74 @@ fn a_store_on_disk_keeps_its_graph_and_its_schema_version() {
         "{unknown:?}"
     );
 }
+
+#[test]
+fn the_guac_export_gives_every_digest_a_purl_of_its_own_and_keeps_the_signed_ones() {
+    let trusted = trust("");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = folder(dir.path(), "raw", "raw");
+    let data = folder(dir.path(), "data", "data");
+    let tuned = folder(dir.path(), "tuned", "tuned");
+    record(
+        &trusted.signer,
+        Stage::DataPrep,
+        &data,
+        &[format!("dataset={}", raw.display())],
+    );
+    let base = format!(
+        "base-model=pkg:huggingface/org/base#sha256={}",
+        "ab".repeat(32)
+    );
+    record(
+        &trusted.signer,
+        Stage::Finetune,
+        &tuned,
+        &[base, format!("dataset={}", data.display())],
+    );
+    let mut store = Store::in_memory().unwrap();
+    ingest(
+        &mut store,
+        &trusted.policy,
+        sources(&[dir.path().to_path_buf()]).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("export");
+    let export = export::export_guac(&mut store, &out).unwrap();
+    assert_eq!(export.files.len(), 2);
+    let digest = |p: &Path| {
+        crate::attestation::ModelSubject::of_model(p, &HashSettings::default(), &Progress::none())
+            .unwrap()
+            .root_digest_string()
+    };
+    let hex = |p: &Path| digest(p).trim_start_matches("sha256:").to_owned();
+    assert_eq!(
+        export.purls[&digest(&raw)],
+        format!("pkg:generic/raw?checksum=sha256:{}", hex(&raw))
+    );
+    assert_eq!(
+        export.purls[&format!("sha256:{}", "ab".repeat(32))],
+        "pkg:huggingface/org/base"
+    );
+    // Each file is the plain statement, the one stage's input naming the other's output.
+    let statements: Vec<serde_json::Value> = export
+        .files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect();
+    assert_eq!(statements[0]["_type"], "https://in-toto.io/Statement/v1");
+    let prepared = statements[0]["subject"][0]["uri"].as_str().unwrap();
+    let consumed = &statements[1]["predicate"]["buildDefinition"]["resolvedDependencies"];
+    assert!(
+        consumed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["uri"] == prepared),
+        "{consumed}"
+    );
+    // A folder that is not empty is refused: GUAC would ingest whatever else is there.
+    let error = export::export_guac(&mut store, &out)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("not empty"), "{error}");
+}
