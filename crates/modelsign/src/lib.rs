@@ -10,7 +10,8 @@
 //! statement) → [`dsse`] → [`bundle`]. Signing schemes are adapters behind [`Signer`] and
 //! [`Verifier`], built from plain data by [`spec`]. Every other signed statement about a
 //! model is an [`attestation`] with its own predicate, such as the [`card`] and the
-//! [`provenance`] of a pipeline stage.
+//! [`provenance`] of a pipeline stage; the [`lineage`] graph ingests them all under a
+//! trust policy and answers what a compromised artifact affects.
 //! `docs/architecture.md` in the repository draws the picture and says how to add a scheme
 //! or a predicate.
 //!
