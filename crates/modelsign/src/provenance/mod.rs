@@ -4,7 +4,7 @@
 //!
 //! Recording a stage ([`StageRecord`]) digests its outputs and local inputs, checks the
 //! inputs fit the stage ([`Stage::required_inputs`]), and signs the provenance, an
-//! [`attestation`](crate::attestation) like any other, into a bundle beside each output
+//! [`attestation`] like any other, into a bundle beside each output
 //! ([`default_path`]). Verifying one ([`verify_provenance`]) checks the signature, that the
 //! model at hand is one of its subjects, and, given local copies, that the inputs are the
 //! ones recorded.
