@@ -1,7 +1,7 @@
 //! The lineage store: artifacts (models, datasets, code, containers) by digest, the
 //! verified attestations about them, and the edges from each input to each output of a
 //! stage. SQLite on one machine; the statements are plain SQL that PostgreSQL runs too
-//! (only the table definitions differ, the store's dialect).
+//! (only the table definitions differ between the two).
 //!
 //! An artifact's key is its strongest digest: `sha256:<hex>` (the OMS root digest), else
 //! `gitCommit:<hex>`, else `uri:<uri>` for an input recorded without a digest. Its names,
