@@ -9,6 +9,7 @@
 
 pub mod ingest;
 pub mod policy;
+mod postgres;
 pub mod query;
 pub mod render;
 pub mod store;
