@@ -27,8 +27,11 @@ IN_TOTO_ATTESTATION_VERSION=0.9.3
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
 # card HTML is rendered headless and read back as text; graphviz: `lineage graph` draws
-# the lineage graph with its `dot`; jq + curl: tests/guac/e2e.sh drives GUAC with them.
-APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz jq curl)
+# the lineage graph with its `dot`; jq + curl: tests/guac/e2e.sh drives GUAC with them;
+# postgresql: the lineage store's PostgreSQL backend is tested on a private server (see
+# "PostgreSQL for the lineage store" below).
+APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz jq curl
+    postgresql)
 
 # Phase timing: each section ends the one before it; the summary at the end lists them all.
 PHASE_NAMES=()
@@ -228,6 +231,90 @@ guac_out="$(mktemp)"
 (bash "$REPO/tests/guac/build.sh" "$PEER_CACHE/guac") >"$guac_out" 2>"$guac_log" &
 guac_pid=$!
 echo "the GUAC build runs in the background (pid $guac_pid); its output follows the build"
+
+# ---- PostgreSQL for the lineage store ----
+# The lineage store's test suite runs on SQLite and on PostgreSQL. This starts a private
+# cluster for this run only: data in .cache/postgres (ignored by git), listening on
+# 127.0.0.1 at a free port (and on a Unix socket in the same folder), with a superuser
+# `modelsign` whose random password lives only in this run's environment, in
+# MODELSIGN_TEST_POSTGRES_URL. Each test creates a schema of its own on it and drops it.
+# The cluster is stopped, and its folder removed, when the script exits. initdb refuses to
+# run as root: as root, the cluster belongs to Debian's `postgres` user.
+TEST_POSTGRES_DIR=""
+TEST_POSTGRES_BIN=""
+TEST_POSTGRES_AS=()
+
+# Appends a command to the EXIT trap, keeping what it already runs.
+append_exit_trap() {
+    local previous
+    previous="$(trap -p EXIT)"
+    previous="${previous#trap -- }"
+    previous="${previous% EXIT}"
+    eval "previous=${previous:-''}"
+    trap "${previous:+$previous; }$1" EXIT
+}
+
+start_test_postgres() {
+    TEST_POSTGRES_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    if [[ ! -x "$TEST_POSTGRES_BIN/initdb" ]]; then
+        echo "error: no PostgreSQL server in /usr/lib/postgresql/*/bin (Debian package postgresql)." >&2
+        exit 1
+    fi
+    TEST_POSTGRES_DIR="$REPO/.cache/postgres"
+    rm -rf "$TEST_POSTGRES_DIR"
+    mkdir -p "$TEST_POSTGRES_DIR"
+    if [[ $(id -u) -eq 0 ]]; then
+        TEST_POSTGRES_AS=(runuser -u postgres --)
+        chown postgres: "$TEST_POSTGRES_DIR"
+        # A checkout below a folder the postgres user cannot enter (root's home): a private
+        # folder in /tmp instead.
+        if ! "${TEST_POSTGRES_AS[@]}" test -w "$TEST_POSTGRES_DIR"; then
+            rmdir "$TEST_POSTGRES_DIR"
+            TEST_POSTGRES_DIR="$(mktemp -d /tmp/modelsign-postgres.XXXXXX)"
+            chown postgres: "$TEST_POSTGRES_DIR"
+        fi
+    fi
+    append_exit_trap stop_test_postgres
+    local password port
+    password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    (umask 077 && printf '%s\n' "$password" >"$TEST_POSTGRES_DIR/password")
+    if ((${#TEST_POSTGRES_AS[@]} > 0)); then
+        chown postgres: "$TEST_POSTGRES_DIR/password"
+    fi
+    if ! "${TEST_POSTGRES_AS[@]}" "$TEST_POSTGRES_BIN/initdb" --pgdata="$TEST_POSTGRES_DIR/data" \
+        --username=modelsign --pwfile="$TEST_POSTGRES_DIR/password" --auth=scram-sha-256 \
+        --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$TEST_POSTGRES_DIR/initdb.log" 2>&1; then
+        cat "$TEST_POSTGRES_DIR/initdb.log" >&2
+        exit 1
+    fi
+    rm -f "$TEST_POSTGRES_DIR/password"
+    # fsync off: a cluster thrown away at exit needs no durability.
+    if ! "${TEST_POSTGRES_AS[@]}" "$TEST_POSTGRES_BIN/pg_ctl" --pgdata="$TEST_POSTGRES_DIR/data" \
+        --log="$TEST_POSTGRES_DIR/server.log" --wait --silent \
+        -o "-k $TEST_POSTGRES_DIR -p $port -h 127.0.0.1 -c fsync=off" start; then
+        cat "$TEST_POSTGRES_DIR/server.log" >&2
+        exit 1
+    fi
+    PGPASSWORD="$password" "$TEST_POSTGRES_BIN/createdb" --host=127.0.0.1 --port="$port" \
+        --username=modelsign modelsign
+    export MODELSIGN_TEST_POSTGRES_URL="postgres://modelsign:$password@127.0.0.1:$port/modelsign"
+    echo "$("$TEST_POSTGRES_BIN/postgres" --version) on 127.0.0.1:$port, data in $TEST_POSTGRES_DIR"
+}
+
+stop_test_postgres() {
+    if [[ -n "$TEST_POSTGRES_DIR" && -f "$TEST_POSTGRES_DIR/data/postmaster.pid" ]]; then
+        "${TEST_POSTGRES_AS[@]}" "$TEST_POSTGRES_BIN/pg_ctl" --pgdata="$TEST_POSTGRES_DIR/data" \
+            --mode=fast --wait --silent stop || true
+    fi
+    if [[ -n "$TEST_POSTGRES_DIR" ]]; then
+        rm -rf "$TEST_POSTGRES_DIR"
+    fi
+}
+
+section "Setup: PostgreSQL for the lineage store (private cluster on loopback)"
+start_test_postgres
+# ---- end of PostgreSQL for the lineage store ----
 
 section "Setup: loopback Sigstore stack (@sigstore/mock)"
 ensure_sigstore_stack

@@ -590,9 +590,11 @@ pub struct LineageExportArgs {
 
 #[derive(Debug, Args)]
 pub struct LineageStoreArgs {
-    /// The lineage store, an SQLite file (default: $XDG_DATA_HOME/modelsign/lineage.db, or
-    /// ~/.local/share/modelsign/lineage.db).
-    #[arg(long, value_name = "PATH")]
+    /// The lineage store: an SQLite file (default: $XDG_DATA_HOME/modelsign/lineage.db, or
+    /// ~/.local/share/modelsign/lineage.db), or a PostgreSQL database,
+    /// postgres://USER@HOST[:PORT]/DB, with the password in PGPASSWORD (or in the URL,
+    /// where other users may see it in the process list; messages never show it).
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
 }
 

@@ -42,7 +42,12 @@ fn open(args: &LineageStoreArgs) -> Result<Store, Failure> {
             Failure::input("no data directory (neither XDG_DATA_HOME nor HOME is set): give --db")
         })?,
     };
-    Store::open_sqlite(&path).map_err(failure)
+    match path.to_str() {
+        Some(location) => Store::open(location),
+        // Not UTF-8, so not a URL: a file.
+        None => Store::open_sqlite(&path),
+    }
+    .map_err(failure)
 }
 
 fn format(format: LineageFormatArg, output: &OutputArgs) -> Format {

@@ -10,17 +10,63 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use test_support::{assert_ok, explain, text};
+use test_support::{assert_ok, explain, text, PostgresSchema};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(args)
         .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run modelsign")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("run modelsign")
+}
+
+/// Where the `lineage` commands of a test keep their store: `lineage.db` in the test's
+/// folder, or a PostgreSQL schema of the test's own, named by a URL whose password is in
+/// `PGPASSWORD` (as a user keeps it out of the process list).
+struct Db {
+    location: String,
+    password: Option<String>,
+    _schema: Option<PostgresSchema>,
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        Db {
+            location: "lineage.db".into(),
+            password: None,
+            _schema: None,
+        }
+    }
+
+    /// `None` when no PostgreSQL server is given, outside CI (see [`PostgresSchema::create`]).
+    fn postgres() -> Option<Db> {
+        let schema = PostgresSchema::create()?;
+        let (location, password) = schema.url_and_password();
+        Some(Db {
+            location,
+            password,
+            _schema: Some(schema),
+        })
+    }
+
+    /// Runs `modelsign lineage ARGS --db LOCATION`.
+    fn lineage(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["lineage"];
+        all.extend_from_slice(args);
+        all.extend(["--db", self.location.as_str()]);
+        let mut command = command(dir, &all);
+        if let Some(password) = &self.password {
+            command.env("PGPASSWORD", password);
+        }
+        command.output().expect("run modelsign")
+    }
 }
 
 fn json(out: &Output) -> Value {
@@ -178,25 +224,14 @@ fn policy(dir: &Path) -> PathBuf {
     path
 }
 
-fn ingest(dir: &Path, paths: &[&str]) -> Output {
-    let mut args = vec![
-        "lineage",
-        "ingest",
-        "--policy",
-        "trust.toml",
-        "--db",
-        "lineage.db",
-        "--json",
-    ];
+fn ingest(dir: &Path, db: &Db, paths: &[&str]) -> Output {
+    let mut args = vec!["ingest", "--policy", "trust.toml", "--json"];
     args.extend_from_slice(paths);
-    run(dir, &args)
+    db.lineage(dir, &args)
 }
 
-fn query(dir: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["lineage"];
-    all.extend_from_slice(args);
-    all.extend(["--db", "lineage.db"]);
-    run(dir, &all)
+fn query(dir: &Path, db: &Db, args: &[&str]) -> Output {
+    db.lineage(dir, args)
 }
 
 /// The impact's levels: each artifact's label and action, level by level.
@@ -230,11 +265,22 @@ fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn a_poisoned_dataset_lists_exactly_its_descendants_in_retraining_order() {
+    a_poisoned_datasets_descendants_in_retraining_order(&Db::sqlite());
+}
+
+#[test]
+fn a_poisoned_dataset_lists_exactly_its_descendants_in_retraining_order_on_postgres() {
+    if let Some(db) = Db::postgres() {
+        a_poisoned_datasets_descendants_in_retraining_order(&db);
+    }
+}
+
+fn a_poisoned_datasets_descendants_in_retraining_order(db: &Db) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     build(dir);
     policy(dir);
-    let out = ingest(dir, &["."]);
+    let out = ingest(dir, db, &["."]);
     assert_ok(&out);
     let report = json(&out);
     assert_eq!(
@@ -243,8 +289,10 @@ fn a_poisoned_dataset_lists_exactly_its_descendants_in_retraining_order() {
         "{report}"
     );
     assert_eq!(report["refused"], serde_json::json!([]));
+    // The store the report names is the one given (a URL without its password).
+    assert_eq!(report["store"], db.location.as_str(), "{report}");
 
-    let out = query(dir, &["impact", "./dataset-a", "--json"]);
+    let out = query(dir, db, &["impact", "./dataset-a", "--json"]);
     assert_ok(&out);
     let impact = json(&out);
     assert_eq!(
@@ -263,7 +311,7 @@ fn a_poisoned_dataset_lists_exactly_its_descendants_in_retraining_order() {
     assert_eq!(impact["claimed_only"], serde_json::json!([]));
 
     // Dataset B reaches its own branch and the shared one, never what only A made.
-    let out = query(dir, &["impact", "./dataset-b", "--format", "json"]);
+    let out = query(dir, db, &["impact", "./dataset-b", "--format", "json"]);
     assert_ok(&out);
     let labels: Vec<String> = levels(&json(&out))
         .into_iter()
@@ -284,7 +332,7 @@ fn a_poisoned_dataset_lists_exactly_its_descendants_in_retraining_order() {
         assert!(labels.iter().any(|l| l == from_b), "{from_b}: {labels:?}");
     }
     // The text report reads in the same order.
-    let out = query(dir, &["impact", "./dataset-a"]);
+    let out = query(dir, db, &["impact", "./dataset-a"]);
     assert_ok(&out);
     let text_report = String::from_utf8_lossy(&out.stdout);
     let positions: Vec<usize> = [
@@ -309,12 +357,13 @@ fn a_poisoned_dataset_lists_exactly_its_descendants_in_retraining_order() {
 #[test]
 fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
     let work = tempfile::tempdir().unwrap();
+    let db = &Db::sqlite();
     let dir = work.path();
     build(dir);
     policy(dir);
-    assert_ok(&ingest(dir, &["."]));
+    assert_ok(&ingest(dir, db, &["."]));
 
-    let out = query(dir, &["show", "./merged", "--json"]);
+    let out = query(dir, db, &["show", "./merged", "--json"]);
     assert_ok(&out);
     let shown = json(&out);
     let mut inputs: BTreeMap<String, String> = BTreeMap::new();
@@ -343,19 +392,23 @@ fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect();
     assert_eq!(inputs, expected);
-    let out = query(dir, &["show", "./merged"]);
+    let out = query(dir, db, &["show", "./merged"]);
     assert_ok(&out);
     let tree = String::from_utf8_lossy(&out.stdout);
     assert!(tree.starts_with("model merged (sha256:"), "{tree}");
     assert!(tree.contains("└─") && tree.contains("verified"), "{tree}");
 
-    let out = query(dir, &["who-signed", "./chat", "--json"]);
+    let out = query(dir, db, &["who-signed", "./chat", "--json"]);
     assert_ok(&out);
     let signed = json(&out);
     assert_eq!(signed["attestations"][0]["stage"], "finetune");
     assert_eq!(signed["attestations"][0]["trusted_as"], "training");
 
-    let out = query(dir, &["path", "./dataset-a", "./results.json", "--json"]);
+    let out = query(
+        dir,
+        db,
+        &["path", "./dataset-a", "./results.json", "--json"],
+    );
     assert_ok(&out);
     let hops: Vec<String> = json(&out)["edges"]
         .as_array()
@@ -374,16 +427,16 @@ fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
             "results.json"
         ]
     );
-    let out = query(dir, &["path", "./results.json", "./dataset-a"]);
+    let out = query(dir, db, &["path", "./results.json", "./dataset-a"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
 
-    let out = query(dir, &["impact", "./dataset-a", "--format", "dot"]);
+    let out = query(dir, db, &["impact", "./dataset-a", "--format", "dot"]);
     assert_ok(&out);
     let dot = String::from_utf8_lossy(&out.stdout);
     assert!(dot.starts_with("digraph lineage {"), "{dot}");
     assert!(dot.contains("xlabel=\"level 6\""), "{dot}");
     let svg = dir.join("impact.svg");
-    let out = query(dir, &["graph", "./dataset-a", "-o", text(&svg)]);
+    let out = query(dir, db, &["graph", "./dataset-a", "-o", text(&svg)]);
     if which_dot() || test_support::in_ci() {
         assert_ok(&out);
         // Graphviz writes a hyphen in SVG text as `&#45;`.
@@ -412,6 +465,7 @@ fn which_dot() -> bool {
 #[test]
 fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it() {
     let work = tempfile::tempdir().unwrap();
+    let db = &Db::sqlite();
     let dir = work.path();
     build(dir);
     // The data team signs a finetune: a stage the policy does not let it attest.
@@ -436,7 +490,7 @@ fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it() {
         ],
     ));
     policy(dir);
-    let out = ingest(dir, &["."]);
+    let out = ingest(dir, db, &["."]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = json(&out);
     let refused = report["refused"].as_array().unwrap();
@@ -453,11 +507,11 @@ fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it() {
         "{report}"
     );
     assert_eq!(report["stored"].as_array().unwrap().len(), PIPELINE.len());
-    let out = query(dir, &["show", "./rogue"]);
+    let out = query(dir, db, &["show", "./rogue"]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no artifact in the store"));
     // Ingesting again is idempotent: nothing new, the refusal repeated.
-    let again = json(&ingest(dir, &["."]));
+    let again = json(&ingest(dir, db, &["."]));
     assert_eq!(again["stored"], serde_json::json!([]));
     assert_eq!(
         again["already_stored"].as_array().unwrap().len(),

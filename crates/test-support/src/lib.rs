@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod certs;
+pub mod database;
+
+pub use database::PostgresSchema;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

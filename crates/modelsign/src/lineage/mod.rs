@@ -10,6 +10,7 @@
 pub mod export;
 pub mod ingest;
 pub mod policy;
+mod postgres;
 pub mod query;
 pub mod render;
 pub mod store;

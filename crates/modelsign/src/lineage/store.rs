@@ -1,7 +1,8 @@
 //! The lineage store: artifacts (models, datasets, code, containers) by digest, the
 //! verified attestations about them, and the edges from each input to each output of a
-//! stage. SQLite on one machine; the statements are plain SQL that PostgreSQL runs too
-//! (only the table definitions differ between the two).
+//! stage. SQLite on one machine, or a PostgreSQL server shared by a team
+//! (`postgres://…`, see [`Store::open`]): the statements are the same plain SQL on both,
+//! only the table definitions differ between them.
 //!
 //! An artifact's key is its strongest digest: `sha256:<hex>` (the OMS root digest), else
 //! `gitCommit:<hex>`, else `uri:<uri>` for an input recorded without a digest. Its names,
@@ -148,6 +149,7 @@ impl From<f64> for SqlValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     Sqlite,
+    Postgres,
 }
 
 /// A database connection, as the store uses it: statements with `$1`, `$2`, …
@@ -219,49 +221,78 @@ fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[SqlValue]) -> R
 }
 
 /// The schema, one migration per version, in order. A store records the version it is
-/// at and applies the ones after it.
-fn migrations(dialect: Dialect) -> &'static [&'static str] {
-    match dialect {
-        Dialect::Sqlite => &["CREATE TABLE artifacts (
-                id INTEGER PRIMARY KEY,
-                key TEXT NOT NULL UNIQUE,
-                kind TEXT NOT NULL
-            );
-            CREATE TABLE aliases (
-                artifact INTEGER NOT NULL REFERENCES artifacts(id),
-                alias TEXT NOT NULL,
-                UNIQUE (artifact, alias)
-            );
-            CREATE INDEX aliases_by_alias ON aliases(alias);
-            CREATE TABLE attestations (
-                id INTEGER PRIMARY KEY,
-                bundle_digest TEXT NOT NULL UNIQUE,
-                kind TEXT NOT NULL,
-                stage TEXT,
-                signer TEXT NOT NULL,
-                trusted_as TEXT NOT NULL,
-                started TEXT,
-                finished TEXT,
-                seconds REAL,
-                statement TEXT NOT NULL
-            );
-            CREATE TABLE subjects (
-                attestation INTEGER NOT NULL REFERENCES attestations(id),
-                artifact INTEGER NOT NULL REFERENCES artifacts(id),
-                UNIQUE (attestation, artifact)
-            );
-            CREATE INDEX subjects_by_artifact ON subjects(artifact);
-            CREATE TABLE edges (
-                input INTEGER NOT NULL REFERENCES artifacts(id),
-                output INTEGER NOT NULL REFERENCES artifacts(id),
-                role TEXT NOT NULL,
-                status TEXT NOT NULL,
-                attestation INTEGER NOT NULL REFERENCES attestations(id),
-                UNIQUE (input, output, role, attestation)
-            );
-            CREATE INDEX edges_by_input ON edges(input);
-            CREATE INDEX edges_by_output ON edges(output);"],
-    }
+/// at and applies the ones after it. Both dialects run the same migrations, written once:
+/// only the column types below differ.
+const MIGRATIONS: &[&str] = &["CREATE TABLE artifacts (
+        id {ID},
+        key TEXT{BYTEWISE} NOT NULL UNIQUE,
+        kind TEXT NOT NULL
+    );
+    CREATE TABLE aliases (
+        artifact {REF} NOT NULL REFERENCES artifacts(id),
+        alias TEXT{BYTEWISE} NOT NULL,
+        UNIQUE (artifact, alias)
+    );
+    CREATE INDEX aliases_by_alias ON aliases(alias);
+    CREATE TABLE attestations (
+        id {ID},
+        bundle_digest TEXT{BYTEWISE} NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        stage TEXT,
+        signer TEXT NOT NULL,
+        trusted_as TEXT NOT NULL,
+        started TEXT,
+        finished TEXT,
+        seconds {REAL},
+        statement TEXT NOT NULL
+    );
+    CREATE TABLE subjects (
+        attestation {REF} NOT NULL REFERENCES attestations(id),
+        artifact {REF} NOT NULL REFERENCES artifacts(id),
+        UNIQUE (attestation, artifact)
+    );
+    CREATE INDEX subjects_by_artifact ON subjects(artifact);
+    CREATE TABLE edges (
+        input {REF} NOT NULL REFERENCES artifacts(id),
+        output {REF} NOT NULL REFERENCES artifacts(id),
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attestation {REF} NOT NULL REFERENCES attestations(id),
+        UNIQUE (input, output, role, attestation)
+    );
+    CREATE INDEX edges_by_input ON edges(input);
+    CREATE INDEX edges_by_output ON edges(output);"];
+
+/// The migrations in `dialect`'s column types.
+fn migrations(dialect: Dialect) -> Vec<String> {
+    let types: [(&str, &str); 4] = match dialect {
+        // An `INTEGER PRIMARY KEY` is the row id, numbered by SQLite.
+        Dialect::Sqlite => [
+            ("{ID}", "INTEGER PRIMARY KEY"),
+            ("{REF}", "INTEGER"),
+            ("{REAL}", "REAL"),
+            ("{BYTEWISE}", ""),
+        ],
+        // Keys and aliases compare and sort byte by byte ("C"), as SQLite's text does,
+        // whatever the database's collation: both order aliases, and so label artifacts,
+        // alike.
+        Dialect::Postgres => [
+            ("{ID}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+            ("{REF}", "BIGINT"),
+            ("{REAL}", "DOUBLE PRECISION"),
+            ("{BYTEWISE}", " COLLATE \"C\""),
+        ],
+    };
+    MIGRATIONS
+        .iter()
+        .map(|migration| {
+            types
+                .iter()
+                .fold((*migration).to_owned(), |sql, (name, ty)| {
+                    sql.replace(name, ty)
+                })
+        })
+        .collect()
 }
 
 /// An artifact as the store knows it.
@@ -382,6 +413,30 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Store {
+    /// Opens the store at `location`: a PostgreSQL server for a `postgres://` or
+    /// `postgresql://` URL ([`Store::open_postgres`]), else the SQLite file at that path
+    /// ([`Store::open_sqlite`]).
+    pub fn open(location: &str) -> Result<Store, LineageError> {
+        if super::postgres::is_url(location) {
+            Self::open_postgres(location)
+        } else {
+            Self::open_sqlite(Path::new(location))
+        }
+    }
+
+    /// Opens the store in the PostgreSQL database `url` names
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMETERS]`, the parameters
+    /// libpq's URLs take; without a password in the URL, `PGPASSWORD`'s), creating its
+    /// tables when absent and bringing its schema to the current version. The store's location, as messages show it, is the URL without its
+    /// password.
+    pub fn open_postgres(url: &str) -> Result<Store, LineageError> {
+        let location = super::postgres::without_password(url);
+        match super::postgres::connect(url) {
+            Ok(connection) => Self::with(connection, location),
+            Err(reason) => Err(LineageError::Store { location, reason }),
+        }
+    }
+
     /// Opens (creating when absent) the SQLite store at `path`, bringing its schema to the
     /// current version.
     pub fn open_sqlite(path: &Path) -> Result<Store, LineageError> {
@@ -597,7 +652,7 @@ impl Store {
         if ids.is_empty() && is_digest_prefix(reference) {
             // A digest as text reports show it: its first hex digits.
             let rows = self.query(
-                "SELECT id FROM artifacts WHERE substr(key, 1, length($1)) = $1 ORDER BY id",
+                "SELECT id FROM artifacts WHERE substr(key, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT) ORDER BY id",
                 &[reference.trim_end_matches('…').into()],
             )?;
             ids = rows.iter().filter_map(|r| r.first()?.int()).collect();
@@ -649,14 +704,14 @@ impl Store {
     ) -> Result<Vec<Edge>, LineageError> {
         let sql = if downstream {
             "WITH RECURSIVE reached(id) AS (
-                SELECT $1
+                SELECT CAST($1 AS BIGINT)
                 UNION SELECT e.output FROM edges e JOIN reached r ON e.input = r.id
              )
              SELECT e.input, e.output, e.role, e.status, e.attestation
              FROM edges e JOIN reached r ON e.input = r.id"
         } else {
             "WITH RECURSIVE reached(id) AS (
-                SELECT $1
+                SELECT CAST($1 AS BIGINT)
                 UNION SELECT e.input FROM edges e JOIN reached r ON e.output = r.id
              )
              SELECT e.input, e.output, e.role, e.status, e.attestation

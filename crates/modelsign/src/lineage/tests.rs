@@ -24,6 +24,62 @@ impl Random {
     }
 }
 
+/// A database the store-level tests run on: SQLite, and a PostgreSQL schema of the
+/// test's own when the test server is there (`MODELSIGN_TEST_POSTGRES_URL`; in CI it must
+/// be).
+enum Backend {
+    SqliteInMemory,
+    SqliteFile(tempfile::TempDir),
+    Postgres(Box<test_support::PostgresSchema>),
+}
+
+/// Where the SQLite store of a test is: in memory, or in a file when the test opens it
+/// again (every commit to a file waits for the disk: the tests making many stores of many
+/// commits keep them in memory).
+enum SqliteIn {
+    Memory,
+    File,
+}
+
+impl Backend {
+    /// Opens the backend's store, as `--db` would: by path or by URL (an SQLite store in
+    /// memory is a new one each time).
+    fn open(&self) -> Store {
+        let location = match self {
+            Backend::SqliteInMemory => return Store::in_memory().unwrap(),
+            Backend::SqliteFile(dir) => dir.path().join("lineage.db").display().to_string(),
+            Backend::Postgres(schema) => schema.url(),
+        };
+        Store::open(&location).unwrap_or_else(|e| panic!("opening the store on {self}: {e}"))
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::SqliteInMemory => f.write_str("SQLite in memory"),
+            Backend::SqliteFile(_) => f.write_str("SQLite"),
+            Backend::Postgres(schema) => write!(f, "PostgreSQL (schema {})", schema.name()),
+        }
+    }
+}
+
+/// Runs `test` on each backend, each time on an empty store; a failure's output names the
+/// backend it happened on.
+fn on_each_backend(sqlite: SqliteIn, test: impl Fn(&Backend)) {
+    let mut backends = vec![match sqlite {
+        SqliteIn::Memory => Backend::SqliteInMemory,
+        SqliteIn::File => Backend::SqliteFile(tempfile::tempdir().unwrap()),
+    }];
+    backends.extend(
+        test_support::PostgresSchema::create().map(|schema| Backend::Postgres(Box::new(schema))),
+    );
+    for backend in &backends {
+        eprintln!("on {backend}");
+        test(backend);
+    }
+}
+
 /// What the store records of a provenance of `stage` made for a test.
 fn facts(bundle_digest: &str, stage: &str, seconds: Option<f64>) -> store::AttestationFacts {
     store::AttestationFacts {
@@ -115,55 +171,60 @@ fn reachable(
 #[test]
 fn impact_on_random_dags_is_reachability_in_an_order_that_respects_every_edge() {
     for seed in 1..=60u64 {
-        let mut random = Random(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-        let mut store = Store::in_memory().unwrap();
-        let nodes = 4 + random.below(40) as usize;
-        let inputs = random_dag(&mut store, &mut random, nodes);
-        let start_index = random.below(nodes as u64 / 2) as usize;
-        let Ok(start) = resolve(&mut store, &format!("node-{start_index}")) else {
-            continue; // a node nothing was made from and that was made from nothing
-        };
-        let impact = impact(&mut store, &start).unwrap();
-        let index_of =
-            |a: &Artifact| -> usize { a.aliases[0].trim_start_matches("node-").parse().unwrap() };
-        let verified = reachable(&inputs, start_index, |s| s == EdgeStatus::Verified);
-        let all = reachable(&inputs, start_index, |_| true);
-        let listed: BTreeSet<usize> = impact.in_order().map(|a| index_of(&a.artifact)).collect();
-        assert_eq!(listed, verified, "seed {seed}: the verified descendants");
-        let claimed: BTreeSet<usize> = impact.claimed_only.iter().map(index_of).collect();
-        let expected: BTreeSet<usize> = all.difference(&verified).copied().collect();
-        assert_eq!(
-            claimed, expected,
-            "seed {seed}: reachable only through claims"
-        );
-        // Every verified edge between affected artifacts goes from a lower level to a
-        // higher one, and each level is the longest chain from the start.
-        let level: BTreeMap<usize, usize> = impact
-            .in_order()
-            .map(|a| (index_of(&a.artifact), a.level))
+        on_each_backend(SqliteIn::Memory, |backend| {
+            impact_on_a_random_dag(seed, &mut backend.open())
+        });
+    }
+}
+
+fn impact_on_a_random_dag(seed: u64, store: &mut Store) {
+    let mut random = Random(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let nodes = 4 + random.below(40) as usize;
+    let inputs = random_dag(store, &mut random, nodes);
+    let start_index = random.below(nodes as u64 / 2) as usize;
+    let Ok(start) = resolve(store, &format!("node-{start_index}")) else {
+        return; // a node nothing was made from and that was made from nothing
+    };
+    let impact = impact(store, &start).unwrap();
+    let index_of =
+        |a: &Artifact| -> usize { a.aliases[0].trim_start_matches("node-").parse().unwrap() };
+    let verified = reachable(&inputs, start_index, |s| s == EdgeStatus::Verified);
+    let all = reachable(&inputs, start_index, |_| true);
+    let listed: BTreeSet<usize> = impact.in_order().map(|a| index_of(&a.artifact)).collect();
+    assert_eq!(listed, verified, "seed {seed}: the verified descendants");
+    let claimed: BTreeSet<usize> = impact.claimed_only.iter().map(index_of).collect();
+    let expected: BTreeSet<usize> = all.difference(&verified).copied().collect();
+    assert_eq!(
+        claimed, expected,
+        "seed {seed}: reachable only through claims"
+    );
+    // Every verified edge between affected artifacts goes from a lower level to a
+    // higher one, and each level is the longest chain from the start.
+    let level: BTreeMap<usize, usize> = impact
+        .in_order()
+        .map(|a| (index_of(&a.artifact), a.level))
+        .collect();
+    for (&node, &at) in &level {
+        let from_levels: Vec<usize> = inputs[node]
+            .iter()
+            .filter(|&&(_, s)| s == EdgeStatus::Verified)
+            .filter_map(|&(i, _)| {
+                if i == start_index {
+                    Some(0)
+                } else {
+                    level.get(&i).copied()
+                }
+            })
             .collect();
-        for (&node, &at) in &level {
-            let from_levels: Vec<usize> = inputs[node]
-                .iter()
-                .filter(|&&(_, s)| s == EdgeStatus::Verified)
-                .filter_map(|&(i, _)| {
-                    if i == start_index {
-                        Some(0)
-                    } else {
-                        level.get(&i).copied()
-                    }
-                })
-                .collect();
-            let highest = from_levels.iter().max().copied();
-            assert_eq!(
-                Some(at),
-                highest.map(|h| h + 1),
-                "seed {seed}: level of node {node}"
-            );
-        }
-        for (position, group) in impact.levels.iter().enumerate() {
-            assert!(group.iter().all(|a| a.level == position + 1), "seed {seed}");
-        }
+        let highest = from_levels.iter().max().copied();
+        assert_eq!(
+            Some(at),
+            highest.map(|h| h + 1),
+            "seed {seed}: level of node {node}"
+        );
+    }
+    for (position, group) in impact.levels.iter().enumerate() {
+        assert!(group.iter().all(|a| a.level == position + 1), "seed {seed}");
     }
 }
 
@@ -260,65 +321,67 @@ fn ingest_stores_what_the_policy_accepts_once_and_nothing_of_what_it_refuses() {
         &[input("base-model", &tuned)],
     );
 
-    let mut store = Store::in_memory().unwrap();
-    let report = ingest(
-        &mut store,
-        &trusted.policy,
-        sources(&[dir.path().to_path_buf()]).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(report.stored.len(), 2, "{report:?}");
-    assert_eq!(report.refused.len(), 2, "{report:?}");
-    let reasons: Vec<&str> = report.refused.iter().map(|(_, r)| r.as_str()).collect();
-    assert!(
-        reasons.iter().any(|r| r.contains("not of quantize")),
-        "{reasons:?}"
-    );
-    assert!(reasons.iter().any(|r| r.contains("ci:")), "{reasons:?}");
-    // raw, data, base, tuned and torch; two attestations; three edges into tuned, one into data.
-    assert_eq!(store.counts().unwrap(), (5, 2, 4));
-    assert!(store
-        .find(&quantized.display().to_string())
-        .unwrap()
-        .is_empty());
-    // Ingesting again stores nothing new.
-    let again = ingest(
-        &mut store,
-        &trusted.policy,
-        sources(&[dir.path().to_path_buf()]).unwrap(),
-    )
-    .unwrap();
-    assert!(again.stored.is_empty());
-    assert_eq!(again.already_stored.len(), 2);
-    assert_eq!(store.counts().unwrap(), (5, 2, 4));
-
-    // The raw dataset's impact is data, then tuned; the framework is an ancestor of tuned.
-    let raw_artifact = resolve(&mut store, "raw").unwrap();
-    let impact = impact(&mut store, &raw_artifact).unwrap();
-    let order: Vec<(&str, usize, &str)> = impact
-        .in_order()
-        .map(|a| (a.artifact.label(), a.level, a.action.name()))
-        .collect();
-    assert_eq!(order, [("data", 1, "re-prepare"), ("tuned", 2, "retrain")]);
-    assert_eq!(impact.seconds, 2.0 * 5400.0);
-    let tuned_artifact = resolve(&mut store, "tuned").unwrap();
-    let ancestors = ancestry(&mut store, &tuned_artifact).unwrap();
-    let mut inputs: Vec<&str> = ancestors.iter().map(|l| l.input.label()).collect();
-    inputs.sort_unstable();
-    assert_eq!(inputs, ["base", "data", "pkg:pypi/torch@2.5.1", "raw"]);
-    let torch = ancestors.iter().find(|l| l.role == "framework").unwrap();
-    assert_eq!(torch.status, EdgeStatus::Claimed, "no digest: claimed");
-    let chain = path(&mut store, &raw_artifact, &tuned_artifact)
-        .unwrap()
+    on_each_backend(SqliteIn::Memory, |backend| {
+        let mut store = backend.open();
+        let report = ingest(
+            &mut store,
+            &trusted.policy,
+            sources(&[dir.path().to_path_buf()]).unwrap(),
+        )
         .unwrap();
-    let hops: Vec<(&str, &str)> = chain
-        .iter()
-        .map(|l| (l.input.label(), l.output.label()))
-        .collect();
-    assert_eq!(hops, [("raw", "data"), ("data", "tuned")]);
-    assert!(path(&mut store, &tuned_artifact, &raw_artifact)
-        .unwrap()
-        .is_none());
+        assert_eq!(report.stored.len(), 2, "{report:?}");
+        assert_eq!(report.refused.len(), 2, "{report:?}");
+        let reasons: Vec<&str> = report.refused.iter().map(|(_, r)| r.as_str()).collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("not of quantize")),
+            "{reasons:?}"
+        );
+        assert!(reasons.iter().any(|r| r.contains("ci:")), "{reasons:?}");
+        // raw, data, base, tuned and torch; two attestations; three edges into tuned, one into data.
+        assert_eq!(store.counts().unwrap(), (5, 2, 4));
+        assert!(store
+            .find(&quantized.display().to_string())
+            .unwrap()
+            .is_empty());
+        // Ingesting again stores nothing new.
+        let again = ingest(
+            &mut store,
+            &trusted.policy,
+            sources(&[dir.path().to_path_buf()]).unwrap(),
+        )
+        .unwrap();
+        assert!(again.stored.is_empty());
+        assert_eq!(again.already_stored.len(), 2);
+        assert_eq!(store.counts().unwrap(), (5, 2, 4));
+
+        // The raw dataset's impact is data, then tuned; the framework is an ancestor of tuned.
+        let raw_artifact = resolve(&mut store, "raw").unwrap();
+        let impact = impact(&mut store, &raw_artifact).unwrap();
+        let order: Vec<(&str, usize, &str)> = impact
+            .in_order()
+            .map(|a| (a.artifact.label(), a.level, a.action.name()))
+            .collect();
+        assert_eq!(order, [("data", 1, "re-prepare"), ("tuned", 2, "retrain")]);
+        assert_eq!(impact.seconds, 2.0 * 5400.0);
+        let tuned_artifact = resolve(&mut store, "tuned").unwrap();
+        let ancestors = ancestry(&mut store, &tuned_artifact).unwrap();
+        let mut inputs: Vec<&str> = ancestors.iter().map(|l| l.input.label()).collect();
+        inputs.sort_unstable();
+        assert_eq!(inputs, ["base", "data", "pkg:pypi/torch@2.5.1", "raw"]);
+        let torch = ancestors.iter().find(|l| l.role == "framework").unwrap();
+        assert_eq!(torch.status, EdgeStatus::Claimed, "no digest: claimed");
+        let chain = path(&mut store, &raw_artifact, &tuned_artifact)
+            .unwrap()
+            .unwrap();
+        let hops: Vec<(&str, &str)> = chain
+            .iter()
+            .map(|l| (l.input.label(), l.output.label()))
+            .collect();
+        assert_eq!(hops, [("raw", "data"), ("data", "tuned")]);
+        assert!(path(&mut store, &tuned_artifact, &raw_artifact)
+            .unwrap()
+            .is_none());
+    });
 }
 
 #[test]
@@ -342,60 +405,125 @@ fn a_tampered_bundle_is_refused_and_leaves_nothing_behind() {
         statement["predicate"]["buildDefinition"]["externalParameters"]["parameters"]["seed"] =
             "7".into();
     });
-    let mut store = Store::in_memory().unwrap();
-    let report = ingest(
-        &mut store,
-        &trusted.policy,
-        sources(std::slice::from_ref(&signature)).unwrap(),
-    )
-    .unwrap();
-    assert!(report.stored.is_empty());
-    let (origin, reason) = &report.refused[0];
-    assert_eq!(origin, &signature.display().to_string());
-    assert!(
-        reason.contains("no signer of the policy accepts it"),
-        "{reason}"
-    );
-    assert_eq!(store.counts().unwrap(), (0, 0, 0));
+    on_each_backend(SqliteIn::Memory, |backend| {
+        let mut store = backend.open();
+        let report = ingest(
+            &mut store,
+            &trusted.policy,
+            sources(std::slice::from_ref(&signature)).unwrap(),
+        )
+        .unwrap();
+        assert!(report.stored.is_empty());
+        let (origin, reason) = &report.refused[0];
+        assert_eq!(origin, &signature.display().to_string());
+        assert!(
+            reason.contains("no signer of the policy accepts it"),
+            "{reason}"
+        );
+        assert_eq!(store.counts().unwrap(), (0, 0, 0));
+    });
 }
 
 #[test]
-fn a_store_on_disk_keeps_its_graph_and_its_schema_version() {
+fn a_reopened_store_keeps_its_graph_and_its_schema_version() {
+    on_each_backend(SqliteIn::File, |backend| {
+        {
+            let mut store = backend.open();
+            assert_eq!(store.schema_version().unwrap(), 1);
+            let new = NewAttestation {
+                facts: facts("sha256:01", "finetune", None),
+                statement: "{}".into(),
+                subjects: vec![NewArtifact {
+                    key: format!("sha256:{}", "5e".repeat(32)),
+                    ..artifact(5)
+                }],
+                inputs: vec![(artifact(1), "dataset".into(), EdgeStatus::Verified)],
+            };
+            assert!(store.add(&new).unwrap());
+            assert!(!store.add(&new).unwrap(), "the same bundle twice");
+        }
+        let mut store = backend.open();
+        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.counts().unwrap(), (2, 1, 1));
+        let ambiguous = resolve(&mut store, "node-9");
+        assert!(matches!(
+            ambiguous,
+            Err(crate::error::LineageError::UnknownArtifact(_))
+        ));
+        let by_hex = resolve(&mut store, &"5E".repeat(32)).unwrap();
+        assert_eq!(by_hex.label(), "node-5");
+        // A digest as text reports shorten it resolves too, when only one artifact has it.
+        let shortened = format!("{}…", &by_hex.key[..19]);
+        assert_eq!(resolve(&mut store, &shortened).unwrap().id, by_hex.id);
+        let unknown = resolve(&mut store, "sha256:abcdef12…");
+        assert!(
+            matches!(unknown, Err(crate::error::LineageError::UnknownArtifact(_))),
+            "{unknown:?}"
+        );
+    });
+}
+
+#[test]
+fn an_sqlite_store_is_created_with_its_folders_at_a_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/lineage.db");
-    {
-        let mut store = Store::open_sqlite(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
-        let new = NewAttestation {
-            facts: facts("sha256:01", "finetune", None),
-            statement: "{}".into(),
-            subjects: vec![NewArtifact {
-                key: format!("sha256:{}", "5e".repeat(32)),
-                ..artifact(5)
-            }],
-            inputs: vec![(artifact(1), "dataset".into(), EdgeStatus::Verified)],
-        };
-        assert!(store.add(&new).unwrap());
-        assert!(!store.add(&new).unwrap(), "the same bundle twice");
+    let store = Store::open(&path.display().to_string()).unwrap();
+    assert_eq!(store.location(), path.display().to_string());
+    assert!(path.is_file());
+}
+
+#[test]
+fn a_postgres_location_never_shows_the_password() {
+    for (url, shown) in [
+        (
+            "postgres://ci:s3cret@db.example:5432/lineage",
+            "postgres://ci@db.example:5432/lineage",
+        ),
+        ("postgresql://ci@db/lineage", "postgresql://ci@db/lineage"),
+        // Unescaped `@` and `:` in the password.
+        (
+            "postgres://ci:s3:c@ret@db/lineage?sslmode=disable",
+            "postgres://ci@db/lineage?sslmode=disable",
+        ),
+        (
+            "POSTGRES://ci:s3cret@db/lineage?Password=s3cret&application_name=x",
+            "POSTGRES://ci@db/lineage?application_name=x",
+        ),
+        (
+            "postgres://db/lineage?password=s3cret",
+            "postgres://db/lineage",
+        ),
+    ] {
+        assert_eq!(super::postgres::without_password(url), shown, "{url}");
     }
-    let mut store = Store::open_sqlite(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
-    assert_eq!(store.counts().unwrap(), (2, 1, 1));
-    let ambiguous = resolve(&mut store, "node-9");
-    assert!(matches!(
-        ambiguous,
-        Err(crate::error::LineageError::UnknownArtifact(_))
-    ));
-    let by_hex = resolve(&mut store, &"5E".repeat(32)).unwrap();
-    assert_eq!(by_hex.label(), "node-5");
-    // A digest as text reports shorten it resolves too, when only one artifact has it.
-    let shortened = format!("{}…", &by_hex.key[..19]);
-    assert_eq!(resolve(&mut store, &shortened).unwrap().id, by_hex.id);
-    let unknown = resolve(&mut store, "sha256:abcdef12…");
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_is_named_without_its_password() {
+    // Nothing listens on port 1: the connection is refused at once.
+    let error = Store::open("postgresql://ci:s3cret@127.0.0.1:1/lineage").unwrap_err();
+    let message = error.to_string();
     assert!(
-        matches!(unknown, Err(crate::error::LineageError::UnknownArtifact(_))),
-        "{unknown:?}"
+        message.contains("postgresql://ci@127.0.0.1:1/lineage"),
+        "{message}"
     );
+    assert!(message.contains("error connecting to server"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+}
+
+#[test]
+fn a_wrong_password_is_refused_by_the_server_and_never_shown() {
+    let Some(_schema) = test_support::PostgresSchema::create() else {
+        return;
+    };
+    let server = std::env::var(test_support::database::POSTGRES_URL_VARIABLE).unwrap();
+    let wrong = super::postgres::without_password(&server).replacen('@', ":not-the-password@", 1);
+    let message = Store::open(&wrong).unwrap_err().to_string();
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
+    assert!(!message.contains("not-the-password"), "{message}");
 }
 
 #[test]
