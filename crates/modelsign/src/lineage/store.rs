@@ -662,37 +662,56 @@ impl Store {
 
     /// The artifacts with these ids, in that order.
     pub fn artifacts(&mut self, ids: &[i64]) -> Result<Vec<Artifact>, LineageError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
+        // A few queries per batch of ids rather than two per artifact: on a server, every
+        // query is a round trip, and an impact report names hundreds of artifacts.
+        let mut found: BTreeMap<i64, Artifact> = BTreeMap::new();
+        for batch in ids.chunks(ID_BATCH) {
+            let (list, params) = id_list(batch);
             let rows = self.query(
-                "SELECT key, kind FROM artifacts WHERE id = $1",
-                &[id.into()],
+                &format!("SELECT id, key, kind FROM artifacts WHERE id IN ({list})"),
+                &params,
             )?;
-            let Some(row) = rows.first() else { continue };
-            let aliases = self
-                .query(
-                    "SELECT alias FROM aliases WHERE artifact = $1 ORDER BY alias",
-                    &[id.into()],
-                )?
-                .iter()
-                .filter_map(|r| r.first()?.text().map(str::to_owned))
-                .collect();
-            out.push(Artifact {
-                id,
-                key: row
-                    .first()
-                    .and_then(SqlValue::text)
-                    .unwrap_or_default()
-                    .to_owned(),
-                kind: row
-                    .get(1)
-                    .and_then(SqlValue::text)
-                    .and_then(ArtifactKind::parse)
-                    .unwrap_or(ArtifactKind::Model),
-                aliases,
-            });
+            for row in &rows {
+                let Some(id) = row.first().and_then(SqlValue::int) else {
+                    continue;
+                };
+                found.insert(
+                    id,
+                    Artifact {
+                        id,
+                        key: row
+                            .get(1)
+                            .and_then(SqlValue::text)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        kind: row
+                            .get(2)
+                            .and_then(SqlValue::text)
+                            .and_then(ArtifactKind::parse)
+                            .unwrap_or(ArtifactKind::Model),
+                        aliases: Vec::new(),
+                    },
+                );
+            }
+            let rows = self.query(
+                &format!(
+                    "SELECT artifact, alias FROM aliases WHERE artifact IN ({list}) ORDER BY artifact, alias"
+                ),
+                &params,
+            )?;
+            for row in &rows {
+                let (Some(id), Some(alias)) = (
+                    row.first().and_then(SqlValue::int),
+                    row.get(1).and_then(SqlValue::text),
+                ) else {
+                    continue;
+                };
+                if let Some(artifact) = found.get_mut(&id) {
+                    artifact.aliases.push(alias.to_owned());
+                }
+            }
         }
-        Ok(out)
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
 
     /// Every edge reachable from `start` following edges forward (downstream: what was
@@ -736,14 +755,19 @@ impl Store {
         ids: &[i64],
     ) -> Result<BTreeMap<i64, StoredAttestation>, LineageError> {
         let mut out = BTreeMap::new();
-        for &id in ids {
+        for batch in ids.chunks(ID_BATCH) {
+            let (list, params) = id_list(batch);
             let rows = self.query(
-                "SELECT bundle_digest, kind, stage, signer, trusted_as, started, finished, seconds
-                 FROM attestations WHERE id = $1",
-                &[id.into()],
+                &format!(
+                    "SELECT id, bundle_digest, kind, stage, signer, trusted_as, started, finished, seconds
+                     FROM attestations WHERE id IN ({list})"
+                ),
+                &params,
             )?;
-            if let Some(row) = rows.first() {
-                out.insert(id, attestation(id, row));
+            for row in &rows {
+                if let Some(id) = row.first().and_then(SqlValue::int) {
+                    out.insert(id, attestation(id, &row[1..]));
+                }
             }
         }
         Ok(out)
@@ -805,6 +829,19 @@ fn is_digest_prefix(reference: &str) -> bool {
     matches!(algorithm, "sha256" | "gitCommit")
         && hex.len() >= 8
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// How many ids one `IN (…)` lists: far below SQLite's and PostgreSQL's limits on bound
+/// parameters.
+const ID_BATCH: usize = 500;
+
+/// `$1, $2, …` for `ids`, and the ids as parameters.
+fn id_list(ids: &[i64]) -> (String, Vec<SqlValue>) {
+    let list = (1..=ids.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (list, ids.iter().map(|&id| SqlValue::Int(id)).collect())
 }
 
 fn first_int(rows: &[Vec<SqlValue>]) -> Option<i64> {
