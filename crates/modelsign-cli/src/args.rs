@@ -389,17 +389,13 @@ pub type ProvenanceRecordMethod = AttestSignMethod<ProvenanceRecordCommon>;
 /// How a stage's provenance is checked.
 pub type ProvenanceVerifyMethod = AttestVerifyMethod<ProvenanceVerifyCommon>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StageArg {
-    DataPrep,
-    Pretrain,
-    Finetune,
-    Adapter,
-    Quantize,
-    Merge,
-    Distill,
-    Convert,
-    Evaluate,
+/// `--stage`: one of the library's stages, by the name it gives them (the list clap
+/// shows is the library's, so a new stage needs no second list here).
+fn stage_parser() -> impl clap::builder::TypedValueParser<Value = modelsign::provenance::Stage> {
+    use clap::builder::TypedValueParser as _;
+    use modelsign::provenance::Stage;
+    clap::builder::PossibleValuesParser::new(Stage::ALL.map(Stage::name))
+        .try_map(|name: String| Stage::parse(&name).ok_or("not a stage"))
 }
 
 #[derive(Debug, Args)]
@@ -424,8 +420,8 @@ modelsign provenance record sigstore --stage quantize --output ./tuned-q4=pkg:hu
 )]
 pub struct ProvenanceRecordCommon {
     /// The stage (its build type: https://modelsign.dev/buildtypes/ml-STAGE/v1).
-    #[arg(long, value_enum, required_unless_present = "draft")]
-    pub stage: Option<StageArg>,
+    #[arg(long, value_parser = stage_parser(), required_unless_present = "draft")]
+    pub stage: Option<modelsign::provenance::Stage>,
     /// An output of the stage, a model or a dataset (file or folder), optionally with its
     /// URI: PATH or PATH=URI (repeatable; each is a subject of the provenance).
     #[arg(

@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use clap::ValueEnum;
 use modelsign::attestation::{AttestationStore, ModelBinding, ModelSubject};
 use modelsign::error::{Classify, ProvenanceError};
 use modelsign::provenance::draft::Draft;
 use modelsign::provenance::{
-    self, huggingface, Input, InputCheck, InputRef, InputStatus, OutputRef, Stage, StageRecord,
+    self, huggingface, Input, InputCheck, InputRef, InputStatus, OutputRef, StageRecord,
     VerifiedProvenance, SELF_RECORDED_BUILDER,
 };
 use modelsign::text::printable;
@@ -18,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::args::{
     OutputArgs, ProvenanceCommand, ProvenanceImportHfArgs, ProvenanceRecordCommon,
-    ProvenanceRecordMethod, ProvenanceVerifyMethod, StageArg,
+    ProvenanceRecordMethod, ProvenanceVerifyMethod,
 };
 use crate::failure::Failure;
 use crate::methods;
@@ -37,10 +36,6 @@ fn failure(error: ProvenanceError) -> Failure {
     Failure::of(error.is_input_error(), error)
 }
 
-fn stage_of(arg: StageArg) -> Option<Stage> {
-    Stage::parse(arg.to_possible_value()?.get_name())
-}
-
 /// The stage as the flags (and the draft, when given) describe it.
 fn stage_record(common: &ProvenanceRecordCommon) -> Result<StageRecord, Failure> {
     let draft = match &common.draft {
@@ -49,7 +44,6 @@ fn stage_record(common: &ProvenanceRecordCommon) -> Result<StageRecord, Failure>
     };
     let stage = common
         .stage
-        .and_then(stage_of)
         .or(draft.as_ref().and_then(|d| d.stage))
         .ok_or_else(|| Failure::input("the draft names no stage: give it with --stage"))?;
     let (mut outputs, mut inputs, mut parameters) = match draft {

@@ -264,20 +264,7 @@ pub struct InputCheck {
 impl InputCheck {
     /// Parses `ROLE=PATH`.
     pub fn parse(text: &str) -> Result<InputCheck, ProvenanceError> {
-        let bad = |reason: String| ProvenanceError::BadInput {
-            input: text.to_owned(),
-            reason,
-        };
-        let (role, path) = text
-            .split_once('=')
-            .filter(|(_, path)| !path.is_empty())
-            .ok_or_else(|| bad("expected ROLE=PATH, e.g. dataset=./data".into()))?;
-        let role = Role::parse(role).ok_or_else(|| {
-            bad(format!(
-                "'{role}' is not a role; the roles are {}",
-                Role::names()
-            ))
-        })?;
+        let (role, path) = reference::split_role(text, "PATH", true)?;
         Ok(InputCheck {
             role,
             path: PathBuf::from(path),

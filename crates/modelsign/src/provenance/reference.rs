@@ -61,20 +61,8 @@ pub enum InputSource {
 impl InputRef {
     /// Parses `ROLE=REF` (see the module documentation).
     pub fn parse(text: &str) -> Result<InputRef, ProvenanceError> {
-        let bad = |reason: String| ProvenanceError::BadInput {
-            input: text.to_owned(),
-            reason,
-        };
-        let (role, reference) = text
-            .split_once('=')
-            .ok_or_else(|| bad("expected ROLE=REF, e.g. dataset=./data".into()))?;
-        let role = Role::parse(role).ok_or_else(|| {
-            bad(format!(
-                "'{role}' is not a role; the roles are {}",
-                Role::names()
-            ))
-        })?;
-        let source = InputSource::parse(reference).map_err(bad)?;
+        let (role, reference) = split_role(text, "REF", false)?;
+        let source = InputSource::parse(reference).map_err(|reason| bad_input(text, reason))?;
         Ok(InputRef {
             role,
             source,
@@ -195,6 +183,33 @@ impl InputSource {
             }
         })
     }
+}
+
+fn bad_input(text: &str, reason: String) -> ProvenanceError {
+    ProvenanceError::BadInput {
+        input: text.to_owned(),
+        reason,
+    }
+}
+
+/// Splits `ROLE=VALUE` (`form` names VALUE in the message: `REF`, `PATH`) into the role and
+/// the value, which must not be empty when `value_required`.
+pub(crate) fn split_role<'t>(
+    text: &'t str,
+    form: &str,
+    value_required: bool,
+) -> Result<(Role, &'t str), ProvenanceError> {
+    let (role, value) = text
+        .split_once('=')
+        .filter(|(_, value)| !value_required || !value.is_empty())
+        .ok_or_else(|| bad_input(text, format!("expected ROLE={form}, e.g. dataset=./data")))?;
+    let role = Role::parse(role).ok_or_else(|| {
+        bad_input(
+            text,
+            format!("'{role}' is not a role; the roles are {}", Role::names()),
+        )
+    })?;
+    Ok((role, value))
 }
 
 /// A stage's output: a local model or dataset, and the URI recorded for it.
