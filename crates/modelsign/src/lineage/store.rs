@@ -263,6 +263,35 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE artifacts (
     CREATE INDEX edges_by_input ON edges(input);
     CREATE INDEX edges_by_output ON edges(output);"];
 
+/// The recursive query behind `Store::reachable_edges`: every edge reached from `$1`,
+/// following edges downstream (input to output) or upstream.
+///
+/// Both steps read the reached set first and look each id up in an edge index. SQLite,
+/// which keeps no statistics here, otherwise chose to scan every edge and probe the reached
+/// set for each (the `CAST` the seed needs for PostgreSQL's typing was enough to tip it):
+/// 70 ms instead of 2 ms on a million edges. Its `CROSS JOIN` keeps the left table as the
+/// outer loop, as SQLite documents; PostgreSQL has no `CROSS JOIN … ON` and plans from its
+/// statistics, so it gets a plain `JOIN`.
+fn reachable_edges_sql(dialect: Dialect, downstream: bool) -> String {
+    let join = match dialect {
+        Dialect::Sqlite => "CROSS JOIN",
+        Dialect::Postgres => "JOIN",
+    };
+    let (from, to) = if downstream {
+        ("input", "output")
+    } else {
+        ("output", "input")
+    };
+    format!(
+        "WITH RECURSIVE reached(id) AS (
+            SELECT CAST($1 AS BIGINT)
+            UNION SELECT e.{to} FROM reached r {join} edges e ON e.{from} = r.id
+         )
+         SELECT e.input, e.output, e.role, e.status, e.attestation
+         FROM reached r {join} edges e ON e.{from} = r.id"
+    )
+}
+
 /// The migrations in `dialect`'s column types.
 fn migrations(dialect: Dialect) -> Vec<String> {
     let types: [(&str, &str); 4] = match dialect {
@@ -721,22 +750,8 @@ impl Store {
         start: i64,
         downstream: bool,
     ) -> Result<Vec<Edge>, LineageError> {
-        let sql = if downstream {
-            "WITH RECURSIVE reached(id) AS (
-                SELECT CAST($1 AS BIGINT)
-                UNION SELECT e.output FROM edges e JOIN reached r ON e.input = r.id
-             )
-             SELECT e.input, e.output, e.role, e.status, e.attestation
-             FROM edges e JOIN reached r ON e.input = r.id"
-        } else {
-            "WITH RECURSIVE reached(id) AS (
-                SELECT CAST($1 AS BIGINT)
-                UNION SELECT e.input FROM edges e JOIN reached r ON e.output = r.id
-             )
-             SELECT e.input, e.output, e.role, e.status, e.attestation
-             FROM edges e JOIN reached r ON e.output = r.id"
-        };
-        let rows = self.query(sql, &[start.into()])?;
+        let sql = reachable_edges_sql(self.connection.dialect(), downstream);
+        let rows = self.query(&sql, &[start.into()])?;
         Ok(rows.iter().filter_map(|row| edge(row)).collect())
     }
 
@@ -872,5 +887,36 @@ fn attestation(id: i64, row: &[SqlValue]) -> StoredAttestation {
             finished: text(6),
             seconds: row.get(7).and_then(SqlValue::real),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's planner, given no statistics, once chose to scan all of `edges` and probe
+    /// the reached set for each row: 70 ms instead of 2 ms on a million edges. The plan must
+    /// walk the reached set and look each id up in an edge index, whatever the table holds.
+    #[test]
+    fn sqlite_walks_the_reached_set_through_the_edge_indexes() {
+        let mut store = Store::in_memory().expect("an in-memory store");
+        for downstream in [true, false] {
+            let sql = reachable_edges_sql(Dialect::Sqlite, downstream);
+            let plan = store
+                .query(&format!("EXPLAIN QUERY PLAN {sql}"), &[1.into()])
+                .expect("a query plan");
+            let steps: Vec<String> = plan
+                .iter()
+                .filter_map(|row| row.get(3).and_then(SqlValue::text).map(str::to_string))
+                .collect();
+            assert!(
+                steps.iter().any(|step| step.starts_with("SEARCH e USING")),
+                "downstream {downstream}: no edge index lookup in {steps:#?}"
+            );
+            assert!(
+                !steps.iter().any(|step| step == "SCAN e"),
+                "downstream {downstream}: a scan of every edge in {steps:#?}"
+            );
+        }
     }
 }
