@@ -561,8 +561,8 @@ fn print_report(
             "{}: per root, {} edges reached and {} artifacts affected at the median (max {} and {}); \
              {} artifacts, {} attestations and {} edges stored. The naive traversal returns what \
              `reachable_edges` returns, the edges (checked equal from every root); `impact` also \
-             loads every affected artifact with its aliases and every stage's attestation, one \
-             query each, and orders them.",
+             loads every affected artifact with its aliases and every stage's attestation, in \
+             queries of up to 500 ids, and orders them.",
             m.db,
             thousands(percentile(&m.reached_edges, 50.0).unwrap_or(0) as u64),
             thousands(percentile(&m.affected, 50.0).unwrap_or(0) as u64),
