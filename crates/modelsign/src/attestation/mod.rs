@@ -445,15 +445,25 @@ pub fn verify_attestation<P: Predicate>(
     })
 }
 
-/// Which of `subjects` the model at `model_path` is, re-hashed as each records (the
-/// model is hashed once per distinct setting, which is once for the subjects of one
-/// attestation); a verification error when it is none of them.
-fn match_by_rehash(
+/// What re-hashing a model as each of several subjects records found.
+pub(crate) enum Rehashed {
+    /// The model is the subject at this index.
+    Is(usize),
+    /// The model is none of them; its digest as the first subject records it.
+    IsNone([u8; 32]),
+    /// There were no subjects to hash it as.
+    NoSubjects,
+}
+
+/// Which of `subjects` the model at `model_path` is, re-hashed as each records. The model is
+/// hashed once per distinct serialization record, which is once for the subjects of one
+/// attestation or the inputs of one stage.
+pub(crate) fn rehash_against(
     subjects: &[ModelSubject],
     model_path: &Path,
     max_workers: Option<usize>,
     progress: &Progress,
-) -> Result<Result<usize, AttestationError>, HashError> {
+) -> Result<Rehashed, HashError> {
     let mut hashed: Vec<(&SerializationRecord, [u8; 32])> = Vec::new();
     for (index, subject) in subjects.iter().enumerate() {
         let known = hashed
@@ -469,11 +479,29 @@ fn match_by_rehash(
             }
         };
         if digest == subject.root_digest {
-            return Ok(Ok(index));
+            return Ok(Rehashed::Is(index));
         }
     }
-    let model = hashed.first().map_or([0; 32], |(_, digest)| *digest);
-    Ok(Err(wrong_model(subjects, &model)))
+    Ok(match hashed.first() {
+        Some((_, digest)) => Rehashed::IsNone(*digest),
+        None => Rehashed::NoSubjects,
+    })
+}
+
+/// Which of `subjects` the model at `model_path` is; a verification error when it is none.
+fn match_by_rehash(
+    subjects: &[ModelSubject],
+    model_path: &Path,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<Result<usize, AttestationError>, HashError> {
+    Ok(
+        match rehash_against(subjects, model_path, max_workers, progress)? {
+            Rehashed::Is(index) => Ok(index),
+            Rehashed::IsNone(model) => Err(wrong_model(subjects, &model)),
+            Rehashed::NoSubjects => Err(wrong_model(subjects, &[0; 32])),
+        },
+    )
 }
 
 /// The error for a model none of `subjects` is.

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use crate::attestation::{
-    self, AttestationStore, ModelBinding, ModelSubject, NotVerified, StoredAttestations,
+    self, AttestationStore, ModelBinding, ModelSubject, NotVerified, Rehashed, StoredAttestations,
     VerifiedAttestation,
 };
 use crate::bundle::Bundle;
@@ -403,42 +403,26 @@ fn check_input(
             recorded: roles,
         });
     }
-    let mut hashed: Vec<(crate::serialization::SerializationRecord, [u8; 32])> = Vec::new();
-    let mut found = None;
-    for (index, input) in &of_role {
-        let Some(subject) = input.as_subject() else {
-            continue;
-        };
-        let known = hashed
-            .iter()
-            .find(|(record, _)| *record == subject.serialization)
-            .map(|(_, digest)| *digest);
-        let digest = match known {
-            Some(digest) => digest,
-            None => {
-                let digest = attestation::rehash(&subject, &check.path, max_workers, progress)
-                    .map_err(|source| ProvenanceError::Hash {
-                        path: check.path.clone(),
-                        source,
-                    })?;
-                hashed.push((subject.serialization.clone(), digest));
-                digest
-            }
-        };
-        if digest == subject.root_digest {
-            return Ok(*index);
-        }
-        found.get_or_insert(digest);
-    }
+    // The inputs of the role that can be re-hashed, and where each is among the recorded.
+    let (indexes, subjects): (Vec<usize>, Vec<_>) = of_role
+        .iter()
+        .filter_map(|(index, input)| input.as_subject().map(|subject| (*index, subject)))
+        .unzip();
+    let rehashed = attestation::rehash_against(&subjects, &check.path, max_workers, progress)
+        .map_err(|source| ProvenanceError::Hash {
+            path: check.path.clone(),
+            source,
+        })?;
     let recorded_of_role = of_role.iter().map(|(_, input)| describe(input)).collect();
-    match found {
-        Some(digest) => Err(ProvenanceError::InputChanged {
+    match rehashed {
+        Rehashed::Is(at) => Ok(indexes[at]),
+        Rehashed::IsNone(digest) => Err(ProvenanceError::InputChanged {
             role: check.role.to_string(),
             path: check.path.clone(),
             found: sha256_string(&digest),
             recorded: recorded_of_role,
         }),
-        None => Err(ProvenanceError::InputNotCheckable {
+        Rehashed::NoSubjects => Err(ProvenanceError::InputNotCheckable {
             role: check.role.to_string(),
             path: check.path.clone(),
             recorded: recorded_of_role,
