@@ -413,19 +413,20 @@ fn check_input(
             path: check.path.clone(),
             source,
         })?;
-    let recorded_of_role = of_role.iter().map(|(_, input)| describe(input)).collect();
+    // Described only for the errors: a matching input needs no list.
+    let recorded_of_role = || of_role.iter().map(|(_, input)| describe(input)).collect();
     match rehashed {
         Rehashed::Is(at) => Ok(indexes[at]),
         Rehashed::IsNone(digest) => Err(ProvenanceError::InputChanged {
             role: check.role.to_string(),
             path: check.path.clone(),
             found: sha256_string(&digest),
-            recorded: recorded_of_role,
+            recorded: recorded_of_role(),
         }),
         Rehashed::NoSubjects => Err(ProvenanceError::InputNotCheckable {
             role: check.role.to_string(),
             path: check.path.clone(),
-            recorded: recorded_of_role,
+            recorded: recorded_of_role(),
         }),
     }
 }
