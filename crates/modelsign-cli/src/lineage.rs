@@ -35,17 +35,27 @@ fn failure(error: LineageError) -> Failure {
     Failure::of(error.is_input_error(), error)
 }
 
-fn open(args: &LineageStoreArgs) -> Result<Store, Failure> {
+/// Where the store is, how [`Store`] opens it: created by an ingest, only found by the
+/// rest (a query of a mistyped `--db` must not answer from an empty store it made).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    CreateWhenAbsent,
+    MustExist,
+}
+
+fn open(args: &LineageStoreArgs, opening: Opening) -> Result<Store, Failure> {
     let path: PathBuf = match &args.db {
         Some(path) => path.clone(),
         None => lineage::store::default_path().ok_or_else(|| {
             Failure::input("no data directory (neither XDG_DATA_HOME nor HOME is set): give --db")
         })?,
     };
-    match path.to_str() {
-        Some(location) => Store::open(location),
+    match (path.to_str(), opening) {
+        (Some(location), Opening::CreateWhenAbsent) => Store::open(location),
+        (Some(location), Opening::MustExist) => Store::open_existing(location),
         // Not UTF-8, so not a URL: a file.
-        None => Store::open_sqlite(&path),
+        (None, Opening::CreateWhenAbsent) => Store::open_sqlite(&path),
+        (None, Opening::MustExist) => Store::open_existing_sqlite(&path),
     }
     .map_err(failure)
 }
@@ -67,7 +77,7 @@ fn print(text: &str, output: &OutputArgs) {
 fn ingest(args: &LineageIngestArgs) -> Result<(), Failure> {
     let policy = TrustPolicy::read(&args.policy).map_err(failure)?;
     let sources = lineage::sources(&args.paths).map_err(failure)?;
-    let mut store = open(&args.store)?;
+    let mut store = open(&args.store, Opening::CreateWhenAbsent)?;
     let report = lineage::ingest(&mut store, &policy, sources).map_err(failure)?;
     let (artifacts, attestations, edges) = store.counts().map_err(failure)?;
     let refused = !report.refused.is_empty();
@@ -132,7 +142,7 @@ fn open_at(
     reference: &str,
     output: &OutputArgs,
 ) -> Result<(Store, Artifact), Failure> {
-    let mut store = open(store)?;
+    let mut store = open(store, Opening::MustExist)?;
     let artifact = lineage::resolve_reference(&mut store, reference, &progress::for_output(output))
         .map_err(failure)?;
     Ok((store, artifact))
@@ -224,7 +234,7 @@ fn graph(args: &LineageGraphArgs) -> Result<(), Failure> {
 }
 
 fn export(args: &LineageExportArgs) -> Result<(), Failure> {
-    let mut store = open(&args.store)?;
+    let mut store = open(&args.store, Opening::MustExist)?;
     let export = lineage::export::export_guac(&mut store, &args.guac).map_err(failure)?;
     if args.output.json {
         crate::output::json(

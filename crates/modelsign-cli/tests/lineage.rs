@@ -74,6 +74,37 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", explain(out)))
 }
 
+/// A query or an export of a mistyped `--db` says there is no store there, exits 2, and
+/// leaves no empty store behind.
+#[test]
+fn a_query_of_a_store_that_is_not_there_says_so_and_creates_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let db = Db {
+        location: "typo/lineage.db".into(),
+        password: None,
+        _schema: None,
+    };
+    for args in [
+        &["impact", "sha256:0123456789ab"][..],
+        &["show", "some-model"],
+        &["who-signed", "some-model"],
+        &["path", "a", "b"],
+        &["export", "--guac", "out"],
+    ] {
+        let out = db.lineage(dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", explain(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("there is no lineage store at typo/lineage.db"),
+            "{args:?}: {}",
+            explain(&out)
+        );
+        assert!(!dir.join("typo").exists(), "{args:?}");
+        assert!(!dir.join("out").exists(), "{args:?}");
+    }
+}
+
 /// One stage: its name, the output it writes, its inputs, which key signs it, and how
 /// long it ran (minutes).
 struct Stage {

@@ -1233,9 +1233,30 @@ pub enum LineageError {
         /// Why.
         reason: String,
     },
+    /// An export cannot be written where it was asked for.
+    #[error("cannot write '{}': {reason}", printable_path(path))]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A query names a store that does not exist (queries never create one).
+    #[error("there is no lineage store at {}: ingest attestations into it first (`modelsign lineage ingest … --db` the same location)", printable(.0))]
+    NoStore(String),
     /// No artifact has this digest, name or URI.
     #[error("no artifact in the store is '{}' (a digest, name or purl); ingest its attestations first", printable(.0))]
     UnknownArtifact(String),
+    /// No artifact is the file or folder at this path, digested as the store records it.
+    #[error("no artifact in the store is '{}' (root digest {digest}, nor digested as the store records any artifact named '{}'); ingest its attestations first", printable_path(path), printable(name))]
+    UnknownPath {
+        /// The path given.
+        path: PathBuf,
+        /// Its root digest with default settings.
+        digest: String,
+        /// The name its artifacts would have.
+        name: String,
+    },
     /// Several artifacts have this name or URI.
     #[error("'{}' names several artifacts: {}; give a digest", printable(reference), candidates.join(", "))]
     AmbiguousArtifact {

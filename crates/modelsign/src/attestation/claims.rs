@@ -52,6 +52,13 @@ pub fn default_path(model_path: &Path) -> PathBuf {
 /// bounded like a signature ([`limits::MAX_SIGNATURE_FILE`]) and in its number of claims
 /// ([`limits::MAX_CLAIMS`]); a line that is not a bundle fails the read, naming the line.
 pub fn read(path: &Path) -> Result<Vec<Claim>, ClaimsError> {
+    read_each_line(path)?.into_iter().collect()
+}
+
+/// Reads the claims file at `path` line by line: each line's claim, or why that line is not
+/// one, so that one bad line costs only itself (an ingest takes in the others). The file as
+/// a whole fails only when it cannot be read or holds too many claims.
+pub fn read_each_line(path: &Path) -> Result<Vec<Result<Claim, ClaimsError>>, ClaimsError> {
     let bytes = limits::read_input_file(path, limits::MAX_SIGNATURE_FILE).map_err(|source| {
         ClaimsError::Io {
             path: path.to_path_buf(),
@@ -61,7 +68,7 @@ pub fn read(path: &Path) -> Result<Vec<Claim>, ClaimsError> {
     parse(path, &bytes)
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Claim>, ClaimsError> {
+fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Result<Claim, ClaimsError>>, ClaimsError> {
     let mut claims = Vec::new();
     for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -74,19 +81,24 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Claim>, ClaimsError> {
                 limit: limits::MAX_CLAIMS,
             });
         }
-        let bundle = Bundle::from_json(line).map_err(|source| ClaimsError::Line {
-            path: path.to_path_buf(),
-            line: index + 1,
-            source,
-        })?;
-        let predicate_type = (bundle.envelope.payload_type == dsse::PAYLOAD_TYPE)
-            .then(|| intoto::read_predicate_type(&bundle.envelope.payload))
-            .flatten();
-        claims.push(Claim {
-            line: index + 1,
-            bundle,
-            predicate_type,
-        });
+        claims.push(
+            Bundle::from_json(line)
+                .map(|bundle| {
+                    let predicate_type = (bundle.envelope.payload_type == dsse::PAYLOAD_TYPE)
+                        .then(|| intoto::read_predicate_type(&bundle.envelope.payload))
+                        .flatten();
+                    Claim {
+                        line: index + 1,
+                        bundle,
+                        predicate_type,
+                    }
+                })
+                .map_err(|source| ClaimsError::Line {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    source,
+                }),
+        );
     }
     Ok(claims)
 }
@@ -163,7 +175,11 @@ fn existing(path: &Path) -> Result<Option<(Vec<u8>, usize, u32)>, ClaimsError> {
             source,
         }
     })?;
-    let count = parse(path, &bytes)?.len();
+    // A line that is not a bundle refuses the append: the file is not what it should be.
+    let count = parse(path, &bytes)?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .len();
     Ok(Some((bytes, count, meta.permissions().mode() & 0o777)))
 }
 

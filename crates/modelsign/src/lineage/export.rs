@@ -109,7 +109,7 @@ fn file_name(label: &str) -> String {
 /// Writes every stored provenance and model card into `dir` (created; it must be empty
 /// when it exists, so that GUAC ingests this export and nothing else).
 pub fn export_guac(store: &mut Store, dir: &Path) -> Result<GuacExport, LineageError> {
-    let failed = |reason: String| LineageError::Read {
+    let failed = |reason: String| LineageError::Write {
         path: dir.to_path_buf(),
         reason,
     };
@@ -168,10 +168,15 @@ pub fn export_guac(store: &mut Store, dir: &Path) -> Result<GuacExport, LineageE
         let Some(mut bom) = statement.get("predicate").cloned() else {
             continue;
         };
-        if let Some(purl) = subject.get("uri").and_then(Value::as_str) {
-            if let Some(component) = bom.pointer_mut("/metadata/component") {
-                component["purl"] = Value::String(purl.to_owned());
-            }
+        // The model's purl as GUAC knows it: the one its provenance gave it, when there is
+        // one, so that the card joins the package the provenance built.
+        let purl = subject
+            .pointer("/digest/sha256")
+            .and_then(Value::as_str)
+            .and_then(|hex| export.purls.get(&format!("sha256:{hex}")))
+            .cloned();
+        if let (Some(purl), Some(component)) = (purl, bom.pointer_mut("/metadata/component")) {
+            component["purl"] = Value::String(purl);
         }
         if let Some(components) = bom.get_mut("components").and_then(Value::as_array_mut) {
             for component in components {
@@ -208,7 +213,7 @@ fn write(dir: &Path, name: &str, value: &Value) -> Result<PathBuf, LineageError>
     let staged = StagedFile::write(&path, ".export-", &text, shared_file_mode());
     staged
         .and_then(|file| file.create(&path))
-        .map_err(|e| LineageError::Read {
+        .map_err(|e| LineageError::Write {
             path: path.clone(),
             reason: e.to_string(),
         })?;

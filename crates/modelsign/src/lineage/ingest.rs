@@ -1,5 +1,5 @@
 //! Taking attestations into the store: every bundle is verified against the trust policy
-//! before anything of it is stored, and a bundle already stored is skipped.
+//! before anything of it is stored, and one already stored is stored once.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ use crate::bundle::Bundle;
 use crate::card::ModelCard;
 use crate::error::LineageError;
 use crate::intoto::{self, CYCLONEDX_BOM, SLSA_PROVENANCE_V1};
-use crate::provenance::{Input, Provenance, Role, Stage};
+use crate::provenance::{Input, InputStatus, Provenance, Role, Stage};
 use crate::spec::BuiltVerifier;
 use crate::statement;
 use crate::verifying::{verify_statement_signature, VerifiedSignature};
@@ -99,10 +99,19 @@ fn is_attestation_file(path: &Path) -> bool {
 fn read_file(path: &Path, out: &mut Vec<Source>) {
     let origin = path.display().to_string();
     if path.extension().is_some_and(|e| e == "jsonl") {
-        match claims::read(path) {
-            Ok(claims) => out.extend(claims.into_iter().map(|claim| Source {
-                origin: format!("{origin}:{}", claim.line),
-                bundle: Ok(claim.bundle),
+        match claims::read_each_line(path) {
+            Ok(lines) => out.extend(lines.into_iter().map(|line| match line {
+                Ok(claim) => Source {
+                    origin: format!("{origin}:{}", claim.line),
+                    bundle: Ok(claim.bundle),
+                },
+                Err(e) => Source {
+                    origin: match &e {
+                        claims::ClaimsError::Line { line, .. } => format!("{origin}:{line}"),
+                        _ => origin.clone(),
+                    },
+                    bundle: Err(e.to_string()),
+                },
             })),
             Err(e) => out.push(Source {
                 origin,
@@ -133,12 +142,10 @@ pub fn ingest(
                 continue;
             }
         };
+        // Checked before asking the store: an attestation stored under an earlier policy
+        // is refused when this policy refuses it, not waved through as "already there".
         let digest = bundle_digest(&bundle);
-        if store.has_attestation(&digest)? {
-            report.already_stored.push(source.origin);
-            continue;
-        }
-        match accept(policy, &verifiers, &bundle, digest) {
+        match accept(policy, &verifiers, &bundle, digest.clone()) {
             Ok(new) => {
                 let (kind, trusted_as) = (kind_name(&new), new.facts.trusted_as.clone());
                 if store.add(&new)? {
@@ -147,7 +154,14 @@ pub fn ingest(
                     report.already_stored.push(source.origin);
                 }
             }
-            Err(reason) => report.refused.push((source.origin, reason)),
+            Err(mut reason) => {
+                if store.has_attestation(&digest)? {
+                    reason.push_str(
+                        "; it was stored by an earlier ingest, under another policy, and stays in the store",
+                    );
+                }
+                report.refused.push((source.origin, reason));
+            }
         }
     }
     Ok(report)
@@ -155,14 +169,7 @@ pub fn ingest(
 
 /// The kind of a new attestation, as reports name it.
 fn kind_name(new: &NewAttestation) -> &'static str {
-    [
-        AttestationKind::Signature,
-        AttestationKind::Card,
-        AttestationKind::Provenance,
-    ]
-    .into_iter()
-    .find(|k| k.name() == new.facts.kind)
-    .map_or("attestation", AttestationKind::name)
+    AttestationKind::parse(&new.facts.kind).map_or("attestation", AttestationKind::name)
 }
 
 /// `sha256:<hex>` over what a bundle signs and its signatures: the same attestation read
@@ -339,10 +346,9 @@ fn describe(
                 .inputs
                 .iter()
                 .map(|input| {
-                    let status = if input.claimed_by.is_some() || input.digest.is_empty() {
-                        EdgeStatus::Claimed
-                    } else {
-                        EdgeStatus::Verified
+                    let status = match InputStatus::as_recorded(input) {
+                        InputStatus::Recorded => EdgeStatus::Verified,
+                        _ => EdgeStatus::Claimed,
                     };
                     (input_artifact(input), input.role.name().to_owned(), status)
                 })
@@ -350,6 +356,27 @@ fn describe(
         }
     }
     Ok(new)
+}
+
+/// Every model or dataset a stored statement records together with how it was hashed: its
+/// subjects, and a provenance's inputs that have an OMS root digest. A path given as a query's
+/// reference is digested as these record it.
+pub(crate) fn recorded_subjects(kind: &str, statement: &[u8]) -> Vec<ModelSubject> {
+    match AttestationKind::parse(kind) {
+        Some(AttestationKind::Signature) => statement::decode(statement)
+            .map(|signed| vec![ModelSubject::of_manifest(&signed.manifest)])
+            .unwrap_or_default(),
+        Some(AttestationKind::Card) => decode_statement_about::<ModelCard>(statement)
+            .map(|(subjects, _)| subjects)
+            .unwrap_or_default(),
+        Some(AttestationKind::Provenance) => decode_statement_about::<Provenance>(statement)
+            .map(|(mut subjects, provenance)| {
+                subjects.extend(provenance.inputs.iter().filter_map(Input::as_subject));
+                subjects
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 fn subject_artifact(subject: &ModelSubject, kind: ArtifactKind) -> NewArtifact {

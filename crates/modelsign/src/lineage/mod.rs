@@ -43,8 +43,9 @@ pub fn resolve(store: &mut Store, reference: &str) -> Result<Artifact, LineageEr
     }
 }
 
-/// The artifact `reference` names: a file or folder on disk (digested on the spot, as a
-/// model signature digests it), else as [`resolve`] reads it.
+/// The artifact `reference` names: a file or folder on disk, digested on the spot as the
+/// store records it (with default settings first, then as each artifact of its name was
+/// hashed: in shards, with another algorithm), else as [`resolve`] reads it.
 pub fn resolve_reference(
     store: &mut Store,
     reference: &str,
@@ -54,21 +55,38 @@ pub fn resolve_reference(
     if !path.exists() {
         return resolve(store, reference);
     }
+    let unhashable = |source| LineageError::Hash {
+        path: path.to_path_buf(),
+        source,
+    };
     let subject = crate::attestation::ModelSubject::of_model(
         path,
         &crate::hashing::HashSettings::default(),
         progress,
     )
-    .map_err(|source| LineageError::Hash {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    .map_err(unhashable)?;
     let key = subject.root_digest_string();
-    resolve(store, &key).map_err(|e| match e {
-        LineageError::UnknownArtifact(_) => {
-            LineageError::UnknownArtifact(format!("{reference}, whose root digest is {key},"))
+    match resolve(store, &key) {
+        Err(LineageError::UnknownArtifact(_)) => {}
+        found => return found,
+    }
+    for candidate in store.find(&subject.name)? {
+        let recorded: Vec<_> = store
+            .statements_naming(candidate.id)?
+            .iter()
+            .flat_map(|(kind, statement)| ingest::recorded_subjects(kind, statement.as_bytes()))
+            .filter(|recorded| recorded.root_digest_string() == candidate.key)
+            .collect();
+        let rehashed = crate::attestation::rehash_against(&recorded, path, None, progress)
+            .map_err(unhashable)?;
+        if matches!(rehashed, crate::attestation::Rehashed::Is(_)) {
+            return Ok(candidate);
         }
-        other => other,
+    }
+    Err(LineageError::UnknownPath {
+        path: path.to_path_buf(),
+        digest: key,
+        name: subject.name,
     })
 }
 

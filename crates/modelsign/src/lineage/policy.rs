@@ -7,7 +7,8 @@
 //! [[signer]]
 //! name = "data team"
 //! key = "keys/data.pub"
-//! stages = ["data-prep"]                 # provenance of these stages only (default: any)
+//! stages = ["data-prep"]                 # provenance of these stages only (default: any);
+//!                                        # with stages and no kinds, provenance is its one kind
 //!
 //! [[signer]]
 //! name = "training CI"
@@ -44,6 +45,13 @@ pub enum AttestationKind {
 }
 
 impl AttestationKind {
+    /// Every kind, in the order policies and messages list them.
+    pub const ALL: [AttestationKind; 3] = [
+        AttestationKind::Signature,
+        AttestationKind::Card,
+        AttestationKind::Provenance,
+    ];
+
     /// The kind's name in policies and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -53,14 +61,9 @@ impl AttestationKind {
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
-        [
-            AttestationKind::Signature,
-            AttestationKind::Card,
-            AttestationKind::Provenance,
-        ]
-        .into_iter()
-        .find(|kind| kind.name() == name)
+    /// The kind named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }
 
@@ -78,7 +81,8 @@ pub struct TrustedSigner {
     pub name: String,
     /// The verifying method and its material.
     pub spec: VerifierSpec,
-    /// The kinds of attestation it may sign.
+    /// The kinds of attestation it may sign (provenance only, when the policy limits it to
+    /// stages and names no kinds).
     pub kinds: Vec<AttestationKind>,
     /// The stages whose provenance it may sign; empty: any.
     pub stages: Vec<Stage>,
@@ -200,12 +204,12 @@ fn signer(entry: SignerEntry, base: &Path) -> Result<TrustedSigner, String> {
             ))
         }
     };
-    let kinds = if entry.kinds.is_empty() {
-        vec![
-            AttestationKind::Signature,
-            AttestationKind::Card,
-            AttestationKind::Provenance,
-        ]
+    // A signer limited to stages is a signer of those stages' provenance: "the data team
+    // signs data preparation" must not also let it sign any model's card or signature.
+    let kinds = if entry.kinds.is_empty() && !entry.stages.is_empty() {
+        vec![AttestationKind::Provenance]
+    } else if entry.kinds.is_empty() {
+        AttestationKind::ALL.to_vec()
     } else {
         entry
             .kinds
@@ -213,7 +217,8 @@ fn signer(entry: SignerEntry, base: &Path) -> Result<TrustedSigner, String> {
             .map(|k| {
                 AttestationKind::parse(k).ok_or_else(|| {
                     at(format!(
-                        "'{k}' is not a kind; the kinds are signature, card, provenance"
+                        "'{k}' is not a kind; the kinds are {}",
+                        AttestationKind::ALL.map(AttestationKind::name).join(", ")
                     ))
                 })
             })
@@ -364,6 +369,11 @@ mod tests {
                 }
             );
             let data = &policy.signers[0];
+            // Limited to a stage and given no kinds, it signs that stage's provenance only.
+            for kind in [AttestationKind::Card, AttestationKind::Signature] {
+                let refused = data.allows(kind, None, &[]).unwrap_err();
+                assert!(refused.contains("may not sign a"), "{refused}");
+            }
             assert!(data
                 .allows(AttestationKind::Provenance, Some(Stage::DataPrep), &[])
                 .is_ok());

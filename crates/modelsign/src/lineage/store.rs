@@ -206,6 +206,18 @@ impl Connection for Sqlite {
     }
 }
 
+/// What every SQLite connection of a store runs first: references checked, and a
+/// write-ahead log, so that a query reads while an ingest writes.
+const SQLITE_SETTINGS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;";
+
+/// A store's connection over an opened SQLite database.
+fn sqlite(connection: rusqlite::Connection) -> Result<Box<dyn Connection>, String> {
+    connection
+        .execute_batch(SQLITE_SETTINGS)
+        .map_err(|e| e.to_string())?;
+    Ok(Box::new(Sqlite(connection)))
+}
+
 fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[SqlValue]) -> Result<(), String> {
     for (index, value) in params.iter().enumerate() {
         let at = index + 1;
@@ -477,10 +489,77 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|e| failed(e.to_string()))?;
         }
         let connection = rusqlite::Connection::open(path).map_err(|e| failed(e.to_string()))?;
-        connection
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")
-            .map_err(|e| failed(e.to_string()))?;
-        Self::with(Box::new(Sqlite(connection)), path.display().to_string())
+        Self::with(
+            sqlite(connection).map_err(failed)?,
+            path.display().to_string(),
+        )
+    }
+
+    /// Opens the store at `location` ([`Store::open`]) only when there is one: a query
+    /// asked of a mistyped location must say so, not answer from a store it just created.
+    pub fn open_existing(location: &str) -> Result<Store, LineageError> {
+        if !super::postgres::is_url(location) {
+            return Self::open_existing_sqlite(Path::new(location));
+        }
+        let shown = super::postgres::without_password(location);
+        let connection =
+            super::postgres::connect(location).map_err(|reason| LineageError::Store {
+                location: shown.clone(),
+                reason,
+            })?;
+        Self::existing(connection, shown)
+    }
+
+    /// Opens the SQLite store at `path` only when there is one ([`Store::open_existing`]).
+    pub fn open_existing_sqlite(path: &Path) -> Result<Store, LineageError> {
+        let location = path.display().to_string();
+        if !path.is_file() {
+            return Err(LineageError::NoStore(location));
+        }
+        let connection = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| LineageError::Store {
+            location: location.clone(),
+            reason: e.to_string(),
+        })?;
+        // Its journal mode is set only once it is known to be a store: that writes to it.
+        Self::existing(Box::new(Sqlite(connection)), location)
+    }
+
+    /// The store over `connection` when the database holds one.
+    fn existing(
+        mut connection: Box<dyn Connection>,
+        location: String,
+    ) -> Result<Store, LineageError> {
+        let sql = match connection.dialect() {
+            Dialect::Sqlite => {
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            }
+            Dialect::Postgres => {
+                "SELECT 1 FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = 'schema_version'"
+            }
+        };
+        let found = connection
+            .query(sql, &[])
+            .map_err(|reason| LineageError::Store {
+                location: location.clone(),
+                reason,
+            })?;
+        if found.is_empty() {
+            return Err(LineageError::NoStore(location));
+        }
+        if connection.dialect() == Dialect::Sqlite {
+            connection
+                .batch(SQLITE_SETTINGS)
+                .map_err(|reason| LineageError::Store {
+                    location: location.clone(),
+                    reason,
+                })?;
+        }
+        Self::with(connection, location)
     }
 
     /// An SQLite store in memory (for tests and one-off queries).
@@ -651,7 +730,19 @@ impl Store {
     }
 
     /// The id of the artifact `new` names, adding it (and any new aliases).
+    ///
+    /// What is only named (a `uri:` key: a card's base model by purl, a dataset by URL) and
+    /// an artifact of the same kind that a signed digest carries that URI for are one
+    /// artifact, whichever came first: the named one joins the digested one, or the
+    /// digested one takes over the named one's edges. Without that, a card and the
+    /// provenance of the model it describes would name its base model twice.
     fn artifact_id(&mut self, new: &NewArtifact) -> Result<i64, LineageError> {
+        if let Some(uri) = new.key.strip_prefix(NAMED_ONLY) {
+            if let [id] = self.digested_with_alias(uri, new.kind)?[..] {
+                self.add_aliases(id, &new.aliases)?;
+                return Ok(id);
+            }
+        }
         self.execute(
             "INSERT INTO artifacts (key, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[new.key.as_str().into(), new.kind.name().into()],
@@ -661,13 +752,99 @@ impl Store {
             &[new.key.as_str().into()],
         )?;
         let id = first_int(&rows).ok_or_else(|| self.failed("artifact not stored".into()))?;
-        for alias in &new.aliases {
+        self.add_aliases(id, &new.aliases)?;
+        if !new.key.starts_with(NAMED_ONLY) && !new.aliases.is_empty() {
+            // One query per artifact in the common case, where nothing was named before.
+            let keys: Vec<SqlValue> = new
+                .aliases
+                .iter()
+                .map(|alias| SqlValue::Text(format!("{NAMED_ONLY}{alias}")))
+                .collect();
+            let list = (2..=keys.len() + 1)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let params: Vec<SqlValue> = std::iter::once(new.kind.name().into())
+                .chain(keys)
+                .collect();
+            let rows = self.query(
+                &format!("SELECT id, key FROM artifacts WHERE kind = $1 AND key IN ({list})"),
+                &params,
+            )?;
+            for row in rows {
+                let (Some(named), Some(key)) = (
+                    row.first().and_then(SqlValue::int),
+                    row.get(1).and_then(SqlValue::text),
+                ) else {
+                    continue;
+                };
+                let alias = key.trim_start_matches(NAMED_ONLY);
+                // Only when no other digested artifact carries the name: else the claim
+                // is ambiguous, and stays apart.
+                if self.digested_with_alias(alias, new.kind)? == [id] {
+                    self.absorb_named(id, named)?;
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    fn add_aliases(&mut self, id: i64, aliases: &[String]) -> Result<(), LineageError> {
+        for alias in aliases {
             self.execute(
                 "INSERT INTO aliases (artifact, alias) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 &[id.into(), alias.as_str().into()],
             )?;
         }
-        Ok(id)
+        Ok(())
+    }
+
+    /// The digested artifacts of `kind` with the alias `alias`.
+    fn digested_with_alias(
+        &mut self,
+        alias: &str,
+        kind: ArtifactKind,
+    ) -> Result<Vec<i64>, LineageError> {
+        let rows = self.query(
+            "SELECT a.id FROM aliases n JOIN artifacts a ON a.id = n.artifact
+             WHERE n.alias = $1 AND a.kind = $2 AND substr(a.key, 1, 4) <> 'uri:' ORDER BY a.id",
+            &[alias.into(), kind.name().into()],
+        )?;
+        Ok(rows.iter().filter_map(|r| r.first()?.int()).collect())
+    }
+
+    /// Moves the named-only artifact `named` into the artifact `id`: its aliases, its edges
+    /// and its subjects, then removes it.
+    fn absorb_named(&mut self, id: i64, named: i64) -> Result<(), LineageError> {
+        // `$1` the artifact taking over, `$2` the named one.
+        let copies = [
+            "INSERT INTO aliases (artifact, alias)
+             SELECT CAST($1 AS BIGINT), alias FROM aliases WHERE artifact = $2
+             ON CONFLICT DO NOTHING",
+            "INSERT INTO subjects (attestation, artifact)
+             SELECT attestation, CAST($1 AS BIGINT) FROM subjects WHERE artifact = $2
+             ON CONFLICT DO NOTHING",
+            "INSERT INTO edges (input, output, role, status, attestation)
+             SELECT CAST($1 AS BIGINT), output, role, status, attestation FROM edges WHERE input = $2
+             ON CONFLICT DO NOTHING",
+            "INSERT INTO edges (input, output, role, status, attestation)
+             SELECT input, CAST($1 AS BIGINT), role, status, attestation FROM edges WHERE output = $2
+             ON CONFLICT DO NOTHING",
+        ];
+        for sql in copies {
+            self.execute(sql, &[id.into(), named.into()])?;
+        }
+        // `$1` the named one, in the order its references allow.
+        let removals = [
+            "DELETE FROM aliases WHERE artifact = $1",
+            "DELETE FROM subjects WHERE artifact = $1",
+            "DELETE FROM edges WHERE input = $1 OR output = $1",
+            "DELETE FROM artifacts WHERE id = $1",
+        ];
+        for sql in removals {
+            self.execute(sql, &[named.into()])?;
+        }
+        Ok(())
     }
 
     /// The artifacts whose key or alias is `reference` (a digest, a name, a purl).
@@ -802,6 +979,22 @@ impl Store {
             .collect())
     }
 
+    /// The kind and statement of every attestation naming the artifact `id`, as a subject
+    /// or as an input.
+    pub fn statements_naming(&mut self, id: i64) -> Result<Vec<(String, String)>, LineageError> {
+        let rows = self.query(
+            "SELECT kind, statement FROM attestations WHERE id IN (
+                SELECT attestation FROM subjects WHERE artifact = $1
+                UNION SELECT attestation FROM edges WHERE input = $1
+             ) ORDER BY id",
+            &[id.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.first()?.text()?.to_owned(), r.get(1)?.text()?.to_owned())))
+            .collect())
+    }
+
     /// Every stored statement (JSON), with its kind, in the order stored.
     pub fn statements(&mut self) -> Result<Vec<(String, String, String)>, LineageError> {
         let rows = self.query(
@@ -845,6 +1038,9 @@ fn is_digest_prefix(reference: &str) -> bool {
         && hex.len() >= 8
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// The key prefix of an artifact only named, never digested: `uri:<uri or name>`.
+const NAMED_ONLY: &str = "uri:";
 
 /// How many ids one `IN (…)` lists: far below SQLite's and PostgreSQL's limits on bound
 /// parameters.

@@ -596,3 +596,345 @@ fn the_guac_export_gives_every_digest_a_purl_of_its_own_and_keeps_the_signed_one
         .to_string();
     assert!(error.contains("not empty"), "{error}");
 }
+
+/// Signs `card` (YAML) for the model at `model` with `signer`, into `out`.
+fn sign_card(signer: &KeySigner, model: &Path, yaml: &str, out: &Path) -> PathBuf {
+    let card = crate::card::ModelCard::from_yaml(yaml, "test card").unwrap();
+    let subject = crate::attestation::ModelSubject::of_model(
+        model,
+        &HashSettings::default(),
+        &Progress::none(),
+    )
+    .unwrap();
+    let bundle = crate::card::sign_card(&card, &subject, signer, false).unwrap();
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    bundle.write_atomic(out).unwrap();
+    out.to_path_buf()
+}
+
+/// A finetune whose base model is a purl with a digest and whose dataset has a URL, and a
+/// card naming the same two by purl and URL only (as a card does): the card's claims are
+/// edges from the same artifacts, whichever attestation the store took in first.
+#[test]
+fn a_cards_claims_join_the_artifacts_the_provenance_signed_whichever_comes_first() {
+    let trusted = trust("");
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = folder(dir.path(), "corpus", "corpus");
+    let tuned = folder(dir.path(), "tuned", "tuned");
+    let provenance = record(
+        &trusted.signer,
+        Stage::Finetune,
+        &tuned,
+        &[
+            format!(
+                "base-model=pkg:huggingface/acme/base#sha256={}",
+                "ab".repeat(32)
+            ),
+            format!(
+                "dataset=https://data.example/corpus#path={}",
+                corpus.display()
+            ),
+        ],
+    );
+    let card = sign_card(
+        &trusted.signer,
+        &tuned,
+        "name: tuned\nbase_models: [acme/base]\ndatasets:\n- name: corpus\n  url: https://data.example/corpus\n",
+        &dir.path().join("cards/tuned.card.sig"),
+    );
+    for (order, first, second) in [
+        ("card first", &card, &provenance),
+        ("provenance first", &provenance, &card),
+    ] {
+        on_each_backend(SqliteIn::Memory, |backend| {
+            let mut store = backend.open();
+            for bundle in [first, second] {
+                let report = ingest(
+                    &mut store,
+                    &trusted.policy,
+                    sources(std::slice::from_ref(bundle)).unwrap(),
+                )
+                .unwrap();
+                assert_eq!(report.stored.len(), 1, "{order}: {report:?}");
+            }
+            let base = resolve(&mut store, "pkg:huggingface/acme/base")
+                .unwrap_or_else(|e| panic!("{order}: {e}"));
+            assert_eq!(base.key, format!("sha256:{}", "ab".repeat(32)), "{order}");
+            let data = resolve(&mut store, "https://data.example/corpus")
+                .unwrap_or_else(|e| panic!("{order}: {e}"));
+            assert!(data.key.starts_with("sha256:"), "{order}: {data:?}");
+            // base, corpus and tuned; one attestation each; two edges each into tuned.
+            assert_eq!(store.counts().unwrap(), (3, 2, 4), "{order}");
+            let tuned = resolve(&mut store, "tuned").unwrap();
+            let mut edges: Vec<(String, &str, &str)> = ancestry(&mut store, &tuned)
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    (
+                        l.input.key.clone(),
+                        l.status.name(),
+                        l.attestation.facts.kind.as_str(),
+                    )
+                })
+                .map(|(k, s, a)| (k, s, if a == "card" { "card" } else { "provenance" }))
+                .collect();
+            edges.sort();
+            let mut expected = vec![
+                (base.key.clone(), "claimed", "card"),
+                (base.key.clone(), "verified", "provenance"),
+                (data.key.clone(), "claimed", "card"),
+                (data.key.clone(), "verified", "provenance"),
+            ];
+            expected.sort();
+            assert_eq!(edges, expected, "{order}");
+            // The poisoned corpus reaches the model once, through its verified edge.
+            let impact = impact(&mut store, &data).unwrap();
+            let affected: Vec<&str> = impact.in_order().map(|a| a.artifact.label()).collect();
+            assert_eq!(affected, ["tuned"], "{order}");
+            assert!(impact.claimed_only.is_empty(), "{order}");
+        });
+    }
+}
+
+/// The BOM GUAC reads names the model by the purl its provenance gave it, so that GUAC
+/// joins the card to the package the provenance built.
+#[test]
+fn the_guac_export_names_a_cards_model_by_the_purl_its_provenance_gave_it() {
+    let trusted = trust("");
+    let dir = tempfile::tempdir().unwrap();
+    let base = folder(dir.path(), "base", "base");
+    let data = folder(dir.path(), "data", "data");
+    let tuned = folder(dir.path(), "tuned", "tuned");
+    let record = StageRecord {
+        stage: Stage::Finetune,
+        outputs: vec![OutputRef {
+            path: tuned.clone(),
+            uri: Some("pkg:huggingface/acme/tuned".into()),
+        }],
+        inputs: [
+            format!("base-model={}", base.display()),
+            format!("dataset={}", data.display()),
+        ]
+        .iter()
+        .map(|i| InputRef::parse(i).unwrap())
+        .collect(),
+        parameters: BTreeMap::new(),
+        builder_id: None,
+        started: None,
+        finished: None,
+        allow_undigested: false,
+    };
+    let (subjects, provenance) = record
+        .resolve(&[], &HashSettings::default(), &Progress::none())
+        .unwrap();
+    prov::sign_provenance_into(
+        &subjects,
+        &provenance,
+        &trusted.signer,
+        &record.stores(None, None),
+    )
+    .unwrap();
+    sign_card(
+        &trusted.signer,
+        &tuned,
+        "name: tuned\n",
+        &dir.path().join("cards/tuned.card.sig"),
+    );
+    let mut store = Store::in_memory().unwrap();
+    let report = ingest(
+        &mut store,
+        &trusted.policy,
+        sources(&[dir.path().to_path_buf()]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report.stored.len(), 2, "{report:?}");
+    let export = export::export_guac(&mut store, &dir.path().join("export")).unwrap();
+    let key = resolve(&mut store, "tuned").unwrap().key;
+    assert_eq!(export.purls[&key], "pkg:huggingface/acme/tuned");
+    let bom_file = export
+        .files
+        .iter()
+        .find(|f| f.to_string_lossy().ends_with(".card.cdx.json"))
+        .unwrap();
+    let bom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bom_file).unwrap()).unwrap();
+    assert_eq!(
+        bom["metadata"]["component"]["purl"], "pkg:huggingface/acme/tuned",
+        "{bom:#}"
+    );
+}
+
+/// Ingesting again under a stricter policy checks every attestation again: what the new
+/// policy refuses is reported refused, not "already there".
+#[test]
+fn a_stored_attestation_is_checked_again_against_the_policy_of_each_ingest() {
+    let trusted = trust("");
+    let dir = tempfile::tempdir().unwrap();
+    let data = folder(dir.path(), "data", "data");
+    let base = folder(dir.path(), "base", "base");
+    let tuned = folder(dir.path(), "tuned", "tuned");
+    let signature = record(
+        &trusted.signer,
+        Stage::Finetune,
+        &tuned,
+        &[
+            format!("base-model={}", base.display()),
+            format!("dataset={}", data.display()),
+        ],
+    );
+    let stricter = TrustPolicy::parse(
+        &format!(
+            "[[signer]]\nname = \"data team\"\nkey = {:?}\nstages = [\"data-prep\"]\n",
+            trusted._dir.path().join("ci.pub")
+        ),
+        false,
+        Path::new("/"),
+    )
+    .unwrap();
+    on_each_backend(SqliteIn::Memory, |backend| {
+        let mut store = backend.open();
+        let first = ingest(
+            &mut store,
+            &trusted.policy,
+            sources(std::slice::from_ref(&signature)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(first.stored.len(), 1, "{first:?}");
+        let again = ingest(
+            &mut store,
+            &stricter,
+            sources(std::slice::from_ref(&signature)).unwrap(),
+        )
+        .unwrap();
+        assert!(again.already_stored.is_empty(), "{again:?}");
+        let (_, reason) = &again.refused[0];
+        assert!(reason.contains("not of finetune"), "{reason}");
+        assert!(reason.contains("stored by an earlier ingest"), "{reason}");
+    });
+}
+
+/// A path given as a query's REF is digested as the store recorded it: a model signed as
+/// shards is found by its path too.
+#[test]
+fn a_path_resolves_to_the_artifact_recorded_with_other_hashing_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = folder(dir.path(), "sharded", "weights");
+    let settings = HashSettings {
+        serialization: crate::hashing::Serialization::Shards { shard_size: 4 },
+        ..HashSettings::default()
+    };
+    let subject =
+        crate::attestation::ModelSubject::of_model(&model, &settings, &Progress::none()).unwrap();
+    let default = crate::attestation::ModelSubject::of_model(
+        &model,
+        &HashSettings::default(),
+        &Progress::none(),
+    )
+    .unwrap();
+    assert_ne!(subject.root_digest, default.root_digest);
+    let statement = String::from_utf8(crate::card::encode_statement(
+        &crate::card::ModelCard::from_yaml("name: sharded\n", "test").unwrap(),
+        &subject,
+    ))
+    .unwrap();
+    on_each_backend(SqliteIn::Memory, |backend| {
+        let mut store = backend.open();
+        let new = NewAttestation {
+            facts: store::AttestationFacts {
+                kind: "card".into(),
+                stage: None,
+                ..facts("sha256:0c", "", None)
+            },
+            statement: statement.clone(),
+            subjects: vec![NewArtifact {
+                key: subject.root_digest_string(),
+                kind: ArtifactKind::Model,
+                aliases: vec!["sharded".into()],
+            }],
+            inputs: Vec::new(),
+        };
+        assert!(store.add(&new).unwrap());
+        let found = resolve_reference(&mut store, &model.display().to_string(), &Progress::none())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.key, subject.root_digest_string());
+    });
+}
+
+/// One line of a claims file that is not a bundle is refused by itself; the file's other
+/// lines are taken in.
+#[test]
+fn a_bad_line_of_a_claims_file_is_refused_alone() {
+    let trusted = trust("");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = folder(dir.path(), "raw", "raw");
+    let data = folder(dir.path(), "data", "data");
+    let signed = record(
+        &trusted.signer,
+        Stage::DataPrep,
+        &data,
+        &[format!("dataset={}", raw.display())],
+    );
+    let claims_file = dir.path().join("claims/claims.jsonl");
+    std::fs::create_dir_all(claims_file.parent().unwrap()).unwrap();
+    let bundle = crate::bundle::Bundle::read(&signed).unwrap();
+    crate::attestation::claims::append(&claims_file, &bundle).unwrap();
+    let mut text = std::fs::read_to_string(&claims_file).unwrap();
+    text.push_str("{\"not\": \"a bundle\"}\n");
+    std::fs::write(&claims_file, text).unwrap();
+    let mut store = Store::in_memory().unwrap();
+    let report = ingest(
+        &mut store,
+        &trusted.policy,
+        sources(std::slice::from_ref(&claims_file)).unwrap(),
+    )
+    .unwrap();
+    let origin = claims_file.display().to_string();
+    let stored: Vec<&str> = report.stored.iter().map(|(o, _, _)| o.as_str()).collect();
+    assert_eq!(stored, [format!("{origin}:1")], "{report:?}");
+    let refused: Vec<&str> = report.refused.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(refused, [format!("{origin}:2")], "{report:?}");
+    assert!(
+        report.refused[0].1.contains("not a Sigstore bundle"),
+        "{report:?}"
+    );
+}
+
+/// A query never creates a store: a mistyped `--db` says there is no store there.
+#[test]
+fn a_store_opened_for_a_query_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo/lineage.db");
+    let error = Store::open_existing(&missing.display().to_string()).unwrap_err();
+    assert!(
+        matches!(&error, crate::error::LineageError::NoStore(at) if at == &missing.display().to_string()),
+        "{error:?}"
+    );
+    assert!(!missing.exists() && !missing.parent().unwrap().exists());
+    // A file that is not a store (here: empty) is not one either, and is left as it was.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let error = Store::open_existing(&empty.display().to_string()).unwrap_err();
+    assert!(
+        matches!(error, crate::error::LineageError::NoStore(_)),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    on_each_backend(SqliteIn::File, |backend| {
+        if let Backend::Postgres(schema) = backend {
+            // An empty schema on a server is no store either.
+            let error = Store::open_existing(&schema.url()).unwrap_err();
+            assert!(
+                matches!(error, crate::error::LineageError::NoStore(_)),
+                "{error:?}"
+            );
+        }
+        drop(backend.open());
+        let location = match backend {
+            Backend::SqliteFile(dir) => dir.path().join("lineage.db").display().to_string(),
+            Backend::Postgres(schema) => schema.url(),
+            Backend::SqliteInMemory => unreachable!(),
+        };
+        let mut store = Store::open_existing(&location).unwrap();
+        assert_eq!(store.counts().unwrap(), (0, 0, 0));
+    });
+}

@@ -293,6 +293,16 @@ pub enum InputStatus {
 }
 
 impl InputStatus {
+    /// What the provenance itself says of `input`, before any copy of it is re-hashed:
+    /// signed with a digest, claimed from metadata, or recorded without a digest.
+    pub fn as_recorded(input: &Input) -> InputStatus {
+        match (&input.claimed_by, input.digest.is_empty()) {
+            (Some(by), _) => InputStatus::Claimed { by: by.clone() },
+            (None, true) => InputStatus::Undigested,
+            (None, false) => InputStatus::Recorded,
+        }
+    }
+
     /// One word for the status: `checked`, `recorded`, `claimed` or `undigested`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -327,14 +337,7 @@ pub fn verify_provenance(
 ) -> Result<VerifiedProvenance, ProvenanceError> {
     let attestation = attestation::verify_attestation::<Provenance>(bundle, verifier, binding)?;
     let recorded = &attestation.predicate.inputs;
-    let mut inputs: Vec<InputStatus> = recorded
-        .iter()
-        .map(|input| match (&input.claimed_by, input.digest.is_empty()) {
-            (Some(by), _) => InputStatus::Claimed { by: by.clone() },
-            (None, true) => InputStatus::Undigested,
-            (None, false) => InputStatus::Recorded,
-        })
-        .collect();
+    let mut inputs: Vec<InputStatus> = recorded.iter().map(InputStatus::as_recorded).collect();
     for check in checks {
         let matched = check_input(recorded, check, max_workers, progress)?;
         inputs[matched] = InputStatus::Checked {
