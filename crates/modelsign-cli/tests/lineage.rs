@@ -74,6 +74,55 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", explain(out)))
 }
 
+/// The README's walkthrough is what `scripts/lineage-demo.sh` prints: the script builds
+/// the pipeline, and the impact it reports (and the README shows) is the crawl's descendants
+/// in order, without the adapter and the instructions that never touched it.
+#[test]
+fn the_readme_walkthrough_is_what_the_demo_script_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("demo");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lineage-demo.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(&work)
+        .env("MODELSIGN", BIN)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    for line in [
+        "Ingest succeeded: 7 stored, 0 already there, 0 refused; the store lineage.db holds 12 artifacts, 7 attestations and 11 edges",
+        "5 artifacts to rebuild in 5 levels, recorded stage time 67h 30m",
+    ] {
+        assert!(printed.contains(line), "the script no longer prints {line:?}:\n{printed}");
+        assert!(readme.contains(line), "the README no longer shows {line:?}");
+    }
+    let report = json(&run(
+        &work,
+        &[
+            "lineage",
+            "impact",
+            "./pipeline/web-crawl",
+            "--db",
+            "lineage.db",
+            "--json",
+        ],
+    ));
+    assert_eq!(
+        levels(&report),
+        [
+            owned(&[("crawl-clean", "re-prepare")]),
+            owned(&[("base-7b", "retrain")]),
+            owned(&[("chat-7b", "retrain")]),
+            owned(&[("chat-7b-q4", "re-derive")]),
+            owned(&[("eval.json", "re-evaluate")]),
+        ]
+    );
+}
+
 /// A query or an export of a mistyped `--db` says there is no store there, exits 2, and
 /// leaves no empty store behind.
 #[test]
