@@ -356,8 +356,18 @@ fn a_poisoned_datasets_descendants_in_retraining_order(db: &Db) {
 
 #[test]
 fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
+    ancestry_signers_paths_and_the_drawn_graph(&Db::sqlite());
+}
+
+#[test]
+fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store_on_postgres() {
+    if let Some(db) = Db::postgres() {
+        ancestry_signers_paths_and_the_drawn_graph(&db);
+    }
+}
+
+fn ancestry_signers_paths_and_the_drawn_graph(db: &Db) {
     let work = tempfile::tempdir().unwrap();
-    let db = &Db::sqlite();
     let dir = work.path();
     build(dir);
     policy(dir);
@@ -464,8 +474,18 @@ fn which_dot() -> bool {
 
 #[test]
 fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it() {
+    the_policy_refuses_what_its_signers_may_not_sign(&Db::sqlite());
+}
+
+#[test]
+fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it_on_postgres() {
+    if let Some(db) = Db::postgres() {
+        the_policy_refuses_what_its_signers_may_not_sign(&db);
+    }
+}
+
+fn the_policy_refuses_what_its_signers_may_not_sign(db: &Db) {
     let work = tempfile::tempdir().unwrap();
-    let db = &Db::sqlite();
     let dir = work.path();
     build(dir);
     // The data team signs a finetune: a stage the policy does not let it attest.
