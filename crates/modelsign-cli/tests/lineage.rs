@@ -289,6 +289,7 @@ fn a_poisoned_datasets_descendants_in_retraining_order(db: &Db) {
         "{report}"
     );
     assert_eq!(report["refused"], serde_json::json!([]));
+    assert_eq!(report["ok"], true, "{report}");
     // The store the report names is the one given (a URL without its password).
     assert_eq!(report["store"], db.location.as_str(), "{report}");
 
@@ -413,6 +414,18 @@ fn ancestry_signers_paths_and_the_drawn_graph(db: &Db) {
     let signed = json(&out);
     assert_eq!(signed["attestations"][0]["stage"], "finetune");
     assert_eq!(signed["attestations"][0]["trusted_as"], "training");
+    // As DOT: the artifact, and its attestation pointing at it, labelled with its signer.
+    let out = query(dir, db, &["who-signed", "./chat", "--format", "dot"]);
+    assert_ok(&out);
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(dot.starts_with("digraph lineage {"), "{dot}");
+    let bundle = signed["attestations"][0]["bundle_digest"].as_str().unwrap();
+    let chat = signed["artifact"]["key"].as_str().unwrap();
+    assert!(
+        dot.contains(&format!("\"{bundle}\" -> \"{chat}\"")),
+        "{dot}"
+    );
+    assert!(dot.contains("training"), "{dot}");
 
     let out = query(
         dir,
@@ -445,6 +458,10 @@ fn ancestry_signers_paths_and_the_drawn_graph(db: &Db) {
     let dot = String::from_utf8_lossy(&out.stdout);
     assert!(dot.starts_with("digraph lineage {"), "{dot}");
     assert!(dot.contains("xlabel=\"level 6\""), "{dot}");
+    // The same graph `lineage graph` draws: the untouched inputs of what is rebuilt too.
+    for context in ["b-prepared", "b-lora"] {
+        assert!(dot.contains(context), "{context} is not drawn: {dot}");
+    }
     let svg = dir.join("impact.svg");
     let out = query(dir, db, &["graph", "./dataset-a", "-o", text(&svg)]);
     if which_dot() || test_support::in_ci() {
@@ -513,6 +530,7 @@ fn the_policy_refuses_what_its_signers_may_not_sign(db: &Db) {
     let out = ingest(dir, db, &["."]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = json(&out);
+    assert_eq!(report["ok"], false, "{report}");
     let refused = report["refused"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{report}");
     assert!(
