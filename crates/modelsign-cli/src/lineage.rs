@@ -1,9 +1,7 @@
 //! `modelsign lineage …`: ingesting attestations into the lineage store and querying it,
 //! over the library's `lineage` module.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use modelsign::error::{Classify, LineageError};
 use modelsign::lineage::render::{self, Format};
@@ -80,7 +78,6 @@ fn ingest(args: &LineageIngestArgs) -> Result<(), Failure> {
     let mut store = open(&args.store, Opening::CreateWhenAbsent)?;
     let report = lineage::ingest(&mut store, &policy, sources).map_err(failure)?;
     let (artifacts, attestations, edges) = store.counts().map_err(failure)?;
-    let refused = !report.refused.is_empty();
     let summary = format!(
         "{} stored, {} already there, {} refused; the store {} holds {}, {} and {}",
         report.stored.len(),
@@ -96,7 +93,7 @@ fn ingest(args: &LineageIngestArgs) -> Result<(), Failure> {
     );
     if args.output.json {
         let value = json!({
-            "ok": !refused,
+            "ok": report.ok(),
             "store": store.location(),
             "stored": report.stored.iter().map(|(origin, kind, signer)| json!({"origin": origin, "kind": kind, "trusted_as": signer})).collect::<Vec<_>>(),
             "already_stored": report.already_stored,
@@ -106,7 +103,7 @@ fn ingest(args: &LineageIngestArgs) -> Result<(), Failure> {
             "edges": edges,
         });
         // A refusal is printed by main: one JSON object, the failure with this report.
-        if refused {
+        if !report.ok() {
             return Err(Failure {
                 details: Some(value),
                 ..Failure::failed(summary)
@@ -127,7 +124,7 @@ fn ingest(args: &LineageIngestArgs) -> Result<(), Failure> {
     for (origin, reason) in &report.refused {
         warnln!("refused  {}: {}", printable(origin), printable(reason));
     }
-    if refused {
+    if !report.ok() {
         return Err(Failure::failed(summary));
     }
     if !args.output.quiet {
@@ -170,7 +167,8 @@ fn show(args: &LineageQueryArgs) -> Result<(), Failure> {
 
 fn impact(args: &LineageQueryArgs) -> Result<(), Failure> {
     answer(args, |store, start, format| {
-        Ok(render::impact(&lineage::impact(store, start)?, format))
+        let impact = lineage::impact(store, start)?;
+        render::impact(store, &impact, format)
     })
 }
 
@@ -205,21 +203,7 @@ fn path(args: &LineagePathArgs) -> Result<(), Failure> {
 
 fn graph(args: &LineageGraphArgs) -> Result<(), Failure> {
     let (mut store, start) = open_at(&args.store, &args.reference, &args.output)?;
-    let dot = if args.upstream {
-        let links = lineage::ancestry(&mut store, &start).map_err(failure)?;
-        render::links(&start, &links, true, Format::Dot)
-    } else {
-        let impact = lineage::impact(&mut store, &start).map_err(failure)?;
-        let links = lineage::query::impact_links(&mut store, &impact).map_err(failure)?;
-        render::impact_graph(&impact, &links)
-    };
-    let svg = run_dot(&dot)?;
-    std::fs::write(&args.output_file, svg).map_err(|e| {
-        Failure::input(format!(
-            "cannot write '{}': {e}",
-            printable(&args.output_file.display().to_string())
-        ))
-    })?;
+    render::graph_svg(&mut store, &start, args.upstream, &args.output_file).map_err(failure)?;
     if args.output.json {
         crate::output::json(&json!({"ok": true, "svg": args.output_file}), 0);
     } else if !args.output.quiet {
@@ -252,36 +236,6 @@ fn export(args: &LineageExportArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// Graphviz's layout of `dot` as SVG.
-fn run_dot(dot: &str) -> Result<Vec<u8>, Failure> {
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Failure::input(format!(
-                "cannot run Graphviz's `dot` ({e}): install Graphviz (Debian: apt install graphviz), or print the graph with --format dot"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(dot.as_bytes())
-            .map_err(|e| Failure::input(format!("cannot feed Graphviz's `dot`: {e}")))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Failure::input(format!("Graphviz's `dot` failed: {e}")))?;
-    if !out.status.success() {
-        return Err(Failure::input(format!(
-            "Graphviz's `dot` failed: {}",
-            printable(String::from_utf8_lossy(&out.stderr).trim())
-        )));
-    }
-    Ok(out.stdout)
 }
 
 /// The output flags of a lineage command, and what it does (for the failure message).

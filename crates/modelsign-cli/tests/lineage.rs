@@ -369,6 +369,7 @@ fn a_poisoned_datasets_descendants_in_retraining_order(db: &Db) {
         "{report}"
     );
     assert_eq!(report["refused"], serde_json::json!([]));
+    assert_eq!(report["ok"], true, "{report}");
     // The store the report names is the one given (a URL without its password).
     assert_eq!(report["store"], db.location.as_str(), "{report}");
 
@@ -436,8 +437,18 @@ fn a_poisoned_datasets_descendants_in_retraining_order(db: &Db) {
 
 #[test]
 fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
+    ancestry_signers_paths_and_the_drawn_graph(&Db::sqlite());
+}
+
+#[test]
+fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store_on_postgres() {
+    if let Some(db) = Db::postgres() {
+        ancestry_signers_paths_and_the_drawn_graph(&db);
+    }
+}
+
+fn ancestry_signers_paths_and_the_drawn_graph(db: &Db) {
     let work = tempfile::tempdir().unwrap();
-    let db = &Db::sqlite();
     let dir = work.path();
     build(dir);
     policy(dir);
@@ -483,6 +494,18 @@ fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
     let signed = json(&out);
     assert_eq!(signed["attestations"][0]["stage"], "finetune");
     assert_eq!(signed["attestations"][0]["trusted_as"], "training");
+    // As DOT: the artifact, and its attestation pointing at it, labelled with its signer.
+    let out = query(dir, db, &["who-signed", "./chat", "--format", "dot"]);
+    assert_ok(&out);
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(dot.starts_with("digraph lineage {"), "{dot}");
+    let bundle = signed["attestations"][0]["bundle_digest"].as_str().unwrap();
+    let chat = signed["artifact"]["key"].as_str().unwrap();
+    assert!(
+        dot.contains(&format!("\"{bundle}\" -> \"{chat}\"")),
+        "{dot}"
+    );
+    assert!(dot.contains("training"), "{dot}");
 
     let out = query(
         dir,
@@ -515,6 +538,10 @@ fn ancestry_signers_paths_and_the_drawn_graph_answer_from_the_store() {
     let dot = String::from_utf8_lossy(&out.stdout);
     assert!(dot.starts_with("digraph lineage {"), "{dot}");
     assert!(dot.contains("xlabel=\"level 6\""), "{dot}");
+    // The same graph `lineage graph` draws: the untouched inputs of what is rebuilt too.
+    for context in ["b-prepared", "b-lora"] {
+        assert!(dot.contains(context), "{context} is not drawn: {dot}");
+    }
     let svg = dir.join("impact.svg");
     let out = query(dir, db, &["graph", "./dataset-a", "-o", text(&svg)]);
     if which_dot() || test_support::in_ci() {
@@ -544,8 +571,18 @@ fn which_dot() -> bool {
 
 #[test]
 fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it() {
+    the_policy_refuses_what_its_signers_may_not_sign(&Db::sqlite());
+}
+
+#[test]
+fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it_on_postgres() {
+    if let Some(db) = Db::postgres() {
+        the_policy_refuses_what_its_signers_may_not_sign(&db);
+    }
+}
+
+fn the_policy_refuses_what_its_signers_may_not_sign(db: &Db) {
     let work = tempfile::tempdir().unwrap();
-    let db = &Db::sqlite();
     let dir = work.path();
     build(dir);
     // The data team signs a finetune: a stage the policy does not let it attest.
@@ -573,6 +610,7 @@ fn the_policy_refuses_what_its_signers_may_not_sign_and_stores_nothing_of_it() {
     let out = ingest(dir, db, &["."]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = json(&out);
+    assert_eq!(report["ok"], false, "{report}");
     let refused = report["refused"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{report}");
     assert!(

@@ -1273,6 +1273,20 @@ pub enum LineageError {
         /// Why.
         source: HashError,
     },
+    /// Graphviz could not lay out a graph.
+    #[error("cannot draw the graph with Graphviz: {reason}")]
+    Graphviz {
+        /// Why (with how to install it when it is missing).
+        reason: String,
+    },
+    /// A file could not be written; nothing was left in its place.
+    #[error("cannot write '{}': {reason}", printable_path(path))]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Classify for LineageError {

@@ -43,6 +43,13 @@ pub struct IngestReport {
     pub refused: Vec<(String, String)>,
 }
 
+impl IngestReport {
+    /// Whether every attestation given was stored or already there: none was refused.
+    pub fn ok(&self) -> bool {
+        self.refused.is_empty()
+    }
+}
+
 /// The bundles at `paths`: bundle files, claims files (`*.jsonl`), and folders searched for
 /// both (`*.sig`, `*.sigstore.json`, `claims.jsonl`), without following links.
 pub fn sources(paths: &[PathBuf]) -> Result<Vec<Source>, LineageError> {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::store::{Artifact, Edge, EdgeStatus, Store, StoredAttestation};
 use crate::error::LineageError;
+use crate::provenance::Stage;
 
 /// What must be done to an artifact downstream of a compromised one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,13 +34,26 @@ impl Action {
     }
 
     /// The action rebuilding the output of a `stage`.
-    pub fn of_stage(stage: Option<&str>) -> Action {
+    pub fn of_stage(stage: Stage) -> Action {
+        // No wildcard: a new stage must be given its action here.
         match stage {
-            Some("data-prep") => Action::Reprepare,
-            Some("quantize" | "merge" | "convert") => Action::Rederive,
-            Some("evaluate") => Action::Reevaluate,
-            _ => Action::Retrain,
+            Stage::DataPrep => Action::Reprepare,
+            Stage::Pretrain | Stage::Finetune | Stage::Adapter | Stage::Distill => Action::Retrain,
+            Stage::Quantize | Stage::Merge | Stage::Convert => Action::Rederive,
+            Stage::Evaluate => Action::Reevaluate,
         }
+    }
+
+    /// The action rebuilding what a stored attestation made: its stage's, or retraining
+    /// when it names no stage modelsign knows (a model card recording its base model, a
+    /// stage from a later version).
+    fn of_attestation(attestation: &StoredAttestation) -> Action {
+        attestation
+            .facts
+            .stage
+            .as_deref()
+            .and_then(Stage::parse)
+            .map_or(Action::Retrain, Action::of_stage)
     }
 }
 
@@ -49,7 +63,8 @@ pub struct Affected {
     /// The artifact.
     pub artifact: Artifact,
     /// Its retraining level: 1 for what was made directly from the compromised artifact,
-    /// one more than the highest level among its affected inputs otherwise.
+    /// one more than the highest level among its affected inputs otherwise (which inputs
+    /// count: see [`Impact`]); 0 for an artifact in [`Impact::cyclic`].
     pub level: usize,
     /// The stages that made it from affected inputs (their provenance).
     pub stages: Vec<StoredAttestation>,
@@ -64,6 +79,12 @@ pub struct Affected {
 }
 
 /// The impact of a compromised artifact.
+///
+/// What is affected follows verified edges only: an artifact is rebuilt when a signed
+/// digest says it was made from the compromised one, or from something rebuilt. The order
+/// also honours claimed edges between two affected artifacts (the claim may be right, and
+/// honouring it costs nothing), unless a claim contradicts the verified edges by closing
+/// a cycle: then the order follows the verified edges alone.
 #[derive(Debug, Clone)]
 pub struct Impact {
     /// The compromised artifact.
@@ -71,6 +92,10 @@ pub struct Impact {
     /// What must be rebuilt through verified edges, level by level: every artifact of a
     /// level depends only on the compromised one and on earlier levels.
     pub levels: Vec<Vec<Affected>>,
+    /// What must be rebuilt but has no place in that order: artifacts on a cycle of
+    /// verified edges (each made from the other, which digests cannot be unless a
+    /// provenance lies), and those made from them. Sorted by label.
+    pub cyclic: Vec<Affected>,
     /// Artifacts reachable only through claimed edges: the claim says they descend from
     /// it, no signed digest does.
     pub claimed_only: Vec<Artifact>,
@@ -79,10 +104,21 @@ pub struct Impact {
 }
 
 impl Impact {
-    /// Every affected artifact in retraining order.
+    /// Every affected artifact in retraining order (without [`Impact::cyclic`]).
     pub fn in_order(&self) -> impl Iterator<Item = &Affected> {
         self.levels.iter().flatten()
     }
+
+    /// Everything to rebuild: in retraining order, then what is on a cycle.
+    pub fn to_rebuild(&self) -> impl Iterator<Item = &Affected> {
+        self.in_order().chain(&self.cyclic)
+    }
+}
+
+/// Recorded stage durations added up; none recorded is 0 (an empty `sum()` of floats is
+/// -0.0, which JSON would show).
+fn total_seconds(seconds: impl Iterator<Item = f64>) -> f64 {
+    seconds.fold(0.0, |total, s| total + s)
 }
 
 /// Adjacency of a set of edges.
@@ -152,6 +188,26 @@ pub(crate) fn levels(
     level
 }
 
+/// The levels of `affected` (see [`Impact`]): by the verified edges and the claimed edges
+/// between affected artifacts when those order as many artifacts as the verified edges
+/// alone do, else by the verified edges.
+fn retraining_levels(
+    start: i64,
+    affected: &BTreeSet<i64>,
+    edges: &[Edge],
+    verified_edges: &[&Edge],
+) -> BTreeMap<i64, usize> {
+    let by_verified = levels(start, affected, verified_edges);
+    // `levels` only looks at edges between affected artifacts: every edge will do.
+    let every_edge: Vec<&Edge> = edges.iter().collect();
+    let by_every_edge = levels(start, affected, &every_edge);
+    if by_every_edge.len() == by_verified.len() {
+        by_every_edge
+    } else {
+        by_verified
+    }
+}
+
 /// Everything downstream of `start` that must be rebuilt, in retraining order.
 pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageError> {
     let edges = store.reachable_edges(start.id, true)?;
@@ -162,7 +218,7 @@ pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageErro
         .iter()
         .filter(|e| e.status == EdgeStatus::Verified)
         .collect();
-    let level = levels(start.id, &verified, &verified_edges);
+    let level = retraining_levels(start.id, &verified, &edges, &verified_edges);
     let attestations = attestations_of(store, verified_edges.iter().copied())?;
     let ids: Vec<i64> = all.iter().copied().chain([start.id]).collect();
     let artifacts = artifacts_by_id(store, &ids)?;
@@ -173,6 +229,7 @@ pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageErro
     };
 
     let mut levels_out: Vec<Vec<Affected>> = Vec::new();
+    let mut cyclic: Vec<Affected> = Vec::new();
     let mut rerun: BTreeSet<i64> = BTreeSet::new();
     for &node in &verified {
         let Some(artifact) = artifacts.get(&node) else {
@@ -190,7 +247,7 @@ pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageErro
         rerun.extend(&stage_ids);
         let action = stages
             .iter()
-            .map(|s| Action::of_stage(s.facts.stage.as_deref()))
+            .map(Action::of_attestation)
             .min()
             .unwrap_or(Action::Retrain);
         let mut via: Vec<(String, String)> = into
@@ -213,32 +270,38 @@ pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageErro
         let affected = Affected {
             artifact: artifact.clone(),
             level: level.get(&node).copied().unwrap_or(0),
-            seconds: stages.iter().filter_map(|s| s.facts.seconds).sum(),
+            seconds: total_seconds(stages.iter().filter_map(|s| s.facts.seconds)),
             stages,
             action,
             via,
             via_keys,
         };
-        let at = affected.level.max(1);
-        if levels_out.len() < at {
-            levels_out.resize_with(at, Vec::new);
+        match affected.level {
+            0 => cyclic.push(affected),
+            at => {
+                if levels_out.len() < at {
+                    levels_out.resize_with(at, Vec::new);
+                }
+                levels_out[at - 1].push(affected);
+            }
         }
-        levels_out[at - 1].push(affected);
     }
-    for level in &mut levels_out {
-        level.sort_by(|a, b| a.artifact.label().cmp(b.artifact.label()));
+    for group in levels_out.iter_mut().chain([&mut cyclic]) {
+        group.sort_by(|a, b| a.artifact.label().cmp(b.artifact.label()));
     }
     let claimed_only = all
         .difference(&verified)
         .filter_map(|id| artifacts.get(id).cloned())
         .collect();
-    let seconds = rerun
-        .iter()
-        .filter_map(|id| attestations.get(id)?.facts.seconds)
-        .sum();
+    let seconds = total_seconds(
+        rerun
+            .iter()
+            .filter_map(|id| attestations.get(id)?.facts.seconds),
+    );
     Ok(Impact {
         start: start.clone(),
         levels: levels_out,
+        cyclic,
         claimed_only,
         seconds,
     })
@@ -249,7 +312,7 @@ pub fn impact(store: &mut Store, start: &Artifact) -> Result<Impact, LineageErro
 pub fn impact_links(store: &mut Store, impact: &Impact) -> Result<Vec<Link>, LineageError> {
     let mut edges = Vec::new();
     let affected = impact
-        .in_order()
+        .to_rebuild()
         .map(|a| a.artifact.id)
         .chain(impact.claimed_only.iter().map(|a| a.id));
     for id in affected.collect::<Vec<_>>() {
@@ -369,4 +432,217 @@ fn links(store: &mut Store, edges: &[Edge]) -> Result<Vec<Link>, LineageError> {
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::lineage::store::{ArtifactKind, AttestationFacts, NewArtifact, NewAttestation};
+    use crate::provenance::Stage;
+
+    /// Node `index` of a test graph: a dataset for 0, a model otherwise, named `node-INDEX`.
+    pub(crate) fn node(index: usize) -> NewArtifact {
+        NewArtifact {
+            key: format!("sha256:{index:064x}"),
+            kind: if index == 0 {
+                ArtifactKind::Dataset
+            } else {
+                ArtifactKind::Model
+            },
+            aliases: vec![format!("node-{index}")],
+        }
+    }
+
+    /// Stores a provenance of `stage` making node `output` from `inputs` (each output is
+    /// made once: its number names the attestation).
+    pub(crate) fn made(
+        store: &mut Store,
+        stage: &str,
+        output: usize,
+        inputs: &[(usize, EdgeStatus)],
+        seconds: Option<f64>,
+    ) {
+        let new = NewAttestation {
+            facts: AttestationFacts {
+                bundle_digest: format!("sha256:{:064x}", 1_000_000 + output),
+                kind: "provenance".into(),
+                stage: Some(stage.into()),
+                signer: "key 0123456789abcdef0123".into(),
+                trusted_as: "training".into(),
+                started: None,
+                finished: None,
+                seconds,
+            },
+            statement: "{}".into(),
+            subjects: vec![node(output)],
+            inputs: inputs
+                .iter()
+                .map(|&(input, status)| (node(input), "base-model".to_owned(), status))
+                .collect(),
+        };
+        assert!(store.add(&new).unwrap());
+    }
+
+    /// An empty store on SQLite, and one on PostgreSQL when the test server is there (in
+    /// CI it must be); the schema lives as long as its store.
+    pub(crate) fn stores() -> Vec<(Store, Option<test_support::PostgresSchema>)> {
+        let mut stores = vec![(Store::in_memory().unwrap(), None)];
+        if let Some(schema) = test_support::PostgresSchema::create() {
+            stores.push((Store::open(&schema.url()).unwrap(), Some(schema)));
+        }
+        stores
+    }
+
+    pub(crate) fn node_0(store: &mut Store) -> Artifact {
+        crate::lineage::resolve(store, "node-0").unwrap()
+    }
+
+    fn labels<'a>(affected: impl Iterator<Item = &'a Affected>) -> Vec<String> {
+        affected.map(|a| a.artifact.label().to_owned()).collect()
+    }
+
+    fn level_labels(impact: &Impact) -> Vec<Vec<String>> {
+        impact.levels.iter().map(|l| labels(l.iter())).collect()
+    }
+
+    #[test]
+    fn the_action_follows_the_stage_that_made_the_artifact() {
+        let action = |stage| Action::of_stage(stage);
+        for stage in Stage::ALL {
+            let expected = match stage.name() {
+                "data-prep" => Action::Reprepare,
+                "quantize" | "merge" | "convert" => Action::Rederive,
+                "evaluate" => Action::Reevaluate,
+                _ => Action::Retrain,
+            };
+            assert_eq!(action(stage), expected, "{}", stage.name());
+        }
+    }
+
+    #[test]
+    fn artifacts_on_a_downstream_cycle_are_reported_apart_not_in_level_1() {
+        for (mut store, _schema) in stores() {
+            let store = &mut store;
+            // 0 -> 1 -> 2 <-> 3 -> 4, and 0 -> 5.
+            made(
+                store,
+                "pretrain",
+                1,
+                &[(0, EdgeStatus::Verified)],
+                Some(1.0),
+            );
+            made(
+                store,
+                "finetune",
+                2,
+                &[(1, EdgeStatus::Verified), (3, EdgeStatus::Verified)],
+                Some(2.0),
+            );
+            made(
+                store,
+                "finetune",
+                3,
+                &[(2, EdgeStatus::Verified)],
+                Some(3.0),
+            );
+            made(
+                store,
+                "quantize",
+                4,
+                &[(3, EdgeStatus::Verified)],
+                Some(4.0),
+            );
+            made(
+                store,
+                "pretrain",
+                5,
+                &[(0, EdgeStatus::Verified)],
+                Some(5.0),
+            );
+            let start = node_0(store);
+            let found = impact(store, &start).unwrap();
+            assert_eq!(
+                level_labels(&found),
+                [["node-1", "node-5"]],
+                "{}",
+                store.location()
+            );
+            assert_eq!(
+                labels(found.cyclic.iter()),
+                ["node-2", "node-3", "node-4"],
+                "{}",
+                store.location()
+            );
+            assert!(found.cyclic.iter().all(|a| a.level == 0));
+            // Their stages are still to rerun: the cost counts them.
+            assert_eq!(found.seconds, 15.0);
+        }
+    }
+
+    #[test]
+    fn a_claimed_edge_between_affected_artifacts_orders_them_when_it_can() {
+        let mut store = Store::in_memory().unwrap();
+        // 0 -> 1 and 0 -> 2 verified; 1 -> 2 only claimed: 2 still comes after 1.
+        made(
+            &mut store,
+            "pretrain",
+            1,
+            &[(0, EdgeStatus::Verified)],
+            None,
+        );
+        made(
+            &mut store,
+            "finetune",
+            2,
+            &[(0, EdgeStatus::Verified), (1, EdgeStatus::Claimed)],
+            None,
+        );
+        let start = node_0(&mut store);
+        let found = impact(&mut store, &start).unwrap();
+        assert_eq!(level_labels(&found), [["node-1"], ["node-2"]]);
+        // `via` stays what the signed digests say.
+        assert_eq!(
+            found.levels[1][0].via,
+            [("node-0".into(), "base-model".into())]
+        );
+
+        // A claim that closes a cycle against the verified edges cannot be honoured: the
+        // verified order stands, and nothing is called cyclic.
+        let mut store = Store::in_memory().unwrap();
+        made(
+            &mut store,
+            "pretrain",
+            1,
+            &[(0, EdgeStatus::Verified), (2, EdgeStatus::Claimed)],
+            None,
+        );
+        made(
+            &mut store,
+            "finetune",
+            2,
+            &[(1, EdgeStatus::Verified)],
+            None,
+        );
+        let start = node_0(&mut store);
+        let found = impact(&mut store, &start).unwrap();
+        assert_eq!(level_labels(&found), [["node-1"], ["node-2"]]);
+        assert!(found.cyclic.is_empty());
+    }
+
+    #[test]
+    fn an_impact_without_recorded_times_costs_zero_not_minus_zero() {
+        let mut store = Store::in_memory().unwrap();
+        made(
+            &mut store,
+            "pretrain",
+            1,
+            &[(0, EdgeStatus::Verified)],
+            None,
+        );
+        let start = node_0(&mut store);
+        let found = impact(&mut store, &start).unwrap();
+        assert!(found.seconds == 0.0 && found.seconds.is_sign_positive());
+        let affected = &found.levels[0][0];
+        assert!(affected.seconds == 0.0 && affected.seconds.is_sign_positive());
+    }
 }
