@@ -91,4 +91,6 @@ pub fn resolve_reference(
 }
 
 #[cfg(test)]
+mod ingest_tests;
+#[cfg(test)]
 mod tests;

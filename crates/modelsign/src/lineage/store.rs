@@ -581,6 +581,19 @@ impl Store {
         Ok(store)
     }
 
+    /// The store with `wrap` between it and its database: tests make a statement fail on
+    /// cue there, to see what the store leaves behind.
+    #[cfg(test)]
+    pub(crate) fn wrap_connection(
+        self,
+        wrap: impl FnOnce(Box<dyn Connection>) -> Box<dyn Connection>,
+    ) -> Store {
+        Store {
+            connection: wrap(self.connection),
+            location: self.location,
+        }
+    }
+
     /// Where the store is.
     pub fn location(&self) -> &str {
         &self.location

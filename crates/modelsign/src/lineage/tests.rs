@@ -27,7 +27,7 @@ impl Random {
 /// A database the store-level tests run on: SQLite, and a PostgreSQL schema of the
 /// test's own when the test server is there (`MODELSIGN_TEST_POSTGRES_URL`; in CI it must
 /// be).
-enum Backend {
+pub(super) enum Backend {
     SqliteInMemory,
     SqliteFile(tempfile::TempDir),
     Postgres(Box<test_support::PostgresSchema>),
@@ -36,7 +36,7 @@ enum Backend {
 /// Where the SQLite store of a test is: in memory, or in a file when the test opens it
 /// again (every commit to a file waits for the disk: the tests making many stores of many
 /// commits keep them in memory).
-enum SqliteIn {
+pub(super) enum SqliteIn {
     Memory,
     File,
 }
@@ -44,7 +44,7 @@ enum SqliteIn {
 impl Backend {
     /// Opens the backend's store, as `--db` would: by path or by URL (an SQLite store in
     /// memory is a new one each time).
-    fn open(&self) -> Store {
+    pub(super) fn open(&self) -> Store {
         let location = match self {
             Backend::SqliteInMemory => return Store::in_memory().unwrap(),
             Backend::SqliteFile(dir) => dir.path().join("lineage.db").display().to_string(),
@@ -66,7 +66,7 @@ impl std::fmt::Display for Backend {
 
 /// Runs `test` on each backend, each time on an empty store; a failure's output names the
 /// backend it happened on.
-fn on_each_backend(sqlite: SqliteIn, test: impl Fn(&Backend)) {
+pub(super) fn on_each_backend(sqlite: SqliteIn, test: impl Fn(&Backend)) {
     let mut backends = vec![match sqlite {
         SqliteIn::Memory => Backend::SqliteInMemory,
         SqliteIn::File => Backend::SqliteFile(tempfile::tempdir().unwrap()),
@@ -81,7 +81,11 @@ fn on_each_backend(sqlite: SqliteIn, test: impl Fn(&Backend)) {
 }
 
 /// What the store records of a provenance of `stage` made for a test.
-fn facts(bundle_digest: &str, stage: &str, seconds: Option<f64>) -> store::AttestationFacts {
+pub(super) fn facts(
+    bundle_digest: &str,
+    stage: &str,
+    seconds: Option<f64>,
+) -> store::AttestationFacts {
     store::AttestationFacts {
         bundle_digest: bundle_digest.to_owned(),
         kind: "provenance".into(),
@@ -94,7 +98,7 @@ fn facts(bundle_digest: &str, stage: &str, seconds: Option<f64>) -> store::Attes
     }
 }
 
-fn artifact(index: usize) -> NewArtifact {
+pub(super) fn artifact(index: usize) -> NewArtifact {
     NewArtifact {
         key: format!("sha256:{index:064x}"),
         kind: if index < 3 {
@@ -228,13 +232,13 @@ fn impact_on_a_random_dag(seed: u64, store: &mut Store) {
 }
 
 /// A key, its signer, and a policy file trusting it (with `extra` TOML for the signer).
-struct Trust {
+pub(super) struct Trust {
     _dir: tempfile::TempDir,
-    signer: KeySigner,
-    policy: TrustPolicy,
+    pub(super) signer: KeySigner,
+    pub(super) policy: TrustPolicy,
 }
 
-fn trust(extra: &str) -> Trust {
+pub(super) fn trust(extra: &str) -> Trust {
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate(Curve::P256).unwrap();
     std::fs::write(dir.path().join("ci.pub"), key.public_key().to_pem()).unwrap();
@@ -247,7 +251,7 @@ fn trust(extra: &str) -> Trust {
     }
 }
 
-fn folder(root: &Path, name: &str, content: &str) -> PathBuf {
+pub(super) fn folder(root: &Path, name: &str, content: &str) -> PathBuf {
     let path = root.join(name);
     std::fs::create_dir_all(&path).unwrap();
     std::fs::write(path.join("part-0"), content).unwrap();
@@ -255,7 +259,12 @@ fn folder(root: &Path, name: &str, content: &str) -> PathBuf {
 }
 
 /// Records `stage` making `output` from `inputs` (`ROLE=REF`), signed by `signer`.
-fn record(signer: &KeySigner, stage: Stage, output: &Path, inputs: &[String]) -> PathBuf {
+pub(super) fn record(
+    signer: &dyn crate::signing::Signer,
+    stage: Stage,
+    output: &Path,
+    inputs: &[String],
+) -> PathBuf {
     let record = StageRecord {
         stage,
         outputs: vec![OutputRef {
