@@ -1233,14 +1233,6 @@ pub enum LineageError {
         /// Why.
         reason: String,
     },
-    /// An export cannot be written where it was asked for.
-    #[error("cannot write '{}': {reason}", printable_path(path))]
-    Write {
-        /// The file or folder.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
     /// A query names a store that does not exist (queries never create one).
     #[error("there is no lineage store at {}: ingest attestations into it first (`modelsign lineage ingest … --db` the same location)", printable(.0))]
     NoStore(String),
