@@ -228,6 +228,7 @@ fn accept(
         };
         // The signature holds: a malformed statement is refused whoever else might verify.
         let mut new = describe(kind, payload, &verified)?;
+        refuse_nul(&new)?;
         let names: Vec<Vec<&str>> = new
             .subjects
             .iter()
@@ -251,6 +252,26 @@ fn accept(
             refusals.join("; ")
         )
     })
+}
+
+/// Refuses a statement that names something with U+0000 in it: JSON can carry it
+/// (`\u0000`), PostgreSQL's text cannot hold it, and the same attestation must be refused
+/// alike on every backend rather than stored on one and fail the ingest on the other.
+fn refuse_nul(new: &NewAttestation) -> Result<(), String> {
+    let artifacts = new
+        .subjects
+        .iter()
+        .chain(new.inputs.iter().map(|(input, _, _)| input));
+    let mut texts = artifacts
+        .flat_map(|a| std::iter::once(&a.key).chain(&a.aliases))
+        .chain([&new.facts.signer]);
+    match texts.find(|text| text.contains('\0')) {
+        Some(text) => Err(format!(
+            "it names '{}', which holds the character U+0000: no lineage store keeps that",
+            crate::text::printable(text)
+        )),
+        None => Ok(()),
+    }
 }
 
 fn signer_of(verified: &VerifiedSignature) -> String {
