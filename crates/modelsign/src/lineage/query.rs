@@ -438,6 +438,7 @@ fn links(store: &mut Store, edges: &[Edge]) -> Result<Vec<Link>, LineageError> {
 pub(crate) mod tests {
     use super::*;
     use crate::lineage::store::{ArtifactKind, AttestationFacts, NewArtifact, NewAttestation};
+    use crate::lineage::tests::{on_each_backend, SqliteIn};
     use crate::provenance::Stage;
 
     /// Node `index` of a test graph: a dataset for 0, a model otherwise, named `node-INDEX`.
@@ -483,16 +484,6 @@ pub(crate) mod tests {
         assert!(store.add(&new).unwrap());
     }
 
-    /// An empty store on SQLite, and one on PostgreSQL when the test server is there (in
-    /// CI it must be); the schema lives as long as its store.
-    pub(crate) fn stores() -> Vec<(Store, Option<test_support::PostgresSchema>)> {
-        let mut stores = vec![(Store::in_memory().unwrap(), None)];
-        if let Some(schema) = test_support::PostgresSchema::create() {
-            stores.push((Store::open(&schema.url()).unwrap(), Some(schema)));
-        }
-        stores
-    }
-
     pub(crate) fn node_0(store: &mut Store) -> Artifact {
         crate::lineage::resolve(store, "node-0").unwrap()
     }
@@ -521,8 +512,8 @@ pub(crate) mod tests {
 
     #[test]
     fn artifacts_on_a_downstream_cycle_are_reported_apart_not_in_level_1() {
-        for (mut store, _schema) in stores() {
-            let store = &mut store;
+        on_each_backend(SqliteIn::Memory, |backend| {
+            let store = &mut backend.open();
             // 0 -> 1 -> 2 <-> 3 -> 4, and 0 -> 5.
             made(
                 store,
@@ -576,7 +567,7 @@ pub(crate) mod tests {
             assert!(found.cyclic.iter().all(|a| a.level == 0));
             // Their stages are still to rerun: the cost counts them.
             assert_eq!(found.seconds, 15.0);
-        }
+        });
     }
 
     #[test]

@@ -594,8 +594,9 @@ fn dot(nodes: &Nodes, edges: &[(String, String, String, EdgeStatus)]) -> String 
 mod tests {
     use super::*;
     use crate::error::Classify;
-    use crate::lineage::query::tests::{made, node_0, stores};
+    use crate::lineage::query::tests::{made, node_0};
     use crate::lineage::store::Store;
+    use crate::lineage::tests::{on_each_backend, SqliteIn};
 
     #[test]
     fn who_signed_as_dot_draws_the_artifact_and_one_node_per_attestation() {
@@ -630,8 +631,8 @@ mod tests {
 
     #[test]
     fn impact_as_dot_is_the_drawn_impact_graph() {
-        for (mut store, _schema) in stores() {
-            let store = &mut store;
+        on_each_backend(SqliteIn::Memory, |backend| {
+            let store = &mut backend.open();
             // 0 and 9 (untouched) -> 1 verified; 1 -> 2 only claimed.
             made(
                 store,
@@ -648,7 +649,7 @@ mod tests {
             assert!(dot.contains(&format!("sha256:{:064x}", 9)), "{dot}");
             assert!(dot.contains("claimed only"), "{dot}");
             assert!(dot.contains("style=dashed"), "{dot}");
-        }
+        });
     }
 
     #[test]
