@@ -556,6 +556,9 @@ fn print_report(
                 }
             );
         }
+    }
+    // After the table, not inside it: a paragraph between rows would end the table.
+    for m in results {
         println!();
         println!(
             "{}: per root, {} edges reached and {} artifacts affected at the median (max {} and {}); \

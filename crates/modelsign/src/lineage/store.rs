@@ -760,53 +760,69 @@ impl Store {
             "INSERT INTO artifacts (key, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[new.key.as_str().into(), new.kind.name().into()],
         )?;
-        let rows = self.query(
-            "SELECT id FROM artifacts WHERE key = $1",
-            &[new.key.as_str().into()],
-        )?;
-        let id = first_int(&rows).ok_or_else(|| self.failed("artifact not stored".into()))?;
-        self.add_aliases(id, &new.aliases)?;
-        if !new.key.starts_with(NAMED_ONLY) && !new.aliases.is_empty() {
-            // One query per artifact in the common case, where nothing was named before.
-            let keys: Vec<SqlValue> = new
-                .aliases
+        // The artifact's id, and in the same query (each is a round trip to a server) the
+        // named-only artifacts of its kind it may take over: `uri:ALIAS` for its aliases.
+        let named_keys: Vec<SqlValue> = if new.key.starts_with(NAMED_ONLY) {
+            Vec::new()
+        } else {
+            new.aliases
                 .iter()
                 .map(|alias| SqlValue::Text(format!("{NAMED_ONLY}{alias}")))
-                .collect();
-            let list = (2..=keys.len() + 1)
+                .collect()
+        };
+        let sql = if named_keys.is_empty() {
+            "SELECT id, key FROM artifacts WHERE key = $1".to_owned()
+        } else {
+            let list = (3..named_keys.len() + 3)
                 .map(|n| format!("${n}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let params: Vec<SqlValue> = std::iter::once(new.kind.name().into())
-                .chain(keys)
-                .collect();
-            let rows = self.query(
-                &format!("SELECT id, key FROM artifacts WHERE kind = $1 AND key IN ({list})"),
-                &params,
-            )?;
-            for row in rows {
-                let (Some(named), Some(key)) = (
-                    row.first().and_then(SqlValue::int),
-                    row.get(1).and_then(SqlValue::text),
-                ) else {
-                    continue;
-                };
-                let alias = key.trim_start_matches(NAMED_ONLY);
-                // Only when no other digested artifact carries the name: else the claim
-                // is ambiguous, and stays apart.
-                if self.digested_with_alias(alias, new.kind)? == [id] {
-                    self.absorb_named(id, named)?;
-                }
+            format!(
+                "SELECT id, key FROM artifacts WHERE key = $1 OR (kind = $2 AND key IN ({list}))"
+            )
+        };
+        let mut params: Vec<SqlValue> = vec![new.key.as_str().into()];
+        if !named_keys.is_empty() {
+            params.push(new.kind.name().into());
+            params.extend(named_keys);
+        }
+        let rows = self.query(&sql, &params)?;
+        let found: Vec<(i64, &str)> = rows
+            .iter()
+            .filter_map(|row| Some((row.first()?.int()?, row.get(1)?.text()?)))
+            .collect();
+        let id = found
+            .iter()
+            .find(|(_, key)| *key == new.key)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| self.failed("artifact not stored".into()))?;
+        self.add_aliases(id, &new.aliases)?;
+        for (named, key) in found.iter().filter(|(_, key)| *key != new.key) {
+            let alias = key.trim_start_matches(NAMED_ONLY);
+            // Only when no other digested artifact carries the name: else the claim is
+            // ambiguous, and stays apart.
+            if self.digested_with_alias(alias, new.kind)? == [id] {
+                self.absorb_named(id, *named)?;
             }
         }
         Ok(id)
     }
 
+    /// Adds `aliases` to the artifact `id`, in one statement.
     fn add_aliases(&mut self, id: i64, aliases: &[String]) -> Result<(), LineageError> {
-        for alias in aliases {
+        for batch in aliases.chunks(ID_BATCH) {
+            let rows = (0..batch.len())
+                .map(|n| format!("($1, ${})", n + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let params: Vec<SqlValue> = std::iter::once(id.into())
+                .chain(batch.iter().map(|alias| alias.as_str().into()))
+                .collect();
             self.execute(
-                "INSERT INTO aliases (artifact, alias) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[id.into(), alias.as_str().into()],
+                &format!(
+                    "INSERT INTO aliases (artifact, alias) VALUES {rows} ON CONFLICT DO NOTHING"
+                ),
+                &params,
             )?;
         }
         Ok(())
