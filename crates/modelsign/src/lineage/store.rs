@@ -751,7 +751,21 @@ impl Store {
     /// provenance of the model it describes would name its base model twice.
     fn artifact_id(&mut self, new: &NewArtifact) -> Result<i64, LineageError> {
         if let Some(uri) = new.key.strip_prefix(NAMED_ONLY) {
-            if let [id] = self.digested_with_alias(uri, new.kind)?[..] {
+            // A named-only artifact that is stored has no one digested artifact to join:
+            // it would have joined it, or been taken over by it. The common case (a
+            // framework named by every stage that used it) needs one query.
+            let stored = self.query(
+                "SELECT id FROM artifacts WHERE key = $1",
+                &[new.key.as_str().into()],
+            )?;
+            let joined = match first_int(&stored) {
+                Some(id) => Some(id),
+                None => match self.digested_with_alias(uri, new.kind)?[..] {
+                    [id] => Some(id),
+                    _ => None,
+                },
+            };
+            if let Some(id) = joined {
                 self.add_aliases(id, &new.aliases)?;
                 return Ok(id);
             }
@@ -770,26 +784,29 @@ impl Store {
                 .map(|alias| SqlValue::Text(format!("{NAMED_ONLY}{alias}")))
                 .collect()
         };
-        let sql = if named_keys.is_empty() {
-            "SELECT id, key FROM artifacts WHERE key = $1".to_owned()
-        } else {
-            let list = (3..named_keys.len() + 3)
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "SELECT id, key FROM artifacts WHERE key = $1 OR (kind = $2 AND key IN ({list}))"
-            )
-        };
-        let mut params: Vec<SqlValue> = vec![new.key.as_str().into()];
-        if !named_keys.is_empty() {
-            params.push(new.kind.name().into());
-            params.extend(named_keys);
-        }
-        let rows = self.query(&sql, &params)?;
+        // Kinds are compared here, not in SQL: a plain `key IN (…)` is one index search.
+        let list = (1..=named_keys.len() + 1)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let params: Vec<SqlValue> = std::iter::once(new.key.as_str().into())
+            .chain(named_keys)
+            .collect();
+        let rows = self.query(
+            &format!("SELECT id, key, kind FROM artifacts WHERE key IN ({list})"),
+            &params,
+        )?;
         let found: Vec<(i64, &str)> = rows
             .iter()
-            .filter_map(|row| Some((row.first()?.int()?, row.get(1)?.text()?)))
+            .filter_map(|row| {
+                Some((
+                    row.first()?.int()?,
+                    row.get(1)?.text()?,
+                    row.get(2)?.text()?,
+                ))
+            })
+            .filter(|(_, key, kind)| *key == new.key || *kind == new.kind.name())
+            .map(|(id, key, _)| (id, key))
             .collect();
         let id = found
             .iter()
