@@ -486,3 +486,61 @@ fn a_file_that_grows_while_it_is_hashed_is_reported_as_changed() {
         }
     }
 }
+
+/// A progress sink that asks to stop once `after` bytes were reported, counting the bytes
+/// it is told about after that.
+struct StopAfter {
+    after: u64,
+    seen: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressSink for StopAfter {
+    fn start(&self, _total_bytes: u64, _total_items: usize, _unit: &'static str) {}
+    fn advance(&self, bytes: u64) {
+        self.seen
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn item_done(&self) {}
+    fn finish(&self) {
+        self.finished
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn cancelled(&self) -> bool {
+        self.seen.load(std::sync::atomic::Ordering::SeqCst) >= self.after
+    }
+}
+
+#[test]
+fn a_progress_sink_that_asks_to_stop_ends_hashing_with_an_interruption() {
+    // Streamed (small) and mapped (large) files both check between their reads.
+    for size in [1usize << 20, 64 << 20] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("m");
+        fs::create_dir(&root).expect("mkdir");
+        for name in ["a.bin", "b.bin", "c.bin", "d.bin"] {
+            fs::write(root.join(name), vec![7u8; size]).expect("write");
+        }
+        let sink = Arc::new(StopAfter {
+            after: 1,
+            seen: std::sync::atomic::AtomicU64::new(0),
+            finished: std::sync::atomic::AtomicBool::new(false),
+        });
+        let mut s = settings(HashAlgorithm::Sha256, Serialization::Files);
+        s.max_workers = Some(1);
+        let err = s
+            .hash_model_with_progress(&root, &Progress::to(sink.clone()))
+            .expect_err("stopped");
+        assert!(
+            matches!(
+                err,
+                HashError::Interrupted(crate::interrupt::Interrupted { signal: None })
+            ),
+            "{err:?}"
+        );
+        let seen = sink.seen.load(std::sync::atomic::Ordering::SeqCst);
+        // One worker: the stop lands after the first read or window of the first file.
+        assert!(seen < size as u64, "{seen} bytes hashed of {size} per file");
+        assert!(sink.finished.load(std::sync::atomic::Ordering::SeqCst));
+    }
+}
