@@ -315,6 +315,7 @@ fn verify(
         allow_symlinks: common.selection.allow_symlinks,
         signature_path: Some(common.signature.clone()),
         max_workers: workers(common.max_workers),
+        hashing: None,
     };
     match modelsign::verify_model(
         &common.model,
