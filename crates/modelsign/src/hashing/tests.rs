@@ -544,3 +544,58 @@ fn a_progress_sink_that_asks_to_stop_ends_hashing_with_an_interruption() {
         assert!(sink.finished.load(std::sync::atomic::Ordering::SeqCst));
     }
 }
+
+#[test]
+fn listed_files_are_hashed_as_the_whole_model_hashes_them() {
+    let (_dir, root) = example_model();
+    fs::create_dir(root.join(".git")).expect("mkdir");
+    fs::write(root.join(".git/HEAD"), "ref").expect("write");
+    let s = settings(HashAlgorithm::Sha256, Serialization::Files);
+    let whole = s.hash_model(&root).expect("hash");
+    let listed = s
+        .hash_files_with_progress(
+            &root,
+            &[
+                root.join("weights/model.bin"),
+                root.join("config.json"),
+                // Ignored (git metadata), and a directory: both left out, as model_signing
+                // leaves them out of its files_to_hash.
+                root.join(".git/HEAD"),
+                root.join("weights"),
+            ],
+            &Progress::none(),
+        )
+        .expect("hash");
+    let names: Vec<&str> = listed.resources().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["config.json", "weights/model.bin"]);
+    for resource in listed.resources() {
+        let same = whole
+            .resources()
+            .iter()
+            .find(|r| r.name == resource.name)
+            .expect("in the whole manifest");
+        assert_eq!(same.digest, resource.digest);
+    }
+    assert_eq!(listed.model_name(), whole.model_name());
+}
+
+#[test]
+fn a_listed_file_that_is_missing_or_outside_the_model_is_an_error() {
+    let (dir, root) = example_model();
+    let s = settings(HashAlgorithm::Sha256, Serialization::Files);
+    let missing = s
+        .hash_files_with_progress(&root, &[root.join("absent.bin")], &Progress::none())
+        .expect_err("missing");
+    assert!(
+        matches!(&missing, HashError::Walk(WalkError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound),
+        "{missing:?}"
+    );
+    fs::write(dir.path().join("outside.bin"), "x").expect("write");
+    let outside = s
+        .hash_files_with_progress(&root, &[dir.path().join("outside.bin")], &Progress::none())
+        .expect_err("outside");
+    assert!(
+        matches!(&outside, HashError::Walk(WalkError::NotInModel { .. })),
+        "{outside:?}"
+    );
+}
