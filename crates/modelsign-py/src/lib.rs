@@ -37,13 +37,9 @@ fn hash<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let settings = settings::hash_settings(&model_path, hashing, max_workers)?;
-    if files_to_hash.is_some() {
-        return Err(pyo3::exceptions::PyNotImplementedError::new_err(
-            "files_to_hash is not supported yet",
-        ));
-    }
-    let manifest = run_detached(py, progress, |progress| {
-        settings.hash_model_with_progress(&model_path, progress)
+    let manifest = run_detached(py, progress, |progress| match &files_to_hash {
+        None => settings.hash_model_with_progress(&model_path, progress),
+        Some(files) => settings.hash_files_with_progress(&model_path, files, progress),
     })?
     .map_err(hash_error)?;
     manifest_dict(py, &manifest)

@@ -139,6 +139,28 @@ def test_hash_gives_model_signings_shard_digests(model):
     assert {algorithm for algorithm, _ in got.values()} == {"sha256"}
 
 
+def test_files_to_hash_hashes_the_listed_files_as_model_signing_does(model):
+    from model_signing import hashing
+
+    listed = [model / "d" / "b.txt", model / "a.bin", model / "d"]
+    expected = reference_digests(model, _ListedFiles(hashing.Config(), listed))
+    assert sorted(expected) == ["a.bin", "d/b.txt"]
+    result = _native.hash(str(model), hashing=FILES, files_to_hash=[str(p) for p in listed])
+    assert {n: (a, d) for n, a, d in result["resources"]} == expected
+    with pytest.raises(FileNotFoundError):
+        _native.hash(str(model), hashing=FILES, files_to_hash=[str(model / "absent")])
+
+
+class _ListedFiles:
+    """model_signing's Config.hash with files_to_hash, in reference_digests' shape."""
+
+    def __init__(self, config, files):
+        self.config, self.files = config, files
+
+    def hash(self, path):
+        return self.config.hash(path, files_to_hash=self.files)
+
+
 def test_hash_reports_the_manifest_in_canonical_order_with_its_root_digest(model):
     result = _native.hash(str(model), hashing=FILES)
     names = [name for name, _, _ in result["resources"]]
