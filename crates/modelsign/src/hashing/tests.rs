@@ -486,3 +486,116 @@ fn a_file_that_grows_while_it_is_hashed_is_reported_as_changed() {
         }
     }
 }
+
+/// A progress sink that asks to stop once `after` bytes were reported, counting the bytes
+/// it is told about after that.
+struct StopAfter {
+    after: u64,
+    seen: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressSink for StopAfter {
+    fn start(&self, _total_bytes: u64, _total_items: usize, _unit: &'static str) {}
+    fn advance(&self, bytes: u64) {
+        self.seen
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn item_done(&self) {}
+    fn finish(&self) {
+        self.finished
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn cancelled(&self) -> bool {
+        self.seen.load(std::sync::atomic::Ordering::SeqCst) >= self.after
+    }
+}
+
+#[test]
+fn a_progress_sink_that_asks_to_stop_ends_hashing_with_an_interruption() {
+    // Streamed (small) and mapped (large) files both check between their reads.
+    for size in [1usize << 20, 64 << 20] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("m");
+        fs::create_dir(&root).expect("mkdir");
+        for name in ["a.bin", "b.bin", "c.bin", "d.bin"] {
+            fs::write(root.join(name), vec![7u8; size]).expect("write");
+        }
+        let sink = Arc::new(StopAfter {
+            after: 1,
+            seen: std::sync::atomic::AtomicU64::new(0),
+            finished: std::sync::atomic::AtomicBool::new(false),
+        });
+        let mut s = settings(HashAlgorithm::Sha256, Serialization::Files);
+        s.max_workers = Some(1);
+        let err = s
+            .hash_model_with_progress(&root, &Progress::to(sink.clone()))
+            .expect_err("stopped");
+        assert!(
+            matches!(
+                err,
+                HashError::Interrupted(crate::interrupt::Interrupted { signal: None })
+            ),
+            "{err:?}"
+        );
+        let seen = sink.seen.load(std::sync::atomic::Ordering::SeqCst);
+        // One worker: the stop lands after the first read or window of the first file.
+        assert!(seen < size as u64, "{seen} bytes hashed of {size} per file");
+        assert!(sink.finished.load(std::sync::atomic::Ordering::SeqCst));
+    }
+}
+
+#[test]
+fn listed_files_are_hashed_as_the_whole_model_hashes_them() {
+    let (_dir, root) = example_model();
+    fs::create_dir(root.join(".git")).expect("mkdir");
+    fs::write(root.join(".git/HEAD"), "ref").expect("write");
+    let s = settings(HashAlgorithm::Sha256, Serialization::Files);
+    let whole = s.hash_model(&root).expect("hash");
+    let listed = s
+        .hash_files_with_progress(
+            &root,
+            &[
+                root.join("weights/model.bin"),
+                root.join("config.json"),
+                // Ignored (git metadata), and a directory: both left out, as model_signing
+                // leaves them out of its files_to_hash.
+                root.join(".git/HEAD"),
+                root.join("weights"),
+            ],
+            &Progress::none(),
+        )
+        .expect("hash");
+    let names: Vec<&str> = listed.resources().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["config.json", "weights/model.bin"]);
+    for resource in listed.resources() {
+        let same = whole
+            .resources()
+            .iter()
+            .find(|r| r.name == resource.name)
+            .expect("in the whole manifest");
+        assert_eq!(same.digest, resource.digest);
+    }
+    assert_eq!(listed.model_name(), whole.model_name());
+}
+
+#[test]
+fn a_listed_file_that_is_missing_or_outside_the_model_is_an_error() {
+    let (dir, root) = example_model();
+    let s = settings(HashAlgorithm::Sha256, Serialization::Files);
+    let missing = s
+        .hash_files_with_progress(&root, &[root.join("absent.bin")], &Progress::none())
+        .expect_err("missing");
+    assert!(
+        matches!(&missing, HashError::Walk(WalkError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound),
+        "{missing:?}"
+    );
+    fs::write(dir.path().join("outside.bin"), "x").expect("write");
+    let outside = s
+        .hash_files_with_progress(&root, &[dir.path().join("outside.bin")], &Progress::none())
+        .expect_err("outside");
+    assert!(
+        matches!(&outside, HashError::Walk(WalkError::NotInModel { .. })),
+        "{outside:?}"
+    );
+}

@@ -99,6 +99,12 @@ pub struct VerifyOptions {
     pub signature_path: Option<PathBuf>,
     /// Hashing threads; `None` uses every core.
     pub max_workers: Option<usize>,
+    /// Hash the model with these settings instead of those the signature records, as
+    /// model_signing does after `set_hashing_config`: their algorithm, serialization,
+    /// ignore paths and symbolic-link rule replace the signature's (and `ignore` and
+    /// `allow_symlinks` above), so settings other than the signer's make the model
+    /// mismatch. Their `max_workers` is not used (the field above is).
+    pub hashing: Option<HashSettings>,
 }
 
 impl Default for VerifyOptions {
@@ -109,6 +115,7 @@ impl Default for VerifyOptions {
             allow_symlinks: false,
             signature_path: None,
             max_workers: None,
+            hashing: None,
         }
     }
 }
@@ -174,10 +181,27 @@ pub fn verify_model(
     signed_files.dedup();
     let is_signed = |name: &str| signed_files.binary_search(&name).is_ok();
 
-    let mut ignore = options.ignore.clone();
-    // The defaults are implicit: a file the signature lists is checked, not reported missing.
-    ignore.yield_to_signed(&signed_files);
-    ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
+    let (algorithm, serialization, mut ignore, allow_symlinks) = match &options.hashing {
+        Some(given) => (
+            given.algorithm,
+            given.serialization,
+            given.walk.ignore.clone(),
+            given.walk.allow_symlinks,
+        ),
+        None => {
+            let mut ignore = options.ignore.clone();
+            // The defaults are implicit: a file the signature lists is checked, not
+            // reported missing.
+            ignore.yield_to_signed(&signed_files);
+            ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
+            (
+                record.hash_type,
+                record.serialization,
+                ignore,
+                record.allow_symlinks || options.allow_symlinks,
+            )
+        }
+    };
     if let Some(relative) = options
         .signature_path
         .as_deref()
@@ -187,7 +211,7 @@ pub fn verify_model(
     }
     let walk = WalkOptions {
         ignore,
-        allow_symlinks: record.allow_symlinks || options.allow_symlinks,
+        allow_symlinks,
         collect_problems: true,
         ..WalkOptions::default()
     };
@@ -214,8 +238,8 @@ pub fn verify_model(
         }
     }
     let settings = HashSettings {
-        algorithm: record.hash_type,
-        serialization: record.serialization,
+        algorithm,
+        serialization,
         walk,
         max_workers: options.max_workers,
     };
@@ -224,7 +248,7 @@ pub fn verify_model(
     // the model must not stall verification.
     // Under shards an empty file has no shard (OMS §6.3.2), so no manifest lists it: it
     // is hashed as nothing rather than reported.
-    let sharded = matches!(record.serialization, Serialization::Shards { .. });
+    let sharded = matches!(serialization, Serialization::Shards { .. });
     let (covered, unsigned): (Vec<_>, Vec<_>) = std::mem::take(&mut model.files)
         .into_iter()
         .partition(|f| is_signed(&f.name) || (sharded && f.size == 0));
@@ -261,3 +285,6 @@ fn file_part<'a>(name: &'a str, record: &SerializationRecord) -> &'a str {
         Serialization::Shards { .. } => name.rsplitn(3, ':').nth(2).unwrap_or(name),
     }
 }
+
+#[cfg(test)]
+mod tests;

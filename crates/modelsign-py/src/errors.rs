@@ -1,0 +1,171 @@
+//! The library's errors as Python exceptions: a missing file is `FileNotFoundError`,
+//! unusable input (a key, a password, a trust root) `InputError`, a failed verification
+//! `VerificationError` with what failed; the message is always the library's.
+
+use std::error::Error;
+use std::io;
+use std::path::Path;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyFileNotFoundError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+use modelsign::error::Classify;
+use modelsign::spec::SpecError;
+use modelsign::{BundleError, HashError, SignError, VerifyError};
+
+create_exception!(
+    modelsign_rs._native,
+    ModelSigningError,
+    PyException,
+    "Signing or hashing failed (a device, a service, a file that changed while read)."
+);
+create_exception!(
+    modelsign_rs._native,
+    VerificationError,
+    PyValueError,
+    "The model or its signature does not verify. `kind` says which check failed; for \
+`mismatch`, `changed`, `missing`, `extra`, `symlinks` and `unsupported` say how the files differ."
+);
+create_exception!(
+    modelsign_rs._native,
+    InputError,
+    PyValueError,
+    "An input is unusable: a malformed or encrypted key without its password, a bad option, \
+a trust root that cannot be read."
+);
+
+/// The I/O "not found" somewhere in the error's chain of causes.
+fn not_found(error: &(dyn Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::NotFound)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// FileNotFoundError, InputError, or `otherwise`, by the error's kind.
+fn classified<E: Classify + 'static>(error: E, otherwise: fn(String) -> PyErr) -> PyErr {
+    let message = error.to_string();
+    if not_found(&error) {
+        PyFileNotFoundError::new_err(message)
+    } else if error.is_input_error() {
+        InputError::new_err(message)
+    } else {
+        otherwise(message)
+    }
+}
+
+fn signing_error(message: String) -> PyErr {
+    ModelSigningError::new_err(message)
+}
+
+pub fn spec_error(error: SpecError) -> PyErr {
+    classified(error, signing_error)
+}
+
+pub fn sign_error(error: SignError) -> PyErr {
+    classified(error, signing_error)
+}
+
+pub fn hash_error(error: HashError) -> PyErr {
+    sign_error(error.into())
+}
+
+/// An unreadable signature file; a malformed one fails verification (`kind` "bundle").
+pub fn bundle_error(error: BundleError) -> PyErr {
+    let message = error.to_string();
+    if not_found(&error) {
+        PyFileNotFoundError::new_err(message)
+    } else if matches!(error, BundleError::Io { .. }) {
+        InputError::new_err(message)
+    } else {
+        Python::attach(|py| verification_error(py, &message, "bundle").unwrap_or_else(|e| e))
+    }
+}
+
+/// A short, stable name for each way verification fails.
+fn kind_of(error: &VerifyError) -> &'static str {
+    match error {
+        VerifyError::Bundle(_) => "bundle",
+        VerifyError::Key(_) => "key",
+        VerifyError::Certificate(_) => "certificate",
+        VerifyError::Statement(_) => "statement",
+        VerifyError::Hash(_) => "hash",
+        VerifyError::WrongMethod { .. } => "wrong_method",
+        VerifyError::KeyMismatch { .. } => "key_mismatch",
+        VerifyError::NoSignature => "no_signature",
+        VerifyError::BadSignature => "bad_signature",
+        VerifyError::Mismatch(_) => "mismatch",
+        VerifyError::IdentityMismatch { .. } => "identity_mismatch",
+        VerifyError::IssuerMismatch { .. } => "issuer_mismatch",
+        VerifyError::Sigstore { .. } | VerifyError::NoValidCertificateAuthority { .. } => {
+            "sigstore"
+        }
+        VerifyError::TrustRoot(_) => "trust_root",
+        _ => "other",
+    }
+}
+
+fn verification_error(py: Python<'_>, message: &str, kind: &str) -> PyResult<PyErr> {
+    let error = VerificationError::new_err(message.to_owned());
+    let value = error.value(py);
+    value.setattr("kind", kind)?;
+    for list in ["missing", "extra", "symlinks", "unsupported"] {
+        value.setattr(list, Vec::<String>::new())?;
+    }
+    value.setattr("changed", Vec::<Py<PyAny>>::new())?;
+    value.setattr("model_name", py.None())?;
+    Ok(error)
+}
+
+fn hex_bytes<'py>(py: Python<'py>, digest: &str) -> Bound<'py, PyBytes> {
+    // The library writes these digests itself; an odd one stays visible as empty bytes.
+    PyBytes::new(py, &hex::decode(digest).unwrap_or_default())
+}
+
+/// A failed verification of the model at `model_path`.
+pub fn verify_error(py: Python<'_>, error: VerifyError, model_path: &Path) -> PyErr {
+    let message = error.to_string();
+    if not_found(&error) {
+        return PyFileNotFoundError::new_err(message);
+    }
+    if error.is_input_error() {
+        return InputError::new_err(message);
+    }
+    let build = || -> PyResult<PyErr> {
+        let exception = verification_error(py, &message, kind_of(&error))?;
+        let value = exception.value(py);
+        value.setattr("model_name", modelsign::model::model_name(model_path).ok())?;
+        if let VerifyError::Mismatch(diff) = &error {
+            let changed = diff
+                .changed_digests
+                .iter()
+                .map(|c| {
+                    PyTuple::new(
+                        py,
+                        [
+                            c.name.as_str().into_pyobject(py)?.into_any(),
+                            c.algorithm.into_pyobject(py)?.into_any(),
+                            hex_bytes(py, &c.expected).into_any(),
+                            hex_bytes(py, &c.actual).into_any(),
+                        ],
+                    )
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            value.setattr("changed", changed)?;
+            value.setattr("missing", &diff.missing)?;
+            value.setattr("extra", &diff.extra)?;
+            value.setattr("symlinks", &diff.symlinks)?;
+            value.setattr("unsupported", &diff.unsupported)?;
+        }
+        Ok(exception)
+    };
+    build().unwrap_or_else(|e| e)
+}

@@ -1,0 +1,87 @@
+use std::fs;
+use std::path::PathBuf;
+
+use super::*;
+use crate::keys::Curve;
+use crate::{sign_model, HashAlgorithm, KeySigner, PrivateKey, Serialization};
+
+/// A model of two files signed with the default settings (files, SHA-256), its bundle and
+/// the verifier of its key.
+fn signed_model() -> (tempfile::TempDir, PathBuf, Bundle, KeyVerifier) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    fs::create_dir(&model).expect("mkdir");
+    fs::write(model.join("a.bin"), b"weights").expect("write");
+    fs::write(model.join("b.txt"), b"notes").expect("write");
+    let key = PrivateKey::generate(Curve::P256).expect("key");
+    let verifier = KeyVerifier::new(key.public_key());
+    let signature = dir.path().join("model.sig");
+    sign_model(
+        &model,
+        &HashSettings::default(),
+        &KeySigner::new(key),
+        &signature,
+        &Progress::none(),
+    )
+    .expect("sign");
+    let bundle = Bundle::read(&signature).expect("read");
+    (dir, model, bundle, verifier)
+}
+
+fn verify_with(
+    model: &Path,
+    bundle: &Bundle,
+    verifier: &KeyVerifier,
+    hashing: HashSettings,
+) -> Result<VerificationReport, VerifyError> {
+    let options = VerifyOptions {
+        hashing: Some(hashing),
+        ..VerifyOptions::default()
+    };
+    verify_model(model, bundle, verifier, &options, &Progress::none())
+}
+
+fn mismatch(result: Result<VerificationReport, VerifyError>) -> ManifestDiff {
+    match result {
+        Err(VerifyError::Mismatch(diff)) => *diff,
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn given_hashing_settings_that_match_the_signers_verify() {
+    let (_dir, model, bundle, verifier) = signed_model();
+    let report = verify_with(&model, &bundle, &verifier, HashSettings::default()).expect("ok");
+    assert_eq!(report.resources, 2);
+    assert_eq!(report.serialization.hash_type, HashAlgorithm::Sha256);
+}
+
+#[test]
+fn given_hashing_settings_replace_those_the_signature_records() {
+    let (_dir, model, bundle, verifier) = signed_model();
+    // Another algorithm: every digest differs, as model_signing reports after
+    // set_hashing_config.
+    let blake2 = HashSettings {
+        algorithm: HashAlgorithm::Blake2b,
+        ..HashSettings::default()
+    };
+    let diff = mismatch(verify_with(&model, &bundle, &verifier, blake2));
+    assert_eq!(diff.changed, ["a.bin", "b.txt"]);
+    assert!(diff.missing.is_empty() && diff.extra.is_empty());
+
+    // Shards: the resource names differ from the signed file names.
+    let shards = HashSettings {
+        serialization: Serialization::Shards { shard_size: 4 },
+        ..HashSettings::default()
+    };
+    let diff = mismatch(verify_with(&model, &bundle, &verifier, shards));
+    assert_eq!(diff.missing, ["a.bin", "b.txt"]);
+
+    // Their ignore paths apply instead of the signature's: a signed file left out is
+    // missing.
+    let mut ignoring = HashSettings::default();
+    ignoring.walk.ignore.add("b.txt").expect("ignore");
+    let diff = mismatch(verify_with(&model, &bundle, &verifier, ignoring));
+    assert_eq!(diff.missing, ["b.txt"]);
+    assert!(diff.changed.is_empty());
+}
