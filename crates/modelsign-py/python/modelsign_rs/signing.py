@@ -1,0 +1,191 @@
+"""Signing a model (model_signing's `signing` API): hash it, then sign the manifest with
+Sigstore, an elliptic-curve key, a key and certificate chain, or a PKCS#11 token. The
+signature is a Sigstore bundle that model_signing and the `modelsign` command verify.
+
+Example::
+
+    modelsign_rs.signing.Config().use_elliptic_key_signer(private_key="key.priv").sign(
+        "finbert", "finbert.sig"
+    )
+
+A `Config` records what to sign with; the native library reads the keys, hashes and signs
+when `sign` is called, with the GIL released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Dict, Optional
+
+from modelsign_rs import _errors, _native
+from modelsign_rs import hashing as _hashing
+from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
+
+__all__ = ["Config", "sign"]
+
+
+def sign(model_path: PathLike, signature_path: PathLike) -> None:
+    """Signs the model at `model_path` with Sigstore's defaults (an interactive sign-in
+    with the public instance) and writes the signature to `signature_path`."""
+    Config().sign(model_path, signature_path)
+
+
+class Config:
+    """What to sign with and how to hash. Without a signer configured, `sign` uses
+    Sigstore with its defaults. The `use_*` methods and `set_hashing_config` return the
+    same `Config`, so calls chain."""
+
+    def __init__(self):
+        """No signer yet (Sigstore is used if none is chosen) and the default hashing."""
+        self._hashing_config = _hashing.Config()
+        self._signer: Optional[Dict[str, Any]] = None
+
+    def sign(self, model_path: PathLike, signature_path: PathLike) -> None:
+        """Hashes the model at `model_path` and writes its signature to `signature_path`.
+
+        Raises:
+            ValueError: A symbolic link in the model while links are refused, a model path
+                that is not a file or folder, an unusable key or certificate.
+            FileNotFoundError: A key or certificate file is missing.
+        """
+        self._sign(model_path, signature_path, None)
+
+    def sign_with_progress(
+        self, model_path: PathLike, signature_path: PathLike, progress: ProgressCallback
+    ) -> None:
+        """As `sign`, calling `progress(bytes_done, total_bytes)` while the model is hashed
+        (at most about ten times a second, from the calling thread); an exception it
+        raises stops the work and is raised again here."""
+        self._sign(model_path, signature_path, progress)
+
+    def _sign(
+        self,
+        model_path: PathLike,
+        signature_path: PathLike,
+        progress: Optional[ProgressCallback],
+    ) -> None:
+        if self._signer is None:
+            self.use_sigstore_signer()
+        assert self._signer is not None
+        path = _text_path(model_path)
+        with _errors.translated(path):
+            _native.sign(
+                path,
+                _text_path(signature_path),
+                signer=self._signer,
+                hashing=self._hashing_config._native_settings(),
+                max_workers=self._hashing_config._max_workers,
+                progress=progress,
+            )
+
+    def set_hashing_config(self, hashing_config: _hashing.Config) -> "Config":
+        """Hashes the model as `hashing_config` says (give the verifier the same)."""
+        self._hashing_config = hashing_config
+        return self
+
+    def use_sigstore_signer(
+        self,
+        *,
+        oidc_issuer: Optional[str] = None,
+        use_ambient_credentials: bool = False,
+        use_staging: bool = False,
+        force_oob: bool = False,
+        identity_token: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        trust_config: Optional[PathLike] = None,
+    ) -> "Config":
+        """Signs with Sigstore: a short-lived certificate for an OpenID Connect identity,
+        logged in the transparency log.
+
+        Args:
+            oidc_issuer: The identity provider's URL. Not supported here: the signing
+                config (`trust_config`) names the provider; giving one fails at `sign`.
+            use_ambient_credentials: Take the identity token from the environment (a CI
+                provider's) instead of signing in.
+            use_staging: Use Sigstore's staging instance (for tests).
+            force_oob: Sign in by pasting a code instead of a browser redirect.
+            identity_token: An identity token to use as is.
+            client_id: The OAuth client to sign in as (default "sigstore").
+            client_secret: That client's secret, if it has one.
+            trust_config: A Sigstore client trust configuration to use instead of the
+                public instance's.
+        """
+        self._signer = {
+            "method": "sigstore",
+            "oidc_issuer": oidc_issuer,
+            "use_ambient_credentials": use_ambient_credentials,
+            "use_staging": use_staging,
+            "force_oob": force_oob,
+            "identity_token": identity_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "trust_config": None if trust_config is None else _text_path(trust_config),
+        }
+        return self
+
+    def use_elliptic_key_signer(
+        self, *, private_key: PathLike, password: Optional[str] = None
+    ) -> "Config":
+        """Signs with the elliptic-curve private key in the PEM file `private_key`
+        (encrypted with `password`, if given); verify with its public key."""
+        self._signer = {
+            "method": "key",
+            "private_key": _text_path(private_key),
+            "password": password,
+        }
+        return self
+
+    def use_certificate_signer(
+        self,
+        *,
+        private_key: PathLike,
+        signing_certificate: PathLike,
+        certificate_chain: Iterable[PathLike],
+    ) -> "Config":
+        """Signs with `private_key` and puts `signing_certificate` (its certificate) and
+        `certificate_chain` (the intermediate certificates up to a root) in the signature;
+        verify with the root.
+
+        Raises (at `sign`):
+            ValueError: The certificate is not that of the private key.
+        """
+        self._signer = {
+            "method": "certificate",
+            "private_key": _text_path(private_key),
+            "signing_certificate": _text_path(signing_certificate),
+            "certificate_chain": [_text_path(c) for c in certificate_chain],
+        }
+        return self
+
+    def use_pkcs11_signer(
+        self, *, pkcs11_uri: str, module_paths: Iterable[str] = frozenset()
+    ) -> "Config":
+        """Signs with a key on a PKCS#11 token (an HSM, a smart card), named by the RFC
+        7512 URI `pkcs11_uri`; name the module in the URI (`module-path=` or
+        `module-name=`): a non-empty `module_paths` fails at `sign`."""
+        self._signer = {
+            "method": "pkcs11",
+            "pkcs11_uri": pkcs11_uri,
+            "module_paths": [_text_path(p) for p in module_paths],
+        }
+        return self
+
+    def use_pkcs11_certificate_signer(
+        self,
+        *,
+        pkcs11_uri: str,
+        signing_certificate: PathLike,
+        certificate_chain: Iterable[PathLike],
+        module_paths: Iterable[str] = frozenset(),
+    ) -> "Config":
+        """As `use_pkcs11_signer`, putting the key's `signing_certificate` and the
+        `certificate_chain` up to a root in the signature (verify with the root)."""
+        self._signer = {
+            "method": "pkcs11-certificate",
+            "pkcs11_uri": pkcs11_uri,
+            "signing_certificate": _text_path(signing_certificate),
+            "certificate_chain": [_text_path(c) for c in certificate_chain],
+            "module_paths": [_text_path(p) for p in module_paths],
+        }
+        return self
