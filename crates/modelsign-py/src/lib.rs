@@ -87,9 +87,7 @@ fn sign(
 ) -> PyResult<()> {
     let settings = settings::hash_settings(&model_path, hashing, max_workers)?;
     let spec = settings::signer_spec(signer)?;
-    let built = py
-        .detach(|| spec.build(&modelsign::spec::NoPrompts))
-        .map_err(spec_error)?;
+    let built = py.detach(|| spec.build(&SignInOnly)).map_err(spec_error)?;
     let signer = built.signer;
     run_detached(py, progress, |progress| {
         modelsign::sign_model(
@@ -102,6 +100,25 @@ fn sign(
     })?
     .map_err(sign_error)?;
     Ok(())
+}
+
+/// What a Python caller can be asked: nothing on a terminal (model_signing asks for no
+/// password or PIN), but a Sigstore signer given no identity token signs in through the
+/// browser, as model_signing's does.
+struct SignInOnly;
+
+impl modelsign::spec::Prompter for SignInOnly {
+    fn sign_in(
+        &self,
+        oidc_url: &str,
+        sign_in: &modelsign::spec::SignIn,
+    ) -> Option<Result<modelsign::IdentityTokenSecret, modelsign::SignError>> {
+        Some(modelsign::IdentityTokenSecret::interactive(
+            oidc_url,
+            &sign_in.client_id,
+            sign_in.force_oob,
+        ))
+    }
 }
 
 /// Verifies the model against its signature; returns a report, raises

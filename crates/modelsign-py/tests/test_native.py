@@ -8,6 +8,7 @@ import hashlib
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -271,6 +272,47 @@ def test_an_exception_in_the_progress_callback_stops_the_work_and_propagates(
             progress=fail,
         )
     assert not signature.exists()
+
+
+CTRL_C_CHILD = """
+import sys, time
+from modelsign_rs import _native
+
+start = time.perf_counter()
+_native.hash(sys.argv[1], hashing={}, max_workers=1)
+print("full", time.perf_counter() - start, flush=True)
+# No progress callback: nothing runs Python code while hashing but the signal check.
+start = time.perf_counter()
+try:
+    print("started", flush=True)
+    _native.hash(sys.argv[1], hashing={}, max_workers=1)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", time.perf_counter() - start, flush=True)
+"""
+
+
+def test_ctrl_c_stops_hashing_with_keyboard_interrupt(tmp_path):
+    # 512 MiB, sparse: about a second of hashing, so stopping early shows.
+    model = tmp_path / "model"
+    model.mkdir()
+    with open(model / "weights.bin", "wb") as f:
+        f.truncate(512 << 20)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CHILD, str(model)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        full = float(child.stdout.readline().split()[1])
+        assert child.stdout.readline().strip() == "started"
+        time.sleep(full / 5)
+        child.send_signal(signal.SIGINT)
+        outcome = child.stdout.readline().split()
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == 0
+    assert outcome[0] == "interrupted", outcome
+    # Raised within a check interval or two of the signal, not once hashing is over.
+    assert float(outcome[1]) < full * 0.7, (outcome, full)
 
 
 def test_max_workers_must_be_a_count(model):
