@@ -11,6 +11,7 @@ import json
 import logging
 import pathlib
 import subprocess
+import sys
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -317,3 +318,68 @@ def public_items():
 @pytest.mark.parametrize("name,item", list(public_items()), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_public_item_has_a_docstring(name, item):
     assert inspect.getdoc(item), f"{name} has no docstring"
+
+
+# ---------------------------------------------------------------------------------------
+# Exception translation details
+
+
+@pytest.mark.parametrize(
+    "kind,expected",
+    [
+        (
+            "symlink",
+            "Cannot use 'model/link.bin' because it is a symlink. This behavior can be "
+            "changed with `allow_symlinks`.",
+        ),
+        (
+            "model_path",
+            "Cannot use 'model/link.bin' as file or directory. It could be a special file, "
+            "it could be missing, or there might be a permission issue.",
+        ),
+    ],
+)
+def test_walk_errors_with_a_kind_and_path_get_model_signings_message(kind, expected):
+    # The native module names the offending path in `path` (R-needs.md item 1); the
+    # message is model_signing's, the class and the fields stay the native error's.
+    from modelsign_rs import _errors
+
+    native = _native.InputError("the library's own words")
+    native.kind = kind
+    native.path = "model/link.bin"
+
+    with pytest.raises(_native.InputError) as raised:
+        with _errors.translated("model"):
+            raise native
+
+    assert str(raised.value) == expected
+    assert raised.value.kind == kind
+    assert raised.value.__cause__ is native
+
+
+def test_a_native_error_without_a_kind_passes_through_unchanged():
+    from modelsign_rs import _errors
+
+    native = _native.ModelSigningError("device failed")
+
+    with pytest.raises(_native.ModelSigningError) as raised:
+        with _errors.translated("model"):
+            raise native
+
+    assert raised.value is native
+
+
+def test_without_cryptography_a_forged_signature_is_still_a_verification_error():
+    script = (
+        "import sys\n"
+        "sys.modules['cryptography'] = None\n"
+        "sys.modules['cryptography.exceptions'] = None\n"
+        "import modelsign_rs\n"
+        "error = modelsign_rs.InvalidSignatureError\n"
+        "assert issubclass(error, modelsign_rs.VerificationError), error.__mro__\n"
+        "assert issubclass(error, ValueError), error.__mro__\n"
+        "assert [c.__module__ for c in error.__mro__ if c.__module__.startswith('crypto')] == []\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
