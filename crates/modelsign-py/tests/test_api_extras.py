@@ -383,3 +383,33 @@ def test_without_cryptography_a_forged_signature_is_still_a_verification_error()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
 
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("password", [b"secret", "secret"], ids=["bytes", "str"])
+def test_an_encrypted_key_signs_with_its_password_as_bytes_or_str(model, tmp_path, password):
+    # model_signing takes the password as bytes (a str fails inside cryptography there);
+    # both work here.
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = tmp_path / "encrypted.priv"
+    public = tmp_path / "encrypted.pub"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    signature = tmp_path / "encrypted.sig"
+
+    modelsign_rs.signing.Config().use_elliptic_key_signer(
+        private_key=private, password=password
+    ).sign(model, signature)
+
+    modelsign_rs.verifying.Config().use_elliptic_key_verifier(public_key=public).verify(
+        model, signature
+    )

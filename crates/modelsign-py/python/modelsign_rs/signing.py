@@ -15,7 +15,7 @@ when `sign` is called, with the GIL released.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 from modelsign_rs import _errors, _native
 from modelsign_rs import hashing as _hashing
@@ -125,10 +125,11 @@ class Config:
         return self
 
     def use_elliptic_key_signer(
-        self, *, private_key: PathLike, password: Optional[str] = None
+        self, *, private_key: PathLike, password: Optional[Union[bytes, str]] = None
     ) -> "Config":
         """Signs with the elliptic-curve private key in the PEM file `private_key`
-        (encrypted with `password`, if given); verify with its public key."""
+        (encrypted with `password`, if given: bytes as model_signing takes it, or a str);
+        verify with its public key."""
         self._signer = {
             "method": "key",
             "private_key": _text_path(private_key),
