@@ -1,5 +1,5 @@
 //! The library's errors as Python exceptions: a missing file is `FileNotFoundError`,
-//! unusable input (a key, a password, a trust root) `InputError`, a failed verification
+//! unusable input (a key, a password, a trust root, a model that cannot be walked) `InputError`, a failed verification
 //! `VerificationError` with what failed; the message is always the library's.
 
 use std::error::Error;
@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 use modelsign::error::Classify;
+use modelsign::error::WalkError;
 use modelsign::spec::SpecError;
 use modelsign::{BundleError, HashError, SignError, VerifyError};
 
@@ -33,7 +34,8 @@ create_exception!(
     InputError,
     PyValueError,
     "An input is unusable: a malformed or encrypted key without its password, a bad option, \
-a trust root that cannot be read."
+a trust root that cannot be read, a model that cannot be walked (then `kind` and `path` say \
+what and where)."
 );
 
 /// The I/O "not found" somewhere in the error's chain of causes.
@@ -70,12 +72,48 @@ pub fn spec_error(error: SpecError) -> PyErr {
     classified(error, signing_error)
 }
 
-pub fn sign_error(error: SignError) -> PyErr {
+/// A model that cannot be walked as model_signing would walk it, as `InputError` with the
+/// `kind` and `path` model_signing's message is built from; `None` for other errors.
+fn walk_error(walk: &WalkError, model_path: &Path) -> Option<PyErr> {
+    let (kind, path) = match walk {
+        WalkError::Symlink { path } | WalkError::ModelPathSymlink { path } => ("symlink", path),
+        WalkError::ModelPath { path, .. } => ("model_path", path),
+        WalkError::SpecialFile { path } => ("special_file", path),
+        WalkError::NotInModel { path, .. } => ("not_in_model", path),
+        // model_signing cannot tell a missing model path from any other unusable one.
+        WalkError::Io { path, .. } if path == model_path => ("model_path", path),
+        WalkError::Io { path, .. } => ("io", path),
+        _ => return None,
+    };
+    let error = InputError::new_err(walk.to_string());
+    let annotated = Python::attach(|py| -> PyResult<()> {
+        let value = error.value(py);
+        value.setattr("kind", kind)?;
+        value.setattr("path", path.to_string_lossy())
+    });
+    Some(annotated.map(|()| error).unwrap_or_else(|e| e))
+}
+
+fn hash_walk_error(error: &HashError, model_path: &Path) -> Option<PyErr> {
+    match error {
+        HashError::Walk(walk) => walk_error(walk, model_path),
+        _ => None,
+    }
+}
+
+/// A failed signing of the model at `model_path`.
+pub fn sign_error(error: SignError, model_path: &Path) -> PyErr {
+    if let SignError::Hash(hash) = &error {
+        if let Some(walk) = hash_walk_error(hash, model_path) {
+            return walk;
+        }
+    }
     classified(error, signing_error)
 }
 
-pub fn hash_error(error: HashError) -> PyErr {
-    sign_error(error.into())
+/// A failed hashing of the model at `model_path`.
+pub fn hash_error(error: HashError, model_path: &Path) -> PyErr {
+    sign_error(error.into(), model_path)
 }
 
 /// An unreadable signature file; a malformed one fails verification (`kind` "bundle").
@@ -132,6 +170,11 @@ fn hex_bytes<'py>(py: Python<'py>, digest: &str) -> Bound<'py, PyBytes> {
 
 /// A failed verification of the model at `model_path`.
 pub fn verify_error(py: Python<'_>, error: VerifyError, model_path: &Path) -> PyErr {
+    if let VerifyError::Hash(hash) = &error {
+        if let Some(walk) = hash_walk_error(hash, model_path) {
+            return walk;
+        }
+    }
     let message = error.to_string();
     if not_found(&error) {
         return PyFileNotFoundError::new_err(message);

@@ -41,7 +41,7 @@ fn hash<'py>(
         None => settings.hash_model_with_progress(&model_path, progress),
         Some(files) => settings.hash_files_with_progress(&model_path, files, progress),
     })?
-    .map_err(hash_error)?;
+    .map_err(|e| hash_error(e, &model_path))?;
     manifest_dict(py, &manifest)
 }
 
@@ -98,7 +98,7 @@ fn sign(
             progress,
         )
     })?
-    .map_err(sign_error)?;
+    .map_err(|e| sign_error(e, &model_path))?;
     Ok(())
 }
 

@@ -148,8 +148,9 @@ def test_files_to_hash_hashes_the_listed_files_as_model_signing_does(model):
     assert sorted(expected) == ["a.bin", "d/b.txt"]
     result = _native.hash(str(model), hashing=FILES, files_to_hash=[str(p) for p in listed])
     assert {n: (a, d) for n, a, d in result["resources"]} == expected
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(_native.InputError) as missing:
         _native.hash(str(model), hashing=FILES, files_to_hash=[str(model / "absent")])
+    assert (missing.value.kind, missing.value.path) == ("io", str(model / "absent"))
 
 
 class _ListedFiles:
@@ -185,9 +186,19 @@ def test_hash_honours_ignore_paths_and_refuses_unknown_options(model):
         _native.hash(str(model), hashing={"hash_type": "md5"})
 
 
-def test_hash_of_a_missing_model_is_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError):
+def test_hash_of_a_missing_model_is_an_unusable_model_path(tmp_path):
+    # model_signing raises ValueError here, not FileNotFoundError; `kind` and `path` let
+    # the Python layer say it model_signing's way.
+    with pytest.raises(_native.InputError) as missing:
         _native.hash(str(tmp_path / "absent"), hashing=FILES)
+    assert (missing.value.kind, missing.value.path) == ("model_path", str(tmp_path / "absent"))
+
+
+def test_a_symlink_in_the_model_is_an_input_error_naming_it(model):
+    (model / "link.bin").symlink_to(model / "a.bin")
+    with pytest.raises(_native.InputError) as refused:
+        _native.hash(str(model), hashing=FILES)
+    assert (refused.value.kind, refused.value.path) == ("symlink", str(model / "link.bin"))
 
 
 # ---- the GIL, progress, max_workers ----

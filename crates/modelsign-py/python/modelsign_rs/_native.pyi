@@ -45,7 +45,13 @@ class ModelSigningError(Exception):
 
 class InputError(ValueError):
     """An input is unusable: a malformed or encrypted key without its password, a bad
-    option, a trust root that cannot be read."""
+    option, a trust root that cannot be read, a model that cannot be walked."""
+
+    kind: str
+    """For a model that cannot be walked (else absent): "symlink", "model_path",
+    "special_file", "not_in_model" or "io"."""
+    path: str
+    """For a model that cannot be walked: the offending path."""
 
 class VerificationError(ValueError):
     """The model or its signature does not verify."""
