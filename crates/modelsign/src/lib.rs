@@ -100,7 +100,7 @@ pub use error::{
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};
 pub use manifest::{Manifest, ManifestDiff};
-pub use model::{IgnoreSet, SingleFileName, WalkOptions};
+pub use model::{IgnoreSet, ShardAlgorithmName, SingleFileName, WalkOptions};
 pub use signing::{
     sign_manifest, sign_model, sign_payload, CertificateSigner, IdentityTokenSecret, KeySigner,
     PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, SignWarning, SignedModel, Signer,

@@ -10,7 +10,7 @@ use crate::error::StatementError;
 use crate::intoto::{self, array_field, invalid, string_field, Statement, Subject};
 use crate::limits;
 use crate::manifest::{self, Manifest, ResourceDescriptor};
-use crate::model::canonicalize_relative;
+use crate::model::{canonicalize_relative, ShardAlgorithmName};
 use crate::serialization::{HashAlgorithm, Serialization, SerializationRecord};
 
 /// `_type` of an in-toto Statement v1.
@@ -45,9 +45,16 @@ pub struct SignedStatement {
 
 /// Encodes the statement for `manifest` as JSON: two-space indentation, non-ASCII escaped,
 /// fixed key order, integer `shard_size`, no trailing newline. Deterministic for a given
-/// manifest, and the layout the Python reference produces itself.
+/// manifest, and the layout the Python reference produces itself. Shard resources name
+/// their algorithm as OMS does ([`ShardAlgorithmName::HashType`]).
 pub fn encode(manifest: &Manifest) -> Vec<u8> {
+    encode_with(manifest, ShardAlgorithmName::HashType)
+}
+
+/// [`encode`], naming the algorithm of shard resources as `shard_algorithm_name` says.
+pub fn encode_with(manifest: &Manifest, shard_algorithm_name: ShardAlgorithmName) -> Vec<u8> {
     let record = &manifest.serialization();
+    let algorithm = resource_algorithm(record, shard_algorithm_name);
     let subject = [Subject::sha256(
         manifest.model_name(),
         &manifest.root_digest(),
@@ -59,7 +66,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
             .iter()
             .map(|r| ResourceOut {
                 name: &r.name,
-                algorithm: record.algorithm(),
+                algorithm: &algorithm,
                 digest: hex::encode(&r.digest),
             })
             .collect(),
@@ -67,6 +74,15 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
     // About 160 bytes per resource.
     let capacity = 1024 + 192 * manifest.resources().len();
     intoto::encode(&subject, PREDICATE_TYPE, &predicate, capacity)
+}
+
+fn resource_algorithm(record: &SerializationRecord, name: ShardAlgorithmName) -> String {
+    match (record.serialization, name) {
+        (Serialization::Shards { shard_size }, ShardAlgorithmName::HashTypeShardedSize) => {
+            format!("{}-sharded-{shard_size}", record.algorithm())
+        }
+        _ => record.algorithm().to_owned(),
+    }
 }
 
 /// A `serialization` block as JSON, as the OMS predicate writes it.
@@ -109,7 +125,7 @@ struct SerializationOut<'a> {
 #[derive(Serialize)]
 struct ResourceOut<'a> {
     name: &'a str,
-    algorithm: &'static str,
+    algorithm: &'a str,
     digest: String,
 }
 

@@ -39,6 +39,8 @@ pub struct WalkOptions {
     pub collect_problems: bool,
     /// The resource name of a single-file model.
     pub single_file_name: SingleFileName,
+    /// How a signed statement names the algorithm of shard resources.
+    pub shard_algorithm_name: ShardAlgorithmName,
 }
 
 /// How the one resource of a single-file model is named.
@@ -50,6 +52,18 @@ pub enum SingleFileName {
     FileName,
     /// `.`, as model_signing 1.1.1 writes it: the only form it verifies.
     Dot,
+}
+
+/// How a signed statement names the algorithm of each shard resource. Readers accept both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ShardAlgorithmName {
+    /// The hash type (`sha256`), as OMS v1.0 specifies (§6.3).
+    #[default]
+    HashType,
+    /// `<hash>-sharded-<shard size>` (`sha256-sharded-1024`), as model_signing 1.1.1 writes
+    /// it: the only form it verifies, since it compares the algorithm with the digest.
+    HashTypeShardedSize,
 }
 
 /// One regular file of a model.

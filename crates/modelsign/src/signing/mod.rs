@@ -134,7 +134,8 @@ pub fn sign_model(
             .map_err(crate::error::HashError::from)?;
     }
     let (model, manifest) = settings.walk_and_hash(model_path, progress)?;
-    let bundle = sign_manifest(&manifest, signer)?;
+    let payload = statement::encode_with(&manifest, settings.walk.shard_algorithm_name);
+    let bundle = sign_payload(payload, signer)?;
     bundle.write_atomic(signature_path)?;
     Ok(SignedModel {
         manifest,

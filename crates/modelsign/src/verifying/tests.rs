@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::keys::Curve;
-use crate::{sign_model, HashAlgorithm, KeySigner, PrivateKey, Serialization};
+use crate::{sign_model, HashAlgorithm, KeySigner, PrivateKey, Serialization, ShardAlgorithmName};
 
 /// A model of two files signed with the default settings (files, SHA-256), its bundle and
 /// the verifier of its key.
@@ -84,4 +84,55 @@ fn given_hashing_settings_replace_those_the_signature_records() {
     let diff = mismatch(verify_with(&model, &bundle, &verifier, ignoring));
     assert_eq!(diff.missing, ["b.txt"]);
     assert!(diff.changed.is_empty());
+}
+
+/// The resource algorithm of every entry of the bundle's statement.
+fn written_algorithms(bundle: &Bundle) -> Vec<String> {
+    let statement: serde_json::Value =
+        serde_json::from_slice(&bundle.envelope.payload).expect("statement JSON");
+    statement["predicate"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| r["algorithm"].as_str().expect("algorithm").to_owned())
+        .collect()
+}
+
+#[test]
+fn shards_written_with_model_signings_algorithm_name_say_it_and_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    fs::create_dir(&model).expect("mkdir");
+    fs::write(model.join("a.bin"), b"weights").expect("write");
+    let key = PrivateKey::generate(Curve::P256).expect("key");
+    let verifier = KeyVerifier::new(key.public_key());
+    let signer = KeySigner::new(key);
+    let mut settings = HashSettings {
+        serialization: Serialization::Shards { shard_size: 4 },
+        ..HashSettings::default()
+    };
+    let sign = |settings: &HashSettings, name: &str| {
+        let signature = dir.path().join(name);
+        sign_model(&model, settings, &signer, &signature, &Progress::none()).expect("sign");
+        Bundle::read(&signature).expect("read")
+    };
+
+    let oms = sign(&settings, "oms.sig");
+    assert_eq!(written_algorithms(&oms), ["sha256", "sha256"]);
+
+    settings.walk.shard_algorithm_name = ShardAlgorithmName::HashTypeShardedSize;
+    let bundle = sign(&settings, "model_signing.sig");
+    assert_eq!(
+        written_algorithms(&bundle),
+        ["sha256-sharded-4", "sha256-sharded-4"]
+    );
+    let report = verify_model(
+        &model,
+        &bundle,
+        &verifier,
+        &VerifyOptions::default(),
+        &Progress::none(),
+    )
+    .expect("verifies");
+    assert_eq!(report.resources, 2);
 }
