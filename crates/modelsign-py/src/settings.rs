@@ -14,8 +14,8 @@ use modelsign::spec::{
     SigstoreSignerSpec, TokenSpec, VerifierSpec,
 };
 use modelsign::{
-    HashAlgorithm, HashSettings, Serialization, UnverifiableCertificate, WalkOptions,
-    DEFAULT_SHARD_SIZE,
+    HashAlgorithm, HashSettings, Serialization, ShardAlgorithmName, SingleFileName,
+    UnverifiableCertificate, WalkOptions, DEFAULT_SHARD_SIZE,
 };
 
 use crate::errors::InputError;
@@ -179,6 +179,9 @@ pub fn hash_settings(
         walk: WalkOptions {
             ignore,
             allow_symlinks: entries.flag("allow_symlinks", false)?,
+            // What model_signing writes, and the only forms it verifies.
+            single_file_name: SingleFileName::Dot,
+            shard_algorithm_name: ShardAlgorithmName::HashTypeShardedSize,
             ..WalkOptions::default()
         },
         max_workers,

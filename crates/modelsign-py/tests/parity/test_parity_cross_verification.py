@@ -65,6 +65,26 @@ def test_signature_verifies_with_the_other_implementation_given_the_hashing_conf
 
 
 @pytest.mark.parametrize("method", SIGNING_METHODS)
+@pytest.mark.parametrize("serialization", sorted(SERIALIZATIONS))
+def test_a_single_file_model_verifies_with_the_other_implementation(
+    signer_and_verifier, method, serialization, signing_methods, tmp_path
+):
+    # model_signing names the one resource of a single-file model ".", and verifies no
+    # other name.
+    signer, verifier = signer_and_verifier
+    model = tmp_path / "weights.bin"
+    model.write_bytes(b"single-file weights" * 20)
+    signature = tmp_path / "model.sig"
+    sign(signer, method, signing_methods, model, signature,
+         SERIALIZATIONS[serialization](signer.hashing.Config(), "sha256"))
+    config = verifier_config(verifier, method, signing_methods).set_hashing_config(
+        SERIALIZATIONS[serialization](verifier.hashing.Config(), "sha256")
+    )
+
+    assert config.verify(model, signature) is None
+
+
+@pytest.mark.parametrize("method", SIGNING_METHODS)
 def test_default_signature_verifies_with_the_other_implementation_guessing_the_hashing(
     signer_and_verifier, method, signing_methods, model_dir, tmp_path
 ):
