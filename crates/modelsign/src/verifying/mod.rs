@@ -100,10 +100,11 @@ pub struct VerifyOptions {
     /// Hashing threads; `None` uses every core.
     pub max_workers: Option<usize>,
     /// Hash the model with these settings instead of those the signature records, as
-    /// model_signing does after `set_hashing_config`: their algorithm, serialization,
-    /// ignore paths and symbolic-link rule replace the signature's (and `ignore` and
-    /// `allow_symlinks` above), so settings other than the signer's make the model
-    /// mismatch. Their `max_workers` is not used (the field above is).
+    /// model_signing does after `set_hashing_config`: their algorithm, serialization and
+    /// symbolic-link rule replace the signature's (and `ignore` and `allow_symlinks`
+    /// above), so settings other than the signer's make the model mismatch. Their ignore
+    /// paths are added to those the signature records, which stay ignored. Their
+    /// `max_workers` is not used (the field above is).
     pub hashing: Option<HashSettings>,
 }
 
@@ -182,12 +183,18 @@ pub fn verify_model(
     let is_signed = |name: &str| signed_files.binary_search(&name).is_ok();
 
     let (algorithm, serialization, mut ignore, allow_symlinks) = match &options.hashing {
-        Some(given) => (
-            given.algorithm,
-            given.serialization,
-            given.walk.ignore.clone(),
-            given.walk.allow_symlinks,
-        ),
+        Some(given) => {
+            // What the signer left out stays out, as model_signing adds the recorded
+            // ignore paths to a given config.
+            let mut ignore = given.walk.ignore.clone();
+            ignore.add_recorded(record.ignore_paths.iter().map(String::as_str));
+            (
+                given.algorithm,
+                given.serialization,
+                ignore,
+                given.walk.allow_symlinks,
+            )
+        }
         None => {
             let mut ignore = options.ignore.clone();
             // The defaults are implicit: a file the signature lists is checked, not

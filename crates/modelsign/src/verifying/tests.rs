@@ -136,3 +136,30 @@ fn shards_written_with_model_signings_algorithm_name_say_it_and_verify() {
     .expect("verifies");
     assert_eq!(report.resources, 2);
 }
+
+#[test]
+fn given_hashing_settings_keep_the_paths_the_signer_ignored_ignored() {
+    // model_signing adds the signature's ignore paths to a given config before hashing.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    fs::create_dir(&model).expect("mkdir");
+    fs::write(model.join("a.bin"), b"weights").expect("write");
+    fs::write(model.join("README.md"), b"left out").expect("write");
+    let key = PrivateKey::generate(Curve::P256).expect("key");
+    let verifier = KeyVerifier::new(key.public_key());
+    let mut settings = HashSettings::default();
+    settings.walk.ignore.add("README.md").expect("ignore");
+    let signature = dir.path().join("model.sig");
+    sign_model(
+        &model,
+        &settings,
+        &KeySigner::new(key),
+        &signature,
+        &Progress::none(),
+    )
+    .expect("sign");
+    let bundle = Bundle::read(&signature).expect("read");
+
+    let report = verify_with(&model, &bundle, &verifier, HashSettings::default()).expect("ok");
+    assert_eq!(report.resources, 1);
+}
