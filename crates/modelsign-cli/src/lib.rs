@@ -313,6 +313,7 @@ fn verify(
         ignore: ignore_set(&common.model, &common.selection)?,
         ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
         allow_symlinks: common.selection.allow_symlinks,
+        honour_recorded_allow_symlinks: true,
         signature_path: Some(common.signature.clone()),
         max_workers: workers(common.max_workers),
         hashing: None,

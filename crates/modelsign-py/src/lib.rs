@@ -149,6 +149,9 @@ fn verify<'py>(
         signature_path: Some(signature_path.clone()),
         max_workers,
         hashing,
+        // As model_signing: a signature cannot grant itself link following; the caller's
+        // hashing config (`allow_symlinks`) is what opts in.
+        honour_recorded_allow_symlinks: false,
         ..VerifyOptions::default()
     };
     let verifier = built.verifier;

@@ -95,6 +95,11 @@ pub struct VerifyOptions {
     pub ignore_unsigned_files: bool,
     /// Follow in-model symbolic links even if the signature did not record that it did.
     pub allow_symlinks: bool,
+    /// Follow in-model symbolic links when the signature records that its signer did
+    /// (the default). model_signing does not: there a signature cannot grant itself link
+    /// following, only the verifier's own `allow_symlinks` (or given hashing settings)
+    /// can. Not used with `hashing`, whose rule applies alone.
+    pub honour_recorded_allow_symlinks: bool,
     /// The signature file; excluded from the model if it lies inside it.
     pub signature_path: Option<PathBuf>,
     /// Hashing threads; `None` uses every core.
@@ -114,6 +119,7 @@ impl Default for VerifyOptions {
             ignore: IgnoreSet::new(true),
             ignore_unsigned_files: false,
             allow_symlinks: false,
+            honour_recorded_allow_symlinks: true,
             signature_path: None,
             max_workers: None,
             hashing: None,
@@ -205,7 +211,8 @@ pub fn verify_model(
                 record.hash_type,
                 record.serialization,
                 ignore,
-                record.allow_symlinks || options.allow_symlinks,
+                (record.allow_symlinks && options.honour_recorded_allow_symlinks)
+                    || options.allow_symlinks,
             )
         }
     };

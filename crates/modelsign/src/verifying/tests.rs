@@ -163,3 +163,49 @@ fn given_hashing_settings_keep_the_paths_the_signer_ignored_ignored() {
     let report = verify_with(&model, &bundle, &verifier, HashSettings::default()).expect("ok");
     assert_eq!(report.resources, 1);
 }
+
+#[test]
+fn a_recorded_allow_symlinks_is_honoured_unless_the_verifier_declines_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    fs::create_dir(&model).expect("mkdir");
+    fs::write(model.join("a.bin"), b"weights").expect("write");
+    std::os::unix::fs::symlink("a.bin", model.join("link.bin")).expect("symlink");
+    let key = PrivateKey::generate(Curve::P256).expect("key");
+    let verifier = KeyVerifier::new(key.public_key());
+    let mut settings = HashSettings::default();
+    settings.walk.allow_symlinks = true;
+    let signature = dir.path().join("model.sig");
+    sign_model(
+        &model,
+        &settings,
+        &KeySigner::new(key),
+        &signature,
+        &Progress::none(),
+    )
+    .expect("sign");
+    let bundle = Bundle::read(&signature).expect("read");
+    let verify = |options: &VerifyOptions| {
+        verify_model(&model, &bundle, &verifier, options, &Progress::none())
+    };
+
+    let report = verify(&VerifyOptions::default()).expect("the signature's rule is followed");
+    assert_eq!(report.resources, 2);
+
+    let declining = VerifyOptions {
+        honour_recorded_allow_symlinks: false,
+        ..VerifyOptions::default()
+    };
+    assert_eq!(mismatch(verify(&declining)).symlinks, ["link.bin"]);
+
+    let opted_in = VerifyOptions {
+        allow_symlinks: true,
+        ..declining
+    };
+    assert_eq!(
+        verify(&opted_in)
+            .expect("the verifier's own rule")
+            .resources,
+        2
+    );
+}
