@@ -3,7 +3,7 @@
 //! the same file whoever is asked.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::{relative_to_model, IgnoreSet};
 use crate::error::{Classify, FailureKind, WalkError};
@@ -66,8 +66,9 @@ impl fmt::Display for IgnorePathWarning {
 /// A relative path names a path below the model root. For model_signing compatibility
 /// (whose paths are relative to the working directory), a relative path that does not
 /// exist below the model root but does exist relative to the working directory, inside
-/// the model, is taken that way. Absolute paths must lie inside the model; others are
-/// skipped with a warning, as they cannot match. `ignore_git_paths` starts the set with
+/// the model, is taken that way. Absolute paths must lie inside the model, and relative
+/// ones must not climb out of it with `..`; others are skipped with a warning, as they
+/// cannot match (model_signing drops them too). `ignore_git_paths` starts the set with
 /// the git metadata defaults.
 pub fn resolve_ignore_paths(
     model: &Path,
@@ -86,6 +87,8 @@ pub fn resolve_ignore_paths(
             || (model.join(path).symlink_metadata().is_err() && path.symlink_metadata().is_ok());
         let relative = if from_here {
             relative_to_model(model, path)
+        } else if climbs_out(path) {
+            None
         } else {
             Some(text.to_owned())
         };
@@ -98,6 +101,22 @@ pub fn resolve_ignore_paths(
         }
     }
     Ok((set, warnings))
+}
+
+/// True when the relative `path`, read from the model root, climbs above it with `..`.
+fn climbs_out(path: &Path) -> bool {
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return true,
+            },
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -160,10 +179,24 @@ mod tests {
     }
 
     #[test]
-    fn a_path_with_a_parent_component_is_refused() {
+    fn a_relative_path_leaving_the_model_is_skipped_with_a_warning() {
+        // As model_signing drops it, and as an absolute path outside the model is skipped.
         let dir = tempfile::tempdir().expect("tempdir");
         let model = model_in(dir.path());
-        let refused = resolve_ignore_paths(&model, &[PathBuf::from("../x")], false)
+        let paths = [PathBuf::from("../x"), PathBuf::from("docs/../../x")];
+        let (set, warnings) = resolve_ignore_paths(&model, &paths, false).expect("resolves");
+        assert_eq!(entries(&set), Vec::<&str>::new());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            matches!(&warnings[0], IgnorePathWarning::OutsideModel { path, .. } if path == Path::new("../x"))
+        );
+    }
+
+    #[test]
+    fn a_path_with_a_parent_component_inside_the_model_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let model = model_in(dir.path());
+        let refused = resolve_ignore_paths(&model, &[PathBuf::from("docs/../x")], false)
             .expect_err("cannot name a path inside the model");
         assert!(
             matches!(
