@@ -287,6 +287,23 @@ pub(super) fn record(
     prov::default_path(output)
 }
 
+/// A finetune under `root` (folders `base` and `data` into `tuned`), recorded by `signer`:
+/// its provenance file.
+fn recorded_finetune(signer: &dyn crate::signing::Signer, root: &Path) -> PathBuf {
+    let data = folder(root, "data", "data");
+    let base = folder(root, "base", "base");
+    let tuned = folder(root, "tuned", "tuned");
+    record(
+        signer,
+        Stage::Finetune,
+        &tuned,
+        &[
+            format!("base-model={}", base.display()),
+            format!("dataset={}", data.display()),
+        ],
+    )
+}
+
 #[test]
 fn ingest_stores_what_the_policy_accepts_once_and_nothing_of_what_it_refuses() {
     let trusted = trust("stages = [\"data-prep\", \"finetune\"]\n");
@@ -396,18 +413,7 @@ fn ingest_stores_what_the_policy_accepts_once_and_nothing_of_what_it_refuses() {
 fn a_tampered_bundle_is_refused_and_leaves_nothing_behind() {
     let trusted = trust("");
     let dir = tempfile::tempdir().unwrap();
-    let data = folder(dir.path(), "data", "data");
-    let base = folder(dir.path(), "base", "base");
-    let tuned = folder(dir.path(), "tuned", "tuned");
-    let signature = record(
-        &trusted.signer,
-        Stage::Finetune,
-        &tuned,
-        &[
-            format!("base-model={}", base.display()),
-            format!("dataset={}", data.display()),
-        ],
-    );
+    let signature = recorded_finetune(&trusted.signer, dir.path());
     // The payload edited after signing: the bundle still parses, the signature fails.
     test_support::rewrite_statement(&signature, &signature, |statement| {
         statement["predicate"]["buildDefinition"]["externalParameters"]["parameters"]["seed"] =
@@ -778,18 +784,7 @@ fn the_guac_export_names_a_cards_model_by_the_purl_its_provenance_gave_it() {
 fn a_stored_attestation_is_checked_again_against_the_policy_of_each_ingest() {
     let trusted = trust("");
     let dir = tempfile::tempdir().unwrap();
-    let data = folder(dir.path(), "data", "data");
-    let base = folder(dir.path(), "base", "base");
-    let tuned = folder(dir.path(), "tuned", "tuned");
-    let signature = record(
-        &trusted.signer,
-        Stage::Finetune,
-        &tuned,
-        &[
-            format!("base-model={}", base.display()),
-            format!("dataset={}", data.display()),
-        ],
-    );
+    let signature = recorded_finetune(&trusted.signer, dir.path());
     let stricter = TrustPolicy::parse(
         &format!(
             "[[signer]]\nname = \"data team\"\nkey = {:?}\nstages = [\"data-prep\"]\n",
