@@ -42,7 +42,7 @@ pub struct SignerAttempt {
 #[non_exhaustive]
 pub enum PolicyFailure {
     /// The signature cannot be read.
-    #[error("the signature cannot be read: {0}")]
+    #[error(transparent)]
     Signature(BundleError),
     /// No signer of the policy may sign a model of these names.
     #[error("{}", no_signer_message(names))]
