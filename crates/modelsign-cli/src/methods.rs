@@ -132,6 +132,7 @@ pub fn sigstore_signer(args: &SigstoreSignerArgs) -> SignerSpec {
                 client_id: args.client_id.clone(),
                 client_secret: Some(args.client_secret.clone()),
                 force_oob: args.oauth_force_oob,
+                oidc_issuer: None,
             },
         },
     })

@@ -293,11 +293,6 @@ pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
                     "trust_config",
                 ],
             )?;
-            if e.string("oidc_issuer")?.is_some() {
-                return Err(InputError::new_err(
-                    "oidc_issuer is not supported: the signing config (trust_config) names the identity provider",
-                ));
-            }
             let defaults = SignIn::default();
             SignerSpec::Sigstore(SigstoreSignerSpec {
                 use_staging: e.flag("use_staging", false)?,
@@ -309,6 +304,7 @@ pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
                         client_id: e.string("client_id")?.unwrap_or(defaults.client_id),
                         client_secret: e.string("client_secret")?,
                         force_oob: e.flag("force_oob", false)?,
+                        oidc_issuer: e.string("oidc_issuer")?,
                     },
                 },
             })

@@ -288,6 +288,9 @@ pub struct SignIn {
     pub client_secret: Option<String>,
     /// Paste a code instead of a browser redirect.
     pub force_oob: bool,
+    /// The identity provider to sign in with instead of the signing config's (as
+    /// model_signing's `oidc_issuer`); only an interactive sign-in uses it.
+    pub oidc_issuer: Option<String>,
 }
 
 impl Default for SignIn {
@@ -296,6 +299,7 @@ impl Default for SignIn {
             client_id: "sigstore".to_owned(),
             client_secret: None,
             force_oob: false,
+            oidc_issuer: None,
         }
     }
 }
@@ -323,7 +327,8 @@ impl TokenSpec {
     }
 
     /// The identity token, by the precedence above; `oidc_url` is the provider an
-    /// interactive sign-in would use (the signing config's).
+    /// interactive sign-in would use (the signing config's) unless
+    /// [`SignIn::oidc_issuer`] names another.
     pub fn resolve(
         &self,
         oidc_url: Option<&str>,
@@ -346,7 +351,12 @@ impl TokenSpec {
         {
             return Err(SpecError::ClientSecretUnsupported);
         }
-        let Some(oidc_url) = oidc_url else {
+        let chosen = self
+            .sign_in
+            .oidc_issuer
+            .as_deref()
+            .filter(|url| !url.is_empty());
+        let Some(oidc_url) = chosen.or(oidc_url) else {
             return Err(SpecError::NoIdentityToken {
                 provider_listed: false,
             });

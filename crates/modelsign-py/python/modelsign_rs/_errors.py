@@ -35,6 +35,28 @@ else:  # pragma: no cover - exercised only without cryptography
         were altered). A `VerificationError`, so a ValueError."""
 
 
+try:
+    from sigstore.errors import VerificationError as _SigstoreVerificationErrorBase
+except ImportError:  # sigstore is optional; without it the error is a ValueError only
+    _SigstoreVerificationErrorBase = None
+
+
+if _SigstoreVerificationErrorBase is not None:
+
+    class SigstoreIdentityError(VerificationError, _SigstoreVerificationErrorBase):  # type: ignore[misc,valid-type]
+        """A Sigstore signature made by another identity, or vouched for by another
+        identity provider, than the verifier expects. A `VerificationError` (so a
+        ValueError), and also `sigstore.errors.VerificationError`, which model_signing
+        raises here."""
+
+else:  # pragma: no cover - exercised only without sigstore
+
+    class SigstoreIdentityError(VerificationError):  # type: ignore[no-redef]
+        """A Sigstore signature made by another identity, or vouched for by another
+        identity provider, than the verifier expects. A `VerificationError`, so a
+        ValueError."""
+
+
 KEY_MISMATCH_MESSAGE = (
     "Key mismatch: The public key hash in the signature's verification material does not "
     "match the provided public key. "
@@ -126,6 +148,8 @@ def _verification_error(
         return _rebuilt(error, KEY_MISMATCH_MESSAGE)
     if kind == "bad_signature":
         return _rebuilt(error, str(error), InvalidSignatureError)
+    if kind in ("identity_mismatch", "issuer_mismatch"):
+        return _rebuilt(error, str(error), SigstoreIdentityError)
     return error
 
 

@@ -99,8 +99,9 @@ class Config:
         logged in the transparency log.
 
         Args:
-            oidc_issuer: The identity provider's URL. Not supported here: the signing
-                config (`trust_config`) names the provider; giving one fails at `sign`.
+            oidc_issuer: The identity provider to sign in with, instead of the one the
+                signing config names; only the interactive sign-in uses it (a given
+                `identity_token` or ambient credentials are used as they are).
             use_ambient_credentials: Take the identity token from the environment (a CI
                 provider's) instead of signing in.
             use_staging: Use Sigstore's staging instance (for tests).

@@ -22,10 +22,16 @@ from typing import Any, Dict, List, Optional
 
 from modelsign_rs import _errors, _native
 from modelsign_rs import hashing as _hashing
-from modelsign_rs._errors import InvalidSignatureError, VerificationError
+from modelsign_rs._errors import InvalidSignatureError, SigstoreIdentityError, VerificationError
 from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
 
-__all__ = ["Config", "InvalidSignatureError", "VerificationError", "VerificationReport"]
+__all__ = [
+    "Config",
+    "InvalidSignatureError",
+    "SigstoreIdentityError",
+    "VerificationError",
+    "VerificationReport",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -72,6 +78,9 @@ class Config:
                 link while links are refused; a model path that is not a file or folder.
             InvalidSignatureError: The signature does not match what it signs; it is also
                 `cryptography.exceptions.InvalidSignature` when cryptography is installed.
+            SigstoreIdentityError: A Sigstore signature by another identity or identity
+                provider than `use_sigstore_verifier` names; it is also
+                `sigstore.errors.VerificationError` when sigstore is installed.
             FileNotFoundError: The signature file is missing.
         """
         self._verify(model_path, signature_path, None)
