@@ -71,6 +71,7 @@ pub fn certificate(key: &PrivateKeyArgs, certificate: &CertificateChainArgs) -> 
 pub fn pkcs11_key(uri: &str) -> SignerSpec {
     SignerSpec::Pkcs11Key {
         uri: uri.to_owned(),
+        module_directories: Vec::new(),
     }
 }
 
@@ -78,6 +79,7 @@ pub fn pkcs11_certificate(uri: &str, certificate: &CertificateChainArgs) -> Sign
     SignerSpec::Pkcs11Certificate {
         uri: uri.to_owned(),
         certificates: certificates(certificate),
+        module_directories: Vec::new(),
     }
 }
 

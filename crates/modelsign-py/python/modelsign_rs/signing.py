@@ -164,8 +164,10 @@ class Config:
         self, *, pkcs11_uri: str, module_paths: Iterable[str] = frozenset()
     ) -> "Config":
         """Signs with a key on a PKCS#11 token (an HSM, a smart card), named by the RFC
-        7512 URI `pkcs11_uri`; name the module in the URI (`module-path=` or
-        `module-name=`): a non-empty `module_paths` fails at `sign`."""
+        7512 URI `pkcs11_uri`. The URI names the module: `module-path=` (the module file,
+        or a folder to search) or `module-name=` (e.g. `softhsm2` for
+        `libsofthsm2.so`), looked for in the folders `module_paths` (default: the usual
+        PKCS#11 folders, model_signing's two among them)."""
         self._signer = {
             "method": "pkcs11",
             "pkcs11_uri": pkcs11_uri,
