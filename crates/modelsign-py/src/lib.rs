@@ -74,6 +74,8 @@ fn manifest_dict<'py>(py: Python<'py>, manifest: &Manifest) -> PyResult<Bound<'p
 }
 
 /// Hashes the model and writes its signature (a Sigstore bundle) to `signature_path`.
+/// Should the progress callback raise, even after the work is done, no signature is
+/// written.
 #[pyfunction]
 #[pyo3(signature = (model_path, signature_path, *, signer, hashing, max_workers=None, progress=None))]
 fn sign(
@@ -89,8 +91,8 @@ fn sign(
     let spec = settings::signer_spec(signer)?;
     let built = py.detach(|| spec.build(&SignInOnly)).map_err(spec_error)?;
     let signer = built.signer;
-    run_detached(py, progress, |progress| {
-        modelsign::sign_model(
+    let signed = run_detached(py, progress, |progress| {
+        modelsign::sign_model_unwritten(
             &model_path,
             &settings,
             signer.as_ref(),
@@ -99,6 +101,8 @@ fn sign(
         )
     })?
     .map_err(|e| sign_error(e, &model_path))?;
+    py.detach(|| signed.bundle.write_atomic(&signature_path))
+        .map_err(|e| sign_error(e.into(), &model_path))?;
     Ok(())
 }
 

@@ -1,0 +1,117 @@
+"""Where modelsign_rs differed from model_signing 1.1.1 and now matches it:
+
+- an exception raised by a progress callback leaves no signature, even when the (small)
+  model had been hashed and signed before the callback was first called.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent / "parity"))
+
+from parity_support import (  # noqa: E402
+    IMPLEMENTATIONS,
+    load_implementation,
+    write_certificate_chain,
+    write_ec_key_pair,
+    write_model,
+)
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def ms(request):
+    return load_implementation(request.param)
+
+
+@pytest.fixture
+def ours():
+    return load_implementation("modelsign_rs")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys")
+    pair = write_ec_key_pair(folder, "signer")
+    key = serialization.load_pem_private_key(pair.private_key.read_bytes(), None)
+    encrypted = folder / "encrypted.priv"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"right password"),
+        )
+    )
+    garbage = folder / "garbage.pem"
+    garbage.write_bytes(b"this is not a PEM file\n")
+    k1 = ec.generate_private_key(ec.SECP256K1())
+    secp256k1_public = folder / "secp256k1.pub"
+    secp256k1_public.write_bytes(
+        k1.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return {
+        "private": pair.private_key,
+        "public": pair.public_key,
+        "encrypted": encrypted,
+        "garbage": garbage,
+        "secp256k1_public": secp256k1_public,
+        "missing": folder / "no-such-key.pem",
+        "folder": folder,
+    }
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    return write_certificate_chain(tmp_path_factory.mktemp("pki"))
+
+
+# ---------------------------------------------------------------------------------------
+# a. A progress callback's exception leaves no signature.
+
+
+class Refused(Exception):
+    pass
+
+
+def test_a_callback_raising_after_a_small_model_was_signed_leaves_no_signature(
+    ours, keys, tmp_path
+):
+    model = write_model(tmp_path / "model")
+    signature = tmp_path / "model.sig"
+    calls = []
+
+    def refuse(done, total):
+        calls.append((done, total))
+        raise Refused("stop")
+
+    config = ours.signing.Config().use_elliptic_key_signer(private_key=keys["private"])
+    with pytest.raises(Refused):
+        config.sign_with_progress(model, signature, refuse)
+    # The model is small enough to be hashed before the first report: the callback saw
+    # the work finished, and the signature must still not be there.
+    assert calls and calls[-1][0] == calls[-1][1], calls
+    assert not signature.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no temporary file left"
+
+
+def test_a_callback_raising_keeps_the_signature_that_was_there_before(ours, keys, tmp_path):
+    model = write_model(tmp_path / "model")
+    signature = tmp_path / "model.sig"
+    config = ours.signing.Config().use_elliptic_key_signer(private_key=keys["private"])
+    config.sign(model, signature)
+    before = signature.read_bytes()
+    (model / "README.md").write_bytes(b"# changed after signing\n")
+
+    def refuse(done, total):
+        raise Refused("stop")
+
+    with pytest.raises(Refused):
+        config.sign_with_progress(model, signature, refuse)
+    assert signature.read_bytes() == before, "the earlier signature was not replaced"
