@@ -1,7 +1,9 @@
 """Where modelsign_rs differed from model_signing 1.1.1 and now matches it:
 
 - an exception raised by a progress callback leaves no signature, even when the (small)
-  model had been hashed and signed before the callback was first called.
+  model had been hashed and signed before the callback was first called;
+- `use_certificate_verifier()` without `certificate_chain` trusts what model_signing
+  trusts then (certifi's CA bundle, `certifi.where()`), instead of refusing.
 """
 
 from __future__ import annotations
@@ -115,3 +117,43 @@ def test_a_callback_raising_keeps_the_signature_that_was_there_before(ours, keys
     with pytest.raises(Refused):
         config.sign_with_progress(model, signature, refuse)
     assert signature.read_bytes() == before, "the earlier signature was not replaced"
+
+
+# ---------------------------------------------------------------------------------------
+# b. No certificate_chain: certifi's CA bundle, as model_signing.
+
+
+def _sign_with_chain(impl, chain, model, signature):
+    impl.signing.Config().use_certificate_signer(
+        private_key=chain.leaf_key,
+        signing_certificate=chain.leaf,
+        certificate_chain=[chain.intermediate],
+    ).sign(model, signature)
+
+
+def test_without_a_chain_certifis_bundle_is_trusted(ms, chain, tmp_path, monkeypatch):
+    import certifi
+
+    model = write_model(tmp_path / "model")
+    signature = tmp_path / "model.sig"
+    _sign_with_chain(load_implementation("modelsign_rs"), chain, model, signature)
+    # model_signing reads certifi.where() when the verifier is configured; pointing it at
+    # our root shows which store an empty chain means.
+    monkeypatch.setattr(certifi, "where", lambda: str(chain.root))
+    ms.verifying.Config().use_certificate_verifier().verify(model, signature)
+
+
+def test_without_a_chain_a_private_root_is_not_trusted(ms, chain, tmp_path):
+    model = write_model(tmp_path / "model")
+    signature = tmp_path / "model.sig"
+    _sign_with_chain(load_implementation("model_signing"), chain, model, signature)
+    config = ms.verifying.Config().use_certificate_verifier()
+    # model_signing raises pyOpenSSL's X509StoreContextError here, which a drop-in cannot
+    # share (tests/parity/README.md); both refuse.
+    with pytest.raises(Exception) as raised:
+        config.verify(model, signature)
+    if ms.__name__ == "modelsign_rs":
+        assert isinstance(raised.value, ms.VerificationError), raised.value
+        assert raised.value.kind == "certificate", raised.value
+    else:
+        assert "unable to get local issuer certificate" in str(raised.value), raised.value

@@ -55,6 +55,19 @@ class VerificationReport:
     notes: List[str]
 
 
+def _default_trust_anchors() -> str:
+    """What model_signing trusts when given no certificate chain: certifi's CA bundle."""
+    try:
+        import certifi
+    except ImportError as error:
+        raise ValueError(
+            "no certificate_chain given, and the default (the certifi package's CA "
+            "bundle, as model_signing uses) is not installed: pip install certifi, or "
+            "pass the trusted root certificates"
+        ) from error
+    return certifi.where()
+
+
 class Config:
     """How to verify: which verifier (a `use_*` method; required), how to hash the model
     (by default as the signature records it) and whether files the signature does not
@@ -189,13 +202,16 @@ class Config:
         (PEM files of trusted roots).
 
         Args:
-            certificate_chain: The trusted certificates.
+            certificate_chain: The trusted certificates. Without any, the CA bundle of
+                the `certifi` package (Mozilla's roots) is trusted, as model_signing
+                trusts it.
             log_fingerprints: Log the SHA-256 fingerprints of the trusted and the
                 signature's certificates (logger "modelsign_rs.verifying", level INFO).
         """
+        anchors = [_text_path(c) for c in certificate_chain] or [_default_trust_anchors()]
         self._verifier = {
             "method": "certificate",
-            "certificate_chain": [_text_path(c) for c in certificate_chain],
+            "certificate_chain": anchors,
             "log_fingerprints": log_fingerprints,
         }
         return self
