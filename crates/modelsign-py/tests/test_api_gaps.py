@@ -3,7 +3,10 @@
 - an exception raised by a progress callback leaves no signature, even when the (small)
   model had been hashed and signed before the callback was first called;
 - `use_certificate_verifier()` without `certificate_chain` trusts what model_signing
-  trusts then (certifi's CA bundle, `certifi.where()`), instead of refusing.
+  trusts then (certifi's CA bundle, `certifi.where()`), instead of refusing;
+- keys and certificates are read when the `use_*` method is called, and their errors
+  (missing, unreadable, malformed, wrong password) are raised there, with model_signing's
+  exception types.
 """
 
 from __future__ import annotations
@@ -157,3 +160,106 @@ def test_without_a_chain_a_private_root_is_not_trusted(ms, chain, tmp_path):
         assert raised.value.kind == "certificate", raised.value
     else:
         assert "unable to get local issuer certificate" in str(raised.value), raised.value
+
+
+# ---------------------------------------------------------------------------------------
+# c. Key and certificate errors are raised by the use_* call, with model_signing's types.
+
+SIGNER_CASES = {
+    "missing private key": (lambda k, c: {"private_key": k["missing"]}, FileNotFoundError),
+    "malformed private key": (lambda k, c: {"private_key": k["garbage"]}, ValueError),
+    "public key given as the private key": (lambda k, c: {"private_key": k["public"]}, ValueError),
+    "wrong password": (
+        lambda k, c: {"private_key": k["encrypted"], "password": b"wrong password"},
+        ValueError,
+    ),
+    "encrypted key without its password": (
+        lambda k, c: {"private_key": k["encrypted"]},
+        TypeError,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SIGNER_CASES, ids=list(SIGNER_CASES))
+def test_elliptic_key_signer_errors_are_raised_when_configured(ms, keys, chain, case):
+    options, expected = SIGNER_CASES[case]
+    with pytest.raises(expected):
+        ms.signing.Config().use_elliptic_key_signer(**options(keys, chain))
+
+
+CERTIFICATE_SIGNER_CASES = {
+    "malformed private key": (
+        lambda k, c: {"private_key": k["garbage"], "signing_certificate": c.leaf},
+        ValueError,
+    ),
+    "missing certificate": (
+        lambda k, c: {"private_key": c.leaf_key, "signing_certificate": k["missing"]},
+        FileNotFoundError,
+    ),
+    "malformed certificate": (
+        lambda k, c: {"private_key": c.leaf_key, "signing_certificate": k["garbage"]},
+        ValueError,
+    ),
+    "certificate of another key": (
+        lambda k, c: {"private_key": k["private"], "signing_certificate": c.leaf},
+        ValueError,
+    ),
+    "missing chain file": (
+        lambda k, c: {
+            "private_key": c.leaf_key,
+            "signing_certificate": c.leaf,
+            "certificate_chain": [k["missing"]],
+        },
+        FileNotFoundError,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CERTIFICATE_SIGNER_CASES, ids=list(CERTIFICATE_SIGNER_CASES))
+def test_certificate_signer_errors_are_raised_when_configured(ms, keys, chain, case):
+    options, expected = CERTIFICATE_SIGNER_CASES[case]
+    options = {"certificate_chain": [chain.intermediate], **options(keys, chain)}
+    with pytest.raises(expected):
+        ms.signing.Config().use_certificate_signer(**options)
+
+
+VERIFIER_CASES = {
+    "missing public key": (lambda k: k["missing"], FileNotFoundError),
+    "malformed public key": (lambda k: k["garbage"], ValueError),
+    "private key given as the public key": (lambda k: k["private"], ValueError),
+    "public key on an unsupported curve": (lambda k: k["secp256k1_public"], ValueError),
+}
+
+
+@pytest.mark.parametrize("case", VERIFIER_CASES, ids=list(VERIFIER_CASES))
+def test_elliptic_key_verifier_errors_are_raised_when_configured(ms, keys, case):
+    path, expected = VERIFIER_CASES[case]
+    with pytest.raises(expected):
+        ms.verifying.Config().use_elliptic_key_verifier(public_key=path(keys))
+
+
+@pytest.mark.parametrize(
+    "which, expected",
+    [("missing", FileNotFoundError), ("garbage", ValueError)],
+    ids=["missing certificate", "malformed certificate"],
+)
+def test_certificate_verifier_errors_are_raised_when_configured(ms, keys, which, expected):
+    with pytest.raises(expected):
+        ms.verifying.Config().use_certificate_verifier(certificate_chain=[keys[which]])
+
+
+@pytest.mark.parametrize("impl_name", IMPLEMENTATIONS)
+def test_a_configured_signer_signs_with_the_key_as_it_was_read(keys, tmp_path, impl_name):
+    # The key is read once, when configured: replacing the file afterwards changes
+    # nothing, as with model_signing, which holds the loaded key.
+    impl = load_implementation(impl_name)
+    model = write_model(tmp_path / "model")
+    copy = tmp_path / "key.priv"
+    copy.write_bytes(keys["private"].read_bytes())
+    config = impl.signing.Config().use_elliptic_key_signer(private_key=copy)
+    copy.write_bytes(b"replaced\n")
+    signature = tmp_path / "model.sig"
+    config.sign(model, signature)
+    impl.verifying.Config().use_elliptic_key_verifier(public_key=keys["public"]).verify(
+        model, signature
+    )

@@ -177,3 +177,16 @@ def translated(model_path: str, shard_size: Optional[int] = None) -> Iterator[No
         if new is error:
             raise
         raise new from error
+
+
+@contextlib.contextmanager
+def configuring() -> Iterator[None]:
+    """Raises the native exceptions of reading keys and certificates (a `use_*` method)
+    as model_signing's would: an encrypted key without its password is a TypeError
+    there."""
+    try:
+        yield
+    except _native.InputError as error:
+        if getattr(error, "kind", None) != "password_required":
+            raise
+        raise _rebuilt(error, str(error), TypeError) from error
