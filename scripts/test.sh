@@ -183,15 +183,17 @@ build_python_wheel() {
 }
 
 # A fresh venv holding the wheel and the pinned peers of its tests: model_signing 1.1.1
-# (with pyOpenSSL, which it imports without declaring it) and pytest. Recreated every run,
-# so the tests see what `pip install` of the wheel gives a user, nothing left from before.
+# (with pyOpenSSL, which it imports without declaring it, and its pkcs11 extra, PyKCS11,
+# for signing on the SoftHSM token) and pytest. Recreated every run, so the tests see
+# what `pip install` of the wheel gives a user, nothing left from before.
 create_python_wheel_venv() {
     PYTHON_WHEEL_VENV="$REPO/.cache/py-wheel-venv"
     rm -rf "$PYTHON_WHEEL_VENV"
     python3 -m venv "$PYTHON_WHEEL_VENV"
     "$PYTHON_WHEEL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "$PYTHON_WHEEL" "pytest==$PYTEST_VERSION" \
-        "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION"
+        "model-signing[pkcs11]==$MODEL_SIGNING_VERSION" "pykcs11==1.5.20" \
+        "pyopenssl==$PYOPENSSL_VERSION"
     "$PYTHON_WHEEL_VENV/bin/modelsign" --version
 }
 

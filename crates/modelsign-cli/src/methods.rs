@@ -71,6 +71,7 @@ pub fn certificate(key: &PrivateKeyArgs, certificate: &CertificateChainArgs) -> 
 pub fn pkcs11_key(uri: &str) -> SignerSpec {
     SignerSpec::Pkcs11Key {
         uri: uri.to_owned(),
+        module_directories: Vec::new(),
     }
 }
 
@@ -78,6 +79,7 @@ pub fn pkcs11_certificate(uri: &str, certificate: &CertificateChainArgs) -> Sign
     SignerSpec::Pkcs11Certificate {
         uri: uri.to_owned(),
         certificates: certificates(certificate),
+        module_directories: Vec::new(),
     }
 }
 
@@ -132,6 +134,7 @@ pub fn sigstore_signer(args: &SigstoreSignerArgs) -> SignerSpec {
                 client_id: args.client_id.clone(),
                 client_secret: Some(args.client_secret.clone()),
                 force_oob: args.oauth_force_oob,
+                oidc_issuer: None,
             },
         },
     })

@@ -69,7 +69,18 @@ fn signing_error(message: String) -> PyErr {
 }
 
 pub fn spec_error(error: SpecError) -> PyErr {
-    classified(error, signing_error)
+    // model_signing raises TypeError for an encrypted key without its password; the
+    // package tells it apart by `kind`.
+    let password_required = matches!(error, SpecError::PasswordRequired { .. });
+    let exception = classified(error, signing_error);
+    if password_required {
+        let annotated =
+            Python::attach(|py| exception.value(py).setattr("kind", "password_required"));
+        if let Err(e) = annotated {
+            return e;
+        }
+    }
+    exception
 }
 
 /// A model that cannot be walked as model_signing would walk it, as `InputError` with the

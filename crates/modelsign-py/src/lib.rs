@@ -74,32 +74,53 @@ fn manifest_dict<'py>(py: Python<'py>, manifest: &Manifest) -> PyResult<Bound<'p
     Ok(dict)
 }
 
+/// A signer built from a signer dict when it was configured: its key read (and a PKCS#11
+/// token logged in to) once, as model_signing's `use_*` methods do, so their errors are
+/// raised there and `sign` uses the key as it was then.
+#[pyclass(frozen, module = "modelsign_rs._native")]
+struct PreparedSigner {
+    built: modelsign::spec::BuiltSigner,
+}
+
+/// Builds the signer a signer dict describes (see [`PreparedSigner`]).
+#[pyfunction]
+fn prepare_signer(py: Python<'_>, signer: &Bound<'_, PyDict>) -> PyResult<PreparedSigner> {
+    let spec = settings::signer_spec(signer)?;
+    let built = py.detach(|| spec.build(&SignInOnly)).map_err(spec_error)?;
+    Ok(PreparedSigner { built })
+}
+
 /// Hashes the model and writes its signature (a Sigstore bundle) to `signature_path`.
+/// `signer` is a [`PreparedSigner`] or a signer dict, built here (a Sigstore signer's
+/// identity token is wanted only when signing). Should the progress callback raise, even
+/// after the work is done, no signature is written.
 #[pyfunction]
 #[pyo3(signature = (model_path, signature_path, *, signer, hashing, max_workers=None, progress=None))]
 fn sign(
     py: Python<'_>,
     model_path: PathBuf,
     signature_path: PathBuf,
-    signer: &Bound<'_, PyDict>,
+    signer: &Bound<'_, PyAny>,
     hashing: &Bound<'_, PyDict>,
     max_workers: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<()> {
     let settings = settings::hash_settings(&model_path, hashing, max_workers)?;
-    let spec = settings::signer_spec(signer)?;
-    let built = py.detach(|| spec.build(&SignInOnly)).map_err(spec_error)?;
-    let signer = built.signer;
-    run_detached(py, progress, |progress| {
-        modelsign::sign_model(
-            &model_path,
-            &settings,
-            signer.as_ref(),
-            &signature_path,
-            progress,
-        )
+    let built_here;
+    let prepared;
+    let signer: &dyn modelsign::Signer = if let Ok(given) = signer.cast::<PreparedSigner>() {
+        prepared = given.clone().unbind();
+        prepared.get().built.signer.as_ref()
+    } else {
+        built_here = prepare_signer(py, signer.cast::<PyDict>()?)?;
+        built_here.built.signer.as_ref()
+    };
+    let signed = run_detached(py, progress, |progress| {
+        modelsign::sign_model_unwritten(&model_path, &settings, signer, &signature_path, progress)
     })?
     .map_err(|e| sign_error(e, &model_path))?;
+    py.detach(|| signed.bundle.write_atomic(&signature_path))
+        .map_err(|e| sign_error(e.into(), &model_path))?;
     Ok(())
 }
 
@@ -122,8 +143,28 @@ impl modelsign::spec::Prompter for SignInOnly {
     }
 }
 
+/// A verifier built from a verifier dict when it was configured: its public key or trust
+/// anchors read once, as model_signing's `use_*` methods do.
+#[pyclass(frozen, module = "modelsign_rs._native")]
+struct PreparedVerifier {
+    built: modelsign::spec::BuiltVerifier,
+    log_fingerprints: bool,
+}
+
+/// Builds the verifier a verifier dict describes (see [`PreparedVerifier`]).
+#[pyfunction]
+fn prepare_verifier(py: Python<'_>, verifier: &Bound<'_, PyDict>) -> PyResult<PreparedVerifier> {
+    let (spec, log_fingerprints) = settings::verifier_spec(verifier)?;
+    let built = py.detach(|| spec.build()).map_err(spec_error)?;
+    Ok(PreparedVerifier {
+        built,
+        log_fingerprints,
+    })
+}
+
 /// Verifies the model against its signature; returns a report, raises
-/// `VerificationError` (or `InputError`, `FileNotFoundError`) otherwise.
+/// `VerificationError` (or `InputError`, `FileNotFoundError`) otherwise. `verifier` is a
+/// [`PreparedVerifier`] or a verifier dict, built here.
 #[pyfunction]
 #[pyo3(signature = (model_path, signature_path, *, verifier, hashing=None, ignore_unsigned_files=false, max_workers=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
@@ -131,17 +172,23 @@ fn verify<'py>(
     py: Python<'py>,
     model_path: PathBuf,
     signature_path: PathBuf,
-    verifier: &Bound<'py, PyDict>,
+    verifier: &Bound<'py, PyAny>,
     hashing: Option<&Bound<'py, PyDict>>,
     ignore_unsigned_files: bool,
     max_workers: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (spec, log_fingerprints) = settings::verifier_spec(verifier)?;
+    let prepared = match verifier.cast::<PreparedVerifier>() {
+        Ok(given) => given.clone().unbind(),
+        Err(_) => Py::new(py, prepare_verifier(py, verifier.cast::<PyDict>()?)?)?,
+    };
+    let PreparedVerifier {
+        built,
+        log_fingerprints,
+    } = prepared.get();
     let hashing = hashing
         .map(|h| settings::hash_settings(&model_path, h, max_workers))
         .transpose()?;
-    let built = py.detach(|| spec.build()).map_err(spec_error)?;
     let bundle = py
         .detach(|| Bundle::read(&signature_path))
         .map_err(bundle_error)?;
@@ -155,13 +202,13 @@ fn verify<'py>(
         honour_recorded_allow_symlinks: false,
         ..VerifyOptions::default()
     };
-    let verifier = built.verifier;
+    let verifier = built.verifier.as_ref();
     let report = run_detached(py, progress, |progress| {
-        modelsign::verify_model(&model_path, &bundle, verifier.as_ref(), &options, progress)
+        modelsign::verify_model(&model_path, &bundle, verifier, &options, progress)
     })?
     .map_err(|e| verify_error(py, e, &model_path))?;
     let dict = report_dict(py, &report)?;
-    if log_fingerprints {
+    if *log_fingerprints {
         dict.set_item("anchor_fingerprints", &built.anchor_fingerprints)?;
         dict.set_item(
             "signature_fingerprints",
@@ -227,6 +274,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(hash, m)?)?;
+    m.add_class::<PreparedSigner>()?;
+    m.add_class::<PreparedVerifier>()?;
+    m.add_function(wrap_pyfunction!(prepare_signer, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_verifier, m)?)?;
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;

@@ -207,16 +207,6 @@ fn certificates(entries: &Entries<'_>) -> PyResult<CertificateFiles> {
     })
 }
 
-fn no_module_paths(entries: &Entries<'_>) -> PyResult<()> {
-    if entries.paths("module_paths")?.is_empty() {
-        Ok(())
-    } else {
-        Err(InputError::new_err(
-            "module_paths is not supported: name the PKCS#11 module in the URI (module-path=… or module-name=…)",
-        ))
-    }
-}
-
 /// The signer dict (`method`: key, certificate, sigstore, pkcs11, pkcs11-certificate) as
 /// the library's spec.
 pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
@@ -253,9 +243,9 @@ pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
                 "PKCS#11 signer",
                 &["method", "pkcs11_uri", "module_paths"],
             )?;
-            no_module_paths(&e)?;
             SignerSpec::Pkcs11Key {
                 uri: e.required_string("pkcs11_uri")?,
+                module_directories: e.paths("module_paths")?,
             }
         }
         "pkcs11-certificate" => {
@@ -271,10 +261,10 @@ pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
                     "allow_unverifiable_certificate",
                 ],
             )?;
-            no_module_paths(&e)?;
             SignerSpec::Pkcs11Certificate {
                 uri: e.required_string("pkcs11_uri")?,
                 certificates: certificates(&e)?,
+                module_directories: e.paths("module_paths")?,
             }
         }
         "sigstore" => {
@@ -293,11 +283,6 @@ pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
                     "trust_config",
                 ],
             )?;
-            if e.string("oidc_issuer")?.is_some() {
-                return Err(InputError::new_err(
-                    "oidc_issuer is not supported: the signing config (trust_config) names the identity provider",
-                ));
-            }
             let defaults = SignIn::default();
             SignerSpec::Sigstore(SigstoreSignerSpec {
                 use_staging: e.flag("use_staging", false)?,
@@ -309,6 +294,7 @@ pub fn signer_spec(dict: &Bound<'_, PyDict>) -> PyResult<SignerSpec> {
                         client_id: e.string("client_id")?.unwrap_or(defaults.client_id),
                         client_secret: e.string("client_secret")?,
                         force_oob: e.flag("force_oob", false)?,
+                        oidc_issuer: e.string("oidc_issuer")?,
                     },
                 },
             })

@@ -104,9 +104,9 @@ pub use keys::{PrivateKey, PublicKey};
 pub use manifest::{Manifest, ManifestDiff};
 pub use model::{IgnoreSet, ShardAlgorithmName, SingleFileName, WalkOptions};
 pub use signing::{
-    sign_manifest, sign_model, sign_payload, CertificateSigner, IdentityTokenSecret, KeySigner,
-    PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, SignWarning, SignedModel, Signer,
-    SigstoreServices, SigstoreSigner, UnverifiableCertificate,
+    sign_manifest, sign_model, sign_model_unwritten, sign_payload, CertificateSigner,
+    IdentityTokenSecret, KeySigner, PaeSigner, Pkcs11Key, Pkcs11Signer, Pkcs11Uri, SignWarning,
+    SignedModel, Signer, SigstoreServices, SigstoreSigner, UnverifiableCertificate,
 };
 pub use verifying::{
     verify_model, CertificateVerifier, IdentityPolicy, KeyVerifier, SignerIdentity,

@@ -288,6 +288,9 @@ pub struct SignIn {
     pub client_secret: Option<String>,
     /// Paste a code instead of a browser redirect.
     pub force_oob: bool,
+    /// The identity provider to sign in with instead of the signing config's (as
+    /// model_signing's `oidc_issuer`); only an interactive sign-in uses it.
+    pub oidc_issuer: Option<String>,
 }
 
 impl Default for SignIn {
@@ -296,6 +299,7 @@ impl Default for SignIn {
             client_id: "sigstore".to_owned(),
             client_secret: None,
             force_oob: false,
+            oidc_issuer: None,
         }
     }
 }
@@ -323,7 +327,8 @@ impl TokenSpec {
     }
 
     /// The identity token, by the precedence above; `oidc_url` is the provider an
-    /// interactive sign-in would use (the signing config's).
+    /// interactive sign-in would use (the signing config's) unless
+    /// [`SignIn::oidc_issuer`] names another.
     pub fn resolve(
         &self,
         oidc_url: Option<&str>,
@@ -346,7 +351,12 @@ impl TokenSpec {
         {
             return Err(SpecError::ClientSecretUnsupported);
         }
-        let Some(oidc_url) = oidc_url else {
+        let chosen = self
+            .sign_in
+            .oidc_issuer
+            .as_deref()
+            .filter(|url| !url.is_empty());
+        let Some(oidc_url) = chosen.or(oidc_url) else {
             return Err(SpecError::NoIdentityToken {
                 provider_listed: false,
             });
@@ -388,6 +398,9 @@ pub enum SignerSpec {
     Pkcs11Key {
         /// The key's URI.
         uri: String,
+        /// Folders to look for the URI's `module-name` in; empty: the default ones
+        /// ([`crate::signing::pkcs11::default_module_directories`]).
+        module_directories: Vec<PathBuf>,
     },
     /// A PKCS#11 token's key and its certificate chain (`pkcs11-certificate`).
     Pkcs11Certificate {
@@ -395,6 +408,8 @@ pub enum SignerSpec {
         uri: String,
         /// Its certificates.
         certificates: CertificateFiles,
+        /// As for [`SignerSpec::Pkcs11Key`].
+        module_directories: Vec<PathBuf>,
     },
     /// Sigstore keyless signing (`sigstore`).
     Sigstore(SigstoreSignerSpec),
@@ -506,14 +521,21 @@ impl SignerSpec {
                 let reason = signer.unverifiable().map(|r| r.to_string());
                 Ok(BuiltSigner::with_key(signer, public).warn_unverifiable(reason))
             }
-            SignerSpec::Pkcs11Key { uri } => {
-                let key = open_pkcs11_key(uri, prompter)?;
+            SignerSpec::Pkcs11Key {
+                uri,
+                module_directories,
+            } => {
+                let key = open_pkcs11_key(uri, module_directories, prompter)?;
                 let public = key.public_key().clone();
                 Ok(BuiltSigner::with_key(Pkcs11Signer::key(key), public))
             }
-            SignerSpec::Pkcs11Certificate { uri, certificates } => {
+            SignerSpec::Pkcs11Certificate {
+                uri,
+                certificates,
+                module_directories,
+            } => {
                 let (leaf, chain) = certificates.read()?;
-                let key = open_pkcs11_key(uri, prompter)?;
+                let key = open_pkcs11_key(uri, module_directories, prompter)?;
                 let signer = Pkcs11Signer::certificate(key, leaf, chain, certificates.unverifiable)
                     .map_err(|e| match e {
                         SignError::Key(KeyError::CertificateMismatch) => {
@@ -545,10 +567,19 @@ impl SignerSpec {
     }
 }
 
-fn open_pkcs11_key(uri: &str, prompter: &dyn Prompter) -> Result<Pkcs11Key, SpecError> {
+fn open_pkcs11_key(
+    uri: &str,
+    module_directories: &[PathBuf],
+    prompter: &dyn Prompter,
+) -> Result<Pkcs11Key, SpecError> {
     let uri = Pkcs11Uri::parse(uri)?;
     let ask = |token: &str| prompter.token_pin(token);
-    Ok(Pkcs11Key::open(&uri, Some(&ask))?)
+    let key = if module_directories.is_empty() {
+        Pkcs11Key::open(&uri, Some(&ask))?
+    } else {
+        Pkcs11Key::open_searching(&uri, module_directories, Some(&ask))?
+    };
+    Ok(key)
 }
 
 /// Which Sigstore signer identities a verifier accepts.

@@ -35,6 +35,28 @@ else:  # pragma: no cover - exercised only without cryptography
         were altered). A `VerificationError`, so a ValueError."""
 
 
+try:
+    from sigstore.errors import VerificationError as _SigstoreVerificationErrorBase
+except ImportError:  # sigstore is optional; without it the error is a ValueError only
+    _SigstoreVerificationErrorBase = None
+
+
+if _SigstoreVerificationErrorBase is not None:
+
+    class SigstoreIdentityError(VerificationError, _SigstoreVerificationErrorBase):  # type: ignore[misc,valid-type]
+        """A Sigstore signature made by another identity, or vouched for by another
+        identity provider, than the verifier expects. A `VerificationError` (so a
+        ValueError), and also `sigstore.errors.VerificationError`, which model_signing
+        raises here."""
+
+else:  # pragma: no cover - exercised only without sigstore
+
+    class SigstoreIdentityError(VerificationError):  # type: ignore[no-redef]
+        """A Sigstore signature made by another identity, or vouched for by another
+        identity provider, than the verifier expects. A `VerificationError`, so a
+        ValueError."""
+
+
 KEY_MISMATCH_MESSAGE = (
     "Key mismatch: The public key hash in the signature's verification material does not "
     "match the provided public key. "
@@ -126,6 +148,8 @@ def _verification_error(
         return _rebuilt(error, KEY_MISMATCH_MESSAGE)
     if kind == "bad_signature":
         return _rebuilt(error, str(error), InvalidSignatureError)
+    if kind in ("identity_mismatch", "issuer_mismatch"):
+        return _rebuilt(error, str(error), SigstoreIdentityError)
     return error
 
 
@@ -153,3 +177,16 @@ def translated(model_path: str, shard_size: Optional[int] = None) -> Iterator[No
         if new is error:
             raise
         raise new from error
+
+
+@contextlib.contextmanager
+def configuring() -> Iterator[None]:
+    """Raises the native exceptions of reading keys and certificates (a `use_*` method)
+    as model_signing's would: an encrypted key without its password is a TypeError
+    there."""
+    try:
+        yield
+    except _native.InputError as error:
+        if getattr(error, "kind", None) != "password_required":
+            raise
+        raise _rebuilt(error, str(error), TypeError) from error

@@ -1,6 +1,6 @@
 """Type stubs of the native module (crates/modelsign-py/src/lib.rs)."""
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 __version__: str
 
@@ -107,11 +107,19 @@ def hash(
     max_workers: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> ManifestData: ...
+class PreparedSigner:
+    """A signer built by `prepare_signer`: its key read, a PKCS#11 token logged in to."""
+
+class PreparedVerifier:
+    """A verifier built by `prepare_verifier`: its key or trust anchors read."""
+
+def prepare_signer(signer: Dict[str, Any]) -> PreparedSigner: ...
+def prepare_verifier(verifier: Dict[str, Any]) -> PreparedVerifier: ...
 def sign(
     model_path: str,
     signature_path: str,
     *,
-    signer: Dict[str, Any],
+    signer: Union[PreparedSigner, Dict[str, Any]],
     hashing: HashingOptions,
     max_workers: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
@@ -120,7 +128,7 @@ def verify(
     model_path: str,
     signature_path: str,
     *,
-    verifier: Dict[str, Any],
+    verifier: Union[PreparedVerifier, Dict[str, Any]],
     hashing: Optional[HashingOptions] = None,
     ignore_unsigned_files: bool = False,
     max_workers: Optional[int] = None,

@@ -30,6 +30,13 @@ def sign(model_path: PathLike, signature_path: PathLike) -> None:
     Config().sign(model_path, signature_path)
 
 
+def _prepared(signer: Dict[str, Any]) -> Any:
+    """The native signer for `signer`: the key (or token) is read now, as model_signing
+    reads it when configured, so its errors are raised by the `use_*` call."""
+    with _errors.configuring():
+        return _native.prepare_signer(signer)
+
+
 class Config:
     """What to sign with and how to hash. Without a signer configured, `sign` uses
     Sigstore with its defaults. The `use_*` methods and `set_hashing_config` return the
@@ -38,15 +45,19 @@ class Config:
     def __init__(self):
         """No signer yet (Sigstore is used if none is chosen) and the default hashing."""
         self._hashing_config = _hashing.Config()
-        self._signer: Optional[Dict[str, Any]] = None
+        # A signer dict (Sigstore: built when signing, since its identity token is wanted
+        # only then) or the native signer built from one when configured.
+        self._signer: Optional[Any] = None
 
     def sign(self, model_path: PathLike, signature_path: PathLike) -> None:
         """Hashes the model at `model_path` and writes its signature to `signature_path`.
 
         Raises:
             ValueError: A symbolic link in the model while links are refused, a model path
-                that is not a file or folder, an unusable key or certificate.
-            FileNotFoundError: A key or certificate file is missing.
+                that is not a file or folder.
+            FileNotFoundError: A Sigstore trust config is missing.
+
+        The `use_*` methods raise the errors of the keys and certificates they read.
         """
         self._sign(model_path, signature_path, None)
 
@@ -99,8 +110,9 @@ class Config:
         logged in the transparency log.
 
         Args:
-            oidc_issuer: The identity provider's URL. Not supported here: the signing
-                config (`trust_config`) names the provider; giving one fails at `sign`.
+            oidc_issuer: The identity provider to sign in with, instead of the one the
+                signing config names; only the interactive sign-in uses it (a given
+                `identity_token` or ambient credentials are used as they are).
             use_ambient_credentials: Take the identity token from the environment (a CI
                 provider's) instead of signing in.
             use_staging: Use Sigstore's staging instance (for tests).
@@ -129,12 +141,17 @@ class Config:
     ) -> "Config":
         """Signs with the elliptic-curve private key in the PEM file `private_key`
         (encrypted with `password`, if given: bytes as model_signing takes it, or a str);
-        verify with its public key."""
-        self._signer = {
-            "method": "key",
-            "private_key": _text_path(private_key),
-            "password": password,
-        }
+        verify with its public key. The key is read here.
+
+        Raises:
+            FileNotFoundError: The key file is missing.
+            ValueError: The key is malformed, not an EC key on P-256, P-384 or P-521, or
+                `password` is wrong.
+            TypeError: The key is encrypted and no `password` was given.
+        """
+        self._signer = _prepared(
+            {"method": "key", "private_key": _text_path(private_key), "password": password}
+        )
         return self
 
     def use_certificate_signer(
@@ -148,28 +165,42 @@ class Config:
         `certificate_chain` (the intermediate certificates up to a root) in the signature;
         verify with the root.
 
-        Raises (at `sign`):
-            ValueError: The certificate is not that of the private key.
+        Raises (here: the key and certificates are read when configured):
+            FileNotFoundError: A key or certificate file is missing.
+            ValueError: A malformed key or certificate; the certificate is not that of
+                the private key.
         """
-        self._signer = {
-            "method": "certificate",
-            "private_key": _text_path(private_key),
-            "signing_certificate": _text_path(signing_certificate),
-            "certificate_chain": [_text_path(c) for c in certificate_chain],
-        }
+        self._signer = _prepared(
+            {
+                "method": "certificate",
+                "private_key": _text_path(private_key),
+                "signing_certificate": _text_path(signing_certificate),
+                "certificate_chain": [_text_path(c) for c in certificate_chain],
+            }
+        )
         return self
 
     def use_pkcs11_signer(
         self, *, pkcs11_uri: str, module_paths: Iterable[str] = frozenset()
     ) -> "Config":
         """Signs with a key on a PKCS#11 token (an HSM, a smart card), named by the RFC
-        7512 URI `pkcs11_uri`; name the module in the URI (`module-path=` or
-        `module-name=`): a non-empty `module_paths` fails at `sign`."""
-        self._signer = {
-            "method": "pkcs11",
-            "pkcs11_uri": pkcs11_uri,
-            "module_paths": [_text_path(p) for p in module_paths],
-        }
+        7512 URI `pkcs11_uri`. The URI names the module: `module-path=` (the module file,
+        or a folder to search) or `module-name=` (e.g. `softhsm2` for
+        `libsofthsm2.so`), looked for in the folders `module_paths` (default: the usual
+        PKCS#11 folders, model_signing's two among them). The token is opened and logged
+        in to here, as model_signing does.
+
+        Raises:
+            ValueError: No such module, token or key; a key that is not an EC key on
+                P-256, P-384 or P-521.
+        """
+        self._signer = _prepared(
+            {
+                "method": "pkcs11",
+                "pkcs11_uri": pkcs11_uri,
+                "module_paths": [_text_path(p) for p in module_paths],
+            }
+        )
         return self
 
     def use_pkcs11_certificate_signer(
@@ -181,12 +212,19 @@ class Config:
         module_paths: Iterable[str] = frozenset(),
     ) -> "Config":
         """As `use_pkcs11_signer`, putting the key's `signing_certificate` and the
-        `certificate_chain` up to a root in the signature (verify with the root)."""
-        self._signer = {
-            "method": "pkcs11-certificate",
-            "pkcs11_uri": pkcs11_uri,
-            "signing_certificate": _text_path(signing_certificate),
-            "certificate_chain": [_text_path(c) for c in certificate_chain],
-            "module_paths": [_text_path(p) for p in module_paths],
-        }
+        `certificate_chain` up to a root in the signature (verify with the root).
+
+        Raises:
+            ValueError: As `use_pkcs11_signer`; the certificate is not that of the key.
+            FileNotFoundError: A certificate file is missing.
+        """
+        self._signer = _prepared(
+            {
+                "method": "pkcs11-certificate",
+                "pkcs11_uri": pkcs11_uri,
+                "signing_certificate": _text_path(signing_certificate),
+                "certificate_chain": [_text_path(c) for c in certificate_chain],
+                "module_paths": [_text_path(p) for p in module_paths],
+            }
+        )
         return self

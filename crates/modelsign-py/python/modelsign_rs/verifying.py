@@ -22,10 +22,16 @@ from typing import Any, Dict, List, Optional
 
 from modelsign_rs import _errors, _native
 from modelsign_rs import hashing as _hashing
-from modelsign_rs._errors import InvalidSignatureError, VerificationError
+from modelsign_rs._errors import InvalidSignatureError, SigstoreIdentityError, VerificationError
 from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
 
-__all__ = ["Config", "InvalidSignatureError", "VerificationError", "VerificationReport"]
+__all__ = [
+    "Config",
+    "InvalidSignatureError",
+    "SigstoreIdentityError",
+    "VerificationError",
+    "VerificationReport",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -49,6 +55,26 @@ class VerificationReport:
     notes: List[str]
 
 
+def _prepared(verifier: Dict[str, Any]) -> Any:
+    """The native verifier for `verifier`: keys and certificates are read now, as
+    model_signing reads them when configured."""
+    with _errors.configuring():
+        return _native.prepare_verifier(verifier)
+
+
+def _default_trust_anchors() -> str:
+    """What model_signing trusts when given no certificate chain: certifi's CA bundle."""
+    try:
+        import certifi
+    except ImportError as error:
+        raise ValueError(
+            "no certificate_chain given, and the default (the certifi package's CA "
+            "bundle, as model_signing uses) is not installed: pip install certifi, or "
+            "pass the trusted root certificates"
+        ) from error
+    return certifi.where()
+
+
 class Config:
     """How to verify: which verifier (a `use_*` method; required), how to hash the model
     (by default as the signature records it) and whether files the signature does not
@@ -57,7 +83,7 @@ class Config:
     def __init__(self):
         """No verifier yet; hashing as the signature records; unsigned files refused."""
         self._hashing_config: Optional[_hashing.Config] = None
-        self._verifier: Optional[Dict[str, Any]] = None
+        self._verifier: Optional[Any] = None
         self._ignore_unsigned_files = False
 
     def verify(self, model_path: PathLike, signature_path: PathLike) -> None:
@@ -72,6 +98,9 @@ class Config:
                 link while links are refused; a model path that is not a file or folder.
             InvalidSignatureError: The signature does not match what it signs; it is also
                 `cryptography.exceptions.InvalidSignature` when cryptography is installed.
+            SigstoreIdentityError: A Sigstore signature by another identity or identity
+                provider than `use_sigstore_verifier` names; it is also
+                `sigstore.errors.VerificationError` when sigstore is installed.
             FileNotFoundError: The signature file is missing.
         """
         self._verify(model_path, signature_path, None)
@@ -155,19 +184,26 @@ class Config:
             trust_config: A trusted root or client trust configuration to use instead of
                 the public instance's.
         """
-        self._verifier = {
-            "method": "sigstore",
-            "identity": identity,
-            "oidc_issuer": oidc_issuer,
-            "use_staging": use_staging,
-            "trust_config": None if trust_config is None else _text_path(trust_config),
-        }
+        self._verifier = _prepared(
+            {
+                "method": "sigstore",
+                "identity": identity,
+                "oidc_issuer": oidc_issuer,
+                "use_staging": use_staging,
+                "trust_config": None if trust_config is None else _text_path(trust_config),
+            }
+        )
         return self
 
     def use_elliptic_key_verifier(self, *, public_key: PathLike) -> "Config":
         """Verifies signatures made by the private key of the PEM public key file
-        `public_key`."""
-        self._verifier = {"method": "key", "public_key": _text_path(public_key)}
+        `public_key`, which is read here.
+
+        Raises:
+            FileNotFoundError: The file is missing.
+            ValueError: It is not a PEM public key on P-256, P-384 or P-521.
+        """
+        self._verifier = _prepared({"method": "key", "public_key": _text_path(public_key)})
         return self
 
     def use_certificate_verifier(
@@ -180,13 +216,18 @@ class Config:
         (PEM files of trusted roots).
 
         Args:
-            certificate_chain: The trusted certificates.
+            certificate_chain: The trusted certificates, read here. Without any, the CA
+                bundle of the `certifi` package (Mozilla's roots) is trusted, as
+                model_signing trusts it.
             log_fingerprints: Log the SHA-256 fingerprints of the trusted and the
                 signature's certificates (logger "modelsign_rs.verifying", level INFO).
         """
-        self._verifier = {
-            "method": "certificate",
-            "certificate_chain": [_text_path(c) for c in certificate_chain],
-            "log_fingerprints": log_fingerprints,
-        }
+        anchors = [_text_path(c) for c in certificate_chain] or [_default_trust_anchors()]
+        self._verifier = _prepared(
+            {
+                "method": "certificate",
+                "certificate_chain": anchors,
+                "log_fingerprints": log_fingerprints,
+            }
+        )
         return self

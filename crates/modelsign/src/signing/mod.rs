@@ -107,7 +107,7 @@ pub fn check_signature_path(
 pub struct SignedModel {
     /// The manifest signed.
     pub manifest: Manifest,
-    /// The signature, as written.
+    /// The signature (as written, by [`sign_model`]).
     pub bundle: Bundle,
     /// What the signer should know about the signature, which was written all the same
     /// (a form that another implementation cannot verify).
@@ -118,6 +118,22 @@ pub struct SignedModel {
 /// A signature file inside the model is excluded from the manifest (and recorded as
 /// excluded). On any error nothing is written.
 pub fn sign_model(
+    model_path: &Path,
+    settings: &HashSettings,
+    signer: &dyn Signer,
+    signature_path: &Path,
+    progress: &Progress,
+) -> Result<SignedModel, SignError> {
+    let signed = sign_model_unwritten(model_path, settings, signer, signature_path, progress)?;
+    signed.bundle.write_atomic(signature_path)?;
+    Ok(signed)
+}
+
+/// As [`sign_model`], without writing the signature: for a caller that decides only
+/// afterwards whether to keep it (one whose progress callback may still fail once the
+/// work is done), and then writes `bundle` with [`Bundle::write_atomic`] to the same
+/// `signature_path`, which the manifest was made for.
+pub fn sign_model_unwritten(
     model_path: &Path,
     settings: &HashSettings,
     signer: &dyn Signer,
@@ -136,7 +152,6 @@ pub fn sign_model(
     let (model, manifest) = settings.walk_and_hash(model_path, progress)?;
     let payload = statement::encode_with(&manifest, settings.walk.shard_algorithm_name);
     let bundle = sign_payload(payload, signer)?;
-    bundle.write_atomic(signature_path)?;
     Ok(SignedModel {
         manifest,
         bundle,

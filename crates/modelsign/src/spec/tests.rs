@@ -122,6 +122,40 @@ fn without_a_token_the_prompter_signs_in_with_the_signing_configs_provider() {
 }
 
 #[test]
+fn an_oidc_issuer_given_is_where_the_prompter_signs_in_instead_of_the_signing_configs() {
+    let prompter = Scripted {
+        token: Some(jwt("dave@example.com")),
+        ..Scripted::default()
+    };
+    let with_issuer = |issuer: &str| TokenSpec {
+        sign_in: SignIn {
+            oidc_issuer: Some(issuer.to_owned()),
+            ..SignIn::default()
+        },
+        ..interactive_only()
+    };
+    with_issuer("https://other-provider.example")
+        .resolve(Some("https://oauth.example"), &prompter)
+        .expect("signed in");
+    // Also when the signing config lists no provider at all.
+    with_issuer("https://other-provider.example")
+        .resolve(None, &prompter)
+        .expect("signed in");
+    // An empty one is none, as model_signing takes it.
+    with_issuer("")
+        .resolve(Some("https://oauth.example"), &prompter)
+        .expect("signed in");
+    assert_eq!(
+        *prompter.asked.borrow(),
+        [
+            "sign in at https://other-provider.example as sigstore",
+            "sign in at https://other-provider.example as sigstore",
+            "sign in at https://oauth.example as sigstore",
+        ]
+    );
+}
+
+#[test]
 fn with_nobody_to_sign_in_or_no_provider_there_is_no_token() {
     let no_one = interactive_only()
         .resolve(Some("https://oauth.example"), &NoPrompts)

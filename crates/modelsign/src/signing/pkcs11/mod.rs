@@ -85,7 +85,18 @@ impl Pkcs11Key {
     /// not at all if the token allows it) and finds the private key and its public key.
     /// A wrong PIN is never retried: repeated wrong PINs lock the token.
     pub fn open(uri: &Pkcs11Uri, prompt: Option<PinPrompt<'_>>) -> Result<Self, Pkcs11Error> {
-        let token = open_token(uri)?;
+        Self::open_searching(uri, &default_module_directories(), prompt)
+    }
+
+    /// As [`Pkcs11Key::open`], looking for the URI's `module-name` in `module_directories`
+    /// instead of [`default_module_directories`] (model_signing's `module_paths`). A
+    /// `module-path` in the URI still wins.
+    pub fn open_searching(
+        uri: &Pkcs11Uri,
+        module_directories: &[PathBuf],
+        prompt: Option<PinPrompt<'_>>,
+    ) -> Result<Self, Pkcs11Error> {
+        let token = open_token(uri, module_directories)?;
         login(&token, uri, prompt)?;
         let criteria = KeyCriteria::from_uri(uri)?;
         let key = find_one(&token, &criteria, ObjectClass::PRIVATE_KEY)?;
@@ -146,7 +157,7 @@ impl Pkcs11Key {
 /// Reads the public key the URI names (a public-key object, else the key's certificate),
 /// logging in only if the URI carries a PIN: public objects are readable without one.
 pub fn export_public_key(uri: &Pkcs11Uri) -> Result<PublicKey, Pkcs11Error> {
-    let token = open_token(uri)?;
+    let token = open_token(uri, &default_module_directories())?;
     if uri.pin().is_some() {
         login(&token, uri, None)?;
     }
@@ -254,8 +265,8 @@ impl OpenToken {
     }
 }
 
-fn open_token(uri: &Pkcs11Uri) -> Result<OpenToken, Pkcs11Error> {
-    let module = find_module(uri, &default_module_directories())?;
+fn open_token(uri: &Pkcs11Uri, module_directories: &[PathBuf]) -> Result<OpenToken, Pkcs11Error> {
+    let module = find_module(uri, module_directories)?;
     let context = Pkcs11::new(&module).map_err(|e| Pkcs11Error::ModuleLoad {
         path: module.clone(),
         reason: e.to_string(),
