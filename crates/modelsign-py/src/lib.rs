@@ -6,6 +6,7 @@
 //! The GIL is released while the work runs; a progress callback, and Ctrl-C, are served
 //! from the calling thread meanwhile (see [`work`]).
 
+mod attest;
 mod errors;
 mod settings;
 mod work;
@@ -220,5 +221,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::sign_card, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::verify_card, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::record_provenance, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::verify_provenance, m)?)?;
     Ok(())
 }
