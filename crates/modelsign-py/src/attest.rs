@@ -107,6 +107,40 @@ pub fn sign_card<'py>(
     Ok(dict)
 }
 
+/// Drafts a card (`modelsign card init`) from what the model folder says (a Hugging Face
+/// README's front matter, evaluation results, config.json) and the model's root digest,
+/// adding the results of each `evals` file. Returns `{"yaml", "model", "root_digest",
+/// "metrics", "datasets", "notes", "unknown_metrics"}`; the caller writes the YAML.
+#[pyfunction]
+#[pyo3(signature = (model_path, *, hashing, evals=Vec::new(), max_workers=None, progress=None))]
+pub fn draft_card<'py>(
+    py: Python<'py>,
+    model_path: PathBuf,
+    hashing: &Bound<'py, PyDict>,
+    evals: Vec<PathBuf>,
+    max_workers: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let settings = settings::hash_settings(&model_path, hashing, max_workers)?;
+    let mut draft = run_detached(py, progress, |progress| {
+        card::draft(&model_path, &settings, progress)
+    })?
+    .map_err(attest_sign_error)?;
+    for file in &evals {
+        let metrics = card::import_evaluations(file).map_err(attest_sign_error)?;
+        draft.card.metrics.extend(metrics);
+    }
+    let dict = PyDict::new(py);
+    dict.set_item("yaml", draft.card.to_yaml())?;
+    dict.set_item("model", &draft.card.name)?;
+    dict.set_item("root_digest", draft.subject.root_digest_string())?;
+    dict.set_item("metrics", draft.card.metrics.len())?;
+    dict.set_item("datasets", draft.card.datasets.len())?;
+    dict.set_item("notes", &draft.notes)?;
+    dict.set_item("unknown_metrics", draft.card.unknown_metrics())?;
+    Ok(dict)
+}
+
 /// A short, stable name for each way a card fails to verify.
 fn card_kind(error: &CardError) -> &'static str {
     match error {

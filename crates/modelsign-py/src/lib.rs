@@ -221,6 +221,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::draft_card, m)?)?;
     m.add_function(wrap_pyfunction!(attest::sign_card, m)?)?;
     m.add_function(wrap_pyfunction!(attest::verify_card, m)?)?;
     m.add_function(wrap_pyfunction!(attest::record_provenance, m)?)?;

@@ -100,6 +100,14 @@ def cli_main(argv: Optional[List[str]] = None) -> int: ...
 
 # ---- model cards and provenance (src/attest.rs; wrapped by card.py and provenance.py) ----
 
+def draft_card(
+    model_path: str,
+    *,
+    hashing: HashingOptions,
+    evals: List[str] = ...,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]: ...
 def sign_card(
     model_path: str,
     card_path: str,

@@ -8,6 +8,7 @@ Who signs and who is trusted come from the package's `signing.Config` and
 
     from modelsign_rs import card, signing, verifying
 
+    card.draft("finbert").write("card.yaml")  # then review and edit it
     signer = signing.Config().use_elliptic_key_signer(private_key="key.priv")
     card.sign(signer, "finbert", "card.yaml")  # writes model-card.sig
 
@@ -26,6 +27,7 @@ import os
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from modelsign_rs import _native
+from modelsign_rs import hashing as _hashing
 from modelsign_rs import signing as _signing
 from modelsign_rs import verifying as _verifying
 from modelsign_rs._native import VerificationError
@@ -33,12 +35,14 @@ from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
 
 __all__ = [
     "CardPolicyError",
+    "DraftedCard",
     "Metric",
     "PolicyOutcome",
     "SignedCard",
     "Signer",
     "VerifiedCard",
     "FORMATS",
+    "draft",
     "sign",
     "verify",
 ]
@@ -155,6 +159,85 @@ class CardPolicyError(VerificationError):
 
     card: VerifiedCard
     failed: List[PolicyOutcome]
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftedCard:
+    """A card drafted from what a model folder says, to review and edit before signing.
+
+    Attributes:
+        yaml: The card, as `sign` reads it.
+        model_name: The model's name.
+        root_digest: The model's root digest when drafted (the card records it, and
+            signing checks the model still has it).
+        metrics: How many evaluation results it holds.
+        datasets: How many datasets it names.
+        notes: What to check before signing (e.g. results that were skipped).
+        unknown_metrics: Metric names that are not common ones: sign with
+            `allow_custom_metrics=True`, or rename them.
+    """
+
+    yaml: str
+    model_name: str
+    root_digest: str
+    metrics: int
+    datasets: int
+    notes: List[str]
+    unknown_metrics: List[str]
+
+    def write(self, path: PathLike = "card.yaml", *, force: bool = False) -> str:
+        """Writes the YAML to `path` (default "card.yaml", as `modelsign card init -o`)
+        and returns the path written.
+
+        Raises:
+            FileExistsError: `path` exists and `force` is false.
+        """
+        text_path = _text_path(path)
+        with open(text_path, "w" if force else "x", encoding="utf-8") as file:
+            file.write(self.yaml)
+        return text_path
+
+
+def draft(
+    model_path: PathLike,
+    *,
+    evals: Iterable[PathLike] = (),
+    hashing_config: Optional[_hashing.Config] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> DraftedCard:
+    """Drafts a card for the model at `model_path`, as `modelsign card init` does: from a
+    Hugging Face README's front matter (license, datasets, base model, languages, task,
+    model-index results), .eval_results/*.yaml and config.json, plus the model's files and
+    root digest.
+
+    Args:
+        model_path: The model: a folder or a file.
+        evals: More evaluation results: JSON or YAML lists of {metric, value, dataset,
+            split, source, date}.
+        hashing_config: How to hash the model (default: `hashing.Config()`).
+        progress: Called with (bytes_done, total_bytes) while the model is hashed.
+
+    Raises:
+        InputError: An unreadable README or results file, a model that cannot be walked.
+        FileNotFoundError: A results file is missing.
+    """
+    hashing = hashing_config or _hashing.Config()
+    data = _native.draft_card(
+        _text_path(model_path),
+        hashing=hashing._native_settings(),
+        evals=[_text_path(e) for e in evals],
+        max_workers=hashing._max_workers,
+        progress=progress,
+    )
+    return DraftedCard(
+        yaml=data["yaml"],
+        model_name=data["model"],
+        root_digest=data["root_digest"],
+        metrics=data["metrics"],
+        datasets=data["datasets"],
+        notes=list(data["notes"]),
+        unknown_metrics=list(data["unknown_metrics"]),
+    )
 
 
 def _metric(data: Dict[str, Any]) -> Metric:
