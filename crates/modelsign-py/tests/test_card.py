@@ -194,6 +194,56 @@ def test_a_card_signed_by_the_command_verifies_in_python_both_at_the_default_pat
     assert verified.card["license"] == "apache-2.0"
 
 
+def _openssl(folder, *args):
+    done = subprocess.run(["openssl", *args], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def certificate_chain(folder: pathlib.Path):
+    """(leaf key, leaf certificate, root certificate): a code-signing leaf under a root."""
+    folder.mkdir()
+    for name in ("root", "leaf"):
+        _openssl(folder, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", f"{name}.key")
+    (folder / "root.ext").write_text(
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n"
+        "subjectKeyIdentifier=hash\n"
+    )
+    _openssl(folder, "req", "-new", "-key", "root.key", "-subj", "/CN=card root", "-out", "root.csr")
+    _openssl(folder, "x509", "-req", "-in", "root.csr", "-key", "root.key", "-days", "2",
+             "-extfile", "root.ext", "-out", "root.pem")
+    (folder / "leaf.ext").write_text(
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=codeSigning\nauthorityKeyIdentifier=keyid\n"
+    )
+    _openssl(folder, "req", "-new", "-key", "leaf.key", "-subj", "/CN=card leaf", "-out", "leaf.csr")
+    _openssl(folder, "x509", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key",
+             "-days", "2", "-set_serial", "2", "-extfile", "leaf.ext", "-out", "leaf.pem")
+    return folder / "leaf.key", folder / "leaf.pem", folder / "root.pem"
+
+
+def test_a_card_signed_with_a_certificate_chain_verifies_against_its_root(
+    model, keys, card_file, tmp_path
+):
+    leaf_key, leaf, root = certificate_chain(tmp_path / "pki")
+    config = signing.Config().use_certificate_signer(
+        private_key=leaf_key, signing_certificate=leaf, certificate_chain=[]
+    )
+    signature = tmp_path / "card.sig"
+    card.sign(config, model, card_file, signature=signature)
+    roots = verifying.Config().use_certificate_verifier(certificate_chain=[root])
+    verified = card.verify(roots, model, signature)
+    assert "signed with a certificate chained to the given roots" in verified.status
+    done = run_cli(
+        "card", "verify", "certificate", model, "--card-signature", signature,
+        "--certificate-chain", root, "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == verified.status
+    with pytest.raises(modelsign_rs.VerificationError):
+        card.verify(trusted(keys), model, signature)
+
+
 def test_a_policy_that_holds_is_reported_and_one_that_fails_raises_with_the_card(
     model, keys, card_file, tmp_path
 ):

@@ -220,6 +220,31 @@ def test_an_undigested_input_is_recorded_when_allowed_with_a_warning(keys, stage
     assert verified.inputs[0].status == "undigested"
 
 
+def test_a_draft_from_hugging_face_metadata_is_recorded_with_its_claims(keys, tmp_path):
+    adapter = folder(tmp_path, "adapter", b"adapter weights")
+    data = folder(tmp_path, "data", b"tuning rows")
+    (adapter / "README.md").write_text(
+        "---\nbase_model: org/base\nbase_model_relation: finetune\n---\n# adapter\n"
+    )
+    draft = tmp_path / "draft.json"
+    done = run_cli("provenance", "import-hf", adapter, "-o", draft)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(modelsign_rs.InputError, match="without a digest"):
+        provenance.record(signer(keys), draft=draft, inputs={"dataset": data})
+    recorded = provenance.record(
+        signer(keys), draft=draft, inputs={"dataset": data}, allow_undigested=True,
+        parameters={"rank": 8},
+    )
+    assert recorded.stage == "finetune"
+    claimed = recorded.inputs[0]
+    assert (claimed.role, claimed.status, claimed.claimed_by) == (
+        "base-model", "claimed", "README.md front matter `base_model`",
+    )
+    verified = provenance.verify(trusted(keys), adapter)
+    assert [i.status for i in verified.inputs] == ["claimed", "recorded"]
+    assert verified.parameters == {"rank": "8"}
+
+
 def test_one_output_file_or_claims_as_the_command_takes_them(keys, stage, tmp_path):
     base, data, tuned = stage
     file = tmp_path / "finetune.sig"
