@@ -55,7 +55,13 @@ fn stage_record(common: &ProvenanceRecordCommon) -> Result<StageRecord, Failure>
         allow_undigested: common.allow_undigested,
     }
     .record()
-    .map_err(failure)
+    .map_err(|e| match e {
+        // The one way to give a stage here is the flag.
+        ProvenanceError::NoStage => {
+            Failure::input("the draft names no stage: give it with --stage")
+        }
+        e => failure(e),
+    })
 }
 
 fn record(method: &ProvenanceRecordMethod) -> Result<(), Failure> {

@@ -150,6 +150,10 @@ fn card_kind(error: &CardError) -> &'static str {
             verify_kind(e)
         }
         CardError::NoClaimVerifies { source, .. } => card_kind(source),
+        // The model against its own signature: how that failed (a "mismatch", ...).
+        CardError::Attestation(AttestationError::ModelSignatureFails { source, .. }) => {
+            verify_kind(source)
+        }
         _ => "other",
     }
 }

@@ -397,8 +397,9 @@ def test_a_model_signature_stands_in_for_hashing_and_binds_the_card(
     assert verified.root_digest == signed.root_digest
     # The model signature verifies the model: a changed model fails there.
     (model / "config.json").write_bytes(b"{}")
-    with pytest.raises(modelsign_rs.VerificationError):
+    with pytest.raises(modelsign_rs.VerificationError) as raised:
         card.verify(trusted(keys), model, signature, model_signature=model_signature)
+    assert raised.value.kind == "mismatch"
 
 
 def test_progress_is_reported_while_the_model_is_hashed(model, keys, card_file, tmp_path):
