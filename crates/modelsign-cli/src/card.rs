@@ -239,7 +239,7 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
     let verified = card::verify_stored_card(&stored, verifier.as_ref(), binding, &policies)
         .map_err(card_failure)?;
 
-    let status = status_line(&verified, method_name);
+    let status = verified.status_line(method_name);
     let write_file = |format: CardFormatArg, path: &std::path::Path| {
         std::fs::write(
             path,
@@ -297,41 +297,7 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
 
 /// The failure of a card that verified but misses policies, or `None` when all hold.
 fn policy_failure(verified: &VerifiedCard, status: &str) -> Option<Failure> {
-    let failed: Vec<String> = verified
-        .policies
-        .iter()
-        .filter(|p| !p.holds)
-        .map(|p| format!("{} ({})", printable(&p.policy), printable(&p.detail)))
-        .collect();
-    if failed.is_empty() {
-        return None;
-    }
-    let policies = if failed.len() == 1 {
-        "policy"
-    } else {
-        "policies"
-    };
-    Some(Failure::failed(format!(
-        "{status}, but the card does not meet {} {policies}: {}",
-        failed.len(),
-        failed.join("; ")
-    )))
-}
-
-fn status_line(verified: &VerifiedCard, method: &str) -> String {
-    let signed = &verified.signed;
-    let by = match &verified.signer {
-        Some(s) => format!("signed by {} ({})", s.identity, s.issuer),
-        None => format!("signed with {method}"),
-    };
-    // The name and identity are the signer's to choose: shown, they must not act on the
-    // terminal.
-    printable(&format!(
-        "card for {} {by}, bound to the model's root digest {}",
-        signed.card.name,
-        signed.root_digest_string()
-    ))
-    .into_owned()
+    verified.unmet_policies(status).map(Failure::failed)
 }
 
 fn library_format(format: CardFormatArg) -> Format {

@@ -47,14 +47,13 @@ pub fn attest_verify_common<C: clap::Args>(method: &AttestVerifyMethod<C>) -> &C
 pub fn attest_verifier<C: clap::Args>(
     method: &AttestVerifyMethod<C>,
 ) -> Result<(VerifierSpec, &'static str), Failure> {
-    Ok(match method {
-        AttestVerifyMethod::Key(a) => (key_verifier(&a.public_key), "the given public key"),
-        AttestVerifyMethod::Certificate(a) => (
-            certificate_verifier(&a.certificate_chain),
-            "a certificate chained to the given roots",
-        ),
-        AttestVerifyMethod::Sigstore(a) => (sigstore_verifier(&a.sigstore)?, "Sigstore"),
-    })
+    let spec = match method {
+        AttestVerifyMethod::Key(a) => key_verifier(&a.public_key),
+        AttestVerifyMethod::Certificate(a) => certificate_verifier(&a.certificate_chain),
+        AttestVerifyMethod::Sigstore(a) => sigstore_verifier(&a.sigstore)?,
+    };
+    let trusted = spec.trust_description();
+    Ok((spec, trusted))
 }
 
 pub fn key(key: &PrivateKeyArgs) -> SignerSpec {

@@ -2,14 +2,13 @@
 //! provenance, and drafting one from Hugging Face metadata, over the library's
 //! `provenance` module.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use modelsign::attestation::{AttestationStore, ModelBinding, ModelSubject};
 use modelsign::error::{Classify, ProvenanceError};
 use modelsign::provenance::draft::Draft;
 use modelsign::provenance::{
-    self, huggingface, Input, InputCheck, InputRef, InputStatus, OutputRef, StageRecord,
+    self, huggingface, Input, InputCheck, InputStatus, StageDescription, StageRecord,
     VerifiedProvenance, SELF_RECORDED_BUILDER,
 };
 use modelsign::text::printable;
@@ -38,43 +37,30 @@ fn failure(error: ProvenanceError) -> Failure {
 
 /// The stage as the flags (and the draft, when given) describe it.
 fn stage_record(common: &ProvenanceRecordCommon) -> Result<StageRecord, Failure> {
-    let draft = match &common.draft {
-        Some(path) => Some(Draft::read(path).map_err(failure)?),
-        None => None,
-    };
-    let stage = common
-        .stage
-        .or(draft.as_ref().and_then(|d| d.stage))
-        .ok_or_else(|| Failure::input("the draft names no stage: give it with --stage"))?;
-    let (mut outputs, mut inputs, mut parameters) = match draft {
-        Some(draft) => (draft.outputs, draft.inputs, draft.parameters),
-        None => (Vec::new(), Vec::new(), BTreeMap::new()),
-    };
-    for output in &common.outputs {
-        outputs.push(OutputRef::parse(output).map_err(failure)?);
-    }
-    for input in &common.inputs {
-        inputs.push(InputRef::parse(input).map_err(failure)?);
-    }
-    for parameter in &common.parameters {
-        let (key, value) = provenance::parse_parameter(parameter).map_err(failure)?;
-        parameters.insert(key, value);
-    }
-    let time = |text: &Option<String>| {
-        text.as_deref()
-            .map(provenance::parse_time)
-            .transpose()
-            .map_err(failure)
-    };
-    Ok(StageRecord {
-        stage,
-        outputs,
-        inputs,
+    let parameters = common
+        .parameters
+        .iter()
+        .map(|p| provenance::parse_parameter(p))
+        .collect::<Result<_, _>>()
+        .map_err(failure)?;
+    StageDescription {
+        stage: common.stage,
+        draft: common.draft.clone(),
+        outputs: common.outputs.clone(),
+        inputs: common.inputs.clone(),
         parameters,
         builder_id: common.builder_id.clone(),
-        started: time(&common.started)?,
-        finished: time(&common.finished)?,
+        started: common.started.clone(),
+        finished: common.finished.clone(),
         allow_undigested: common.allow_undigested,
+    }
+    .record()
+    .map_err(|e| match e {
+        // The one way to give a stage here is the flag.
+        ProvenanceError::NoStage => {
+            Failure::input("the draft names no stage: give it with --stage")
+        }
+        e => failure(e),
     })
 }
 

@@ -649,6 +649,20 @@ fn stage_inputs_and_undigested_inputs_are_refused_before_anything_is_hashed() {
     assert!(!work.path().join("coder/provenance.sig").exists());
 }
 
+#[test]
+fn a_draft_naming_no_stage_asks_for_the_stage_flag() {
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir(work.path().join("tuned")).unwrap();
+    fs::write(work.path().join("tuned/weights.bin"), b"w").unwrap();
+    fs::write(
+        work.path().join("draft.json"),
+        r#"{"draft": "modelsign provenance draft v1", "outputs": ["./tuned"]}"#,
+    )
+    .unwrap();
+    let out = record_with_key(work.path(), &["--draft", "draft.json"]);
+    assert_fails(&out, 2, &["the draft names no stage: give it with --stage"]);
+}
+
 fn pipeline_stage(output: &str) -> &'static StageSpec {
     PIPELINE.iter().find(|s| s.output == output).unwrap()
 }

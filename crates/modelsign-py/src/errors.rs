@@ -140,7 +140,7 @@ pub fn bundle_error(error: BundleError) -> PyErr {
 }
 
 /// A short, stable name for each way verification fails.
-fn kind_of(error: &VerifyError) -> &'static str {
+pub fn verify_kind(error: &VerifyError) -> &'static str {
     match error {
         VerifyError::Bundle(_) => "bundle",
         VerifyError::Key(_) => "key",
@@ -215,7 +215,7 @@ pub fn verify_error(py: Python<'_>, error: VerifyError, model_path: &Path) -> Py
         return InputError::new_err(message);
     }
     let build = || -> PyResult<PyErr> {
-        let exception = verification_error(py, &message, kind_of(&error))?;
+        let exception = verification_error(py, &message, verify_kind(&error))?;
         let value = exception.value(py);
         value.setattr("model_name", modelsign::model::model_name(model_path).ok())?;
         if let VerifyError::Mismatch(diff) = &error {
@@ -228,4 +228,23 @@ pub fn verify_error(py: Python<'_>, error: VerifyError, model_path: &Path) -> Py
         Ok(exception)
     };
     build().unwrap_or_else(|e| e)
+}
+
+/// A card or provenance that could not be signed: bad input (the card, a reference, where
+/// it goes), a missing file, or `ModelSigningError`.
+pub fn attest_sign_error<E: Classify + 'static>(error: E) -> PyErr {
+    classified(error, signing_error)
+}
+
+/// A card or provenance that does not verify, as `VerificationError` with `kind` (bad
+/// input and missing files as for models).
+pub fn attest_verify_error<E: Classify + 'static>(py: Python<'_>, error: &E, kind: &str) -> PyErr {
+    let message = error.to_string();
+    if not_found(error) {
+        PyFileNotFoundError::new_err(message)
+    } else if error.is_input_error() {
+        InputError::new_err(message)
+    } else {
+        verification_error(py, &message, kind).unwrap_or_else(|e| e)
+    }
 }

@@ -6,6 +6,7 @@
 //! The GIL is released while the work runs; a progress callback, and Ctrl-C, are served
 //! from the calling thread meanwhile (see [`work`]).
 
+mod attest;
 mod errors;
 mod policy;
 mod settings;
@@ -78,7 +79,7 @@ fn manifest_dict<'py>(py: Python<'py>, manifest: &Manifest) -> PyResult<Bound<'p
 /// token logged in to) once, as model_signing's `use_*` methods do, so their errors are
 /// raised there and `sign` uses the key as it was then.
 #[pyclass(frozen, module = "modelsign_rs._native")]
-struct PreparedSigner {
+pub(crate) struct PreparedSigner {
     built: modelsign::spec::BuiltSigner,
 }
 
@@ -88,6 +89,65 @@ fn prepare_signer(py: Python<'_>, signer: &Bound<'_, PyDict>) -> PyResult<Prepar
     let spec = settings::signer_spec(signer)?;
     let built = py.detach(|| spec.build(&SignInOnly)).map_err(spec_error)?;
     Ok(PreparedSigner { built })
+}
+
+/// The signer a call is given: the [`PreparedSigner`] a `use_*` call built, or a signer
+/// dict (Sigstore), built when the call needs it.
+pub(crate) enum GivenSigner {
+    Prepared(Py<PreparedSigner>),
+    BuiltNow(PreparedSigner),
+}
+
+impl GivenSigner {
+    pub(crate) fn of(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Self> {
+        match given.cast::<PreparedSigner>() {
+            Ok(prepared) => Ok(GivenSigner::Prepared(prepared.clone().unbind())),
+            Err(_) => Ok(GivenSigner::BuiltNow(prepare_signer(
+                py,
+                given.cast::<PyDict>()?,
+            )?)),
+        }
+    }
+
+    pub(crate) fn built(&self) -> &modelsign::spec::BuiltSigner {
+        match self {
+            GivenSigner::Prepared(prepared) => &prepared.get().built,
+            GivenSigner::BuiltNow(prepared) => &prepared.built,
+        }
+    }
+}
+
+/// The verifier a call is given: a [`PreparedVerifier`], or a verifier dict built now.
+pub(crate) enum GivenVerifier {
+    Prepared(Py<PreparedVerifier>),
+    BuiltNow(PreparedVerifier),
+}
+
+impl GivenVerifier {
+    pub(crate) fn of(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Self> {
+        match given.cast::<PreparedVerifier>() {
+            Ok(prepared) => Ok(GivenVerifier::Prepared(prepared.clone().unbind())),
+            Err(_) => Ok(GivenVerifier::BuiltNow(prepare_verifier(
+                py,
+                given.cast::<PyDict>()?,
+            )?)),
+        }
+    }
+
+    fn prepared(&self) -> &PreparedVerifier {
+        match self {
+            GivenVerifier::Prepared(prepared) => prepared.get(),
+            GivenVerifier::BuiltNow(prepared) => prepared,
+        }
+    }
+
+    pub(crate) fn built(&self) -> &modelsign::spec::BuiltVerifier {
+        &self.prepared().built
+    }
+
+    pub(crate) fn trusted(&self) -> &str {
+        &self.prepared().trusted
+    }
 }
 
 /// Hashes the model and writes its signature (a Sigstore bundle) to `signature_path`.
@@ -146,9 +206,11 @@ impl modelsign::spec::Prompter for SignInOnly {
 /// A verifier built from a verifier dict when it was configured: its public key or trust
 /// anchors read once, as model_signing's `use_*` methods do.
 #[pyclass(frozen, module = "modelsign_rs._native")]
-struct PreparedVerifier {
+pub(crate) struct PreparedVerifier {
     built: modelsign::spec::BuiltVerifier,
     log_fingerprints: bool,
+    /// What the verifier trusts, in the words verdicts use ("key.pub", "roots …").
+    trusted: String,
 }
 
 /// Builds the verifier a verifier dict describes (see [`PreparedVerifier`]).
@@ -159,6 +221,7 @@ fn prepare_verifier(py: Python<'_>, verifier: &Bound<'_, PyDict>) -> PyResult<Pr
     Ok(PreparedVerifier {
         built,
         log_fingerprints,
+        trusted: spec.trust_description().to_owned(),
     })
 }
 
@@ -185,6 +248,7 @@ fn verify<'py>(
     let PreparedVerifier {
         built,
         log_fingerprints,
+        ..
     } = prepared.get();
     let hashing = hashing
         .map(|h| settings::hash_settings(&model_path, h, max_workers))
@@ -282,5 +346,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     policy::register(m)?;
+    m.add_function(wrap_pyfunction!(attest::draft_card, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::sign_card, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::verify_card, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::record_provenance, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::verify_provenance, m)?)?;
     Ok(())
 }

@@ -1030,6 +1030,9 @@ pub enum ProvenanceError {
     /// The stage has no output.
     #[error("a stage's provenance is about its outputs, and none was given")]
     NoOutputs,
+    /// No stage was given, and the draft names none.
+    #[error("the draft names no stage: give the stage it records")]
+    NoStage,
     /// Inputs without a digest, which were not allowed.
     #[error("{} without a digest: {}; graph tools drop such inputs, so give each a digest (a local path, '#sha256=HEX', '#path=LOCAL') or allow undigested inputs", if inputs.len() == 1 { "an input" } else { "inputs" }, inputs.join(", "))]
     Undigested {
@@ -1193,6 +1196,7 @@ impl Classify for ProvenanceError {
             | ProvenanceError::BadBuilderId(_)
             | ProvenanceError::BadOutput { .. }
             | ProvenanceError::NoOutputs
+            | ProvenanceError::NoStage
             | ProvenanceError::Undigested { .. }
             | ProvenanceError::StageInputs(_)
             | ProvenanceError::BadTime { .. }

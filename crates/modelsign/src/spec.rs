@@ -645,6 +645,16 @@ impl VerifierSpec {
         }
     }
 
+    /// What a verdict says was trusted, where the method establishes no signer identity
+    /// ("signed with the given public key").
+    pub fn trust_description(&self) -> &'static str {
+        match self {
+            VerifierSpec::Key { .. } => "the given public key",
+            VerifierSpec::Certificate { .. } => "a certificate chained to the given roots",
+            VerifierSpec::Sigstore { .. } => "Sigstore",
+        }
+    }
+
     /// Builds the verifier.
     pub fn build(&self) -> Result<BuiltVerifier, SpecError> {
         let (verifier, anchor_fingerprints): (Box<dyn Verifier>, _) = match self {

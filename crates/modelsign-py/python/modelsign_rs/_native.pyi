@@ -155,3 +155,72 @@ def verify_with_policy(
     --policy` reads). names default to model_names(model_path). A refusal is returned, not
     raised; InputError is raised when the policy cannot be read or a signer of it set up."""
     ...
+
+# ---- model cards and provenance (src/attest.rs; wrapped by card.py and provenance.py) ----
+
+def draft_card(
+    model_path: str,
+    *,
+    hashing: HashingOptions,
+    evals: List[str] = ...,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]: ...
+def sign_card(
+    model_path: str,
+    card_path: str,
+    *,
+    signer: Dict[str, Any],
+    hashing: HashingOptions,
+    signature_path: Optional[str] = None,  # default "model-card.sig"
+    claims: Optional[str] = None,
+    use_claims: bool = False,  # True without `claims`: MODEL/claims.jsonl
+    model_signature: Optional[str] = None,
+    allow_custom_metrics: bool = False,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]: ...
+def verify_card(
+    model_path: str,
+    *,
+    verifier: Dict[str, Any],
+    card_signature: Optional[str] = None,
+    claims: Optional[str] = None,
+    use_claims: bool = False,
+    model_signature: Optional[str] = None,
+    require: List[str] = ...,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]:
+    """The library's JSON card report plus "notes", "unmet_policies" (the failure message,
+    or None) and "renderings" (format name -> text); failing policies are not raised."""
+def record_provenance(
+    *,
+    signer: Dict[str, Any],
+    hashing: HashingOptions,
+    stage: Optional[str] = None,
+    outputs: List[str] = ...,  # "PATH" or "PATH=URI"
+    inputs: List[str] = ...,  # "ROLE=REF"
+    parameters: List[Tuple[str, str]] = ...,
+    builder_id: Optional[str] = None,
+    started: Optional[str] = None,
+    finished: Optional[str] = None,
+    allow_undigested: bool = False,
+    draft: Optional[str] = None,
+    output_file: Optional[str] = None,
+    claims: Optional[str] = None,
+    use_claims: bool = False,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]: ...
+def verify_provenance(
+    model_path: str,
+    *,
+    verifier: Dict[str, Any],
+    provenance_path: Optional[str] = None,  # default MODEL/provenance.sig
+    claims: Optional[str] = None,
+    use_claims: bool = False,
+    check_inputs: List[Tuple[str, str]] = ...,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]: ...

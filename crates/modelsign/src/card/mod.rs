@@ -624,6 +624,55 @@ impl VerifiedCard {
     pub fn policies_hold(&self) -> bool {
         self.policies.iter().all(|p| p.holds)
     }
+
+    /// The one-line verdict every front end shows first (and [`render`] puts on top): whose
+    /// card it is, who signed it (`trusted` says how, for methods that establish no
+    /// identity: [`crate::spec::VerifierSpec::trust_description`]), and the model's digest.
+    /// The name and identity are the signer's to choose: they are made printable, so shown
+    /// they cannot act on a terminal.
+    pub fn status_line(&self, trusted: &str) -> String {
+        let by = match &self.signer {
+            Some(s) => format!("signed by {} ({})", s.identity, s.issuer),
+            None => format!("signed with {trusted}"),
+        };
+        crate::text::printable(&format!(
+            "card for {} {by}, bound to the model's root digest {}",
+            self.signed.card.name,
+            self.signed.root_digest_string()
+        ))
+        .into_owned()
+    }
+
+    /// Why the card fails its policies, after `status` (its [`VerifiedCard::status_line`]):
+    /// authentic, but short of each policy named with what was found; `None` when every
+    /// policy holds.
+    pub fn unmet_policies(&self, status: &str) -> Option<String> {
+        let failed: Vec<String> = self
+            .policies
+            .iter()
+            .filter(|p| !p.holds)
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    crate::text::printable(&p.policy),
+                    crate::text::printable(&p.detail)
+                )
+            })
+            .collect();
+        if failed.is_empty() {
+            return None;
+        }
+        let policies = if failed.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        };
+        Some(format!(
+            "{status}, but the card does not meet {} {policies}: {}",
+            failed.len(),
+            failed.join("; ")
+        ))
+    }
 }
 
 /// Verifies a card's signature, that it is about the model, and evaluates `policies` on
@@ -851,6 +900,58 @@ mod tests {
         ] {
             assert!(!is_known_metric(name), "{name}");
         }
+    }
+
+    fn verified(policies: &[&str], signer: Option<SignerIdentity>) -> VerifiedCard {
+        let card = full_card();
+        let policies = policies
+            .iter()
+            .map(|p| Policy::parse(p).unwrap().evaluate(&card))
+            .collect();
+        VerifiedCard {
+            signed: SignedCard {
+                subject: subject(),
+                card,
+                bom: serde_json::Value::Null,
+            },
+            signer,
+            notes: Vec::new(),
+            policies,
+        }
+    }
+
+    #[test]
+    fn the_status_line_names_the_card_its_signer_and_the_model() {
+        let digest = format!("sha256:{}", "07".repeat(32));
+        assert_eq!(
+            verified(&[], None).status_line("the given public key"),
+            format!("card for sentiment-tiny signed with the given public key, bound to the model's root digest {digest}")
+        );
+        let signer = SignerIdentity {
+            identity: "ci@example.com\x1b[2J".into(),
+            issuer: "https://issuer.example".into(),
+            signed_at: None,
+        };
+        let status = verified(&[], Some(signer)).status_line("Sigstore");
+        assert!(
+            status.starts_with("card for sentiment-tiny signed by ci@example.com"),
+            "{status}"
+        );
+        assert!(!status.contains('\x1b'), "escape left in {status:?}");
+    }
+
+    #[test]
+    fn unmet_policies_name_each_failing_policy_and_none_when_all_hold() {
+        assert_eq!(verified(&["accuracy>=0.9"], None).unmet_policies("S"), None);
+        let failing = verified(&["accuracy>=0.9", "accuracy>=0.95", "f1>0.5"], None);
+        let message = failing.unmet_policies("S").unwrap();
+        assert!(
+            message.starts_with("S, but the card does not meet 2 policies: accuracy>=0.95 ("),
+            "{message}"
+        );
+        assert!(message.contains("; f1>0.5 ("), "{message}");
+        let one = verified(&["f1>0.5"], None).unmet_policies("S").unwrap();
+        assert!(one.contains("does not meet 1 policy: "), "{one}");
     }
 
     #[test]

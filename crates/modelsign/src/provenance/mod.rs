@@ -73,6 +73,66 @@ pub struct StageRecord {
     pub allow_undigested: bool,
 }
 
+/// A stage as a front end is given it: the outputs and inputs as text (`PATH[=URI]`,
+/// `ROLE=REF`, see [`OutputRef::parse`] and [`InputRef::parse`]), optionally added to a
+/// draft ([`draft::Draft`], e.g. from `provenance import-hf`).
+#[derive(Debug, Clone, Default)]
+pub struct StageDescription {
+    /// The stage; `None` takes the draft's.
+    pub stage: Option<Stage>,
+    /// A draft to start from: its stage, outputs, inputs (kept marked claimed) and
+    /// parameters.
+    pub draft: Option<PathBuf>,
+    /// Outputs, `PATH` or `PATH=URI`, after the draft's.
+    pub outputs: Vec<String>,
+    /// Inputs, `ROLE=REF`, after the draft's.
+    pub inputs: Vec<String>,
+    /// Parameters, replacing the draft's of the same key.
+    pub parameters: Vec<(String, String)>,
+    /// Who ran the stage, as a URI; `None`: self-recorded.
+    pub builder_id: Option<String>,
+    /// When it started, RFC 3339; `None`: when it finished.
+    pub started: Option<String>,
+    /// When it finished, RFC 3339; `None`: now.
+    pub finished: Option<String>,
+    /// Whether inputs without a digest may be recorded.
+    pub allow_undigested: bool,
+}
+
+impl StageDescription {
+    /// The stage to record, every reference, time and the draft parsed; nothing is
+    /// hashed yet (see [`StageRecord::check`] next).
+    pub fn record(&self) -> Result<StageRecord, ProvenanceError> {
+        let draft = self.draft.as_deref().map(draft::Draft::read).transpose()?;
+        let stage = self
+            .stage
+            .or(draft.as_ref().and_then(|d| d.stage))
+            .ok_or(ProvenanceError::NoStage)?;
+        let (mut outputs, mut inputs, mut parameters) = match draft {
+            Some(draft) => (draft.outputs, draft.inputs, draft.parameters),
+            None => (Vec::new(), Vec::new(), BTreeMap::new()),
+        };
+        for output in &self.outputs {
+            outputs.push(OutputRef::parse(output)?);
+        }
+        for input in &self.inputs {
+            inputs.push(InputRef::parse(input)?);
+        }
+        parameters.extend(self.parameters.iter().cloned());
+        let time = |text: &Option<String>| text.as_deref().map(parse_time).transpose();
+        Ok(StageRecord {
+            stage,
+            outputs,
+            inputs,
+            parameters,
+            builder_id: self.builder_id.clone(),
+            started: time(&self.started)?,
+            finished: time(&self.finished)?,
+            allow_undigested: self.allow_undigested,
+        })
+    }
+}
+
 /// A parameter of a run given as `KEY=VALUE`.
 pub fn parse_parameter(text: &str) -> Result<(String, String), ProvenanceError> {
     match text.split_once('=') {

@@ -372,3 +372,79 @@ fn the_predicate_holds_only_slsa_fields_with_vendor_data_inside_parameters_and_a
     }
     assert_eq!(statement["predicateType"], "https://slsa.dev/provenance/v1");
 }
+
+#[test]
+fn a_stage_description_adds_to_its_draft_and_its_stage_and_parameters_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("draft.json");
+    std::fs::write(
+        &draft,
+        serde_json::json!({
+            "draft": draft::DRAFT_FORMAT,
+            "stage": "adapter",
+            "outputs": ["./tuned=pkg:huggingface/me/tuned"],
+            "inputs": [{"input": "base-model=pkg:huggingface/org/base", "claimedBy": "README.md"}],
+            "parameters": {"learning_rate": "1e-4", "epochs": "3"},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let described = StageDescription {
+        stage: Some(Stage::Finetune),
+        draft: Some(draft),
+        outputs: vec!["./more".into()],
+        inputs: vec![format!(
+            "dataset=pkg:huggingface/org/data#sha256={}",
+            "ab".repeat(32)
+        )],
+        parameters: vec![("learning_rate".into(), "2e-5".into())],
+        started: Some("2026-12-02T09:30:00Z".into()),
+        ..StageDescription::default()
+    }
+    .record()
+    .unwrap();
+    assert_eq!(described.stage, Stage::Finetune, "the given stage wins");
+    let outputs: Vec<_> = described.outputs.iter().map(|o| o.uri.clone()).collect();
+    assert_eq!(
+        outputs,
+        [Some("pkg:huggingface/me/tuned".to_owned()), None],
+        "the draft's outputs, then the given ones"
+    );
+    assert_eq!(described.inputs.len(), 2);
+    assert_eq!(described.inputs[0].claimed_by.as_deref(), Some("README.md"));
+    assert_eq!(described.inputs[1].role, Role::Dataset);
+    assert_eq!(described.parameters["learning_rate"], "2e-5");
+    assert_eq!(described.parameters["epochs"], "3");
+    assert_eq!(
+        described.started,
+        Some(parse_time("2026-12-02T09:30:00Z").unwrap())
+    );
+    assert_eq!(described.finished, None);
+}
+
+#[test]
+fn a_stage_description_without_a_stage_or_with_a_bad_reference_is_bad_input() {
+    let error = StageDescription {
+        outputs: vec!["./tuned".into()],
+        ..StageDescription::default()
+    }
+    .record()
+    .unwrap_err();
+    assert!(matches!(error, ProvenanceError::NoStage), "{error}");
+    assert!(error.is_input_error());
+    for described in [
+        StageDescription {
+            stage: Some(Stage::Finetune),
+            inputs: vec!["weights=./base".into()],
+            ..StageDescription::default()
+        },
+        StageDescription {
+            stage: Some(Stage::Finetune),
+            finished: Some("yesterday".into()),
+            ..StageDescription::default()
+        },
+    ] {
+        let error = described.record().unwrap_err();
+        assert!(error.is_input_error(), "{error}");
+    }
+}
