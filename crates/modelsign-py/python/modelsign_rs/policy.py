@@ -202,26 +202,18 @@ def _verify(
     model_path = str(model)
     names = list(_native.model_names(model_path))
     names += [n for n in extra_names if n not in names]
-    try:
-        data = _native.verify_with_policy(
-            model_path,
-            _text_path(policy),
-            str(signature),
-            names=names,
-            ignore_paths=[_text_path(p) for p in ignore_paths],
-            ignore_unsigned_files=ignore_unsigned_files,
-            max_workers=max_workers,
-            progress=progress,
-        )
-    except FileNotFoundError as error:
-        # A missing policy or model folder is the caller's mistake and is raised as it
-        # is; a missing signature (or a snapshot link to a signature blob that is gone)
-        # is a finding about the model.
-        if os.path.exists(signature):
-            raise
-        raise SignatureNotFoundError(
-            errno.ENOENT, f"the model has no signature: {error}", str(signature)
-        ) from error
+    # A refusal (a missing signature too) comes back as the result's `failure`; only an
+    # unusable policy or ignore path raises here.
+    data = _native.verify_with_policy(
+        model_path,
+        _text_path(policy),
+        str(signature),
+        names=names,
+        ignore_paths=[_text_path(p) for p in ignore_paths],
+        ignore_unsigned_files=ignore_unsigned_files,
+        max_workers=max_workers,
+        progress=progress,
+    )
     return _decided(data, model, signature)
 
 
@@ -271,6 +263,8 @@ def _error(
 ) -> BaseException:
     kind = failure["kind"]
     message = failure["message"]
+    # A missing signature (or a snapshot link to a signature blob that is gone) is a
+    # missing file to Python code.
     if kind == "signature" and not os.path.exists(signature):
         return SignatureNotFoundError(errno.ENOENT, message, str(signature))
     if failure.get("input_error"):
