@@ -25,6 +25,7 @@ cd "$REPO"
 MODEL_SIGNING_VERSION=1.1.1
 CYCLONEDX_LIB_VERSION=11.12.0
 HUGGINGFACE_HUB_VERSION=2.4.0
+PYKCS11_VERSION=1.5.20
 PYOPENSSL_VERSION=26.4.0
 SPACY_PIPELINE_VERSION=3.8.0
 IN_TOTO_ATTESTATION_VERSION=0.9.3
@@ -184,16 +185,17 @@ build_python_wheel() {
 
 # A fresh venv holding the wheel and the pinned peers of its tests: model_signing 1.1.1
 # (with pyOpenSSL, which it imports without declaring it, and its pkcs11 extra, PyKCS11,
-# for signing on the SoftHSM token) and pytest. Recreated every run, so the tests see
-# what `pip install` of the wheel gives a user, nothing left from before.
+# for signing on the SoftHSM token), huggingface_hub (whose own download code writes the
+# cache snapshots the load-time tests verify) and pytest. Recreated every run, so the tests
+# see what `pip install` of the wheel gives a user, nothing left from before.
 create_python_wheel_venv() {
     PYTHON_WHEEL_VENV="$REPO/.cache/py-wheel-venv"
     rm -rf "$PYTHON_WHEEL_VENV"
     python3 -m venv "$PYTHON_WHEEL_VENV"
     "$PYTHON_WHEEL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "$PYTHON_WHEEL" "pytest==$PYTEST_VERSION" \
-        "model-signing[pkcs11]==$MODEL_SIGNING_VERSION" "pykcs11==1.5.20" \
-        "pyopenssl==$PYOPENSSL_VERSION"
+        "model-signing[pkcs11]==$MODEL_SIGNING_VERSION" "pykcs11==$PYKCS11_VERSION" \
+        "pyopenssl==$PYOPENSSL_VERSION" "huggingface-hub==$HUGGINGFACE_HUB_VERSION"
     "$PYTHON_WHEEL_VENV/bin/modelsign" --version
 }
 
