@@ -183,7 +183,8 @@ build_python_wheel() {
 }
 
 # A fresh venv holding the wheel and the pinned peers of its tests: model_signing 1.1.1
-# (with pyOpenSSL, which it imports without declaring it) and pytest. Recreated every run,
+# (with pyOpenSSL, which it imports without declaring it), huggingface_hub (whose own
+# download code writes the cache snapshots the load-time tests verify) and pytest. Recreated every run,
 # so the tests see what `pip install` of the wheel gives a user, nothing left from before.
 create_python_wheel_venv() {
     PYTHON_WHEEL_VENV="$REPO/.cache/py-wheel-venv"
@@ -191,7 +192,8 @@ create_python_wheel_venv() {
     python3 -m venv "$PYTHON_WHEEL_VENV"
     "$PYTHON_WHEEL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "$PYTHON_WHEEL" "pytest==$PYTEST_VERSION" \
-        "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION"
+        "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION" \
+        "huggingface-hub==$HUGGINGFACE_HUB_VERSION"
     "$PYTHON_WHEEL_VENV/bin/modelsign" --version
 }
 

@@ -13,6 +13,13 @@ code written against model_signing runs with only its import changed::
 Beyond model_signing's API: ``verifying.Config.report`` returns what a verification
 established, and ``VerificationError`` (a ValueError) says what differs in its
 ``changed``, ``missing`` and ``extra`` attributes.
+
+Where a model is loaded, `verify_model_dir` (a folder) and `hf.verify_snapshot` (a
+Hugging Face cache snapshot, by repository id) verify it against a trust policy file,
+which says who may have signed which models and whether a refusal raises or warns::
+
+    modelsign_rs.hf.verify_snapshot("acme/finbert", policy="trust.toml")
+    model = AutoModel.from_pretrained("acme/finbert")
 """
 
 from modelsign_rs._native import (
@@ -23,16 +30,30 @@ from modelsign_rs._native import (
 )
 from modelsign_rs import hashing, manifest, signing, verifying
 from modelsign_rs.verifying import InvalidSignatureError, VerificationReport
+from modelsign_rs.policy import (
+    ModelSigningWarning,
+    PolicyResult,
+    SignatureNotFoundError,
+    UntrustedSignatureError,
+    verify_model_dir,
+)
+from modelsign_rs import hf
 
 __all__ = [
     "InputError",
     "InvalidSignatureError",
     "ModelSigningError",
+    "ModelSigningWarning",
+    "PolicyResult",
+    "SignatureNotFoundError",
+    "UntrustedSignatureError",
     "VerificationError",
     "VerificationReport",
     "__version__",
     "hashing",
+    "hf",
     "manifest",
     "signing",
+    "verify_model_dir",
     "verifying",
 ]

@@ -97,3 +97,36 @@ def verify(
     progress: Optional[ProgressCallback] = None,
 ) -> VerificationReport: ...
 def cli_main(argv: Optional[List[str]] = None) -> int: ...
+
+class PolicyFailure(TypedDict):
+    kind: str  # "signature", "no-signer", "untrusted" or "model"
+    message: str
+    attempts: List[Tuple[str, str]]  # (signer name, why it did not verify)
+    changed: List[Any]
+    missing: List[str]
+    extra: List[str]
+
+class PolicyVerdict(TypedDict):
+    accepted: bool
+    mode: str  # "enforce" or "warn"
+    signer: Optional[str]
+    names: List[str]
+    report: Optional[VerificationReport]
+    failure: Optional[PolicyFailure]
+
+def verify_with_policy(
+    model_path: str,
+    policy_path: str,
+    signature_path: str,
+    names: Sequence[str],
+    ignore_paths: Sequence[str],
+    ignore_unsigned_files: bool,
+    max_workers: Optional[int],
+    progress: Optional[ProgressCallback],
+) -> PolicyVerdict:
+    """Verifies the model against its signature and the trust policy file; a policy file
+    that cannot be used raises InputError, a refusal is a `failure` in the result."""
+
+def model_names(path: str) -> List[str]:
+    """The names a model is matched against a policy's patterns by: for a Hugging Face
+    snapshot ORG/NAME and pkg:huggingface/ORG/NAME, else the folder's name."""
