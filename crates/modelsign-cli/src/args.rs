@@ -55,9 +55,14 @@ pub enum Command {
     /// Sign a model, writing a signature bundle.
     #[command(subcommand)]
     Sign(SignMethod),
-    /// Verify a model against its signature bundle.
-    #[command(subcommand)]
-    Verify(VerifyMethod),
+    /// Verify a model against its signature bundle: with a method and its trust material,
+    /// or with --policy, against a trust policy naming who may sign which models.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = VERIFY_POLICY_HELP
+    )]
+    Verify(VerifyCommand),
     /// Print the model's root digest (`sha256:<hex>`), as recorded in a signature's subject.
     Digest(DigestArgs),
     /// Key pairs for `sign key` / `verify key`.
@@ -519,7 +524,9 @@ pub enum LineageCommand {
     /// against a trust policy and store those it accepts; the others are refused with
     /// their reason and nothing of them is stored (exit 1 if any is refused).
     #[command(
-        after_help = "A trust policy (TOML, or YAML for .yaml/.yml; paths relative to it):\n\n  \
+        after_help = "A trust policy (TOML, or YAML for .yaml/.yml; paths relative to it; the format\n\
+`verify --policy` reads). An ingest always enforces it: its mode (\"warn\") is for `verify`,\n\
+and nothing a policy refuses is stored.\n\n  \
 [[signer]]\n  \
 name = \"data team\"\n  \
 key = \"keys/data.pub\"\n  \
@@ -742,6 +749,66 @@ modelsign sign pkcs11-key my-model --signature my-model.sig \\\n      \
 modelsign sign pkcs11-certificate my-model --signature my-model.sig \\\n      \
 --pkcs11-uri 'pkcs11:token=release;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so' \\\n      \
 --signing-certificate leaf.pem --certificate-chain intermediate.pem";
+
+const VERIFY_POLICY_HELP: &str = "With --policy, the signature must verify as one of the policy's \
+signers that may sign\nmodels of this name: a Hugging Face cache snapshot (models--ORG--NAME/snapshots/REV) is\n\
+named ORG/NAME and pkg:huggingface/ORG/NAME, any other model by its folder or file name\n\
+(never by the name its signature gives). A trust policy (TOML, or YAML for .yaml/.yml;\n\
+paths relative to it; the format `lineage ingest` reads):\n\n  \
+mode = \"enforce\"                      # or \"warn\": report a refusal on stderr, exit 0\n\n  \
+[[signer]]\n  \
+name = \"release\"\n  \
+key = \"keys/release.pub\"\n  \
+names = [\"pkg:huggingface/acme/*\"]    # models named so (default: any)\n\n  \
+[[signer]]\n  \
+name = \"training CI\"\n  \
+sigstore = { identity = \"ci@acme.example\", issuer = \"https://accounts.google.com\" }\n  \
+kinds = [\"signature\"]                # default: signature, card, provenance\n\n  \
+[[signer]]\n  \
+name = \"partners\"\n  \
+certificate_chain = [\"roots/partners.pem\"]\n\n\
+Examples:\n  \
+modelsign verify my-model --policy trust.toml --signature my-model.sig\n  \
+modelsign verify ~/.cache/huggingface/hub/models--acme--chat/snapshots/REV \\\n      \
+--policy trust.toml --signature chat.sig --json\n  \
+modelsign verify key my-model --public-key key.pub --signature my-model.sig";
+
+/// `verify`: a method subcommand, or the model and a trust policy.
+#[derive(Debug, Args)]
+pub struct VerifyCommand {
+    #[command(subcommand)]
+    pub method: Option<VerifyMethod>,
+    #[command(flatten)]
+    pub policy: VerifyPolicyArgs,
+}
+
+/// `verify MODEL --policy FILE`; required unless a method is given instead.
+#[derive(Debug, Args)]
+pub struct VerifyPolicyArgs {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH", required = true)]
+    pub model: Option<PathBuf>,
+    /// The trust policy: which keys, certificate roots and Sigstore identities may sign
+    /// which models, and whether a refusal fails (mode enforce) or warns (see below).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub policy: Option<PathBuf>,
+    /// The signature to verify.
+    #[arg(long, value_name = "SIGNATURE_PATH", required = true)]
+    pub signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Tolerate files that the signature does not cover (signed files must still match).
+    #[arg(long, overrides_with = "no_ignore_unsigned_files")]
+    pub ignore_unsigned_files: bool,
+    /// Fail on files the signature does not cover (default).
+    #[arg(long)]
+    pub no_ignore_unsigned_files: bool,
+    /// Hashing threads (default: every available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
+    pub max_workers: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyMethod {
@@ -1077,7 +1144,15 @@ pub fn default_to_sigstore(mut args: Vec<OsString>) -> Vec<OsString> {
         "help",
     ];
     let command = args.get(1).and_then(|a| a.to_str());
-    if matches!(command, Some("sign" | "verify")) {
+    // `verify MODEL --policy FILE` names its signers in the policy, not by a method.
+    let policy_given = command == Some("verify")
+        && args
+            .iter()
+            .skip(2)
+            .take_while(|a| *a != "--")
+            .filter_map(|a| a.to_str())
+            .any(|a| a == "--policy" || a.starts_with("--policy="));
+    if matches!(command, Some("sign" | "verify")) && !policy_given {
         if let Some(next) = args.get(2).and_then(|a| a.to_str()) {
             if !next.starts_with('-') && !METHODS.contains(&next) {
                 args.insert(2, OsString::from("sigstore"));

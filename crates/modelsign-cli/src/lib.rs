@@ -44,6 +44,7 @@ mod output;
 mod progress;
 mod provenance;
 mod settings;
+mod trust;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -60,7 +61,7 @@ use serde_json::json;
 
 use args::{
     Cli, Command, CurveArg, DigestArgs, ExportPublicKeyArgs, KeyCommand, KeyGenerateArgs,
-    Pkcs11Command, SignCommon, SignMethod, VerifyCommon, VerifyMethod,
+    Pkcs11Command, SignCommon, SignMethod, VerifyCommand, VerifyCommon, VerifyMethod,
 };
 use failure::{Failure, EXIT_INPUT};
 use methods::spec_failure;
@@ -86,9 +87,15 @@ pub fn run(args: Vec<OsString>) -> u8 {
         Command::Sign(SignMethod::Sigstore(a)) => (Some(&a.common.output), "Signing"),
         Command::Sign(SignMethod::Pkcs11Key(a)) => (Some(&a.common.output), "Signing"),
         Command::Sign(SignMethod::Pkcs11Certificate(a)) => (Some(&a.common.output), "Signing"),
-        Command::Verify(VerifyMethod::Key(a)) => (Some(&a.common.output), "Verification"),
-        Command::Verify(VerifyMethod::Certificate(a)) => (Some(&a.common.output), "Verification"),
-        Command::Verify(VerifyMethod::Sigstore(a)) => (Some(&a.common.output), "Verification"),
+        Command::Verify(VerifyCommand { method, policy }) => {
+            let output = match method {
+                Some(VerifyMethod::Key(a)) => &a.common.output,
+                Some(VerifyMethod::Certificate(a)) => &a.common.output,
+                Some(VerifyMethod::Sigstore(a)) => &a.common.output,
+                None => &policy.output,
+            };
+            (Some(output), "Verification")
+        }
         Command::Digest(a) => (Some(&a.output), "Computing the digest"),
         Command::Key(KeyCommand::Generate(a)) => (Some(&a.output), "Generating the key pair"),
         Command::Pkcs11(Pkcs11Command::ExportPublicKey(_)) => (None, "Exporting the public key"),
@@ -191,16 +198,19 @@ fn run_command(command: &Command) -> Result<(), Failure> {
         Command::Card(command) => card::run(command),
         Command::Provenance(command) => provenance::run(command),
         Command::Lineage(command) => lineage::run(command),
-        Command::Verify(VerifyMethod::Key(a)) => {
-            verify(&a.common, &methods::key_verifier(&a.public_key), false)
-        }
-        Command::Verify(VerifyMethod::Certificate(a)) => {
-            let spec = methods::certificate_verifier(&a.certificate_chain);
-            verify(&a.common, &spec, a.log_fingerprints)
-        }
-        Command::Verify(VerifyMethod::Sigstore(a)) => {
-            verify(&a.common, &methods::sigstore_verifier(&a.sigstore)?, false)
-        }
+        Command::Verify(VerifyCommand { method, policy }) => match method {
+            Some(VerifyMethod::Key(a)) => {
+                verify(&a.common, &methods::key_verifier(&a.public_key), false)
+            }
+            Some(VerifyMethod::Certificate(a)) => {
+                let spec = methods::certificate_verifier(&a.certificate_chain);
+                verify(&a.common, &spec, a.log_fingerprints)
+            }
+            Some(VerifyMethod::Sigstore(a)) => {
+                verify(&a.common, &methods::sigstore_verifier(&a.sigstore)?, false)
+            }
+            None => trust::verify(policy),
+        },
         Command::Digest(a) => digest(a),
         Command::Key(KeyCommand::Generate(a)) => generate_key(a),
     }

@@ -73,7 +73,7 @@ fn print(text: &str, output: &OutputArgs) {
 }
 
 fn ingest(args: &LineageIngestArgs) -> Result<(), Failure> {
-    let policy = TrustPolicy::read(&args.policy).map_err(failure)?;
+    let policy = TrustPolicy::read(&args.policy).map_err(|e| failure(e.into()))?;
     let sources = lineage::sources(&args.paths).map_err(failure)?;
     let mut store = open(&args.store, Opening::CreateWhenAbsent)?;
     let report = lineage::ingest(&mut store, &policy, sources).map_err(failure)?;

@@ -168,6 +168,27 @@ fn hex_bytes<'py>(py: Python<'py>, digest: &str) -> Bound<'py, PyBytes> {
     PyBytes::new(py, &hex::decode(digest).unwrap_or_default())
 }
 
+/// `(name, algorithm, expected digest, actual digest)` of each changed resource.
+pub fn changed_resources<'py>(
+    py: Python<'py>,
+    diff: &modelsign::ManifestDiff,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    diff.changed_digests
+        .iter()
+        .map(|c| {
+            PyTuple::new(
+                py,
+                [
+                    c.name.as_str().into_pyobject(py)?.into_any(),
+                    c.algorithm.into_pyobject(py)?.into_any(),
+                    hex_bytes(py, &c.expected).into_any(),
+                    hex_bytes(py, &c.actual).into_any(),
+                ],
+            )
+        })
+        .collect()
+}
+
 /// A failed verification of the model at `model_path`.
 pub fn verify_error(py: Python<'_>, error: VerifyError, model_path: &Path) -> PyErr {
     if let VerifyError::Hash(hash) = &error {
@@ -187,22 +208,7 @@ pub fn verify_error(py: Python<'_>, error: VerifyError, model_path: &Path) -> Py
         let value = exception.value(py);
         value.setattr("model_name", modelsign::model::model_name(model_path).ok())?;
         if let VerifyError::Mismatch(diff) = &error {
-            let changed = diff
-                .changed_digests
-                .iter()
-                .map(|c| {
-                    PyTuple::new(
-                        py,
-                        [
-                            c.name.as_str().into_pyobject(py)?.into_any(),
-                            c.algorithm.into_pyobject(py)?.into_any(),
-                            hex_bytes(py, &c.expected).into_any(),
-                            hex_bytes(py, &c.actual).into_any(),
-                        ],
-                    )
-                })
-                .collect::<PyResult<Vec<_>>>()?;
-            value.setattr("changed", changed)?;
+            value.setattr("changed", changed_resources(py, diff)?)?;
             value.setattr("missing", &diff.missing)?;
             value.setattr("extra", &diff.extra)?;
             value.setattr("symlinks", &diff.symlinks)?;

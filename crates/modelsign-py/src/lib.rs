@@ -7,6 +7,7 @@
 //! from the calling thread meanwhile (see [`work`]).
 
 mod errors;
+mod policy;
 mod settings;
 mod work;
 
@@ -159,6 +160,22 @@ fn verify<'py>(
         modelsign::verify_model(&model_path, &bundle, verifier.as_ref(), &options, progress)
     })?
     .map_err(|e| verify_error(py, e, &model_path))?;
+    let dict = report_dict(py, &report)?;
+    if log_fingerprints {
+        dict.set_item("anchor_fingerprints", &built.anchor_fingerprints)?;
+        dict.set_item(
+            "signature_fingerprints",
+            modelsign::CertificateVerifier::bundle_fingerprints(&bundle),
+        )?;
+    }
+    Ok(dict)
+}
+
+/// A successful verification as `verify` returns it (`verifying.Config.verify`'s report).
+fn report_dict<'py>(
+    py: Python<'py>,
+    report: &modelsign::VerificationReport,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("signed_model_name", &report.signed_model_name)?;
     dict.set_item("root_digest", &report.root_digest)?;
@@ -183,13 +200,6 @@ fn verify<'py>(
         None => None,
     };
     dict.set_item("signer", signer)?;
-    if log_fingerprints {
-        dict.set_item("anchor_fingerprints", &built.anchor_fingerprints)?;
-        dict.set_item(
-            "signature_fingerprints",
-            modelsign::CertificateVerifier::bundle_fingerprints(&bundle),
-        )?;
-    }
     Ok(dict)
 }
 
@@ -220,5 +230,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    policy::register(m)?;
     Ok(())
 }

@@ -1206,6 +1206,46 @@ impl Classify for ProvenanceError {
     }
 }
 
+/// A trust policy cannot be read, or one of its signers cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The policy file cannot be read or is not valid.
+    #[error("the trust policy '{}' is not usable: {reason}", printable_path(path))]
+    File {
+        /// The policy file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A signer of the policy cannot be set up (its key or roots unreadable).
+    #[error(
+        "the trust policy's signer '{}' is not usable: {reason}",
+        printable(signer)
+    )]
+    Signer {
+        /// The signer's name.
+        signer: String,
+        /// Why (its key, roots or trust root could not be read).
+        reason: String,
+    },
+}
+
+impl Classify for PolicyError {
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
+}
+
+impl From<PolicyError> for LineageError {
+    fn from(error: PolicyError) -> Self {
+        match error {
+            PolicyError::File { path, reason } => LineageError::Policy { path, reason },
+            PolicyError::Signer { signer, reason } => LineageError::PolicySigner { signer, reason },
+        }
+    }
+}
+
 /// The lineage store could not be used, or a query not answered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -11,7 +11,8 @@
 //! [`Verifier`], built from plain data by [`spec`]. Every other signed statement about a
 //! model is an [`attestation`] with its own predicate, such as the [`card`] and the
 //! [`provenance`] of a pipeline stage; the [`lineage`] graph ingests them all under a
-//! trust policy and answers what a compromised artifact affects.
+//! [`trust`] policy and answers what a compromised artifact affects, and the same policy
+//! decides who may have signed a model being loaded ([`trust::PolicyVerifier`]).
 //! `docs/architecture.md` in the repository draws the picture and says how to add a scheme
 //! or a predicate.
 //!
@@ -89,13 +90,14 @@ pub mod signing;
 pub mod spec;
 pub mod statement;
 pub mod text;
+pub mod trust;
 pub mod verifying;
 pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
     AttestationError, BundleError, CardError, CertError, HashError, KeyError, Pkcs11Error,
-    SignError, StatementError, TrustRootError, VerifyError, WalkError,
+    PolicyError, SignError, StatementError, TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};

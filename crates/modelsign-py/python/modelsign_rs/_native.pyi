@@ -40,6 +40,36 @@ class VerificationReport(TypedDict, total=False):
     anchor_fingerprints: List[str]
     signature_fingerprints: List[str]
 
+class PolicyFailure(TypedDict):
+    kind: str
+    """Why the policy refuses the model: "signature" (it cannot be read), "no-signer" (no
+    signer may sign a model of these names), "untrusted" (no signer that may signed it)
+    or "model" (a trusted signer signed it, and the model is not what it signed)."""
+    message: str
+    input_error: bool
+    """True when an input is unusable (a missing signature or model) rather than a check
+    failing."""
+    attempts: List[List[str]]
+    """"untrusted": [signer, reason] of each signer tried, in the policy's order."""
+    changed: List[Tuple[str, str, bytes, bytes]]
+    """"model": (name, algorithm, expected digest, actual digest) of each changed file, as
+    VerificationError.changed."""
+    missing: List[str]
+    extra: List[str]
+    symlinks: List[str]
+    unsupported: List[str]
+
+class PolicyOutcome(TypedDict):
+    accepted: bool
+    """A signer of the policy allowed to sign this model signed it, and it verifies."""
+    mode: str  # "enforce" or "warn"
+    signer: Optional[str]
+    """The name, in the policy, of the signer whose signature verified."""
+    names: List[str]
+    """The names the policy's `names` patterns were matched against."""
+    report: Optional[VerificationReport]
+    failure: Optional[PolicyFailure]
+
 class ModelSigningError(Exception):
     """Signing or hashing failed (a device, a service, a file that changed while read)."""
 
@@ -97,36 +127,23 @@ def verify(
     progress: Optional[ProgressCallback] = None,
 ) -> VerificationReport: ...
 def cli_main(argv: Optional[List[str]] = None) -> int: ...
-
-class PolicyFailure(TypedDict):
-    kind: str  # "signature", "no-signer", "untrusted" or "model"
-    message: str
-    attempts: List[Tuple[str, str]]  # (signer name, why it did not verify)
-    changed: List[Any]
-    missing: List[str]
-    extra: List[str]
-
-class PolicyVerdict(TypedDict):
-    accepted: bool
-    mode: str  # "enforce" or "warn"
-    signer: Optional[str]
-    names: List[str]
-    report: Optional[VerificationReport]
-    failure: Optional[PolicyFailure]
+def model_names(model_path: str) -> List[str]:
+    """The names a trust policy's `names` patterns are matched against: for a Hugging Face
+    cache snapshot ORG/NAME and pkg:huggingface/ORG/NAME, else the model's folder or file
+    name. Never the name a signature gives."""
+    ...
 
 def verify_with_policy(
     model_path: str,
     policy_path: str,
     signature_path: str,
-    names: Sequence[str],
-    ignore_paths: Sequence[str],
-    ignore_unsigned_files: bool,
-    max_workers: Optional[int],
-    progress: Optional[ProgressCallback],
-) -> PolicyVerdict:
-    """Verifies the model against its signature and the trust policy file; a policy file
-    that cannot be used raises InputError, a refusal is a `failure` in the result."""
-
-def model_names(path: str) -> List[str]:
-    """The names a model is matched against a policy's patterns by: for a Hugging Face
-    snapshot ORG/NAME and pkg:huggingface/ORG/NAME, else the folder's name."""
+    names: Optional[Sequence[str]] = None,
+    ignore_paths: Optional[Sequence[str]] = None,
+    ignore_unsigned_files: bool = False,
+    max_workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> PolicyOutcome:
+    """Verifies the model under the trust policy at policy_path (the file `modelsign verify
+    --policy` reads). names default to model_names(model_path). A refusal is returned, not
+    raised; InputError is raised when the policy cannot be read or a signer of it set up."""
+    ...

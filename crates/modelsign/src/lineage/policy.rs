@@ -1,422 +1,46 @@
 //! The trust policy of a lineage store: which signers' attestations are taken into the
 //! graph, and about what. An attestation is stored only when a signer of the policy
-//! verifies it and allows it.
-//!
-//! ```toml
-//! # Paths are relative to this file.
-//! [[signer]]
-//! name = "data team"
-//! key = "keys/data.pub"
-//! stages = ["data-prep"]                 # provenance of these stages only (default: any);
-//!                                        # with stages and no kinds, provenance is its one kind
-//!
-//! [[signer]]
-//! name = "training CI"
-//! sigstore = { identity = "ci@acme.example", issuer = "https://accounts.google.com" }
-//! kinds = ["provenance", "card"]         # default: provenance, card and signature
-//! names = ["pkg:huggingface/acme/*"]     # subjects named or located so (default: any)
-//!
-//! [[signer]]
-//! name = "release"
-//! certificate_chain = ["roots/acme-root.pem"]
-//! ```
-//!
-//! The same document in YAML (`.yaml`, `.yml`) is read the same way.
+//! verifies it and allows it. The file format is [`crate::trust`]'s, the one model
+//! verification reads too; an ingest always enforces it, whatever its `mode` (`warn` is
+//! for loading models: a store keeps nothing a policy refuses).
 
-use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
-
-use crate::error::LineageError;
-use crate::limits;
-use crate::provenance::Stage;
-use crate::spec::{BuiltVerifier, IdentityMatch, VerifierSpec};
-
-/// The kinds of attestation a lineage store takes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum AttestationKind {
-    /// An OMS model signature.
-    Signature,
-    /// A signed model card.
-    Card,
-    /// A pipeline stage's provenance.
-    Provenance,
-}
-
-impl AttestationKind {
-    /// Every kind, in the order policies and messages list them.
-    pub const ALL: [AttestationKind; 3] = [
-        AttestationKind::Signature,
-        AttestationKind::Card,
-        AttestationKind::Provenance,
-    ];
-
-    /// The kind's name in policies and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            AttestationKind::Signature => "signature",
-            AttestationKind::Card => "card",
-            AttestationKind::Provenance => "provenance",
-        }
-    }
-
-    /// The kind named `name`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
-
-/// A trust policy: the signers whose attestations are accepted.
-#[derive(Debug)]
-pub struct TrustPolicy {
-    /// The signers, in the policy's order.
-    pub signers: Vec<TrustedSigner>,
-}
-
-/// One signer of a policy, with what it may attest.
-#[derive(Debug)]
-pub struct TrustedSigner {
-    /// How reports name the signer.
-    pub name: String,
-    /// The verifying method and its material.
-    pub spec: VerifierSpec,
-    /// The kinds of attestation it may sign (provenance only, when the policy limits it to
-    /// stages and names no kinds).
-    pub kinds: Vec<AttestationKind>,
-    /// The stages whose provenance it may sign; empty: any.
-    pub stages: Vec<Stage>,
-    /// Patterns (`*` matching any run of characters) one of which every subject's name or
-    /// URI must match; empty: any.
-    pub names: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyFile {
-    #[serde(default)]
-    signer: Vec<SignerEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignerEntry {
-    name: String,
-    key: Option<PathBuf>,
-    certificate_chain: Option<Vec<PathBuf>>,
-    sigstore: Option<SigstoreEntry>,
-    #[serde(default)]
-    kinds: Vec<String>,
-    #[serde(default)]
-    stages: Vec<String>,
-    #[serde(default)]
-    names: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SigstoreEntry {
-    identity: Option<String>,
-    identity_regex: Option<String>,
-    issuer: String,
-    trust_config: Option<PathBuf>,
-    #[serde(default)]
-    use_staging: bool,
-}
-
-impl TrustPolicy {
-    /// Reads a policy file: TOML, or YAML when its name ends in `.yaml` or `.yml`.
-    pub fn read(path: &Path) -> Result<TrustPolicy, LineageError> {
-        let text = limits::read_input_text(path, limits::MAX_CARD_FILE).map_err(|e| {
-            LineageError::Policy {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            }
-        })?;
-        let yaml = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-        let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, yaml, base).map_err(|reason| LineageError::Policy {
-            path: path.to_path_buf(),
-            reason,
-        })
-    }
-
-    /// Parses a policy's text; relative paths in it are taken from `base`.
-    pub fn parse(text: &str, yaml: bool, base: &Path) -> Result<TrustPolicy, String> {
-        let file: PolicyFile = if yaml {
-            serde_norway::from_str(text).map_err(|e| e.to_string())?
-        } else {
-            toml::from_str(text).map_err(|e| e.to_string())?
-        };
-        if file.signer.is_empty() {
-            return Err("it names no [[signer]], so it would accept nothing".into());
-        }
-        let signers = file
-            .signer
-            .into_iter()
-            .map(|entry| signer(entry, base))
-            .collect::<Result<_, _>>()?;
-        Ok(TrustPolicy { signers })
-    }
-}
-
-fn signer(entry: SignerEntry, base: &Path) -> Result<TrustedSigner, String> {
-    let name = entry.name;
-    let at = |what: String| format!("signer '{name}': {what}");
-    let mut specs = Vec::new();
-    if let Some(key) = entry.key {
-        specs.push(VerifierSpec::Key {
-            public_key: base.join(key),
-        });
-    }
-    if let Some(chain) = entry.certificate_chain {
-        if chain.is_empty() {
-            return Err(at("certificate_chain names no file".into()));
-        }
-        specs.push(VerifierSpec::Certificate {
-            trust_anchors: chain.into_iter().map(|p| base.join(p)).collect(),
-        });
-    }
-    if let Some(sigstore) = entry.sigstore {
-        let identity = match (sigstore.identity, sigstore.identity_regex) {
-            (Some(identity), None) => IdentityMatch::Exact(identity),
-            (None, Some(regex)) => IdentityMatch::Regex(regex),
-            _ => {
-                return Err(at(
-                    "sigstore needs one of identity and identity_regex".into()
-                ))
-            }
-        };
-        specs.push(VerifierSpec::Sigstore {
-            use_staging: sigstore.use_staging,
-            trust_file: sigstore.trust_config.map(|p| base.join(p)),
-            identity,
-            issuer: sigstore.issuer,
-        });
-    }
-    let spec = match <[VerifierSpec; 1]>::try_from(specs) {
-        Ok([spec]) => spec,
-        Err(_) => {
-            return Err(at(
-                "give exactly one of key, certificate_chain and sigstore".into(),
-            ))
-        }
-    };
-    // A signer limited to stages is a signer of those stages' provenance: "the data team
-    // signs data preparation" must not also let it sign any model's card or signature.
-    let kinds = if entry.kinds.is_empty() && !entry.stages.is_empty() {
-        vec![AttestationKind::Provenance]
-    } else if entry.kinds.is_empty() {
-        AttestationKind::ALL.to_vec()
-    } else {
-        entry
-            .kinds
-            .iter()
-            .map(|k| {
-                AttestationKind::parse(k).ok_or_else(|| {
-                    at(format!(
-                        "'{k}' is not a kind; the kinds are {}",
-                        AttestationKind::ALL.map(AttestationKind::name).join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    let stages = entry
-        .stages
-        .iter()
-        .map(|s| Stage::parse(s).ok_or_else(|| at(format!("'{s}' is not a stage"))))
-        .collect::<Result<_, _>>()?;
-    Ok(TrustedSigner {
-        name,
-        spec,
-        kinds,
-        stages,
-        names: entry.names,
-    })
-}
-
-impl TrustedSigner {
-    /// Whether the signer may sign an attestation of `kind` (of `stage`, for provenance)
-    /// about subjects named `names` (each subject's name and URI): the reason when not.
-    pub fn allows(
-        &self,
-        kind: AttestationKind,
-        stage: Option<Stage>,
-        subjects: &[Vec<&str>],
-    ) -> Result<(), String> {
-        if !self.kinds.contains(&kind) {
-            return Err(format!("{} may not sign a {}", self.name, kind.name()));
-        }
-        if let Some(stage) = stage {
-            if !self.stages.is_empty() && !self.stages.contains(&stage) {
-                return Err(format!(
-                    "{} may sign the provenance of {} only, not of {stage}",
-                    self.name,
-                    self.stages
-                        .iter()
-                        .map(|s| s.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-        }
-        if self.names.is_empty() {
-            return Ok(());
-        }
-        for names in subjects {
-            let matched = names
-                .iter()
-                .any(|name| self.names.iter().any(|pattern| matches(pattern, name)));
-            if !matched {
-                return Err(format!(
-                    "{} may sign for subjects matching {} only, not '{}'",
-                    self.name,
-                    self.names.join(", "),
-                    names.first().copied().unwrap_or_default()
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Builds each signer's verifier once, for a whole ingest.
-pub fn build_verifiers(policy: &TrustPolicy) -> Result<Vec<BuiltVerifier>, LineageError> {
-    policy
-        .signers
-        .iter()
-        .map(|signer| {
-            signer.spec.build().map_err(|e| LineageError::PolicySigner {
-                signer: signer.name.clone(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// Whether `text` matches `pattern`, where `*` matches any run of characters (a pattern
-/// language this small needs no glob crate: no classes, no path semantics).
-pub fn matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
-        return text.is_empty();
-    };
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
+pub use crate::trust::{
+    build_verifiers, matches, AttestationKind, PolicyMode, TrustPolicy, TrustedSigner,
+};
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{folder, on_each_backend, record, SqliteIn};
+    use super::super::{ingest, sources};
     use super::*;
+    use crate::keys::{Curve, PrivateKey};
+    use crate::provenance::Stage;
+    use crate::signing::KeySigner;
 
     #[test]
-    fn patterns_match_with_stars_anywhere() {
-        assert!(matches(
-            "pkg:huggingface/acme/*",
-            "pkg:huggingface/acme/llama"
-        ));
-        assert!(!matches(
-            "pkg:huggingface/acme/*",
-            "pkg:huggingface/other/llama"
-        ));
-        assert!(matches("*-q4", "tuned-q4"));
-        assert!(matches("a*b*c", "a-b-c"));
-        assert!(!matches("a*b*c", "a-c-b"));
-        assert!(matches("exact", "exact"));
-        assert!(!matches("exact", "exactly"));
-        assert!(matches("*", ""));
-        assert!(!matches("ab*ba", "aba"));
-    }
-
-    #[test]
-    fn a_policy_reads_from_toml_and_yaml_alike_and_names_its_mistakes() {
-        let toml = r#"
-            [[signer]]
-            name = "data"
-            key = "keys/data.pub"
-            stages = ["data-prep"]
-            [[signer]]
-            name = "ci"
-            sigstore = { identity_regex = "^ci@", issuer = "https://issuer.example" }
-            kinds = ["provenance"]
-            names = ["acme/*"]
-        "#;
-        let yaml = "signer:\n- name: data\n  key: keys/data.pub\n  stages: [data-prep]\n- name: ci\n  sigstore: {identity_regex: '^ci@', issuer: 'https://issuer.example'}\n  kinds: [provenance]\n  names: ['acme/*']\n";
-        for policy in [
-            TrustPolicy::parse(toml, false, Path::new("/etc/ms")).unwrap(),
-            TrustPolicy::parse(yaml, true, Path::new("/etc/ms")).unwrap(),
-        ] {
-            assert_eq!(policy.signers.len(), 2);
-            assert_eq!(
-                policy.signers[0].spec,
-                VerifierSpec::Key {
-                    public_key: "/etc/ms/keys/data.pub".into()
-                }
-            );
-            let data = &policy.signers[0];
-            // Limited to a stage and given no kinds, it signs that stage's provenance only.
-            for kind in [AttestationKind::Card, AttestationKind::Signature] {
-                let refused = data.allows(kind, None, &[]).unwrap_err();
-                assert!(refused.contains("may not sign a"), "{refused}");
-            }
-            assert!(data
-                .allows(AttestationKind::Provenance, Some(Stage::DataPrep), &[])
-                .is_ok());
-            let refused = data
-                .allows(AttestationKind::Provenance, Some(Stage::Finetune), &[])
-                .unwrap_err();
-            assert!(
-                refused.contains("data-prep only, not of finetune"),
-                "{refused}"
-            );
-            let ci = &policy.signers[1];
-            assert!(ci.allows(AttestationKind::Card, None, &[]).is_err());
-            assert!(ci
-                .allows(
-                    AttestationKind::Provenance,
-                    None,
-                    &[vec!["acme/m", "pkg:x"]]
-                )
-                .is_ok());
-            let refused = ci
-                .allows(AttestationKind::Provenance, None, &[vec!["other/m"]])
-                .unwrap_err();
-            assert!(refused.contains("not 'other/m'"), "{refused}");
-        }
-        let cases = [
-            ("", "names no [[signer]]"),
-            ("[[signer]]\nname = \"x\"\n", "exactly one of key"),
-            (
-                "[[signer]]\nname = \"x\"\nkey = \"k\"\nkinds = [\"cards\"]\n",
-                "'cards' is not a kind",
-            ),
-            (
-                "[[signer]]\nname = \"x\"\nkey = \"k\"\nstage = [\"finetune\"]\n",
-                "unknown field",
-            ),
-            (
-                "[[signer]]\nname = \"x\"\nsigstore = { issuer = \"i\" }\n",
-                "one of identity and identity_regex",
-            ),
-        ];
-        for (text, expected) in cases {
-            let error = TrustPolicy::parse(text, false, Path::new(".")).unwrap_err();
-            assert!(error.contains(expected), "{text}: {error}");
-        }
+    fn an_ingest_refuses_what_a_warning_policy_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let trusted = PrivateKey::generate(Curve::P256).unwrap();
+        std::fs::write(dir.path().join("ci.pub"), trusted.public_key().to_pem()).unwrap();
+        let text = "mode = \"warn\"\n[[signer]]\nname = \"ci\"\nkey = \"ci.pub\"\n";
+        let policy = TrustPolicy::parse(text, false, dir.path()).unwrap();
+        assert_eq!(policy.mode, PolicyMode::Warn);
+        let stranger = KeySigner::new(PrivateKey::generate(Curve::P256).unwrap());
+        let base = folder(dir.path(), "base", "base");
+        let tuned = folder(dir.path(), "tuned", "tuned");
+        let signed = record(
+            &stranger,
+            Stage::Quantize,
+            &tuned,
+            &[format!("base-model={}", base.display())],
+        );
+        on_each_backend(SqliteIn::Memory, |backend| {
+            let mut store = backend.open();
+            let found = sources(std::slice::from_ref(&signed)).unwrap();
+            let report = ingest(&mut store, &policy, found).unwrap();
+            assert!(report.stored.is_empty(), "{report:?}");
+            assert_eq!(report.refused.len(), 1, "{report:?}");
+            assert_eq!(store.counts().unwrap(), (0, 0, 0));
+        });
     }
 }

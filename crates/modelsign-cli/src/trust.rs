@@ -1,0 +1,200 @@
+//! `modelsign verify MODEL --policy FILE`: verification under a trust policy. The library
+//! decides who signed and whether that signer may sign this model; this prints it.
+
+use std::path::Path;
+
+use modelsign::error::Classify;
+use modelsign::text::printable_path;
+use modelsign::trust::TrustPolicy;
+use modelsign::trust::{self, PolicyFailure, PolicyMode, PolicyOutcome, PolicyVerifier};
+use modelsign::VerifyOptions;
+use serde_json::{json, Value};
+
+use crate::args::VerifyPolicyArgs;
+use crate::failure::Failure;
+use crate::settings::{count, ignore_set, workers};
+use crate::{progress, signer_json, verify_failure};
+
+pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
+    // clap requires all three unless a method subcommand is given instead.
+    let (Some(model), Some(policy_path), Some(signature)) = (
+        args.model.as_deref(),
+        args.policy.as_deref(),
+        args.signature.as_deref(),
+    ) else {
+        return Err(Failure::input(
+            "give the model, --policy and --signature, or a method (key, certificate, sigstore)",
+        ));
+    };
+    let policy = TrustPolicy::read(policy_path).map_err(Failure::input)?;
+    let verifier = PolicyVerifier::new(policy).map_err(Failure::input)?;
+    let names = trust::model_names(model);
+    debugln!(
+        "'{}' is matched against the policy's names as {}",
+        model.display(),
+        names.join(", ")
+    );
+    let options = VerifyOptions {
+        ignore: ignore_set(model, &args.selection)?,
+        ignore_unsigned_files: args.ignore_unsigned_files && !args.no_ignore_unsigned_files,
+        allow_symlinks: args.selection.allow_symlinks,
+        honour_recorded_allow_symlinks: true,
+        signature_path: Some(signature.to_path_buf()),
+        max_workers: workers(args.max_workers),
+        hashing: None,
+    };
+    let outcome = verifier.verify(
+        model,
+        signature,
+        &names,
+        &options,
+        &progress::for_output(&args.output),
+    );
+    let where_from = format!(
+        "trust policy '{}', mode {}",
+        printable_path(policy_path),
+        outcome.mode.name()
+    );
+    let PolicyOutcome {
+        mode,
+        signer,
+        names,
+        result,
+    } = outcome;
+    let outcome_json = |accepted: bool, failure: Value| {
+        json!({
+            "mode": mode.name(),
+            "accepted": accepted,
+            "signer": signer,
+            "names": names,
+            "failure": failure,
+        })
+    };
+    let failure = match result {
+        Ok(report) => {
+            if args.output.json {
+                let mut value = json!({
+                    "ok": true,
+                    "verified": true,
+                    "model": model,
+                    "signed_model_name": report.signed_model_name,
+                    "root_digest": report.root_digest,
+                    "resources": report.resources,
+                    "hash_type": report.serialization.hash_type.as_str(),
+                    "serialization": report.serialization.serialization.method(),
+                    "notes": report.notes,
+                    "identity": signer_json(&report),
+                });
+                merge(&mut value, outcome_json(true, Value::Null));
+                crate::output::json(&value, 0);
+            } else if !args.output.quiet {
+                for note in &report.notes {
+                    warnln!("{note}");
+                }
+                outln!(
+                    "Verification succeeded: {} ({}{})",
+                    model.display(),
+                    count(report.resources, "resource"),
+                    report
+                        .root_digest
+                        .as_ref()
+                        .map(|d| format!(", {d}"))
+                        .unwrap_or_default()
+                );
+                outln!(
+                    "Signed by the policy's signer '{}' ({where_from})",
+                    signer.as_deref().unwrap_or_default()
+                );
+            }
+            return Ok(());
+        }
+        Err(failure) => failure,
+    };
+    let refusal = refusal(model, signer.as_deref(), failure);
+    if mode == PolicyMode::Warn {
+        warnln!(
+            "the trust policy refuses '{}', and lets it through as its mode is warn: {}",
+            model.display(),
+            refusal.message
+        );
+        if args.output.json {
+            let mut value = json!({ "ok": true, "verified": false, "model": model });
+            merge(&mut value, outcome_json(false, refusal.json));
+            crate::output::json(&value, 0);
+        } else if !args.output.quiet {
+            outln!(
+                "Not verified, let through: {} ({where_from})",
+                model.display()
+            );
+        }
+        return Ok(());
+    }
+    let mut details = json!({ "verified": false, "model": model });
+    merge(&mut details, outcome_json(false, refusal.json));
+    Err(Failure {
+        code: refusal.code,
+        message: format!("{} ({where_from})", refusal.message),
+        details: Some(details),
+    })
+}
+
+/// A refusal as the CLI reports it: its message (with the option that fixes it, where one
+/// does), its exit status (that of `verify key` for the same failure) and its JSON.
+struct Refusal {
+    message: String,
+    code: u8,
+    json: Value,
+}
+
+fn refusal(model: &Path, signer: Option<&str>, failure: PolicyFailure) -> Refusal {
+    let kind = failure.kind_name();
+    let attempts: Vec<Value> = match &failure {
+        PolicyFailure::Untrusted { attempts } => attempts
+            .iter()
+            .map(|a| json!({ "signer": a.signer, "reason": a.reason }))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let is_input_error = failure.is_input_error();
+    let (message, code, details) = match failure {
+        PolicyFailure::Model(error) => {
+            let reported = verify_failure(error);
+            let message = match signer {
+                Some(signer) => format!(
+                    "signed by the policy's signer '{signer}', but {}",
+                    reported.message
+                ),
+                None => reported.message,
+            };
+            (message, reported.code, reported.details)
+        }
+        PolicyFailure::Signature(error) => {
+            let failed = Failure::of(is_input_error, error);
+            (failed.message, failed.code, None)
+        }
+        other => {
+            let failed = Failure::of(is_input_error, other);
+            (failed.message, failed.code, None)
+        }
+    };
+    let mut json = json!({ "kind": kind, "message": message, "attempts": attempts });
+    if let Some(mut details) = details {
+        if let Some(obj) = details.as_object_mut() {
+            obj.remove("verified");
+        }
+        merge(&mut json, details);
+    }
+    debugln!("the trust policy refuses '{}': {kind}", model.display());
+    Refusal {
+        message,
+        code,
+        json,
+    }
+}
+
+/// Adds the fields of `extra` (an object) to `value` (an object).
+fn merge(value: &mut Value, extra: Value) {
+    if let (Some(obj), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        obj.extend(extra);
+    }
+}

@@ -1,0 +1,248 @@
+//! Verifying a model under a trust policy: which of the policy's signers signed it, and
+//! whether the model is what it signed.
+
+use std::fmt;
+use std::path::Path;
+
+use super::{AttestationKind, PolicyMode, TrustPolicy};
+use crate::bundle::Bundle;
+use crate::error::{BundleError, Classify, FailureKind, PolicyError, VerifyError};
+use crate::hashing::Progress;
+use crate::spec::BuiltVerifier;
+use crate::text::printable;
+use crate::verifying::{self, VerificationReport, VerifyOptions};
+
+/// A policy with the verifier of each signer that may sign models built once, to verify
+/// any number of models.
+pub struct PolicyVerifier {
+    policy: TrustPolicy,
+    /// Per signer of the policy, in its order: the verifier when it may sign models.
+    verifiers: Vec<Option<BuiltVerifier>>,
+}
+
+impl fmt::Debug for PolicyVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyVerifier")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One signer of the policy that was tried, and why its verification failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerAttempt {
+    /// The signer's name in the policy.
+    pub signer: String,
+    /// Why the signature does not verify as its.
+    pub reason: String,
+}
+
+/// Why a policy refuses a model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyFailure {
+    /// The signature cannot be read.
+    #[error(transparent)]
+    Signature(BundleError),
+    /// No signer of the policy may sign a model of these names.
+    #[error("{}", no_signer_message(names))]
+    NoSignerFor {
+        /// The model's names (see [`super::model_names`]).
+        names: Vec<String>,
+    },
+    /// Signers may sign this model, and none of them signed it.
+    #[error("{}", untrusted_message(attempts))]
+    Untrusted {
+        /// Each signer tried, in the policy's order, and why it does not verify.
+        attempts: Vec<SignerAttempt>,
+    },
+    /// A trusted signer signed, and the model is not what it signed (or cannot be checked).
+    #[error(transparent)]
+    Model(VerifyError),
+}
+
+fn no_signer_message(names: &[String]) -> String {
+    if names.is_empty() {
+        return "no signer of the trust policy may sign this model (it has no name to match the policy's names against)".to_owned();
+    }
+    let names: Vec<String> = names
+        .iter()
+        .map(|name| format!("'{}'", printable(name)))
+        .collect();
+    format!(
+        "no signer of the trust policy may sign a model named {}",
+        names.join(" or ")
+    )
+}
+
+fn untrusted_message(attempts: &[SignerAttempt]) -> String {
+    let attempts: Vec<String> = attempts
+        .iter()
+        .map(|a| format!("{}: {}", printable(&a.signer), a.reason))
+        .collect();
+    format!(
+        "no signer of the trust policy verifies the signature ({})",
+        attempts.join("; ")
+    )
+}
+
+impl Classify for PolicyFailure {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            PolicyFailure::Signature(e) => e.failure_kind(),
+            PolicyFailure::Model(e) => e.failure_kind(),
+            PolicyFailure::NoSignerFor { .. } | PolicyFailure::Untrusted { .. } => {
+                FailureKind::Check
+            }
+        }
+    }
+}
+
+impl PolicyFailure {
+    /// A short, stable name of the failure, as reports give it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PolicyFailure::Signature(_) => "signature",
+            PolicyFailure::NoSignerFor { .. } => "no-signer",
+            PolicyFailure::Untrusted { .. } => "untrusted",
+            PolicyFailure::Model(_) => "model",
+        }
+    }
+}
+
+/// What verifying a model under a policy established.
+#[derive(Debug)]
+pub struct PolicyOutcome {
+    /// The policy's mode.
+    pub mode: PolicyMode,
+    /// The policy signer whose signature verified, when one did.
+    pub signer: Option<String>,
+    /// The model's names the policy was matched against.
+    pub names: Vec<String>,
+    /// The verification, or why the policy refuses the model.
+    pub result: Result<VerificationReport, PolicyFailure>,
+}
+
+impl PolicyOutcome {
+    /// True when a trusted signer signed the model and it verifies.
+    pub fn accepted(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    /// True when the model may be used: accepted, or refused under a policy that only warns.
+    pub fn passes(&self) -> bool {
+        self.accepted() || self.mode == PolicyMode::Warn
+    }
+}
+
+impl PolicyVerifier {
+    /// Builds the verifier of every signer that may sign models; the error names the signer
+    /// whose material cannot be read.
+    pub fn new(policy: TrustPolicy) -> Result<PolicyVerifier, PolicyError> {
+        let verifiers = policy
+            .signers
+            .iter()
+            .map(|signer| {
+                signer
+                    .kinds
+                    .contains(&AttestationKind::Signature)
+                    .then(|| signer.build())
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PolicyVerifier { policy, verifiers })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &TrustPolicy {
+        &self.policy
+    }
+
+    /// Verifies the model at `model` against the signature at `signature`: read it, find
+    /// the policy's signers that may sign a model of these `names` (the verifier's own,
+    /// see [`super::model_names`]), take the first of them whose signature it is, then check
+    /// the model against what it signed. The signature file is left out of the model when
+    /// it lies inside it, as `options.signature_path` would.
+    pub fn verify(
+        &self,
+        model: &Path,
+        signature: &Path,
+        names: &[String],
+        options: &VerifyOptions,
+        progress: &Progress,
+    ) -> PolicyOutcome {
+        let (signer, result) = match self.check(model, signature, names, options, progress) {
+            Ok((signer, report)) => (Some(signer), Ok(report)),
+            Err((signer, failure)) => (signer, Err(failure)),
+        };
+        PolicyOutcome {
+            mode: self.policy.mode,
+            signer,
+            names: names.to_vec(),
+            result,
+        }
+    }
+
+    /// The signer and report, or the signer (when one verified) and the failure.
+    #[allow(clippy::type_complexity)]
+    fn check(
+        &self,
+        model: &Path,
+        signature: &Path,
+        names: &[String],
+        options: &VerifyOptions,
+        progress: &Progress,
+    ) -> Result<(String, VerificationReport), (Option<String>, PolicyFailure)> {
+        let bundle = Bundle::read(signature).map_err(|e| (None, PolicyFailure::Signature(e)))?;
+        let subject: Vec<&str> = names.iter().map(String::as_str).collect();
+        let candidates: Vec<_> = self
+            .policy
+            .signers
+            .iter()
+            .zip(&self.verifiers)
+            .filter_map(|(signer, built)| Some((signer, built.as_ref()?)))
+            .filter(|(signer, _)| {
+                signer
+                    .allows(
+                        AttestationKind::Signature,
+                        None,
+                        std::slice::from_ref(&subject),
+                    )
+                    .is_ok()
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err((
+                None,
+                PolicyFailure::NoSignerFor {
+                    names: names.to_vec(),
+                },
+            ));
+        }
+        let mut attempts = Vec::new();
+        let mut trusted = None;
+        for (signer, built) in candidates {
+            match verifying::verify_statement_signature(&bundle, built.verifier.as_ref()) {
+                Ok(_) => {
+                    trusted = Some((signer, built));
+                    break;
+                }
+                Err(e) => attempts.push(SignerAttempt {
+                    signer: signer.name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        let Some((signer, built)) = trusted else {
+            return Err((None, PolicyFailure::Untrusted { attempts }));
+        };
+        let mut options = options.clone();
+        if options.signature_path.is_none() {
+            options.signature_path = Some(signature.to_path_buf());
+        }
+        match verifying::verify_model(model, &bundle, built.verifier.as_ref(), &options, progress) {
+            Ok(report) => Ok((signer.name.clone(), report)),
+            Err(e) => Err((Some(signer.name.clone()), PolicyFailure::Model(e))),
+        }
+    }
+}
