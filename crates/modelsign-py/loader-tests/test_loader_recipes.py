@@ -114,10 +114,11 @@ def test_recipe_is_imports_then_verify_then_load(recipes, recipe):
     ], "imports come first"
     assert len(body) == 2, ast.unparse(ast.Module(body=body, type_ignores=[]))
     verify, load = body
-    verify_call = ast.unparse(verify.value.func)
-    assert isinstance(verify, ast.Expr) and verify_call.startswith("modelsign_rs."), verify_call
-    assert verify_call.endswith("verify_snapshot" if recipe == "hf-cache" else "verify_model_dir")
-    assert isinstance(load, ast.Assign) and ast.unparse(load.targets[0]) == "model"
+    assert isinstance(verify, ast.Expr) and isinstance(verify.value, ast.Call), ast.unparse(verify)
+    verifier = "hf.verify_snapshot" if recipe == "hf-cache" else "verify_model_dir"
+    assert ast.unparse(verify.value.func) == f"modelsign_rs.{verifier}"
+    targets = [ast.unparse(target) for target in getattr(load, "targets", [])]
+    assert isinstance(load, ast.Assign) and targets == ["model"], ast.unparse(load)
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,7 +195,9 @@ def test_recipe_refuses_an_unsigned_model(recipes, workdir, signed_models, spy_o
 SNAPSHOT_REVISION = hashlib.sha1(b"modelsign loader test snapshot").hexdigest()
 
 
-def write_hf_cache_snapshot(model_dir: pathlib.Path, cache: pathlib.Path, repo_id: str) -> pathlib.Path:
+def write_hf_cache_snapshot(
+    model_dir: pathlib.Path, cache: pathlib.Path, repo_id: str
+) -> pathlib.Path:
     """Files the folder into the Hugging Face cache as huggingface_hub itself does: each
     file's content once in blobs/ under its sha256, the snapshot's files relative links to
     them, refs/main naming the snapshot's revision."""
