@@ -38,6 +38,7 @@ const LAYERS: &[&str] = &[
     "attestation",
     "card",
     "provenance",
+    "trust",
     "lineage",
 ];
 
