@@ -123,6 +123,10 @@ def write_section(results, runs, load, wall):
         f"Machine: {cli_bench.machine()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
         f"with `bash bench/python/run.sh` ({wall:.0f} s); {load_note}: other work shared the machine.",
         "",
+        "To rerun: `bash bench/python/run.sh` (`BENCH_RUNS` rounds, default 5; models in `BENCH_DIR`,",
+        "default .cache/bench, 2.2 GiB; about 10 minutes on this machine when quiet). It rewrites",
+        "this section only.",
+        "",
         "What runs: a release wheel of modelsign-rs (`maturin build --release`) installed in a venv with",
         "model-signing 1.1.1 and pyOpenSSL at the versions scripts/test.sh pins. In one run, for each",
         "model: signing and verifying (files serialization, SHA-256, ECDSA P-256 key, hash workers at",
