@@ -27,16 +27,25 @@ CONFIGS = {
 }
 
 
-def make_models(work: Path) -> dict:
-    """Creates the synthetic models once (random data; rerunning reuses them)."""
-    models = {
-        "1x2GiB": [("model.bin", 2 * GIB)],
-        "4x1GiB": [(f"shard-{i}.bin", GIB) for i in range(4)],
-        "2000x4KiB": [(f"f{i:04d}.bin", 4096) for i in range(2000)],
-        "20000x4KiB": [(f"d{i // 1000:02d}/s{(i // 100) % 10}/f{i:05d}.bin", 4096) for i in range(20000)],
-    }
+# The synthetic models, by name: (relative path, size) of each file. The CLI benchmark runs
+# CLI_MODELS; bench/python/compare.py picks its own.
+MODELS = {
+    "1x2GiB": [("model.bin", 2 * GIB)],
+    "4x1GiB": [(f"shard-{i}.bin", GIB) for i in range(4)],
+    "4x512MiB": [(f"shard-{i}.bin", GIB // 2) for i in range(4)],
+    "2000x4KiB": [(f"f{i:04d}.bin", 4096) for i in range(2000)],
+    "20000x4KiB": [(f"d{i // 1000:02d}/s{(i // 100) % 10}/f{i:05d}.bin", 4096) for i in range(20000)],
+}
+CLI_MODELS = ["1x2GiB", "4x1GiB", "2000x4KiB", "20000x4KiB"]
+
+
+def make_models(work: Path, names=CLI_MODELS) -> dict:
+    """Creates the named synthetic models once (random data; rerunning reuses them).
+    Returns {name: (root, total bytes, file count)}; every root also holds an empty
+    `.complete` marker."""
     paths = {}
-    for name, files in models.items():
+    for name in names:
+        files = MODELS[name]
         root = work / name
         done = root / ".complete"
         if not done.exists():
@@ -55,27 +64,34 @@ def make_models(work: Path) -> dict:
     return paths
 
 
-def run_once(cmd):
-    """Wall time (s) and peak RSS (MiB) of one run of `cmd`."""
+def run_timed(cmd):
+    """Wall time (s), peak RSS (MiB) and standard output of one run of `cmd`."""
     start = time.perf_counter()
     proc = subprocess.run(
         ["/usr/bin/time", "-f", "%M"] + [str(c) for c in cmd],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
-    return elapsed, int(proc.stderr.strip().splitlines()[-1]) / 1024
+    return elapsed, int(proc.stderr.strip().splitlines()[-1]) / 1024, proc.stdout
 
 
-def timed_rounds(commands, runs, repeat=None):
+def run_once(cmd):
+    """Wall time (s) and peak RSS (MiB) of one run of `cmd`."""
+    elapsed, rss, _ = run_timed(cmd)
+    return elapsed, rss
+
+
+def timed_rounds(commands, runs, repeat=None, measure=run_once):
     """Runs every command once per round, `runs` rounds, so that commands compared with
     each other (sign and verify, a tool and its limit) see the same machine conditions:
     on a shared machine, timing one command's runs back to back and then the next's made
     ratios drift by 10% and more. `repeat` maps labels to runs per round (cheap commands
-    get more samples). Returns {label: (median seconds, max peak RSS MiB)}."""
+    get more samples). `measure(cmd)` times one run, (seconds, peak RSS MiB).
+    Returns {label: (median seconds, max peak RSS MiB)}."""
     repeat = repeat or {}
     times = {label: [] for label in commands}
     rss = {label: [] for label in commands}
@@ -90,7 +106,7 @@ def timed_rounds(commands, runs, repeat=None):
         order.shuffle(labels)
         for label in labels:
             for _ in range(repeat.get(label, 1)):
-                seconds, peak = run_once(commands[label])
+                seconds, peak = measure(commands[label])
                 times[label].append(seconds)
                 rss[label].append(peak)
                 if peak > 256:

@@ -199,6 +199,90 @@ create_python_wheel_venv() {
     "$PYTHON_WHEEL_VENV/bin/modelsign" --version
 }
 
+# The source distribution (issue 17: one that builds with cargo on other platforms): built
+# with `maturin sdist`, its members checked, then `pip install` of the sdist alone into a
+# fresh venv (.cache/py-sdist-venv), an import, a sign/verify round trip and the `modelsign`
+# command. pip builds it through maturin's PEP 517 backend, at the pinned maturin
+# (PIP_CONSTRAINT reaches pip's isolated build env); MATURIN_PEP517_ARGS picks the dev
+# profile and CARGO_TARGET_DIR this checkout's target/, so the dependencies the wheel phase
+# compiled are reused and only the workspace crates, at the sdist's paths, compile again.
+test_python_sdist() {
+    local out="$REPO/.cache/sdist" venv="$REPO/.cache/py-sdist-venv" sdist log
+    rm -rf "$out" "$venv"
+    "$MATURIN" sdist --manifest-path "$REPO/crates/modelsign-py/Cargo.toml" --out "$out"
+    sdist="$(ls "$out"/modelsign_rs-*.tar.gz)"
+    # Only what a build needs: the manifests and lock file, the crates' src/ (the native
+    # module's, the library's, the CLI's it links, and test-support's, a dev-dependency whose
+    # manifest cargo reads for the workspace but never compiles here) and the Python
+    # sources. No tests, test data or keys, nothing from target/ or .cache/.
+    python3 - "$sdist" <<'PY'
+import re, sys, tarfile
+path = sys.argv[1]
+with tarfile.open(path) as tar:
+    members = [m for m in tar.getmembers() if m.isfile()]
+    root = members[0].name.split("/", 1)[0]
+    names = sorted(m.name[len(root) + 1:] for m in members)
+    # A PEM block with its base64 body (the sources name the armour, which is no key).
+    block = re.compile(rb"-----BEGIN [A-Z0-9 ]+-----\s+[A-Za-z0-9+/=\s]{40,}-----END ")
+    pem = [m.name for m in members if block.search(tar.extractfile(m).read())]
+allowed = re.compile(r"(PKG-INFO|pyproject\.toml|Cargo\.toml|Cargo\.lock"
+                     r"|crates/(modelsign|modelsign-cli|modelsign-py|test-support)/(Cargo\.toml|src/.+\.rs)"
+                     r"|python/modelsign_rs/([a-z_]+\.pyi?|py\.typed))")
+unexpected = [n for n in names if not allowed.fullmatch(n)]
+needed = ["pyproject.toml", "Cargo.toml", "Cargo.lock", "crates/modelsign-py/src/lib.rs",
+          "crates/modelsign/src/lib.rs", "crates/modelsign-cli/src/lib.rs",
+          "crates/test-support/Cargo.toml", "python/modelsign_rs/__init__.py",
+          "python/modelsign_rs/_native.pyi", "python/modelsign_rs/py.typed"]
+missing = [n for n in needed if n not in names]
+size = sum(m.size for m in members)
+print(f"sdist {path.rsplit('/', 1)[-1]}: {len(names)} files, {size / 1024:.0f} KiB unpacked")
+problems = [f"error: sdist {label}:\n  " + "\n  ".join(found)
+            for label, found in (("unexpected members", unexpected), ("missing members", missing),
+                                 ("members holding a PEM block (keys, certificates)", pem))
+            if found]
+if size > 4 << 20:
+    problems.append(f"error: sdist unpacks to {size} bytes, more than its sources should")
+if problems:
+    sys.exit("\n".join(problems))
+PY
+    python3 -m venv "$venv"
+    echo "maturin==$MATURIN_VERSION" >"$out/build-constraints.txt"
+    log="$out/pip-install.log"
+    if ! PIP_CONSTRAINT="$out/build-constraints.txt" MATURIN_PEP517_ARGS="--profile dev" \
+        CARGO_TARGET_DIR="$REPO/target" "$venv/bin/python" -m pip install -v \
+        --disable-pip-version-check "$sdist" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "error: pip install of the sdist failed, see above" >&2
+        return 1
+    fi
+    grep -E "^ *Compiling " "$log" | sed 's/^ */compiled: /' || true
+    if grep -q "Compiling test-support" "$log"; then
+        echo "error: building the sdist compiled test-support, a dev-dependency only" >&2
+        return 1
+    fi
+    "$venv/bin/python" - "$REPO/examples/keys/demo-TEST-ONLY" <<'PY'
+import pathlib, sys, tempfile
+import modelsign_rs
+key = sys.argv[1]
+with tempfile.TemporaryDirectory() as tmp:
+    model, sig = pathlib.Path(tmp, "model"), pathlib.Path(tmp, "model.sig")
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"sdist smoke test")
+    modelsign_rs.signing.Config().use_elliptic_key_signer(private_key=key + ".pem").sign(model, sig)
+    verifier = modelsign_rs.verifying.Config().use_elliptic_key_verifier(public_key=key + ".pub")
+    verifier.verify(model, sig)
+    (model / "weights.bin").write_bytes(b"sdist smoke tesT")
+    try:
+        verifier.verify(model, sig)
+    except ValueError:
+        pass
+    else:
+        sys.exit("error: the sdist's build verified a changed model")
+print(f"modelsign_rs {modelsign_rs.__version__} from the sdist: signed, verified, refused a changed byte")
+PY
+    "$venv/bin/modelsign" --version
+}
+
 # The loopback Sigstore stack (tests/sigstore-stack) for keyless signing tests.
 # @sigstore/mock's dependencies need Node.js 20.17 or newer; Debian 12's nodejs (18) is too
 # old, so there is no package to fall back to: say so before anything long starts.
@@ -487,6 +571,9 @@ finish_loader_venv
 
 section "Loader recipes (pytest crates/modelsign-py/loader-tests, in the loader venv)"
 run_loader_tests
+
+section "Python package: the sdist, pip-installed from it alone (dev profile)"
+test_python_sdist
 
 # Every parser of hostile input (bundles, statements, certificate chains, keys, PKCS#11
 # URIs, card YAML and policies, the manifest comparison) under libFuzzer for a bounded time
