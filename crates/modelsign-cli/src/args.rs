@@ -537,6 +537,10 @@ sigstore = { identity = \"ci@acme.example\", issuer = \"https://accounts.google.
 kinds = [\"provenance\", \"card\"]        # default: provenance, card, signature\n  \
 names = [\"pkg:huggingface/acme/*\"]    # subjects named so (default: any)\n\n  \
 [[signer]]\n  \
+name = \"release builds\"\n  \
+sigstore = { identity_regex = \"https://github.com/acme/.*\", issuer = \"https://token.actions.githubusercontent.com\" }\n  \
+                                      # identity_regex must match the whole identity\n\n  \
+[[signer]]\n  \
 name = \"release\"\n  \
 certificate_chain = [\"roots/acme-root.pem\"]\n\n\
 Examples:\n  \
@@ -764,6 +768,10 @@ names = [\"pkg:huggingface/acme/*\"]    # models named so (default: any)\n\n  \
 name = \"training CI\"\n  \
 sigstore = { identity = \"ci@acme.example\", issuer = \"https://accounts.google.com\" }\n  \
 kinds = [\"signature\"]                # default: signature, card, provenance\n\n  \
+[[signer]]\n  \
+name = \"release builds\"\n  \
+sigstore = { identity_regex = \"https://github.com/acme/.*\", issuer = \"https://token.actions.githubusercontent.com\" }\n  \
+                                      # identity_regex must match the whole identity\n\n  \
 [[signer]]\n  \
 name = \"partners\"\n  \
 certificate_chain = [\"roots/partners.pem\"]\n\n\

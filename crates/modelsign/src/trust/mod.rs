@@ -21,9 +21,18 @@
 //! names = ["pkg:huggingface/acme/*"]     # subjects named or located so (default: any)
 //!
 //! [[signer]]
+//! name = "release builds"
+//! sigstore = { identity_regex = "https://github.com/acme/.*/release.yml@refs/tags/v.*", issuer = "https://token.actions.githubusercontent.com" }
+//!                                        # identity_regex must match the whole identity
+//!
+//! [[signer]]
 //! name = "release"
 //! certificate_chain = ["roots/acme-root.pem"]
 //! ```
+//!
+//! A policy's `identity_regex` must match the whole identity (it is taken as
+//! `^(?:PATTERN)$`): `ci@` accepts the identity `ci@` only, `ci@.*` any identity starting so.
+//! (The CLI's `--identity-regex` stays a search.)
 //!
 //! The same document in YAML (`.yaml`, `.yml`) is read the same way.
 
@@ -235,7 +244,9 @@ fn signer(entry: SignerEntry, base: &Path) -> Result<TrustedSigner, String> {
     if let Some(sigstore) = entry.sigstore {
         let identity = match (sigstore.identity, sigstore.identity_regex) {
             (Some(identity), None) => IdentityMatch::Exact(identity),
-            (None, Some(regex)) => IdentityMatch::Regex(regex),
+            // A policy's pattern must match the whole identity: an unanchored search would
+            // let `ci@acme\.example` accept `ci@acme.example.evil` too.
+            (None, Some(regex)) => IdentityMatch::Regex(format!("^(?:{regex})$")),
             _ => {
                 return Err(at(
                     "sigstore needs one of identity and identity_regex".into()

@@ -31,11 +31,11 @@ fn a_policy_reads_from_toml_and_yaml_alike_and_names_its_mistakes() {
         stages = ["data-prep"]
         [[signer]]
         name = "ci"
-        sigstore = { identity_regex = "^ci@", issuer = "https://issuer.example" }
+        sigstore = { identity_regex = "ci@.*", issuer = "https://issuer.example" }
         kinds = ["provenance"]
         names = ["acme/*"]
     "#;
-    let yaml = "signer:\n- name: data\n  key: keys/data.pub\n  stages: [data-prep]\n- name: ci\n  sigstore: {identity_regex: '^ci@', issuer: 'https://issuer.example'}\n  kinds: [provenance]\n  names: ['acme/*']\n";
+    let yaml = "signer:\n- name: data\n  key: keys/data.pub\n  stages: [data-prep]\n- name: ci\n  sigstore: {identity_regex: 'ci@.*', issuer: 'https://issuer.example'}\n  kinds: [provenance]\n  names: ['acme/*']\n";
     for policy in [
         TrustPolicy::parse(toml, false, Path::new("/etc/ms")).unwrap(),
         TrustPolicy::parse(yaml, true, Path::new("/etc/ms")).unwrap(),
@@ -96,6 +96,31 @@ fn a_policy_reads_from_toml_and_yaml_alike_and_names_its_mistakes() {
     for (text, expected) in cases {
         let error = TrustPolicy::parse(text, false, Path::new(".")).unwrap_err();
         assert!(error.contains(expected), "{text}: {error}");
+    }
+}
+
+#[test]
+fn a_policy_identity_regex_must_match_the_whole_identity() {
+    let text = "[[signer]]\nname = \"ci\"\n\
+                sigstore = { identity_regex = \"ci@acme\\\\.example|release@acme\\\\.example\", issuer = \"i\" }\n";
+    let policy = TrustPolicy::parse(text, false, Path::new(".")).unwrap();
+    let VerifierSpec::Sigstore {
+        identity: IdentityMatch::Regex(pattern),
+        ..
+    } = &policy.signers[0].spec
+    else {
+        panic!("{:?}", policy.signers[0].spec);
+    };
+    let regex = regex::Regex::new(pattern).unwrap();
+    for accepted in ["ci@acme.example", "release@acme.example"] {
+        assert!(regex.is_match(accepted), "{pattern} refuses {accepted}");
+    }
+    for refused in [
+        "ci@acme.example.evil",
+        "evil-ci@acme.example",
+        "release@acme.example@evil",
+    ] {
+        assert!(!regex.is_match(refused), "{pattern} accepts {refused}");
     }
 }
 
