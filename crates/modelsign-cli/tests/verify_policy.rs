@@ -371,3 +371,62 @@ fn an_unusable_policy_is_bad_input() {
         "{value}"
     );
 }
+
+#[test]
+fn a_forged_signature_of_a_trusted_signer_is_invalid_and_exits_as_verify_key_does() {
+    let f = Fixture::new();
+    let model = f.file("model");
+    let signature = f.file("model.sig");
+    let mut bundle = modelsign::bundle::Bundle::read(&signature).unwrap();
+    let sig = &mut bundle.envelope.signatures[0].sig;
+    let middle = sig.len() / 2;
+    sig[middle] ^= 0x01;
+    fs::write(&signature, bundle.to_json()).unwrap();
+
+    let out = f.verify("trust.toml", RELEASE, &model, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        f.verify_key(&model, "release", &signature).status.code()
+    );
+    let message = stderr(&out);
+    assert!(
+        message.starts_with(
+            "Verification failed: the signature is invalid: it names release of the trust policy"
+        ),
+        "{message}"
+    );
+    let out = f.verify("trust.toml", RELEASE, &model, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let value = json_of(&out);
+    assert_eq!(value["ok"], false);
+    assert_eq!(value["failure"]["kind"], "invalid-signature");
+}
+
+#[test]
+fn a_policy_whose_signers_may_not_sign_models_says_so_rather_than_blame_the_name() {
+    let f = Fixture::new();
+    let model = f.file("model");
+    let cards = format!("{RELEASE}kinds = [\"card\"]\n");
+    let out = f.verify("cards.toml", &cards, &model, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(
+            "no signer of the trust policy may sign model signatures (their kinds/stages exclude it)"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("model named"), "{message}");
+}
+
+#[test]
+fn the_policy_help_says_an_identity_regex_matches_the_whole_identity() {
+    for command in [&["verify", "--help"][..], &["lineage", "ingest", "--help"]] {
+        let help = stdout(&run(command));
+        assert!(
+            help.contains("identity_regex must match the whole identity"),
+            "{command:?}: {help}"
+        );
+    }
+}

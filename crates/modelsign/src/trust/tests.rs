@@ -270,6 +270,15 @@ mod verification {
         signature
     }
 
+    /// Flips one byte in the middle of the signature's DSSE signature.
+    fn forge(signature: &Path) {
+        let mut bundle = crate::bundle::Bundle::read(signature).unwrap();
+        let sig = &mut bundle.envelope.signatures[0].sig;
+        let middle = sig.len() / 2;
+        sig[middle] ^= 0x01;
+        std::fs::write(signature, bundle.to_json()).unwrap();
+    }
+
     fn verify(verifier: &PolicyVerifier, model: &Path, signature: &Path) -> PolicyOutcome {
         verifier.verify(
             model,
@@ -328,6 +337,42 @@ mod verification {
         assert!(message.contains("; release: "), "{message}");
         assert_eq!(failure.kind_name(), "untrusted");
         assert!(!failure.is_input_error());
+    }
+
+    #[test]
+    fn a_forged_signature_naming_a_trusted_key_is_invalid_not_untrusted() {
+        let bench = Bench::new();
+        let _other = bench.key("other");
+        let release = bench.key("release");
+        let stranger = bench.key("stranger");
+        let model = bench.model("m");
+        let signature = sign(&model, &release);
+        forge(&signature);
+        let outcome = verify(&bench.verifier(TWO_KEYS), &model, &signature);
+        assert_eq!(outcome.signer, None);
+        let failure = outcome.result.unwrap_err();
+        let PolicyFailure::InvalidSignature { signer, reason } = &failure else {
+            panic!("{failure:?}");
+        };
+        assert_eq!(signer, "release");
+        assert!(reason.contains("signature is invalid"), "{reason}");
+        assert_eq!(failure.kind_name(), "invalid-signature");
+        assert!(
+            failure
+                .to_string()
+                .starts_with("the signature is invalid: it names release of the trust policy"),
+            "{failure}"
+        );
+        assert!(!failure.is_input_error());
+        // A stranger's forged signature names no signer of the policy: still untrusted.
+        let signature = sign(&model, &stranger);
+        forge(&signature);
+        let outcome = verify(&bench.verifier(TWO_KEYS), &model, &signature);
+        assert!(
+            matches!(outcome.result, Err(PolicyFailure::Untrusted { .. })),
+            "{:?}",
+            outcome.result
+        );
     }
 
     #[test]
@@ -457,11 +502,17 @@ mod verification {
         let policy = "[[signer]]\nname = \"cards\"\nkey = \"cards.pub\"\nkinds = [\"card\"]\n\
                       [[signer]]\nname = \"provenance\"\nkey = \"absent.pub\"\nstages = [\"finetune\"]\n";
         let outcome = verify(&bench.verifier(policy), &model, &signature);
+        let failure = outcome.result.unwrap_err();
         assert!(
-            matches!(outcome.result, Err(PolicyFailure::NoSignerFor { .. })),
-            "{:?}",
-            outcome.result
+            matches!(failure, PolicyFailure::NoModelSigner),
+            "{failure:?}"
         );
+        // The kinds are to blame, not the model's name.
+        assert_eq!(
+            failure.to_string(),
+            "no signer of the trust policy may sign model signatures (their kinds/stages exclude it), so it accepts no model"
+        );
+        assert_eq!(failure.kind_name(), "no-signer");
         // A signer that may sign models and whose key cannot be read is named.
         let policy = TrustPolicy::parse(
             "[[signer]]\nname = \"release\"\nkey = \"absent.pub\"\n",
@@ -532,6 +583,24 @@ mod verification {
         };
         assert_eq!(attempts.len(), 1);
         assert_eq!(attempts[0].signer, "release");
+        // A forged signature whose chain leads to the signer's root names that signer;
+        // one whose chain leads elsewhere is a stranger's.
+        let forged = sign(&ours, &release);
+        forge(&forged);
+        let invalid = verify(&verifier, &ours, &forged);
+        assert!(
+            matches!(&invalid.result, Err(PolicyFailure::InvalidSignature { signer, .. }) if signer == "release"),
+            "{:?}",
+            invalid.result
+        );
+        let forged = sign(&theirs, &other);
+        forge(&forged);
+        let stranger = verify(&verifier, &theirs, &forged);
+        assert!(
+            matches!(stranger.result, Err(PolicyFailure::Untrusted { .. })),
+            "{:?}",
+            stranger.result
+        );
     }
 
     const SIGSTORE_IDENTITY: &str = "stefanb@us.ibm.com";

@@ -50,6 +50,20 @@ pub enum PolicyFailure {
         /// The model's names (see [`super::model_names`]).
         names: Vec<String>,
     },
+    /// No signer of the policy may sign model signatures at all: their kinds (or stages,
+    /// which limit a signer to provenance) leave signatures out.
+    #[error("no signer of the trust policy may sign model signatures (their kinds/stages exclude it), so it accepts no model")]
+    NoModelSigner,
+    /// The signature's verification material names this signer of the policy (its key
+    /// hint, a chain to its root), and the signature itself does not verify: forged, or
+    /// damaged since signing.
+    #[error("the signature is invalid: it names {} of the trust policy and does not verify as its ({reason})", printable(signer))]
+    InvalidSignature {
+        /// The signer the signature names.
+        signer: String,
+        /// Why the signature does not verify.
+        reason: String,
+    },
     /// Signers may sign this model, and none of them signed it.
     #[error("{}", untrusted_message(attempts))]
     Untrusted {
@@ -91,9 +105,10 @@ impl Classify for PolicyFailure {
         match self {
             PolicyFailure::Signature(e) => e.failure_kind(),
             PolicyFailure::Model(e) => e.failure_kind(),
-            PolicyFailure::NoSignerFor { .. } | PolicyFailure::Untrusted { .. } => {
-                FailureKind::Check
-            }
+            PolicyFailure::NoSignerFor { .. }
+            | PolicyFailure::NoModelSigner
+            | PolicyFailure::InvalidSignature { .. }
+            | PolicyFailure::Untrusted { .. } => FailureKind::Check,
         }
     }
 }
@@ -103,7 +118,8 @@ impl PolicyFailure {
     pub fn kind_name(&self) -> &'static str {
         match self {
             PolicyFailure::Signature(_) => "signature",
-            PolicyFailure::NoSignerFor { .. } => "no-signer",
+            PolicyFailure::NoSignerFor { .. } | PolicyFailure::NoModelSigner => "no-signer",
+            PolicyFailure::InvalidSignature { .. } => "invalid-signature",
             PolicyFailure::Untrusted { .. } => "untrusted",
             PolicyFailure::Model(_) => "model",
         }
@@ -195,12 +211,20 @@ impl PolicyVerifier {
     ) -> Result<(String, VerificationReport), (Option<String>, PolicyFailure)> {
         let bundle = Bundle::read(signature).map_err(|e| (None, PolicyFailure::Signature(e)))?;
         let subject: Vec<&str> = names.iter().map(String::as_str).collect();
-        let candidates: Vec<_> = self
+        let model_signers: Vec<_> = self
             .policy
             .signers
             .iter()
             .zip(&self.verifiers)
             .filter_map(|(signer, built)| Some((signer, built.as_ref()?)))
+            .collect();
+        // Blaming the model's name when no signer may sign models at all would send the
+        // reader to the wrong part of the policy.
+        if model_signers.is_empty() {
+            return Err((None, PolicyFailure::NoModelSigner));
+        }
+        let candidates: Vec<_> = model_signers
+            .into_iter()
             .filter(|(signer, _)| {
                 signer
                     .allows(
@@ -221,20 +245,41 @@ impl PolicyVerifier {
         }
         let mut attempts = Vec::new();
         let mut trusted = None;
+        let mut claimed = None;
         for (signer, built) in candidates {
             match verifying::verify_statement_signature(&bundle, built.verifier.as_ref()) {
                 Ok(_) => {
                     trusted = Some((signer, built));
                     break;
                 }
-                Err(e) => attempts.push(SignerAttempt {
-                    signer: signer.name.clone(),
-                    reason: e.to_string(),
-                }),
+                Err(e) => {
+                    let reason = e.to_string();
+                    if claimed.is_none()
+                        && matches!(e, VerifyError::BadSignature | VerifyError::NoSignature)
+                        && built.verifier.material_names_signer(&bundle)
+                    {
+                        claimed = Some(SignerAttempt {
+                            signer: signer.name.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    attempts.push(SignerAttempt {
+                        signer: signer.name.clone(),
+                        reason,
+                    });
+                }
             }
         }
         let Some((signer, built)) = trusted else {
-            return Err((None, PolicyFailure::Untrusted { attempts }));
+            // A signature naming a trusted signer that does not verify is a forgery or
+            // damage, not a stranger's signature: say so rather than "untrusted signer".
+            let failure = match claimed {
+                Some(SignerAttempt { signer, reason }) => {
+                    PolicyFailure::InvalidSignature { signer, reason }
+                }
+                None => PolicyFailure::Untrusted { attempts },
+            };
+            return Err((None, failure));
         };
         let mut options = options.clone();
         if options.signature_path.is_none() {

@@ -95,4 +95,30 @@ impl Verifier for CertificateVerifier {
         )?;
         Ok(verified)
     }
+
+    fn material_names_signer(&self, bundle: &Bundle) -> bool {
+        let VerificationMaterial::CertificateChain(ders) = &bundle.material else {
+            return false;
+        };
+        if x509::check_counts(ders.len(), self.anchors.len()).is_err() {
+            return false;
+        }
+        let Ok(certs) = ders
+            .iter()
+            .map(|der| Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return false;
+        };
+        let Some((leaf, intermediates)) = certs.split_first() else {
+            return false;
+        };
+        x509::validate_chain(
+            leaf,
+            intermediates,
+            &self.anchors,
+            self.time.unwrap_or_else(SystemTime::now),
+        )
+        .is_ok()
+    }
 }

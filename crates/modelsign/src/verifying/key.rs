@@ -57,4 +57,10 @@ impl Verifier for KeyVerifier {
             public_key_hint: Some(self.key.hint()),
         })
     }
+
+    fn material_names_signer(&self, bundle: &Bundle) -> bool {
+        // A bundle without a hint (model_signing < 1.1) names no key at all.
+        matches!(&bundle.material, VerificationMaterial::PublicKey { hint: Some(hint), .. }
+            if hint.eq_ignore_ascii_case(&self.key.hint()))
+    }
 }

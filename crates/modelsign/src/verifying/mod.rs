@@ -27,6 +27,14 @@ use crate::statement::{self, StatementFormat};
 pub trait Verifier: Send + Sync {
     /// Verifies the signature of the bundle's envelope.
     fn verify_signature(&self, bundle: &Bundle) -> Result<VerifiedSignature, VerifyError>;
+
+    /// Whether the bundle's verification material, leaving its DSSE signature aside, names
+    /// this verifier's signer: its key hint is this key's, or its chain leads to a trusted
+    /// root. It proves nothing (the signature may still be anyone's); it lets a caller tell
+    /// a forged or damaged signature claiming a trusted signer from a stranger's.
+    fn material_names_signer(&self, _bundle: &Bundle) -> bool {
+        false
+    }
 }
 
 /// What a successful signature check established.
