@@ -384,6 +384,24 @@ def test_a_changed_byte_in_a_blob_fails_with_the_changed_file(own_cache, policy)
     assert error.missing == [] and error.extra == []
 
 
+def test_a_forged_signature_of_the_trusted_key_raises_invalid_signature(own_cache, policy):
+    signature = (own_cache.snapshot(MAIN_COMMIT) / SIGNATURE).resolve()
+    bundle = json.loads(signature.read_text())
+    sig = bytearray(base64.b64decode(bundle["dsseEnvelope"]["signatures"][0]["sig"]))
+    sig[len(sig) // 2] ^= 1
+    bundle["dsseEnvelope"]["signatures"][0]["sig"] = base64.b64encode(sig).decode()
+    signature.chmod(0o644)
+    signature.write_text(json.dumps(bundle))
+
+    with pytest.raises(modelsign_rs.InvalidSignatureError) as refused:
+        hf.verify_snapshot(REPO_ID, policy=policy, cache_dir=own_cache.root)
+
+    error = refused.value
+    assert not isinstance(error, modelsign_rs.UntrustedSignatureError)
+    assert error.kind == "invalid-signature"
+    assert "names release key of the trust policy" in str(error)
+
+
 def changed_names(error) -> list:
     """The names of `changed`'s (name, algorithm, expected, actual) entries."""
     return [name for name, _, expected, actual in error.changed if expected != actual]

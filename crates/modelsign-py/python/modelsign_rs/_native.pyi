@@ -43,8 +43,9 @@ class VerificationReport(TypedDict, total=False):
 class PolicyFailure(TypedDict):
     kind: str
     """Why the policy refuses the model: "signature" (it cannot be read), "no-signer" (no
-    signer may sign a model of these names), "untrusted" (no signer that may signed it)
-    or "model" (a trusted signer signed it, and the model is not what it signed)."""
+    signer may sign a model of these names), "untrusted" (no signer that may signed it),
+    "invalid-signature" (the signature names a signer of the policy and does not verify:
+    forged or damaged) or "model" (a trusted signer signed it, and the model is not what it signed)."""
     message: str
     input_error: bool
     """True when an input is unusable (a missing signature or model) rather than a check

@@ -275,6 +275,11 @@ def _error(
         error: VerificationError = UntrustedSignatureError(message)
         error.attempts = [tuple(a) for a in failure.get("attempts", [])]  # type: ignore[attr-defined]
         error.names = list(result.names)  # type: ignore[attr-defined]
+    elif kind == "invalid-signature":
+        # A forged or damaged signature of a trusted signer: what plain verify raises.
+        from modelsign_rs._errors import InvalidSignatureError
+
+        error = InvalidSignatureError(message)
     else:
         error = VerificationError(message)
     # The attributes every VerificationError carries, as the native module sets them.
