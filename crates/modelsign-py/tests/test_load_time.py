@@ -343,9 +343,10 @@ def test_a_link_repointed_out_of_the_repository_is_refused_despite_a_trusted_sig
         link.symlink_to(outside)
     assert link.read_bytes() == MAIN_FILES["config.json"]
 
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(modelsign_rs.VerificationError) as refused:
         hf.verify_snapshot(REPO_ID, policy=policy, cache_dir=own_cache.root)
 
+    assert refused.value.kind == "model", "as verify_model_dir's docstring says"
     assert "config.json" in str(refused.value)
     assert "link" in str(refused.value).lower()
 
