@@ -17,7 +17,11 @@ venv="$out/venv"
 eval "$(grep -E '^(MODEL_SIGNING|PYOPENSSL|MATURIN)_VERSION=[0-9.]+$' scripts/test.sh)"
 : "${MODEL_SIGNING_VERSION:?} ${PYOPENSSL_VERSION:?} ${MATURIN_VERSION:?}"
 
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+# The benchmark measures peak memory with GNU time; installing packages is not its job.
+[[ -x /usr/bin/time ]] || {
+    echo "bench/python/run.sh: /usr/bin/time (GNU time) is missing; install it (Debian/Ubuntu: apt-get install time) and rerun" >&2
+    exit 1
+}
 maturin_venv="$repo/.cache/tools/maturin-venv"
 [[ -x "$maturin_venv/bin/python" ]] || python3 -m venv "$maturin_venv"
 "$maturin_venv/bin/python" -m pip install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"

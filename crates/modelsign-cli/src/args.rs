@@ -779,7 +779,8 @@ Examples:\n  \
 modelsign verify my-model --policy trust.toml --signature my-model.sig\n  \
 modelsign verify ~/.cache/huggingface/hub/models--acme--chat/snapshots/REV \\\n      \
 --policy trust.toml --signature chat.sig --json\n  \
-modelsign verify key my-model --public-key key.pub --signature my-model.sig";
+modelsign verify key my-model --public-key key.pub --signature my-model.sig\n\n\
+A model folder named key, certificate or sigstore must be written ./key (else it is the method).";
 
 /// `verify`: a method subcommand, or the model and a trust policy.
 #[derive(Debug, Args)]

@@ -344,6 +344,15 @@ fn the_method_subcommands_and_their_default_are_unchanged_and_help_shows_a_polic
 }
 
 #[test]
+fn the_policy_help_says_how_to_name_a_model_folder_called_like_a_method() {
+    let help = stdout(&run(&["verify", "--help"]));
+    assert!(
+        help.contains("A model folder named key, certificate or sigstore must be written ./key"),
+        "{help}"
+    );
+}
+
+#[test]
 fn an_unusable_policy_is_bad_input() {
     let f = Fixture::new();
     let model = f.file("model");

@@ -106,7 +106,8 @@ def changed_names(error) -> list[str]:
 @pytest.mark.parametrize("recipe", FOLDER_RECIPES + ["hf-cache"])
 def test_recipe_is_imports_then_verify_then_load(recipes, recipe):
     """What README promises: after the imports, two lines, a modelsign_rs verification call
-    and then the loader's."""
+    and then the loader's; for a cache snapshot the loader reads the folder verified
+    (`result.path`), since a repository id could resolve to another revision or cache."""
     statements = ast.parse(recipes[recipe]).body
     body = [s for s in statements if not isinstance(s, (ast.Import, ast.ImportFrom))]
     assert statements[: len(statements) - len(body)] == [
@@ -114,11 +115,17 @@ def test_recipe_is_imports_then_verify_then_load(recipes, recipe):
     ], "imports come first"
     assert len(body) == 2, ast.unparse(ast.Module(body=body, type_ignores=[]))
     verify, load = body
-    assert isinstance(verify, ast.Expr) and isinstance(verify.value, ast.Call), ast.unparse(verify)
+    assert isinstance(verify, (ast.Expr, ast.Assign)), ast.unparse(verify)
+    assert isinstance(verify.value, ast.Call), ast.unparse(verify)
     verifier = "hf.verify_snapshot" if recipe == "hf-cache" else "verify_model_dir"
     assert ast.unparse(verify.value.func) == f"modelsign_rs.{verifier}"
     targets = [ast.unparse(target) for target in getattr(load, "targets", [])]
     assert isinstance(load, ast.Assign) and targets == ["model"], ast.unparse(load)
+    if recipe == "hf-cache":
+        results = [ast.unparse(target) for target in getattr(verify, "targets", [])]
+        assert results == ["result"], ast.unparse(verify)
+        assert isinstance(load.value, ast.Call), ast.unparse(load)
+        assert [ast.unparse(a) for a in load.value.args[:1]] == ["result.path"], ast.unparse(load)
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,8 +261,10 @@ def test_the_cache_snapshot_is_what_huggingface_hub_reads(hf_cache_snapshot):
 def test_hf_cache_recipe_verifies_then_loads_the_snapshot(recipes, hf_cache_snapshot, spy_on):
     loader = spy_on_loader(spy_on, "transformers")
 
-    model = run_recipe(recipes["hf-cache"])["model"]
+    ran = run_recipe(recipes["hf-cache"])
 
+    assert ran["result"].path.resolve() == hf_cache_snapshot.resolve()
+    model = ran["model"]
     assert len(loader.calls) == 1, loader.calls
     assert_embeds("transformers", model, RECIPE_REPO_ID)
 

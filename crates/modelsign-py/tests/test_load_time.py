@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import inspect
 import json
 import http.server
 import os
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import types
 import urllib.parse
 import warnings
 from typing import Dict, Iterator
@@ -280,6 +282,8 @@ def test_a_snapshot_by_repo_id_is_accepted_and_names_its_signer(hub_cache, polic
 
 
 def test_the_cache_is_found_as_huggingface_hub_finds_it(hub_cache, policy, monkeypatch):
+    # As before huggingface_hub is imported (the hub_cache fixture imported it here).
+    monkeypatch.delitem(sys.modules, "huggingface_hub.constants", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(hub_cache.root))
 
     result = hf.verify_snapshot(REPO_ID, policy=policy)
@@ -339,9 +343,10 @@ def test_a_link_repointed_out_of_the_repository_is_refused_despite_a_trusted_sig
         link.symlink_to(outside)
     assert link.read_bytes() == MAIN_FILES["config.json"]
 
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(modelsign_rs.VerificationError) as refused:
         hf.verify_snapshot(REPO_ID, policy=policy, cache_dir=own_cache.root)
 
+    assert refused.value.kind == "model", "as verify_model_dir's docstring says"
     assert "config.json" in str(refused.value)
     assert "link" in str(refused.value).lower()
 
@@ -618,6 +623,8 @@ CACHE_VARIABLES = ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACH
 )
 def test_the_cache_folder_is_the_one_huggingface_hub_uses(tmp_path, monkeypatch, variables):
     require("huggingface_hub", "huggingface-hub==2.4.0")
+    # As before huggingface_hub is imported (then its constants are the answer, below).
+    monkeypatch.delitem(sys.modules, "huggingface_hub.constants", raising=False)
     for name in CACHE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
@@ -637,6 +644,38 @@ def test_the_cache_folder_is_the_one_huggingface_hub_uses(tmp_path, monkeypatch,
 
     assert str(hf.hub_cache_dir()) == theirs
     assert hf.hub_cache_dir(tmp_path / "given") == tmp_path / "given"
+
+
+def test_once_huggingface_hub_is_imported_its_cache_is_the_one_found(tmp_path, monkeypatch):
+    """huggingface_hub reads the variables once, at import: a variable changed later no
+    longer moves the cache its loaders read, so it must not move the one verified."""
+    require("huggingface_hub", "huggingface-hub==2.4.0")
+    for name in CACHE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "at-import"))
+    probe = (
+        "import os, huggingface_hub.constants as c, modelsign_rs.hf as hf;"
+        f"os.environ['HF_HUB_CACHE'] = {str(tmp_path / 'changed-later')!r};"
+        "print(c.HF_HUB_CACHE); print(hf.hub_cache_dir())"
+    )
+    theirs, ours = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout.split()
+
+    assert theirs == str(tmp_path / "at-import")
+    assert ours == str((tmp_path / "at-import").resolve())
+
+
+def test_an_imported_hub_cache_setting_wins_over_the_variables(tmp_path, monkeypatch):
+    constants = types.ModuleType("huggingface_hub.constants")
+    constants.HF_HUB_CACHE = str(tmp_path / "imported")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "huggingface_hub.constants", constants)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "variable"))
+
+    assert hf.hub_cache_dir() == (tmp_path / "imported").resolve()
+    assert hf.hub_cache_dir(tmp_path / "given") == tmp_path / "given"
+    with pytest.raises(hf.SnapshotNotFoundError, match="imported"):
+        hf.snapshot_path(REPO_ID)
 
 
 def test_resolving_a_snapshot_downloads_nothing_and_imports_no_huggingface_hub(hub_cache):
@@ -661,6 +700,15 @@ def test_every_public_item_of_the_load_time_modules_has_a_docstring(module):
         assert inspect.getdoc(getattr(module, name)), f"{module.__name__}.{name}"
 
 
+@pytest.mark.parametrize("module", [modelsign_rs, modelsign_rs.hf], ids=lambda m: m.__name__)
+def test_the_documented_hub_recipe_loads_the_snapshot_verified(module):
+    """Loading by repository id after verifying could read another revision or cache."""
+    doc = inspect.getdoc(module)
+    assert "result = modelsign_rs.hf.verify_snapshot(" in doc
+    assert "model = AutoModel.from_pretrained(result.path)" in doc
+    assert 'from_pretrained("acme/' not in doc
+
+
 def test_a_model_folder_that_does_not_exist_is_an_input_error(folder_model, tmp_path, policy):
     with pytest.raises(modelsign_rs.InputError) as refused:
         modelsign_rs.verify_model_dir(
@@ -668,6 +716,36 @@ def test_a_model_folder_that_does_not_exist_is_an_input_error(folder_model, tmp_
         )
     assert not isinstance(refused.value, (modelsign_rs.VerificationError, FileNotFoundError))
     assert "absent" in str(refused.value)
+
+
+def test_a_single_file_model_without_signature_says_to_give_one(folder_model, policy, tmp_path):
+    weights = folder_model / "model.safetensors"
+    assert weights.is_file()
+
+    with pytest.raises(modelsign_rs.InputError, match="give signature= for a single-file model"):
+        modelsign_rs.verify_model_dir(weights, policy)
+    with pytest.raises(modelsign_rs.InputError, match="give signature= for a single-file model"):
+        hf.verify_snapshot(weights, policy=policy)
+
+
+def test_a_missing_policy_is_a_missing_file(folder_model, tmp_path):
+    absent = tmp_path / "absent.toml"
+
+    with pytest.raises(modelsign_rs.PolicyNotFoundError) as missing:
+        modelsign_rs.verify_model_dir(folder_model, absent)
+
+    assert isinstance(missing.value, FileNotFoundError)
+    assert isinstance(missing.value, modelsign_rs.InputError)
+    assert missing.value.filename == str(absent)
+    assert "absent.toml" in str(missing.value)
+    assert modelsign_rs.policy.PolicyNotFoundError is modelsign_rs.PolicyNotFoundError
+    with pytest.raises(modelsign_rs.PolicyNotFoundError):
+        hf.verify_snapshot(folder_model, policy=absent)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('mode = "audit"\n')
+    with pytest.raises(modelsign_rs.InputError) as unusable:
+        modelsign_rs.verify_model_dir(folder_model, bad)
+    assert not isinstance(unusable.value, FileNotFoundError), "the policy exists"
 
 
 def test_a_signature_that_is_not_one_fails_as_the_signature(folder_model, policy):

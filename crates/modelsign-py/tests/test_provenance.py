@@ -208,6 +208,32 @@ def test_inputs_that_do_not_fit_the_stage_are_refused_before_anything_is_written
         )
 
 
+def test_role_equals_reference_strings_are_taken_as_the_command_takes_them(keys, stage):
+    base, data, tuned = stage
+    recorded = provenance.record(
+        signer(keys), stage="finetune", outputs=[(tuned, "pkg:huggingface/me/tuned")],
+        inputs=[f"base-model={base}", f"dataset={data}"], parameters=["note=a=b"],
+    )
+    assert [(i.role, i.status) for i in recorded.inputs] == [
+        ("base-model", "recorded"), ("dataset", "recorded")
+    ]
+    trusted_key = trusted(keys)
+    verified = provenance.verify(trusted_key, tuned, check_inputs=[f"dataset={data}"])
+    assert verified.parameters == {"note": "a=b"}, "split at the first ="
+
+    for argument, bad in [("inputs", ["dataset"]), ("inputs", [("a", "b", "c")]),
+                          ("parameters", "lr=1"), ("inputs", [3])]:
+        with pytest.raises(TypeError, match=rf"^{argument}: expected \(.*\) pairs, '.*=.*' "
+                                            r"strings or a mapping; got "):
+            provenance.record(signer(keys), stage="finetune", outputs=[tuned],
+                              **{argument: bad})
+    with pytest.raises(TypeError, match=r"^check_inputs: expected \(role, path\) pairs"):
+        provenance.verify(trusted_key, tuned, check_inputs=["dataset"])
+    with pytest.raises(TypeError, match=r"^inputs: expected \(role, reference\) pairs, "
+                                        r"'role=ref' strings or a mapping; got 'dataset'"):
+        provenance.record(signer(keys), stage="finetune", outputs=[tuned], inputs=["dataset"])
+
+
 def test_an_undigested_input_is_recorded_when_allowed_with_a_warning(keys, stage):
     base, data, tuned = stage
     recorded = provenance.record(

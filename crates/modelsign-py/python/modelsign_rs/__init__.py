@@ -18,8 +18,8 @@ Where a model is loaded, `verify_model_dir` (a folder) and `hf.verify_snapshot` 
 Hugging Face cache snapshot, by repository id) verify it against a trust policy file,
 which says who may have signed which models and whether a refusal raises or warns::
 
-    modelsign_rs.hf.verify_snapshot("acme/finbert", policy="trust.toml")
-    model = AutoModel.from_pretrained("acme/finbert")
+    result = modelsign_rs.hf.verify_snapshot("acme/finbert", policy="trust.toml")
+    model = AutoModel.from_pretrained(result.path)
 """
 
 from modelsign_rs._native import (
@@ -32,6 +32,7 @@ from modelsign_rs import hashing, manifest, signing, verifying
 from modelsign_rs.verifying import InvalidSignatureError, VerificationReport
 from modelsign_rs.policy import (
     ModelSigningWarning,
+    PolicyNotFoundError,
     PolicyResult,
     SignatureNotFoundError,
     UntrustedSignatureError,
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidSignatureError",
     "ModelSigningError",
     "ModelSigningWarning",
+    "PolicyNotFoundError",
     "PolicyResult",
     "SignatureNotFoundError",
     "UntrustedSignatureError",

@@ -9,11 +9,11 @@ followed, any other link (elsewhere in the cache, outside it) is refused.
 Verify, then load, in two lines (the snapshot is looked up in the cache; nothing is
 downloaded, and huggingface_hub is not imported)::
 
-    modelsign_rs.hf.verify_snapshot("acme/finbert", policy="trust.toml")
-    model = AutoModel.from_pretrained("acme/finbert")
+    result = modelsign_rs.hf.verify_snapshot("acme/finbert", policy="trust.toml")
+    model = AutoModel.from_pretrained(result.path)
 
-To load exactly the files that were verified even if ``refs/main`` moves meanwhile, load
-from the result's path: ``AutoModel.from_pretrained(result.path)``.
+Load from ``result.path``, the snapshot folder verified, never by repository id again:
+given an id, ``from_pretrained`` may fetch a newer revision or read another cache.
 
 The signature is a file of the snapshot (``model.sig`` by default, shipped in the
 repository), which is left out of what it signs.
@@ -25,12 +25,13 @@ import errno
 import os
 import pathlib
 import re
+import sys
 from collections.abc import Iterable
 from typing import Optional, Union
 
 from modelsign_rs import _native
 from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
-from modelsign_rs.policy import DEFAULT_SIGNATURE_NAME, Names, PolicyResult, _names, _verify
+from modelsign_rs.policy import Names, PolicyResult, _names, _signature_file, _verify
 
 __all__ = ["SnapshotNotFoundError", "hub_cache_dir", "snapshot_path", "verify_snapshot"]
 
@@ -55,8 +56,14 @@ def hub_cache_dir(cache_dir: Optional[PathLike] = None) -> pathlib.Path:
     ``~/.cache/huggingface/hub`` (``~`` and ``$VAR`` expanded, then made absolute).
 
     The variables are read at each call (huggingface_hub reads them once, at import).
+    When huggingface_hub is already imported, its ``constants.HF_HUB_CACHE`` is the
+    answer instead: that is the folder its loaders read, whatever the variables say now.
     """
     if cache_dir is None:
+        hub_constants = sys.modules.get("huggingface_hub.constants")
+        imported = getattr(hub_constants, "HF_HUB_CACHE", None)
+        if isinstance(imported, (str, os.PathLike)):
+            return pathlib.Path(imported).expanduser().resolve()
         default_home = os.path.join(os.path.expanduser("~"), ".cache")
         hf_home = os.path.expandvars(
             os.path.expanduser(
@@ -178,8 +185,13 @@ def verify_snapshot(
 
     `repo_id_or_path` is, as for ``from_pretrained``, a local folder when it is a path
     object or names an existing folder, else a repository id looked up in the cache
-    (`snapshot_path`; nothing is downloaded). A snapshot is matched against the policy's
-    name patterns as ``ORG/NAME`` and ``pkg:huggingface/ORG/NAME``.
+    (`snapshot_path`; nothing is downloaded). A snapshot of a model repository is matched
+    against the policy's name patterns as ``ORG/NAME`` and ``pkg:huggingface/ORG/NAME``;
+    only model repositories get those names (a dataset's, space's or kernel's snapshot is
+    matched by its folder name, plus `name`).
+
+    Load from the result's `path` (``AutoModel.from_pretrained(result.path)``), not by
+    repository id, so that the loader reads the files verified.
 
     Args:
         repo_id_or_path: ``ORG/NAME``, or a model folder.
@@ -188,8 +200,12 @@ def verify_snapshot(
         signature: The signature file; default ``<snapshot>/model.sig``.
         cache_dir: The hub cache (default as `hub_cache_dir` finds it).
         repo_type: "model" (default), "dataset", "space" or "kernel".
-        name, ignore_paths, ignore_unsigned_files, max_workers, progress: As for
-            `modelsign_rs.verify_model_dir`.
+        name: Further name(s) the caller vouches for, added to the snapshot's own; any
+            one matching a signer's patterns suffices (it never restricts).
+        ignore_paths, ignore_unsigned_files, max_workers, progress: As for
+            `modelsign_rs.verify_model_dir` (``ignore_unsigned_files=True`` is dangerous
+            before a loader: an unsigned ``model.safetensors`` beside a signed
+            ``pytorch_model.bin`` passes, and transformers prefers the safetensors file).
 
     Returns:
         A `PolicyResult` whose `path` is the snapshot folder verified.
@@ -198,8 +214,8 @@ def verify_snapshot(
         SnapshotNotFoundError: The repository or revision is not in the cache.
         InputError: `revision` given with a folder (a folder has no revisions), or a
             malformed repository id; and as `verify_model_dir` raises.
-        UntrustedSignatureError, VerificationError, SignatureNotFoundError: As
-            `verify_model_dir` raises them (enforce mode).
+        UntrustedSignatureError, VerificationError, SignatureNotFoundError,
+        PolicyNotFoundError: As `verify_model_dir` raises them.
     """
     if isinstance(repo_id_or_path, (os.PathLike, bytes)) or os.path.isdir(repo_id_or_path):
         if revision is not None:
@@ -210,10 +226,7 @@ def verify_snapshot(
         model = pathlib.Path(_text_path(repo_id_or_path))
     else:
         model = snapshot_path(repo_id_or_path, revision, cache_dir, repo_type)
-    if signature is None:
-        signature_file = model / DEFAULT_SIGNATURE_NAME
-    else:
-        signature_file = pathlib.Path(_text_path(signature))
+    signature_file = _signature_file(model, signature)
     return _verify(
         model,
         policy,

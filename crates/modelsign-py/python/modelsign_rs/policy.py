@@ -41,6 +41,7 @@ from modelsign_rs.verifying import VerificationReport
 
 __all__ = [
     "ModelSigningWarning",
+    "PolicyNotFoundError",
     "PolicyResult",
     "SignatureNotFoundError",
     "UntrustedSignatureError",
@@ -77,6 +78,11 @@ class UntrustedSignatureError(VerificationError):
 class SignatureNotFoundError(FileNotFoundError, _native.InputError):
     """The model's signature file does not exist. A `FileNotFoundError` (what a missing
     file is in Python, with `filename` set) and an `InputError`."""
+
+
+class PolicyNotFoundError(FileNotFoundError, _native.InputError):
+    """The trust policy file does not exist. A `FileNotFoundError` (`filename` is the
+    policy) and an `InputError`, as `SignatureNotFoundError` is for a signature."""
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -134,17 +140,26 @@ def verify_model_dir(
 
     The model is matched against the policy's name patterns by its names: for a Hugging
     Face cache snapshot ``ORG/NAME`` and ``pkg:huggingface/ORG/NAME``, else the folder's
-    name, plus `name` (one name or several) if given. A Hugging Face snapshot's links into
-    its own repository's ``blobs/`` are followed; any other symbolic link is refused.
+    name, plus `name` (one name or several) if given. `name` only adds names the caller
+    vouches for: a signer applies when any one of the model's names matches its patterns,
+    so `name` can widen which signers apply and never restricts them. A Hugging Face
+    snapshot's links into its own repository's ``blobs/`` are followed; any other symbolic
+    link is refused.
+
+    Do not pass ``ignore_unsigned_files=True`` right before a loader: an unsigned
+    ``model.safetensors`` beside a signed ``pytorch_model.bin`` passes, and transformers
+    loads the safetensors file first.
 
     Args:
-        path: The model folder.
+        path: The model folder (or a single-file model, with `signature` given).
         policy: The trust policy file.
         signature: The signature file; default ``<path>/model.sig`` (a signature inside
-            the model is not part of what it signs).
-        name: Further name(s) to match the policy's patterns against.
+            the model is not part of what it signs). Required for a single-file model.
+        name: Further name(s) the caller vouches for, added to the model's own; any one
+            matching a signer's patterns suffices (it never restricts).
         ignore_paths: Paths (relative to the model) left out of the comparison.
-        ignore_unsigned_files: Tolerate files the signature does not list.
+        ignore_unsigned_files: Tolerate files the signature does not list (dangerous
+            before a loader, see above).
         max_workers: Hashing threads (default: the library's choice).
         progress: Called with (bytes_done, total_bytes) while the model is hashed.
 
@@ -155,17 +170,16 @@ def verify_model_dir(
     Raises:
         UntrustedSignatureError: (enforce) No signer of the policy may vouch for the model.
         VerificationError: (enforce) The signature is broken or the model differs from
-            what was signed (`changed`, `missing`, `extra` say how).
+            what was signed (`changed`, `missing`, `extra` say how), or the model holds a
+            symbolic link out of a snapshot (`kind` "model").
         SignatureNotFoundError: (enforce) The signature file does not exist.
+        PolicyNotFoundError: The policy file does not exist (in either mode).
         InputError: The policy file cannot be read or is invalid (in either mode);
-            (enforce) the model or its signature cannot be read or walked, e.g. a symbolic
-            link out of a snapshot.
+            `path` is a file and no `signature` was given; (enforce) the model or its
+            signature cannot be read or walked.
     """
     model = pathlib.Path(_text_path(path))
-    if signature is None:
-        signature_file = model / DEFAULT_SIGNATURE_NAME
-    else:
-        signature_file = pathlib.Path(_text_path(signature))
+    signature_file = _signature_file(model, signature)
     return _verify(
         model,
         policy,
@@ -176,6 +190,18 @@ def verify_model_dir(
         max_workers=max_workers,
         progress=progress,
     )
+
+
+def _signature_file(model: pathlib.Path, signature: Optional[PathLike]) -> pathlib.Path:
+    """The signature given, else ``<model>/model.sig``, which only a folder can hold."""
+    if signature is not None:
+        return pathlib.Path(_text_path(signature))
+    if model.is_file():
+        raise _native.InputError(
+            f"{model} is a file: give signature= for a single-file model (the default, "
+            f"{DEFAULT_SIGNATURE_NAME} inside the model, needs a folder)"
+        )
+    return model / DEFAULT_SIGNATURE_NAME
 
 
 def _names(name: Names) -> List[str]:
@@ -204,16 +230,23 @@ def _verify(
     names += [n for n in extra_names if n not in names]
     # A refusal (a missing signature too) comes back as the result's `failure`; only an
     # unusable policy or ignore path raises here.
-    data = _native.verify_with_policy(
-        model_path,
-        _text_path(policy),
-        str(signature),
-        names=names,
-        ignore_paths=[_text_path(p) for p in ignore_paths],
-        ignore_unsigned_files=ignore_unsigned_files,
-        max_workers=max_workers,
-        progress=progress,
-    )
+    policy_path = _text_path(policy)
+    try:
+        data = _native.verify_with_policy(
+            model_path,
+            policy_path,
+            str(signature),
+            names=names,
+            ignore_paths=[_text_path(p) for p in ignore_paths],
+            ignore_unsigned_files=ignore_unsigned_files,
+            max_workers=max_workers,
+            progress=progress,
+        )
+    except _native.InputError as error:
+        # A missing policy is a missing file to Python code, as a missing signature is.
+        if not os.path.lexists(policy_path):
+            raise PolicyNotFoundError(errno.ENOENT, str(error), policy_path) from error
+        raise
     return _decided(data, model, signature)
 
 

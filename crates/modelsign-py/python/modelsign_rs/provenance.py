@@ -49,7 +49,7 @@ __all__ = [
 
 Reference = Union[str, os.PathLike]
 """An input: a local path (str or os.PathLike), or a reference with a scheme (a purl)."""
-Pairs = Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]
+Pairs = Union[Mapping[str, Any], Iterable[Union[Tuple[str, Any], str]]]
 Time = Union[str, datetime.datetime, None]
 ClaimsOption = Union[bool, PathLike, None]
 
@@ -146,14 +146,29 @@ class VerifiedProvenance:
     notes: List[str]
 
 
-def _pairs(pairs: Optional[Pairs]) -> List[Tuple[str, Any]]:
+def _pairs(
+    pairs: Optional[Pairs], argument: str, pair: str, text: str
+) -> List[Tuple[str, Any]]:
+    """`pairs` as (key, value) pairs: a mapping, (key, value) pairs, or "KEY=VALUE"
+    strings split at the first ``=`` (the CLI's ``--input``/``--param`` form). `pair` and
+    `text` name the two forms in the error, e.g. "role, reference" and "role=ref"."""
     if pairs is None:
         return []
     if isinstance(pairs, Mapping):
         return list(pairs.items())
+    expected = f"{argument}: expected ({pair}) pairs, '{text}' strings or a mapping"
     if isinstance(pairs, (str, bytes)):
-        raise TypeError("expected (key, value) pairs or a mapping, not a str")
-    return [(key, value) for key, value in pairs]
+        raise TypeError(f"{expected}; got a single {type(pairs).__name__} {pairs!r}")
+    found: List[Tuple[str, Any]] = []
+    for item in pairs:
+        if isinstance(item, str) and "=" in item:
+            key, value = item.split("=", 1)
+            found.append((key, value))
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            found.append((item[0], item[1]))
+        else:
+            raise TypeError(f"{expected}; got {item!r}")
+    return found
 
 
 def _reference(reference: Reference) -> str:
@@ -227,8 +242,10 @@ def record(
         stage: "data-prep", "pretrain", "finetune", "adapter", "distill", "merge",
             "quantize", "convert" or "evaluate"; required unless `draft` names one.
         outputs: What the stage produced: paths, or (path, uri) pairs.
-        inputs: (role, reference) pairs, or a mapping role -> reference.
-        parameters: Hyper-parameters, seeds, the command: a mapping or (key, value) pairs.
+        inputs: (role, reference) pairs, "role=ref" strings (as the command's
+            ``--input``, split at the first ``=``), or a mapping role -> reference.
+        parameters: Hyper-parameters, seeds, the command: a mapping, (key, value) pairs
+            or "key=value" strings (as ``--param``).
         builder_id: Who ran the stage, as a URI (default: self-recorded).
         started: When it started (RFC 3339 text or an aware datetime; default: when it
             finished).
@@ -248,6 +265,8 @@ def record(
     """
     if output_file is not None and claims not in (None, False):
         raise ValueError("give either output_file or claims, not both")
+    input_pairs = _pairs(inputs, "inputs", "role, reference", "role=ref")
+    parameter_pairs = _pairs(parameters, "parameters", "key, value", "key=value")
     signer = config._signer
     if signer is None:
         signer = _signing.Config().use_sigstore_signer()._signer
@@ -258,8 +277,8 @@ def record(
         hashing=hashing._native_settings(),
         stage=stage,
         outputs=[_output(o) for o in outputs],
-        inputs=[f"{role}={_reference(ref)}" for role, ref in _pairs(inputs)],
-        parameters=[(str(k), str(v)) for k, v in _pairs(parameters)],
+        inputs=[f"{role}={_reference(ref)}" for role, ref in input_pairs],
+        parameters=[(str(k), str(v)) for k, v in parameter_pairs],
         builder_id=builder_id,
         started=_time(started),
         finished=_time(finished),
@@ -294,7 +313,8 @@ def verify(
     """Verifies the provenance of the model at `model_path` (default MODEL/provenance.sig,
     or FILE.provenance.sig) with `config`'s verifier: its signature, that the model is one
     of the stage's outputs, and that each local copy in `check_inputs` (a mapping role ->
-    path, or (role, path) pairs) hashes to a recorded input of that role.
+    path, (role, path) pairs or "role=path" strings) hashes to a recorded input of that
+    role.
 
     Raises:
         VerificationError: The signature does not verify; the model is not an output
@@ -307,6 +327,7 @@ def verify(
         raise ValueError("Attempting to verify with no configured verifier")
     if provenance is not None and claims not in (None, False):
         raise ValueError("give either provenance or claims, not both")
+    checked_pairs = _pairs(check_inputs, "check_inputs", "role, path", "role=path")
     hashing = config._hashing_config
     claims_file, use_claims = _claims(claims)
     data = _native.verify_provenance(
@@ -315,7 +336,7 @@ def verify(
         provenance_path=None if provenance is None else _text_path(provenance),
         claims=claims_file,
         use_claims=use_claims,
-        check_inputs=[(role, _text_path(path)) for role, path in _pairs(check_inputs)],
+        check_inputs=[(role, _text_path(path)) for role, path in checked_pairs],
         max_workers=None if hashing is None else hashing._max_workers,
         progress=progress,
     )
