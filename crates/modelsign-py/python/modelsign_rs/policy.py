@@ -301,8 +301,9 @@ def _error(
     if kind == "signature" and not os.path.exists(signature):
         return SignatureNotFoundError(errno.ENOENT, message, str(signature))
     if failure.get("input_error"):
-        # The library's call: the model (or signature) cannot be read or walked, e.g. a
-        # symbolic link out of a snapshot; `InputError` as `verifying.Config.verify` says it.
+        # The library's call: the model (or signature) cannot be read or walked (a model
+        # path that is not there, an unreadable file). A link out of a snapshot is not one:
+        # it is a changed model, a VerificationError of kind "model".
         return _native.InputError(message)
     if kind in ("untrusted", "no-signer"):
         error: VerificationError = UntrustedSignatureError(message)
