@@ -304,3 +304,9 @@ def _public(module):
 )
 def test_every_public_item_has_a_docstring(name, item):
     assert inspect.getdoc(item), f"{name} has no docstring"
+
+
+def test_cards_and_provenance_name_their_signer_with_one_type():
+    from modelsign_rs import card, verifying
+
+    assert provenance.Signer is card.Signer is verifying.Signer

@@ -32,6 +32,7 @@ from modelsign_rs import signing as _signing
 from modelsign_rs import verifying as _verifying
 from modelsign_rs._native import VerificationError
 from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
+from modelsign_rs.verifying import Signer
 
 __all__ = [
     "CardPolicyError",
@@ -86,15 +87,6 @@ class PolicyOutcome:
     policy: str
     holds: bool
     detail: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Signer:
-    """Who signed, where the method establishes an identity (Sigstore)."""
-
-    identity: str
-    issuer: str
-    signed_at: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)

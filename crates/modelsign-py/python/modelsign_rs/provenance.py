@@ -36,6 +36,7 @@ from modelsign_rs import _native
 from modelsign_rs import signing as _signing
 from modelsign_rs import verifying as _verifying
 from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
+from modelsign_rs.verifying import Signer
 
 __all__ = [
     "Input",
@@ -89,15 +90,6 @@ class Input:
     claimed_by: Optional[str]
     status: str
     checked_against: Optional[str] = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Signer:
-    """Who signed, where the method establishes an identity (Sigstore)."""
-
-    identity: str
-    issuer: str
-    signed_at: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)

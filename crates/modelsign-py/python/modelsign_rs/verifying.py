@@ -28,12 +28,23 @@ from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
 __all__ = [
     "Config",
     "InvalidSignatureError",
+    "Signer",
     "SigstoreIdentityError",
     "VerificationError",
     "VerificationReport",
 ]
 
 _log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Signer:
+    """Who signed, where the method establishes an identity (Sigstore): a verified card's or
+    provenance's `signer`."""
+
+    identity: str
+    issuer: str
+    signed_at: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
