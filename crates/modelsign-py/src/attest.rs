@@ -459,17 +459,10 @@ pub fn verify_provenance<'py>(
     )?;
     dict.set_item("model", subject_dict(py, &attestation.subject)?)?;
     dict.set_item("subjects", subjects_list(py, &attestation.subjects)?)?;
-    let signer = match &attestation.signer {
-        Some(s) => {
-            let signer = PyDict::new(py);
-            signer.set_item("identity", &s.identity)?;
-            signer.set_item("issuer", &s.issuer)?;
-            signer.set_item("signed_at", &s.signed_at)?;
-            Some(signer)
-        }
-        None => None,
-    };
-    dict.set_item("signer", signer)?;
+    dict.set_item(
+        "signer",
+        crate::signer_dict(py, attestation.signer.as_ref())?,
+    )?;
     dict.set_item("public_key_hint", &attestation.public_key_hint)?;
     let inputs = PyList::empty(py);
     for (input, status) in predicate.inputs.iter().zip(&verified.inputs) {

@@ -300,18 +300,25 @@ fn report_dict<'py>(
     dict.set_item("resources", report.resources)?;
     dict.set_item("notes", &report.notes)?;
     dict.set_item("public_key_hint", &report.public_key_hint)?;
-    let signer = match &report.signer {
-        Some(s) => {
-            let signer = PyDict::new(py);
-            signer.set_item("identity", &s.identity)?;
-            signer.set_item("issuer", &s.issuer)?;
-            signer.set_item("signed_at", &s.signed_at)?;
-            Some(signer)
-        }
-        None => None,
-    };
-    dict.set_item("signer", signer)?;
+    dict.set_item("signer", signer_dict(py, report.signer.as_ref())?)?;
     Ok(dict)
+}
+
+/// A verified signer identity as the reports give it (`identity`, `issuer`, `signed_at`),
+/// or None where the method establishes none.
+pub(crate) fn signer_dict<'py>(
+    py: Python<'py>,
+    signer: Option<&modelsign::verifying::SignerIdentity>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    signer
+        .map(|s| {
+            let dict = PyDict::new(py);
+            dict.set_item("identity", &s.identity)?;
+            dict.set_item("issuer", &s.issuer)?;
+            dict.set_item("signed_at", &s.signed_at)?;
+            Ok(dict)
+        })
+        .transpose()
 }
 
 /// The `modelsign` command (the wheel's console script): runs the command line `argv`
