@@ -81,12 +81,15 @@ fn with_other_pins(uri: &str) -> String {
 }
 
 /// What follows each `pin-value=` anywhere in the URI, up to the next separator: in a URI
-/// refused as malformed, any of these may be the PIN the user meant.
+/// refused as malformed, any of these may be the PIN the user meant. Quote marks around it
+/// are cut: messages quote names with them, so a PIN of `'abc` is "found" in a message
+/// quoting the public name `'abc...'` (a false alarm fuzzing found), and the quote carries
+/// nothing of the secret anyway.
 fn anything_after_pin_value(uri: &str) -> Vec<&str> {
     uri.match_indices("pin-value=")
         .map(|(at, mark)| {
             let value = &uri[at + mark.len()..];
-            &value[..value.find(['&', ';', '?']).unwrap_or(value.len())]
+            value[..value.find(['&', ';', '?']).unwrap_or(value.len())].trim_matches('\'')
         })
         .filter(|pin| distinctive(uri, pin))
         .collect()
