@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds the OCI registry peers of the OCI tests (issue 18: models in OCI registries) at
+# pinned releases, into the cache folder CACHE:
+#
+#   bash tests/oci/build.sh CACHE        # e.g. .cache/oci (ignored by git)
+#   CACHE/ggcr-v0.22.1_oras-v1.3.6/{registry,crane,oras}; prints that folder on stdout
+#
+# registry: go-containerregistry's in-memory registry (cmd/registry); crane: its registry
+# client, which prints raw manifests and digests (cmd/crane); oras: the ORAS CLI, which
+# pushes artifacts and attaches and discovers referrers (cmd/oras).
+#
+# Skips the build when CACHE/<id>/ is already complete, so CI pays for it once per machine.
+# The build takes both projects and their dependencies from the Go module proxy with the
+# `go` on PATH, no clone: each project's go.sum pins every dependency. Fails, never skips,
+# when Go is missing or the build breaks: an OCI test that quietly does not run proves
+# nothing. On this 2-core machine the build takes about a minute (56 s, 50 s CPU, 320 MB
+# peak memory, with cargo building beside it; an empty Go build cache, the modules mostly
+# already downloaded); the three binaries are 30 MB. A cached run takes no time.
+set -euo pipefail
+
+GGCR_MODULE=github.com/google/go-containerregistry
+GGCR_VERSION=v0.22.1
+ORAS_MODULE=oras.land/oras
+ORAS_VERSION=v1.3.6
+ID=ggcr-${GGCR_VERSION}_oras-${ORAS_VERSION}
+BINARIES=(registry crane oras)
+
+cache=${1:?usage: build.sh CACHE (the folder that keeps the built OCI peers, e.g. .cache/oci)}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+dest=$cache/$ID
+stamp=$dest/.complete
+
+complete() {
+    local binary
+    [[ -f $stamp ]] || return 1
+    for binary in "${BINARIES[@]}"; do
+        [[ -x $dest/$binary ]] || return 1
+    done
+}
+if complete; then
+    echo "$dest"
+    exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+    echo "build.sh: Go is not on PATH; the OCI tests need it to build registry, crane" \
+        "($GGCR_MODULE $GGCR_VERSION) and oras ($ORAS_VERSION) (install Go 1.26.7 or newer," \
+        "or put its bin folder on PATH)" >&2
+    exit 1
+fi
+
+# Build into a scratch folder and move it into place only when every binary exists, so an
+# interrupted build is never mistaken for a cached one.
+scratch=$(mktemp -d "$cache/.build-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+started=$(date +%s)
+echo "build.sh: building registry, crane ($GGCR_VERSION) and oras ($ORAS_VERSION) with $(go version)" >&2
+fail() { echo "build.sh: building the OCI peers ($ID) failed: $1" >&2; exit 1; }
+# GOTOOLCHAIN=local: build with the Go that is here instead of downloading the one go.mod
+# names (oras v1.3.6 asks for go 1.26.7). CGO off and -trimpath: binaries that do not depend
+# on this machine's C toolchain or paths.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+
+# build MODULE VERSION LDFLAGS PACKAGE...: builds the packages of MODULE@VERSION into the
+# scratch folder. `go install MODULE/cmd/X@VERSION` would be the one-liner, but it asks the
+# proxy for the module's version list, which the proxy here refuses while it serves the
+# version itself. So build inside a throwaway module that requires MODULE at VERSION and
+# carries MODULE's own go.sum, and check that its build list is exactly MODULE's go.mod:
+# the dependencies MODULE's release was tested with, each checked against its recorded
+# hash. One wrapper per project: a wrapper requiring both would raise shared dependencies
+# to the higher of the two versions (golang.org/x/sync is v0.22.0 in one, v0.24.0 in the
+# other).
+build() {
+    local module=$1 version=$2 ldflags=$3 wrapper src selected required
+    shift 3
+    wrapper=$scratch/wrapper-${module##*/}
+    mkdir -p "$wrapper"
+    printf 'module modelsign.invalid/oci-build\n\ngo 1.25.0\n' > "$wrapper/go.mod"
+    src=$(cd "$wrapper" && go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [[ -n $src && -f $src/go.sum ]] || fail "go mod download $module@$version gave no source folder"
+    cp "$src/go.sum" "$wrapper/go.sum" && chmod u+w "$wrapper/go.sum"
+    (cd "$wrapper" && go get "$module@$version" >&2) || fail "go get $module@$version"
+    selected=$(cd "$wrapper" && go list -m -f '{{if not .Main}}{{.Path}} {{.Version}}{{end}}' all | sort)
+    required=$( (go mod edit -json "$src/go.mod" |
+        awk '/"Require"/ {r = 1} r && /"Path":/ {p = $2} r && /"Version":/ {print p, $2}' | tr -d '",';
+        echo "$module $version") | sort)
+    [[ $selected == "$required" ]] ||
+        fail "the build list differs from $module's go.mod: $(diff <(echo "$required") <(echo "$selected") | head -5)"
+    (cd "$wrapper" && go build -trimpath -ldflags "-s -w $ldflags" -o "$scratch/" "$@" >&2) ||
+        fail "go build $* (see the go output above)"
+    rm -rf "$wrapper"
+}
+
+build "$GGCR_MODULE" "$GGCR_VERSION" "-X $GGCR_MODULE/cmd/crane/cmd.Version=$GGCR_VERSION" \
+    "$GGCR_MODULE/cmd/registry" "$GGCR_MODULE/cmd/crane"
+build "$ORAS_MODULE" "$ORAS_VERSION" "" "$ORAS_MODULE/cmd/oras"
+for binary in "${BINARIES[@]}"; do
+    [[ -x $scratch/$binary ]] || fail "go build left no $binary"
+done
+echo "$ID built in $(($(date +%s) - started)) s by $(go version)" > "$scratch/.complete"
+chmod 755 "$scratch"
+rm -rf "$dest"
+mv "$scratch" "$dest"
+trap - EXIT
+echo "build.sh: the OCI peers ($ID) built in $(($(date +%s) - started)) s into $dest" >&2
+echo "$dest"
