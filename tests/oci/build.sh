@@ -72,19 +72,23 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 # to the higher of the two versions (golang.org/x/sync is v0.22.0 in one, v0.24.0 in the
 # other).
 build() {
-    local module=$1 version=$2 ldflags=$3 wrapper src selected required
+    local module=$1 version=$2 ldflags=$3 wrapper info src selected required
     shift 3
     wrapper=$scratch/wrapper-${module##*/}
     mkdir -p "$wrapper"
     printf 'module modelsign.invalid/oci-build\n\ngo 1.25.0\n' > "$wrapper/go.mod"
-    src=$(cd "$wrapper" && go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    # On failure `go mod download -json` prints its reason as the JSON's "Error".
+    info=$(cd "$wrapper" && go mod download -json "$module@$version") ||
+        fail "go mod download $module@$version: $(sed -n 's/^\t"Error": //p' <<<"$info")"
+    src=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$info")
     [[ -n $src && -f $src/go.sum ]] || fail "go mod download $module@$version gave no source folder"
     cp "$src/go.sum" "$wrapper/go.sum" && chmod u+w "$wrapper/go.sum"
     (cd "$wrapper" && go get "$module@$version" >&2) || fail "go get $module@$version"
-    selected=$(cd "$wrapper" && go list -m -f '{{if not .Main}}{{.Path}} {{.Version}}{{end}}' all | sort)
+    selected=$(cd "$wrapper" && go list -m -f '{{if not .Main}}{{.Path}} {{.Version}}{{end}}' all | sort) ||
+        fail "go list -m all in the wrapper module"
     required=$( (go mod edit -json "$src/go.mod" |
         awk '/"Require"/ {r = 1} r && /"Path":/ {p = $2} r && /"Version":/ {print p, $2}' | tr -d '",';
-        echo "$module $version") | sort)
+        echo "$module $version") | sort) || fail "go mod edit -json $src/go.mod"
     [[ $selected == "$required" ]] ||
         fail "the build list differs from $module's go.mod: $(diff <(echo "$required") <(echo "$selected") | head -5)"
     (cd "$wrapper" && go build -trimpath -ldflags "-s -w $ldflags" -o "$scratch/" "$@" >&2) ||
