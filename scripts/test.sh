@@ -12,6 +12,15 @@
 #   MODELSIGN_PYTHON_VENV  set here to <repo>/.venv, holding model_signing 1.1.1 (interop peer)
 #   MODELSIGN_GUAC_BIN     set here to the folder of the GUAC binaries built (or cached) for the
 #                          lineage export test; MODELSIGN_PEER_CACHE says where they are kept
+#   MODELSIGN_OCI_TOOLS    set here to the folder of oras, crane, olareg and go-containerregistry's
+#                          registry, built (or cached, in MODELSIGN_PEER_CACHE) by tests/oci/build.sh
+#   MODELSIGN_TEST_OCI_REGISTRY
+#                          set here to 127.0.0.1:PORT of an in-memory olareg started for this
+#                          run: OCI 1.1, with the referrers API (see tests/oci/README.md)
+#   MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS
+#                          set here to 127.0.0.1:PORT of go-containerregistry's in-memory
+#                          registry started for this run: no referrers API, so clients use the
+#                          sha256-<hex> tag fallback
 #   CI                     when true, tests fail instead of skipping if a peer is missing
 #
 # The Python package (crates/modelsign-py) is built as a wheel with maturin (pinned, in a
@@ -346,9 +355,10 @@ section "Setup: Python interop peers (model_signing $MODEL_SIGNING_VERSION and o
 venv_log="$(mktemp)"
 (ensure_model_signing_venv) >"$venv_log" 2>&1 &
 venv_pid=$!
-# Never leave pip (or the GUAC build below) running behind a failed build.
+# Never leave pip (or the GUAC and OCI peer builds below) running behind a failed build.
 guac_pid=""
-trap 'kill "$venv_pid" $guac_pid 2>/dev/null || true; rm -f "$venv_log" "${guac_log:-}" "${guac_out:-}"' EXIT
+oci_pid=""
+trap 'kill "$venv_pid" $guac_pid $oci_pid 2>/dev/null || true; rm -f "$venv_log" "${guac_log:-}" "${guac_out:-}" "${oci_log:-}" "${oci_out:-}"' EXIT
 echo "pip runs in the background (pid $venv_pid); its output follows the build"
 
 # GUAC (guacsec/guac), the supply-chain graph `lineage export --guac` feeds, built from the
@@ -362,6 +372,16 @@ guac_out="$(mktemp)"
 (bash "$REPO/tests/guac/build.sh" "$PEER_CACHE/guac") >"$guac_out" 2>"$guac_log" &
 guac_pid=$!
 echo "the GUAC build runs in the background (pid $guac_pid); its output follows the build"
+
+# The OCI registry peers (tests/oci/build.sh: olareg, go-containerregistry's registry and
+# crane, oras), built from the Go module proxy at pinned versions while cargo builds: about
+# a minute on 2 cores, kept in MODELSIGN_PEER_CACHE like GUAC.
+section "Setup: OCI registry peers (cached in $PEER_CACHE/oci, built when missing), in the background"
+oci_log="$(mktemp)"
+oci_out="$(mktemp)"
+(bash "$REPO/tests/oci/build.sh" "$PEER_CACHE/oci") >"$oci_out" 2>"$oci_log" &
+oci_pid=$!
+echo "the OCI peer build runs in the background (pid $oci_pid); its output follows the build"
 
 # ---- PostgreSQL for the lineage store ----
 # The lineage store's test suite runs on SQLite and on PostgreSQL. This starts a private
@@ -537,6 +557,86 @@ fi
 export MODELSIGN_GUAC_BIN
 MODELSIGN_GUAC_BIN="$(tail -n 1 "$guac_out")"
 echo "GUAC: $MODELSIGN_GUAC_BIN"
+
+section "Setup: OCI registry peers (finishing)"
+oci_status=0
+wait "$oci_pid" || oci_status=$?
+oci_pid=""
+tail -n 5 "$oci_log"
+if ((oci_status != 0)); then
+    cat "$oci_log" >&2
+    echo "error: building the OCI registry peers failed (exit $oci_status), see above" >&2
+    exit 1
+fi
+export MODELSIGN_OCI_TOOLS
+MODELSIGN_OCI_TOOLS="$(tail -n 1 "$oci_out")"
+echo "OCI tools: $MODELSIGN_OCI_TOOLS"
+
+# ---- OCI registries for the OCI tests ----
+# Two in-memory registries for this run only, each on 127.0.0.1 at a free port, stopped
+# when the script exits; their logs stay in .cache/oci-registries (ignored by git) until
+# the next run. olareg serves the OCI 1.1 referrers API (MODELSIGN_TEST_OCI_REGISTRY);
+# go-containerregistry's registry has none, so clients fall back to the sha256-<hex> tag
+# (MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS). Both speak plain HTTP.
+OCI_REGISTRY_DIR="$REPO/.cache/oci-registries"
+OCI_REGISTRY_PIDS=()
+
+# start_oci_registry NAME PORT COMMAND...: runs COMMAND, a registry listening on
+# 127.0.0.1:PORT, in the background with its output in $OCI_REGISTRY_DIR/NAME.log, and
+# waits until it answers GET /v2/; fails with its log when that takes more than 20 s.
+start_oci_registry() {
+    local name="$1" port="$2" pid i
+    shift 2
+    "$@" >"$OCI_REGISTRY_DIR/$name.log" 2>&1 &
+    pid=$!
+    OCI_REGISTRY_PIDS+=("$pid")
+    for ((i = 0; i < 100; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        if curl --silent --fail --noproxy '*' --max-time 2 --output /dev/null \
+            "http://127.0.0.1:$port/v2/"; then
+            echo "$name on 127.0.0.1:$port (pid $pid), log in $OCI_REGISTRY_DIR/$name.log"
+            return 0
+        fi
+        sleep 0.2
+    done
+    cat "$OCI_REGISTRY_DIR/$name.log" >&2
+    echo "error: the OCI registry $name did not answer GET http://127.0.0.1:$port/v2/ within 20 s" >&2
+    exit 1
+}
+
+# A TCP port on 127.0.0.1 that is free now (as start_test_postgres picks one).
+free_loopback_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+stop_oci_registries() {
+    local pid
+    for pid in "${OCI_REGISTRY_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+}
+
+start_oci_registries() {
+    local port
+    rm -rf "$OCI_REGISTRY_DIR"
+    mkdir -p "$OCI_REGISTRY_DIR"
+    append_exit_trap stop_oci_registries
+    # Garbage collection off: nothing a test pushed disappears while the run lasts.
+    port="$(free_loopback_port)"
+    start_oci_registry olareg "$port" "$MODELSIGN_OCI_TOOLS/olareg" serve --store-type mem \
+        --addr 127.0.0.1 --port "$port" --gc-frequency -1s
+    export MODELSIGN_TEST_OCI_REGISTRY="127.0.0.1:$port"
+    # It takes no address and listens on localhost, which Go resolves to 127.0.0.1 first.
+    port="$(free_loopback_port)"
+    start_oci_registry ggcr-registry "$port" "$MODELSIGN_OCI_TOOLS/registry" -port "$port"
+    export MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS="127.0.0.1:$port"
+}
+
+section "Setup: OCI registries (in memory, on loopback)"
+start_oci_registries
+# ---- end of the OCI registries ----
 
 if cargo nextest --version >/dev/null 2>&1; then
     section "Tests (cargo nextest)"
