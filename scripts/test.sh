@@ -592,7 +592,9 @@ start_oci_registry() {
     OCI_REGISTRY_PIDS+=("$pid")
     for ((i = 0; i < 100; i++)); do
         if ! kill -0 "$pid" 2>/dev/null; then
-            break
+            cat "$OCI_REGISTRY_DIR/$name.log" >&2
+            echo "error: the OCI registry $name exited before it answered on 127.0.0.1:$port, see above" >&2
+            exit 1
         fi
         if curl --silent --fail --noproxy '*' --max-time 2 --output /dev/null \
             "http://127.0.0.1:$port/v2/"; then
