@@ -913,12 +913,25 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct SignCommon {
-    /// The model: a directory or a single file.
+    /// The model: a directory or a single file, or an image: oci://REGISTRY/REPO:TAG,
+    /// oci://REGISTRY/REPO@sha256:DIGEST (signed from its manifest, layers not pulled), or
+    /// oci-layout:PATH[:TAG].
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
-    /// Where to write the signature (excluded from the model if inside it).
-    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model.sig")]
-    pub signature: PathBuf,
+    /// Where to write the signature (excluded from the model if inside it). Default:
+    /// model.sig; for an image with --attach, no file unless this is given.
+    #[arg(long, value_name = "SIGNATURE_PATH")]
+    pub signature: Option<PathBuf>,
+    /// For an oci:// image: store the signature in the registry beside it, as a referrer of
+    /// the image manifest (artifact type application/vnd.model-signing.signature.v0.1).
+    #[arg(long)]
+    pub attach: bool,
+    /// How --attach stores the signature: `referrers` (OCI 1.1; falls back to `tag` when the
+    /// registry refuses) or `tag` (the tag sha256-<hex>.sig).
+    #[arg(long, value_enum, default_value = "referrers", requires = "attach")]
+    pub attach_mode: AttachModeArg,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub hashing: HashingArgs,
     /// Name the file of a single-file model `.`, as model_signing 1.1.1 does, instead of
@@ -1050,12 +1063,20 @@ pub struct SigstoreSignerArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyCommon {
-    /// The model: a directory or a single file.
+    /// The model: a directory or a single file, or an image: oci://REGISTRY/REPO:TAG,
+    /// oci://REGISTRY/REPO@sha256:DIGEST or oci-layout:PATH[:TAG].
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
-    /// The signature to verify.
+    /// The signature to verify (required for a local model; for an oci:// image, default:
+    /// the signature stored beside it in the registry).
     #[arg(long, value_name = "SIGNATURE_PATH")]
-    pub signature: PathBuf,
+    pub signature: Option<PathBuf>,
+    /// For an image: also verify this unpacked copy of it (every file the signature names,
+    /// no other file) against the same signature.
+    #[arg(long, value_name = "DIR")]
+    pub local_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Tolerate files that the signature does not cover (signed files must still match).
@@ -1132,9 +1153,13 @@ pub struct SigstoreVerifierArgs {
 
 #[derive(Debug, Args)]
 pub struct DigestArgs {
-    /// The model: a directory or a single file.
+    /// The model: a directory or a single file, or an image: oci://REGISTRY/REPO:TAG,
+    /// oci://REGISTRY/REPO@sha256:DIGEST or oci-layout:PATH[:TAG] (its root digest from the
+    /// manifest, layers not pulled).
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub hashing: HashingArgs,
     #[command(flatten)]
@@ -1243,4 +1268,26 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// How `--attach` stores a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AttachModeArg {
+    /// As a referrer of the image manifest (OCI 1.1 referrers API).
+    Referrers,
+    /// Under the tag sha256-<hex>.sig, for registries without the referrers API.
+    Tag,
+}
+
+/// How to reach a registry, for oci:// models.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Speak plain HTTP to this registry (HOST:PORT); loopback hosts only (repeatable).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub insecure_registry: Vec<String>,
+    /// Present the bearer token in this environment variable to the registry (default: the
+    /// credentials `docker login` stored in Docker's config.json or a credential helper,
+    /// else none).
+    #[arg(long, value_name = "VAR")]
+    pub registry_token_env: Option<String>,
 }

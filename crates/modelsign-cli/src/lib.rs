@@ -40,6 +40,7 @@ mod failure;
 mod hints;
 mod lineage;
 mod methods;
+mod oci;
 mod output;
 mod progress;
 mod provenance;
@@ -239,7 +240,27 @@ fn export_public_key(args: &ExportPublicKeyArgs) -> Result<(), Failure> {
     }
 }
 
+/// Where the model argument points: a local path, or an image (`oci://`, `oci-layout:`).
+fn model_location(model: &Path) -> Result<modelsign::oci::ModelLocation, Failure> {
+    modelsign::oci::ModelLocation::parse(model.as_os_str()).map_err(Failure::input)
+}
+
 fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
+    let location = model_location(&common.model)?;
+    if !location.is_local() {
+        return oci::sign(common, spec, &location);
+    }
+    if common.attach {
+        return Err(Failure::input(format!(
+            "--attach stores the signature in a registry; '{}' is a local model (give an oci://REGISTRY/REPO:TAG image)",
+            common.model.display()
+        )));
+    }
+    let signature_path = common
+        .signature
+        .clone()
+        .unwrap_or_else(|| "model.sig".into());
+    let signature_path = &signature_path;
     let signer = methods::build_signer(spec, &common.output)?.signer;
     let started = std::time::Instant::now();
     let mut settings = hash_settings(&common.model, &common.hashing)?;
@@ -251,7 +272,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
         &common.model,
         &settings,
         signer.as_ref(),
-        &common.signature,
+        signature_path,
         &progress::for_output(&common.output),
     )
     .map_err(sign_failure)?;
@@ -268,7 +289,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 "ok": true,
                 "method": spec.method(),
                 "model": manifest.model_name(),
-                "signature": common.signature,
+                "signature": signature_path,
                 "root_digest": digest,
                 "resources": manifest.resources().len(),
                 "hash_type": manifest.serialization().hash_type.as_str(),
@@ -286,7 +307,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 "Signing succeeded: {} ({}, {digest}) -> {}",
                 manifest.model_name(),
                 count(manifest.resources().len(), "resource"),
-                common.signature.display()
+                signature_path.display()
             );
         }
     }
@@ -304,16 +325,31 @@ fn verify(
     spec: &VerifierSpec,
     log_fingerprints: bool,
 ) -> Result<(), Failure> {
+    let location = model_location(&common.model)?;
+    if !location.is_local() {
+        return oci::verify(common, spec, &location);
+    }
+    if common.local_model.is_some() {
+        return Err(Failure::input(
+            "--local-model is for an image (oci://…, oci-layout:…); here the model itself is local",
+        ));
+    }
+    let Some(signature_path) = &common.signature else {
+        return Err(Failure::input(format!(
+            "give the signature to verify '{}' against with --signature SIGNATURE_PATH",
+            common.model.display()
+        )));
+    };
     let built = spec.build().map_err(spec_failure)?;
     let method = spec.method();
     if log_fingerprints {
         log_fingerprint_list("init", &built.anchor_fingerprints);
     }
     let started = std::time::Instant::now();
-    let bundle = methods::read_bundle(&common.signature)?;
+    let bundle = methods::read_bundle(signature_path)?;
     debugln!(
         "signature '{}' is signed with {}",
-        common.signature.display(),
+        signature_path.display(),
         bundle.material.method()
     );
     if log_fingerprints {
@@ -324,7 +360,7 @@ fn verify(
         ignore_unsigned_files: common.ignore_unsigned_files && !common.no_ignore_unsigned_files,
         allow_symlinks: common.selection.allow_symlinks,
         honour_recorded_allow_symlinks: true,
-        signature_path: Some(common.signature.clone()),
+        signature_path: Some(signature_path.clone()),
         max_workers: workers(common.max_workers),
         hashing: None,
     };
@@ -397,9 +433,9 @@ fn verify(
             let mut failure = verify_failure(modelsign::StatementError::ModelCardSignature.into());
             failure.message = format!(
                 "'{}' is a model card signature; verify it with `modelsign card verify {method} {} --card-signature {}` and the same key or trust options",
-                common.signature.display(),
+                signature_path.display(),
                 common.model.display(),
-                common.signature.display()
+                signature_path.display()
             );
             Err(failure)
         }
@@ -446,6 +482,10 @@ fn verify_failure(error: VerifyError) -> Failure {
 }
 
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
+    let location = model_location(&args.model)?;
+    if !location.is_local() {
+        return oci::digest(args, &location);
+    }
     let started = std::time::Instant::now();
     let settings = hash_settings(&args.model, &args.hashing)?;
     debug_settings(&args.model, &settings);

@@ -1376,6 +1376,10 @@ pub enum SignError {
     /// The PKCS#11 token could not be used to sign.
     #[error(transparent)]
     Pkcs11(#[from] Pkcs11Error),
+    /// The image in the registry (or layout) could not be read, or the signature not
+    /// attached.
+    #[error(transparent)]
+    Oci(#[from] OciError),
 }
 
 /// Input when the model path, the key, the token, the certificates, the Sigstore services or
@@ -1392,6 +1396,7 @@ impl Classify for SignError {
             SignError::Pkcs11(e) => e.is_input_error(),
             SignError::Bundle(BundleError::Target { .. } | BundleError::Write { .. }) => true,
             SignError::Sigstore(e) => e.is_input_error(),
+            SignError::Oci(e) => e.is_input_error(),
             _ => false,
         })
     }
@@ -1576,6 +1581,10 @@ pub enum VerifyError {
     /// The Sigstore trust root could not be loaded.
     #[error(transparent)]
     TrustRoot(#[from] TrustRootError),
+    /// The image in the registry (or layout) could not be read, or no signature was found
+    /// beside it.
+    #[error(transparent)]
+    Oci(#[from] OciError),
 }
 
 /// Input when the inputs themselves were unusable (a missing or unreadable file, an
@@ -1590,9 +1599,135 @@ impl Classify for VerifyError {
             ) => true,
             VerifyError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
             VerifyError::TrustRoot(_) => true,
+            VerifyError::Oci(e) => e.is_input_error(),
             // A valid document of another kind: the model has not been checked at all.
             VerifyError::Statement(StatementError::ModelCardSignature) => true,
             _ => false,
         })
+    }
+}
+
+/// An image in a registry or an OCI image layout could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OciError {
+    /// The `oci://` or `oci-layout:` reference does not parse.
+    #[error("bad image reference '{reference}': {reason}")]
+    BadReference {
+        /// The reference as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `--insecure-registry` named a host that is not loopback.
+    #[error("refusing plain HTTP to '{}': --insecure-registry is for loopback registries (localhost, 127.0.0.1, [::1]) only; anything else must be HTTPS", printable(registry))]
+    InsecureNotLoopback {
+        /// The host given.
+        registry: String,
+    },
+    /// The registry refused the credentials (or asked for some).
+    #[error("{} refused access to {what} (401/403): log in with `docker login {}` (modelsign reads Docker's config.json and credential helpers), or give a bearer token with --registry-token-env VAR", printable(registry), printable(registry))]
+    Unauthorized {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
+        what: String,
+    },
+    /// The registry has no such manifest, repository or blob.
+    #[error("not found: {what} (manifest unknown: check the repository, tag and digest)")]
+    NotFound {
+        /// What was asked for.
+        what: String,
+    },
+    /// Any other failure talking to the registry.
+    #[error("registry {}: {message}", printable(registry))]
+    Registry {
+        /// The registry host.
+        registry: String,
+        /// What failed.
+        message: String,
+    },
+    /// The registry refused content it was sent (400): for a referrer, a registry that
+    /// does not take manifests with a `subject`.
+    #[error("registry {} refused {what}: {message}", printable(registry))]
+    Rejected {
+        /// The registry host.
+        registry: String,
+        /// What was sent.
+        what: String,
+        /// The registry's reason.
+        message: String,
+    },
+    /// The credentials for the registry could not be read.
+    #[error("cannot read the credentials for {} from Docker's config.json or its credential helper: {reason}", printable(registry))]
+    Credentials {
+        /// The registry host.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+    /// A manifest or blob is not what its digest says.
+    #[error("{what} has digest {actual}, not {expected}: the registry served other content than asked for")]
+    DigestMismatch {
+        /// What was fetched.
+        what: String,
+        /// The digest asked for.
+        expected: String,
+        /// The digest of what arrived.
+        actual: String,
+    },
+    /// The manifest (or index) is not one a model can be read from.
+    #[error("the image manifest cannot be signed or verified: {reason}")]
+    BadManifest {
+        /// Why.
+        reason: String,
+    },
+    /// The image needs something this version does not do.
+    #[error("not supported: {what}")]
+    Unsupported {
+        /// What.
+        what: String,
+    },
+    /// An index lists several images and none is chosen.
+    #[error("{reference} is an index of {count} images ({choices}); name one by digest: oci://REGISTRY/REPO@sha256:…")]
+    AmbiguousIndex {
+        /// The reference given.
+        reference: String,
+        /// How many images it lists.
+        count: usize,
+        /// Their digests and platforms.
+        choices: String,
+    },
+    /// No signature was found beside the image.
+    #[error("no model signature found for {reference} (neither a referrer of artifact type {artifact_type} nor the tag {tag}); sign it with --attach, or give the signature with --signature FILE")]
+    NoSignature {
+        /// The image, pinned to its digest.
+        reference: String,
+        /// The artifact type looked for.
+        artifact_type: String,
+        /// The fallback tag looked at.
+        tag: String,
+    },
+    /// An OCI image layout folder could not be read.
+    #[error(
+        "cannot read the OCI image layout '{}': {reason}",
+        printable_path(path)
+    )]
+    Layout {
+        /// The layout folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Input when the reference, the options or the credentials are unusable or the image is
+/// not there; a check failed when the registry served content that is not what it claims.
+impl Classify for OciError {
+    fn failure_kind(&self) -> FailureKind {
+        kind_of(!matches!(
+            self,
+            OciError::DigestMismatch { .. } | OciError::NoSignature { .. }
+        ))
     }
 }

@@ -84,6 +84,7 @@ pub mod limits;
 pub mod lineage;
 pub mod manifest;
 pub mod model;
+pub mod oci;
 pub mod provenance;
 pub mod serialization;
 pub mod signing;
@@ -96,8 +97,8 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    AttestationError, BundleError, CardError, CertError, HashError, KeyError, Pkcs11Error,
-    PolicyError, SignError, StatementError, TrustRootError, VerifyError, WalkError,
+    AttestationError, BundleError, CardError, CertError, HashError, KeyError, OciError,
+    Pkcs11Error, PolicyError, SignError, StatementError, TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};

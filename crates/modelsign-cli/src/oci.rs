@@ -1,0 +1,273 @@
+//! `sign`, `verify` and `digest` of a model that is an OCI image (`oci://…`,
+//! `oci-layout:…`): parse, call `modelsign::oci`, print.
+
+use modelsign::bundle::Bundle;
+use modelsign::error::Classify;
+use modelsign::oci::attach::{AttachMode, SIGNATURE_ARTIFACT_TYPE};
+use modelsign::oci::registry::Registry;
+use modelsign::oci::{self, Credentials, ModelLocation, RegistryOptions, ResolvedImage};
+use modelsign::spec::{SignerSpec, VerifierSpec};
+use serde_json::json;
+
+use crate::args::{AttachModeArg, DigestArgs, RegistryArgs, SignCommon, VerifyCommon};
+use crate::failure::Failure;
+use crate::methods::{self, spec_failure};
+use crate::settings::count;
+use crate::{output, progress, signer_json, verify_failure};
+
+fn failure(error: impl Classify + 'static) -> Failure {
+    Failure::of(error.is_input_error(), error)
+}
+
+/// The registry client the arguments describe.
+pub fn registry(args: &RegistryArgs) -> Result<Registry, Failure> {
+    let credentials = match &args.registry_token_env {
+        Some(var) => match std::env::var(var) {
+            Ok(token) if !token.is_empty() => Credentials::Bearer(token),
+            _ => return Err(Failure::input(format!(
+                "--registry-token-env {var}: the environment variable {var} is not set (or empty)"
+            ))),
+        },
+        None => Credentials::DockerConfig,
+    };
+    Registry::new(RegistryOptions {
+        insecure: args.insecure_registry.clone(),
+        credentials,
+        ..RegistryOptions::default()
+    })
+    .map_err(failure)
+}
+
+fn resolve(location: &ModelLocation, registry: &Registry) -> Result<ResolvedImage, Failure> {
+    let started = std::time::Instant::now();
+    let image = oci::resolve(location, registry).map_err(failure)?;
+    debugln!(
+        "manifest {} of {location} read in {:.3} s ({} layers{})",
+        image.manifest.digest,
+        started.elapsed().as_secs_f64(),
+        image.image.layers.len(),
+        image
+            .index_digest
+            .as_ref()
+            .map(|d| format!(", chosen from the index {d}"))
+            .unwrap_or_default()
+    );
+    Ok(image)
+}
+
+pub fn sign(
+    common: &SignCommon,
+    spec: &SignerSpec,
+    location: &ModelLocation,
+) -> Result<(), Failure> {
+    if common.attach && !matches!(location, ModelLocation::Registry(_)) {
+        return Err(Failure::input(format!(
+            "--attach stores the signature in a registry; {location} is not an oci:// image (write the signature with --signature)"
+        )));
+    }
+    let signature_path = match (&common.signature, common.attach) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => None,
+        (None, false) => Some("model.sig".into()),
+    };
+    if let Some(path) = &signature_path {
+        modelsign::bundle::check_target(path).map_err(failure)?;
+    }
+    let registry = registry(&common.registry)?;
+    let image = resolve(location, &registry)?;
+    let signer = methods::build_signer(spec, &common.output)?.signer;
+    let (manifest, bundle) = oci::sign_image(&image, signer.as_ref()).map_err(failure)?;
+    let bundle_json = bundle.to_json();
+    if let Some(path) = &signature_path {
+        bundle.write_atomic(path).map_err(failure)?;
+    }
+    let attached = if common.attach {
+        let mode = match common.attach_mode {
+            AttachModeArg::Referrers => AttachMode::Referrers,
+            AttachModeArg::Tag => AttachMode::Tag,
+        };
+        Some(
+            oci::attach(
+                &registry,
+                &image,
+                &bundle_json,
+                SIGNATURE_ARTIFACT_TYPE,
+                mode,
+            )
+            .map_err(failure)?,
+        )
+    } else {
+        None
+    };
+    let digest = manifest.root_digest_string();
+    if common.output.json {
+        output::json(
+            &json!({
+                "ok": true,
+                "method": spec.method(),
+                "model": location.to_string(),
+                "image_manifest_digest": image.manifest.digest,
+                "index_digest": image.index_digest,
+                "signature": signature_path,
+                "attached": attached.as_ref().map(|a| json!({
+                    "mode": a.mode.as_str(),
+                    "reference": a.reference,
+                    "digest": a.digest,
+                })),
+                "root_digest": digest,
+                "resources": manifest.resources().len(),
+                "hash_type": manifest.serialization().hash_type.as_str(),
+                "serialization": manifest.serialization().serialization.method(),
+                "warnings": [],
+            }),
+            0,
+        );
+    } else if !common.output.quiet {
+        let mut places = Vec::new();
+        if let Some(path) = &signature_path {
+            places.push(path.display().to_string());
+        }
+        if let Some(a) = &attached {
+            places.push(format!(
+                "{} ({})",
+                a.reference,
+                match a.mode {
+                    AttachMode::Referrers => "referrer",
+                    AttachMode::Tag => "tag; the registry refused a referrer",
+                }
+            ));
+        }
+        outln!(
+            "Signing succeeded: {location} (image manifest {}, {}, {digest}) -> {}",
+            image.manifest.digest,
+            count(manifest.resources().len(), "resource"),
+            places.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+pub fn verify(
+    common: &VerifyCommon,
+    spec: &VerifierSpec,
+    location: &ModelLocation,
+) -> Result<(), Failure> {
+    let built = spec.build().map_err(spec_failure)?;
+    let registry = registry(&common.registry)?;
+    let image = resolve(location, &registry)?;
+    let (report, bundle, source) = match &common.signature {
+        Some(path) => {
+            let bundle = methods::read_bundle(path)?;
+            let report = oci::verify_image(&image, &bundle, built.verifier.as_ref())
+                .map_err(verify_failure)?;
+            (report, bundle, path.display().to_string())
+        }
+        None => {
+            let found = oci::find_signatures(&registry, &image, SIGNATURE_ARTIFACT_TYPE)
+                .map_err(failure)?;
+            debugln!(
+                "{} stored beside {}",
+                count(found.len(), "signature"),
+                image.manifest.digest
+            );
+            let (report, used) = oci::verify_found(&image, &found, built.verifier.as_ref())
+                .map_err(verify_failure)?;
+            let bundle = Bundle::from_json(&used.bundle_json).map_err(failure)?;
+            let source = format!(
+                "the registry ({} {})",
+                match used.mode {
+                    AttachMode::Referrers => "referrer",
+                    AttachMode::Tag => "tag",
+                },
+                used.manifest_digest
+            );
+            (report, bundle, source)
+        }
+    };
+    let local_files = match &common.local_model {
+        Some(dir) => Some(
+            oci::verify_local_copy(&image, &bundle, dir, &progress::for_output(&common.output))
+                .map_err(verify_failure)?,
+        ),
+        None => None,
+    };
+    if common.output.json {
+        output::json(
+            &json!({
+                "ok": true,
+                "verified": true,
+                "model": location.to_string(),
+                "image_manifest_digest": image.manifest.digest,
+                "signature": source,
+                "signed_model_name": report.signed_model_name,
+                "root_digest": report.root_digest,
+                "resources": report.resources,
+                "local_model": common.local_model,
+                "local_files": local_files,
+                "hash_type": report.serialization.hash_type.as_str(),
+                "serialization": report.serialization.serialization.method(),
+                "notes": report.notes,
+                "signer": signer_json(&report),
+            }),
+            0,
+        );
+    } else if !common.output.quiet {
+        for note in &report.notes {
+            warnln!("{note}");
+        }
+        outln!(
+            "Verification succeeded: {location} (image manifest {}, {}{}), signature from {source}",
+            image.manifest.digest,
+            count(report.resources, "resource"),
+            report
+                .root_digest
+                .as_ref()
+                .map(|d| format!(", {d}"))
+                .unwrap_or_default()
+        );
+        if let (Some(dir), Some(files)) = (&common.local_model, local_files) {
+            outln!(
+                "Local copy {} matches: {}",
+                dir.display(),
+                count(files, "file")
+            );
+        }
+        if let Some(hint) = &report.public_key_hint {
+            outln!("Signed by the public key with hint {hint}");
+        }
+        if let Some(signer) = &report.signer {
+            outln!(
+                "Signed by {} (identity provider {}){}",
+                signer.identity,
+                signer.issuer,
+                signer
+                    .signed_at
+                    .as_ref()
+                    .map(|t| format!(", logged at {t}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn digest(args: &DigestArgs, location: &ModelLocation) -> Result<(), Failure> {
+    let registry = registry(&args.registry)?;
+    let image = resolve(location, &registry)?;
+    let manifest = image.oms_manifest().map_err(failure)?;
+    let digest = manifest.root_digest_string();
+    if args.output.json {
+        output::json(
+            &json!({
+                "ok": true,
+                "digest": digest,
+                "resources": manifest.resources().len(),
+                "image_manifest_digest": image.manifest.digest,
+            }),
+            0,
+        );
+    } else {
+        outln!("{digest}");
+    }
+    Ok(())
+}

@@ -1,0 +1,433 @@
+//! Models stored as OCI artifacts (CNCF ModelPack, KitOps ModelKits, ModelCar images, any
+//! ORAS push), signed and verified from the image manifest without pulling the layers, with
+//! the signature kept in the registry beside the image.
+//!
+//! [`reference`] says where the image is; [`resolve`] fetches its manifest (choosing from
+//! an index); [`mapping`] turns the manifest into an OMS manifest; [`sign_image`] signs it
+//! like any other manifest; [`attach`] stores the bundle as a referrer of the image (or under
+//! a tag) and [`find_signatures`] finds it again; [`verify_image`] checks a bundle against
+//! the image, and [`verify_local_copy`] an unpacked copy against the same signature.
+
+pub mod attach;
+pub mod layout;
+pub mod mapping;
+pub mod reference;
+pub mod registry;
+
+use std::path::Path;
+
+use crate::bundle::Bundle;
+use crate::error::{OciError, SignError, VerifyError};
+use crate::hashing::{HashSettings, Progress};
+use crate::manifest::{Manifest, ManifestDiff};
+use crate::oci::attach::{AttachMode, BUNDLE_MEDIA_TYPE};
+use crate::oci::mapping::{Descriptor, ImageIndex, ImageManifest};
+use crate::oci::registry::{FetchedManifest, Registry, DOCKER_MANIFEST_LIST, OCI_INDEX};
+use crate::signing::Signer;
+use crate::statement;
+use crate::verifying::{verify_statement_signature, VerificationReport};
+
+pub use reference::{ImageReference, ModelLocation};
+pub use registry::{Credentials, RegistryOptions};
+
+/// An image whose manifest has been read.
+#[derive(Debug, Clone)]
+pub struct ResolvedImage {
+    /// Where it was asked for.
+    pub location: ModelLocation,
+    /// For an image in a registry: the reference pinned to the image manifest's digest.
+    pub pinned: Option<ImageReference>,
+    /// The image manifest's bytes and digest.
+    pub manifest: FetchedManifest,
+    /// The image manifest, parsed.
+    pub image: ImageManifest,
+    /// The index the image was chosen from, when the reference named an index.
+    pub index_digest: Option<String>,
+}
+
+impl ResolvedImage {
+    /// The model name signatures record: the reference as given without `oci://`, as
+    /// rh-model-signing names it (informational; verification never compares it).
+    pub fn model_name(&self) -> String {
+        match &self.location {
+            ModelLocation::Registry(reference) => reference.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The OMS manifest of the image ([`mapping::oms_manifest`]).
+    pub fn oms_manifest(&self) -> Result<Manifest, OciError> {
+        mapping::oms_manifest(&self.image, &self.model_name())
+    }
+}
+
+/// Reads the image manifest `location` names, from `registry` or an image layout. An index
+/// is resolved to the one image it lists (attestation manifests aside); an index of several
+/// images must be narrowed by digest.
+pub fn resolve(location: &ModelLocation, registry: &Registry) -> Result<ResolvedImage, OciError> {
+    match location {
+        ModelLocation::Local(path) => Err(OciError::BadReference {
+            reference: path.display().to_string(),
+            reason: "a local path, not an image".to_owned(),
+        }),
+        ModelLocation::Registry(reference) => {
+            let first = registry.fetch_manifest(reference)?;
+            let (manifest, index_digest) = if is_index(&first) {
+                let chosen = choose(&first, &reference.to_string())?;
+                let image = registry.fetch_manifest(&reference.with_digest(&chosen.digest))?;
+                (image, Some(first.digest))
+            } else {
+                (first, None)
+            };
+            let image = ImageManifest::parse(&manifest.bytes)?;
+            Ok(ResolvedImage {
+                location: location.clone(),
+                pinned: Some(ImageReference {
+                    tag: None,
+                    ..reference.with_digest(&manifest.digest)
+                }),
+                manifest,
+                image,
+                index_digest,
+            })
+        }
+        ModelLocation::Layout { path, tag } => {
+            let entry = layout::entry(path, tag.as_deref())?;
+            let first = layout::manifest(path, &entry.digest, &entry.media_type)?;
+            let (manifest, index_digest) = if is_index(&first) {
+                let chosen = choose(&first, &location.to_string())?;
+                (
+                    layout::manifest(path, &chosen.digest, &chosen.media_type)?,
+                    Some(first.digest),
+                )
+            } else {
+                (first, None)
+            };
+            let image = ImageManifest::parse(&manifest.bytes)?;
+            Ok(ResolvedImage {
+                location: location.clone(),
+                pinned: None,
+                manifest,
+                image,
+                index_digest,
+            })
+        }
+    }
+}
+
+fn is_index(manifest: &FetchedManifest) -> bool {
+    manifest.media_type == OCI_INDEX
+        || manifest.media_type == DOCKER_MANIFEST_LIST
+        || (serde_json::from_slice::<serde_json::Value>(&manifest.bytes)
+            .ok()
+            .is_some_and(|v| v.get("manifests").is_some() && v.get("layers").is_none()))
+}
+
+/// The one image of an index, leaving out build attestations (`unknown/unknown`).
+fn choose(index: &FetchedManifest, reference: &str) -> Result<Descriptor, OciError> {
+    let index: ImageIndex =
+        serde_json::from_slice(&index.bytes).map_err(|e| OciError::BadManifest {
+            reason: format!("the index of {reference}: {e}"),
+        })?;
+    let images: Vec<Descriptor> = index
+        .manifests
+        .into_iter()
+        .filter(|d| {
+            let attestation = d
+                .annotations
+                .get("vnd.docker.reference.type")
+                .map(String::as_str)
+                == Some("attestation-manifest")
+                || d.platform.as_ref().is_some_and(|p| p.os == "unknown");
+            !attestation
+        })
+        .collect();
+    match images.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(OciError::BadManifest {
+            reason: format!("the index {reference} lists no image"),
+        }),
+        many => Err(OciError::AmbiguousIndex {
+            reference: reference.to_owned(),
+            count: many.len(),
+            choices: many
+                .iter()
+                .map(|d| match &d.platform {
+                    Some(p) => format!("{} for {}/{}", d.digest, p.os, p.architecture),
+                    None => d.digest.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// Signs the image: its OMS manifest, as [`crate::sign_manifest`] signs any manifest.
+pub fn sign_image(
+    image: &ResolvedImage,
+    signer: &dyn Signer,
+) -> Result<(Manifest, Bundle), SignError> {
+    let manifest = image.oms_manifest()?;
+    let bundle = crate::signing::sign_manifest(&manifest, signer)?;
+    Ok((manifest, bundle))
+}
+
+/// Where a signature went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    /// As a referrer or under a tag.
+    pub mode: AttachMode,
+    /// The signature manifest's reference: `REGISTRY/REPO@sha256:…` or `REGISTRY/REPO:TAG`.
+    pub reference: String,
+    /// The signature manifest's digest.
+    pub digest: String,
+}
+
+/// Stores `bundle_json` beside the image in its registry, of `artifact_type`: as a
+/// referrer (`AttachMode::Referrers`, falling back to the tag when the registry refuses a
+/// manifest with a subject) or under the tag [`attach::signature_tag`].
+pub fn attach(
+    registry: &Registry,
+    image: &ResolvedImage,
+    bundle_json: &[u8],
+    artifact_type: &str,
+    mode: AttachMode,
+) -> Result<Attached, OciError> {
+    let pinned = image.pinned.as_ref().ok_or_else(|| OciError::Unsupported {
+        what: "attaching a signature to an image in a layout folder (write it with --signature)"
+            .to_owned(),
+    })?;
+    registry.push_blob(pinned, bundle_json)?;
+    if mode == AttachMode::Referrers {
+        registry.push_blob(pinned, attach::EMPTY_CONFIG)?;
+        let (bytes, digest) = attach::referrer_manifest(
+            artifact_type,
+            attach::SIGNATURE_CONFIG_MEDIA_TYPE,
+            bundle_json,
+            &image.manifest.digest,
+            image.manifest.bytes.len() as u64,
+            &image.manifest.media_type,
+        );
+        let target = pinned.with_digest(&digest);
+        match registry.push_manifest(&target, &bytes, registry::OCI_MANIFEST) {
+            Ok(()) => {
+                return Ok(Attached {
+                    mode,
+                    reference: target.to_string(),
+                    digest,
+                })
+            }
+            // A registry without OCI 1.1 manifests: keep the signature under the tag.
+            Err(OciError::Rejected { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    registry.push_blob(pinned, attach::EMPTY_CONFIG)?;
+    let (bytes, digest) = attach::tagged_manifest(artifact_type, bundle_json);
+    let target = pinned.with_tag(&attach::signature_tag(&image.manifest.digest));
+    registry.push_manifest(&target, &bytes, registry::OCI_MANIFEST)?;
+    Ok(Attached {
+        mode: AttachMode::Tag,
+        reference: target.to_string(),
+        digest,
+    })
+}
+
+/// A signature found beside an image.
+#[derive(Debug, Clone)]
+pub struct FoundSignature {
+    /// The bundle's bytes.
+    pub bundle_json: Vec<u8>,
+    /// Found as a referrer or under the tag.
+    pub mode: AttachMode,
+    /// The signature manifest's digest.
+    pub manifest_digest: String,
+}
+
+/// The signatures of `artifact_type` stored beside the image: its referrers (through the
+/// referrers API, or the referrers tag schema where the registry has no API), then the tag
+/// [`attach::signature_tag`]. Newest referrer first where the registry says which is newer
+/// (`org.opencontainers.image.created`), else in the registry's order reversed.
+pub fn find_signatures(
+    registry: &Registry,
+    image: &ResolvedImage,
+    artifact_type: &str,
+) -> Result<Vec<FoundSignature>, OciError> {
+    let pinned = image.pinned.as_ref().ok_or_else(|| OciError::Unsupported {
+        what: "finding signatures in a layout folder (give the signature with --signature)"
+            .to_owned(),
+    })?;
+    let mut referrers = match registry.referrers(pinned, artifact_type) {
+        Ok(found) => found,
+        Err(OciError::NotFound { .. }) => Vec::new(),
+        Err(other) => return Err(other),
+    };
+    referrers.reverse();
+    referrers.sort_by(|a, b| {
+        let created = |d: &Descriptor| {
+            d.annotations
+                .get("org.opencontainers.image.created")
+                .cloned()
+        };
+        created(b).cmp(&created(a))
+    });
+    let mut found = Vec::new();
+    for referrer in referrers {
+        let manifest = registry.fetch_manifest(&pinned.with_digest(&referrer.digest))?;
+        let parsed = ImageManifest::parse(&manifest.bytes)?;
+        // A registry lists what claims this subject; check the claim.
+        if parsed.subject.as_ref().map(|s| s.digest.as_str())
+            != Some(image.manifest.digest.as_str())
+        {
+            continue;
+        }
+        if let Some(layer) = parsed
+            .layers
+            .iter()
+            .find(|l| l.media_type == BUNDLE_MEDIA_TYPE)
+        {
+            found.push(FoundSignature {
+                bundle_json: registry.fetch_blob(
+                    pinned,
+                    &layer.digest,
+                    crate::limits::MAX_SIGNATURE_FILE,
+                )?,
+                mode: AttachMode::Referrers,
+                manifest_digest: manifest.digest,
+            });
+        }
+    }
+    if artifact_type == attach::SIGNATURE_ARTIFACT_TYPE {
+        let tagged = pinned.with_tag(&attach::signature_tag(&image.manifest.digest));
+        match registry.fetch_manifest(&tagged) {
+            Ok(manifest) => {
+                let parsed = ImageManifest::parse(&manifest.bytes)?;
+                if let Some(layer) = parsed
+                    .layers
+                    .iter()
+                    .find(|l| l.media_type == BUNDLE_MEDIA_TYPE)
+                {
+                    if !found.iter().any(|f| f.manifest_digest == manifest.digest) {
+                        found.push(FoundSignature {
+                            bundle_json: registry.fetch_blob(
+                                pinned,
+                                &layer.digest,
+                                crate::limits::MAX_SIGNATURE_FILE,
+                            )?,
+                            mode: AttachMode::Tag,
+                            manifest_digest: manifest.digest,
+                        });
+                    }
+                }
+            }
+            Err(OciError::NotFound { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(found)
+}
+
+/// Verifies `bundle` against the image: the signature (by `verifier`), then the statement,
+/// then that the signed manifest lists exactly the image's config and layers with their
+/// digests.
+pub fn verify_image(
+    image: &ResolvedImage,
+    bundle: &Bundle,
+    verifier: &dyn crate::verifying::Verifier,
+) -> Result<VerificationReport, VerifyError> {
+    let verified = verify_statement_signature(bundle, verifier)?;
+    let signed = statement::decode(&bundle.envelope.payload)?;
+    let actual = image.oms_manifest()?;
+    let diff = ManifestDiff::between(&signed.manifest, &actual, false);
+    if !diff.is_empty() {
+        return Err(VerifyError::Mismatch(Box::new(diff)));
+    }
+    Ok(VerificationReport {
+        signed_model_name: signed.manifest.model_name().to_owned(),
+        root_digest: signed
+            .root_digest
+            .map(|d| crate::manifest::sha256_string(&d)),
+        serialization: signed.manifest.serialization().clone(),
+        resources: signed.manifest.resources().len(),
+        format: signed.format,
+        notes: verified.notes,
+        signer: verified.signer,
+        public_key_hint: verified.public_key_hint,
+    })
+}
+
+/// Verifies the first of `signatures` that verifies against the image, returning its
+/// report and which it was; when none does, the first one's failure (the newest).
+pub fn verify_found(
+    image: &ResolvedImage,
+    signatures: &[FoundSignature],
+    verifier: &dyn crate::verifying::Verifier,
+) -> Result<(VerificationReport, FoundSignature), VerifyError> {
+    let mut first_error = None;
+    for found in signatures {
+        let outcome = Bundle::from_json(&found.bundle_json)
+            .map_err(VerifyError::from)
+            .and_then(|bundle| verify_image(image, &bundle, verifier));
+        match outcome {
+            Ok(report) => return Ok((report, found.clone())),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| {
+        let digest = &image.manifest.digest;
+        VerifyError::Oci(OciError::NoSignature {
+            reference: image
+                .pinned
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| image.location.to_string()),
+            artifact_type: attach::SIGNATURE_ARTIFACT_TYPE.to_owned(),
+            tag: attach::signature_tag(digest),
+        })
+    }))
+}
+
+/// The resources of `signed` that are files of an unpacked copy: a layer that is one file
+/// (named by its title, not a tarball) or a ModelCar file. The config blob and tarball or
+/// unnamed layers are checked against the registry only.
+pub fn file_resources(image: &ResolvedImage, signed: &Manifest) -> Manifest {
+    let files = mapping::file_names(&image.image);
+    let resources = signed
+        .resources()
+        .iter()
+        .filter(|r| files.iter().any(|f| *f == r.name))
+        .cloned()
+        .collect();
+    Manifest::new(
+        signed.model_name().to_owned(),
+        signed.serialization().clone(),
+        resources,
+    )
+}
+
+/// Verifies an unpacked copy of the image at `local` against the manifest the signature
+/// signed (after [`verify_image`] accepted it): every file resource ([`file_resources`])
+/// with its digest, and no other file (Git metadata aside).
+pub fn verify_local_copy(
+    image: &ResolvedImage,
+    bundle: &Bundle,
+    local: &Path,
+    progress: &Progress,
+) -> Result<usize, VerifyError> {
+    let signed = statement::decode(&bundle.envelope.payload)?;
+    let expected = file_resources(image, &signed.manifest);
+    if expected.resources().is_empty() {
+        return Err(VerifyError::Oci(OciError::Unsupported {
+            what: "verifying a local copy of an image whose layers are tarballs or unnamed: the signature records no file of the unpacked model".to_owned(),
+        }));
+    }
+    let settings = HashSettings::default();
+    let local_manifest = settings.hash_model_with_progress(local, progress)?;
+    let diff = ManifestDiff::between(&expected, &local_manifest, false);
+    if !diff.is_empty() {
+        return Err(VerifyError::Mismatch(Box::new(diff)));
+    }
+    Ok(expected.resources().len())
+}

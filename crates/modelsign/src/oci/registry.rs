@@ -1,0 +1,496 @@
+//! Talking to a registry: the OCI distribution protocol through `oci-client` (token and
+//! basic auth, the referrers API), run on a private single-threaded runtime so that callers
+//! stay synchronous like the rest of the library. This module adds what the crate leaves to
+//! its users: credentials from Docker's `config.json` and credential helpers, plain HTTP
+//! for loopback registries only, retries of transient failures, manifests checked against
+//! their digests, and errors that say what to do.
+
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Reference, RegistryOperation};
+use sha2::{Digest, Sha256};
+
+use crate::error::OciError;
+use crate::manifest::sha256_string;
+use crate::oci::mapping::Descriptor;
+use crate::oci::reference::ImageReference;
+
+/// OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Docker image manifest, schema 2.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list.
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// The largest manifest read: registries refuse to store larger ones (4 MiB is the
+/// distribution spec's suggested minimum limit).
+pub const MAX_MANIFEST: usize = 4 << 20;
+
+/// Which credentials to present.
+#[derive(Debug, Clone, Default)]
+pub enum Credentials {
+    /// The registry's entry in Docker's `config.json` (`$DOCKER_CONFIG`, else `~/.docker`):
+    /// `auths`, `credHelpers` or `credsStore`, as `docker login` left them; anonymous when
+    /// there is none.
+    #[default]
+    DockerConfig,
+    /// No credentials.
+    Anonymous,
+    /// A bearer token (for example `$(gcloud auth print-access-token)`), sent as is.
+    Bearer(String),
+    /// A user name and password (or token).
+    Basic(String, String),
+}
+
+/// How to reach registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Registries (`HOST:PORT`) spoken to over plain HTTP. Only loopback hosts are
+    /// accepted: anything else would send credentials and signatures in the clear.
+    pub insecure: Vec<String>,
+    /// The credentials to present.
+    pub credentials: Credentials,
+    /// How many times a transient failure (connection refused or reset, 429, 5xx) is
+    /// retried, with backoff doubling from half a second.
+    pub retries: u32,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            credentials: Credentials::DockerConfig,
+            retries: 3,
+        }
+    }
+}
+
+/// A manifest as the registry served it.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    /// The exact bytes, whose SHA-256 is [`FetchedManifest::digest`].
+    pub bytes: Vec<u8>,
+    /// `sha256:<hex>` of the bytes.
+    pub digest: String,
+    /// The manifest's media type (from its `mediaType`, else the OCI manifest type).
+    pub media_type: String,
+}
+
+/// A connection to registries.
+pub struct Registry {
+    client: oci_client::Client,
+    runtime: tokio::runtime::Runtime,
+    options: RegistryOptions,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("insecure", &self.options.insecure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a port.
+pub fn is_loopback(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map(|(h, _)| h).unwrap_or(rest),
+        None => host_port
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host_port),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Registry {
+    /// A client with `options`; refuses plain HTTP to a host that is not loopback.
+    pub fn new(options: RegistryOptions) -> Result<Self, OciError> {
+        if let Some(host) = options.insecure.iter().find(|h| !is_loopback(h)) {
+            return Err(OciError::InsecureNotLoopback {
+                registry: host.clone(),
+            });
+        }
+        let config = ClientConfig {
+            protocol: if options.insecure.is_empty() {
+                ClientProtocol::Https
+            } else {
+                ClientProtocol::HttpsExcept(options.insecure.clone())
+            },
+            connect_timeout: Some(Duration::from_secs(15)),
+            read_timeout: Some(Duration::from_secs(60)),
+            user_agent: concat!("modelsign/", env!("CARGO_PKG_VERSION")),
+            // Never pick a platform behind the caller's back: indexes are resolved here.
+            platform_resolver: None,
+            ..ClientConfig::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OciError::Registry {
+                registry: String::new(),
+                message: format!("cannot start the network runtime: {e}"),
+            })?;
+        Ok(Registry {
+            client: oci_client::Client::new(config),
+            runtime,
+            options,
+        })
+    }
+
+    fn auth(&self, image: &ImageReference) -> Result<RegistryAuth, OciError> {
+        Ok(match &self.options.credentials {
+            Credentials::Anonymous => RegistryAuth::Anonymous,
+            Credentials::Bearer(token) => RegistryAuth::Bearer(token.clone()),
+            Credentials::Basic(user, password) => {
+                RegistryAuth::Basic(user.clone(), password.clone())
+            }
+            Credentials::DockerConfig => docker_config_auth(&image.registry)?,
+        })
+    }
+
+    /// Runs `operation` with retries of transient failures.
+    fn retrying<T, F, Fut>(
+        &self,
+        image: &ImageReference,
+        what: &str,
+        operation: F,
+    ) -> Result<T, OciError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut delay = Duration::from_millis(500);
+        let mut attempt = 0;
+        loop {
+            match self.runtime.block_on(operation()) {
+                Ok(value) => return Ok(value),
+                Err(error) if attempt < self.options.retries && is_transient(&error) => {
+                    attempt += 1;
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                Err(error) => return Err(classify(image, what, error, attempt)),
+            }
+        }
+    }
+
+    /// The manifest `image` names (by digest when it has one, else by tag), checked
+    /// against its digest.
+    pub fn fetch_manifest(&self, image: &ImageReference) -> Result<FetchedManifest, OciError> {
+        let reference = to_reference(image);
+        let auth = self.auth(image)?;
+        let accepted = [
+            OCI_MANIFEST,
+            OCI_INDEX,
+            DOCKER_MANIFEST,
+            DOCKER_MANIFEST_LIST,
+        ];
+        let (bytes, _) = self.retrying(image, "the manifest", || {
+            self.client.pull_manifest_raw(&reference, &auth, &accepted)
+        })?;
+        if bytes.len() > MAX_MANIFEST {
+            return Err(OciError::BadManifest {
+                reason: format!(
+                    "the manifest of {image} is {} bytes, over the {MAX_MANIFEST}-byte limit",
+                    bytes.len()
+                ),
+            });
+        }
+        let digest = sha256_string(&Sha256::digest(&bytes));
+        if let Some(wanted) = &image.digest {
+            if *wanted != digest {
+                return Err(OciError::DigestMismatch {
+                    what: format!("the manifest of {image}"),
+                    expected: wanted.clone(),
+                    actual: digest,
+                });
+            }
+        }
+        let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| {
+                v.get("mediaType")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| OCI_MANIFEST.to_owned());
+        Ok(FetchedManifest {
+            bytes: bytes.to_vec(),
+            digest,
+            media_type,
+        })
+    }
+
+    /// The blob `digest` of `image`'s repository, at most `limit` bytes, checked against
+    /// its digest.
+    pub fn fetch_blob(
+        &self,
+        image: &ImageReference,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        let reference = to_reference(image);
+        let auth = self.auth(image)?;
+        self.runtime.block_on(
+            self.client
+                .store_auth_if_needed(reference.resolve_registry(), &auth),
+        );
+        let bytes = self.retrying(image, &format!("blob {digest}"), || async {
+            let mut out = Vec::new();
+            self.client.pull_blob(&reference, digest, &mut out).await?;
+            Ok(out)
+        })?;
+        if bytes.len() as u64 > limit {
+            return Err(OciError::BadManifest {
+                reason: format!(
+                    "blob {digest} is {} bytes, over the {limit}-byte limit",
+                    bytes.len()
+                ),
+            });
+        }
+        let actual = sha256_string(&Sha256::digest(&bytes));
+        if actual != digest {
+            return Err(OciError::DigestMismatch {
+                what: format!("blob {digest}"),
+                expected: digest.to_owned(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn push_auth(&self, image: &ImageReference, reference: &Reference) -> Result<(), OciError> {
+        let auth = self.auth(image)?;
+        self.retrying(image, "push access", || {
+            self.client.auth(reference, &auth, RegistryOperation::Push)
+        })?;
+        Ok(())
+    }
+
+    /// Uploads `bytes` as a blob of `image`'s repository (a no-op when it is there) and
+    /// returns its digest.
+    pub fn push_blob(&self, image: &ImageReference, bytes: &[u8]) -> Result<String, OciError> {
+        let reference = to_reference(image);
+        self.push_auth(image, &reference)?;
+        let digest = sha256_string(&Sha256::digest(bytes));
+        let exists = self.retrying(image, "a blob check", || {
+            self.client.blob_exists(&reference, &digest)
+        })?;
+        if !exists {
+            let data = bytes::Bytes::copy_from_slice(bytes);
+            self.retrying(image, "a blob upload", || {
+                self.client.push_blob(&reference, data.clone(), &digest)
+            })?;
+        }
+        Ok(digest)
+    }
+
+    /// Stores `bytes` as the manifest `image` names (its tag, else its digest).
+    pub fn push_manifest(
+        &self,
+        image: &ImageReference,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(), OciError> {
+        let reference = to_reference(image);
+        self.push_auth(image, &reference)?;
+        let content_type =
+            reqwest::header::HeaderValue::from_str(media_type).map_err(|e| OciError::Registry {
+                registry: image.registry.clone(),
+                message: format!("media type '{media_type}': {e}"),
+            })?;
+        let body = bytes::Bytes::copy_from_slice(bytes);
+        self.retrying(image, "the manifest upload", || {
+            self.client
+                .push_manifest_raw(&reference, body.clone(), content_type.clone())
+        })?;
+        Ok(())
+    }
+
+    /// The manifests that name `image` (which must carry a digest) as their subject, of
+    /// `artifact_type`: the referrers API where the registry has it, else the referrers
+    /// tag schema (`sha256-<hex>`), as the distribution spec asks.
+    pub fn referrers(
+        &self,
+        image: &ImageReference,
+        artifact_type: &str,
+    ) -> Result<Vec<Descriptor>, OciError> {
+        let reference = to_reference(image);
+        let auth = self.auth(image)?;
+        self.runtime.block_on(
+            self.client
+                .store_auth_if_needed(reference.resolve_registry(), &auth),
+        );
+        let index = self.retrying(image, "the referrers", || {
+            self.client.pull_referrers(&reference, Some(artifact_type))
+        })?;
+        // Filtered again here: a registry may ignore `artifactType=`.
+        Ok(index
+            .manifests
+            .into_iter()
+            .filter(|m| m.artifact_type.as_deref() == Some(artifact_type))
+            .map(|m| Descriptor {
+                media_type: m.media_type,
+                digest: m.digest,
+                size: u64::try_from(m.size).unwrap_or(0),
+                artifact_type: m.artifact_type,
+                annotations: m
+                    .annotations
+                    .map(|a| a.into_iter().collect())
+                    .unwrap_or_default(),
+                platform: None,
+            })
+            .collect())
+    }
+}
+
+fn to_reference(image: &ImageReference) -> Reference {
+    match (&image.tag, &image.digest) {
+        (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
+            image.registry.clone(),
+            image.repository.clone(),
+            tag.clone(),
+            digest.clone(),
+        ),
+        (_, Some(digest)) => Reference::with_digest(
+            image.registry.clone(),
+            image.repository.clone(),
+            digest.clone(),
+        ),
+        (tag, None) => Reference::with_tag(
+            image.registry.clone(),
+            image.repository.clone(),
+            tag.clone().unwrap_or_else(|| "latest".to_owned()),
+        ),
+    }
+}
+
+/// The credentials `docker login` stored for `registry`, anonymous when there are none.
+fn docker_config_auth(registry: &str) -> Result<RegistryAuth, OciError> {
+    use docker_credential::{CredentialRetrievalError, DockerCredential};
+    match docker_credential::get_credential(registry) {
+        Ok(DockerCredential::UsernamePassword(user, password)) => {
+            Ok(RegistryAuth::Basic(user, password))
+        }
+        Ok(DockerCredential::IdentityToken(token)) => Ok(RegistryAuth::Bearer(token)),
+        Err(
+            CredentialRetrievalError::ConfigNotFound
+            | CredentialRetrievalError::ConfigReadError
+            | CredentialRetrievalError::NoCredentialConfigured,
+        ) => Ok(RegistryAuth::Anonymous),
+        Err(error) => Err(OciError::Credentials {
+            registry: registry.to_owned(),
+            reason: error.to_string(),
+        }),
+    }
+}
+
+fn is_transient(error: &OciDistributionError) -> bool {
+    match error {
+        OciDistributionError::RequestError(e) => {
+            e.is_connect() || e.is_timeout() || e.status().is_some_and(|s| s.is_server_error())
+        }
+        OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| e.code == OciErrorCode::Toomanyrequests),
+        _ => false,
+    }
+}
+
+fn classify(
+    image: &ImageReference,
+    what: &str,
+    error: OciDistributionError,
+    retried: u32,
+) -> OciError {
+    let registry = image.registry.clone();
+    let found: Vec<&OciErrorCode> = match &error {
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().map(|e| &e.code).collect()
+        }
+        _ => Vec::new(),
+    };
+    let unauthorized = matches!(
+        error,
+        OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_)
+    ) || matches!(
+        error,
+        OciDistributionError::ServerError {
+            code: 401 | 403,
+            ..
+        }
+    ) || found
+        .iter()
+        .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied));
+    if unauthorized {
+        return OciError::Unauthorized {
+            registry,
+            what: format!("{what} of {image}"),
+        };
+    }
+    let not_found = matches!(error, OciDistributionError::ImageManifestNotFoundError(_))
+        || matches!(error, OciDistributionError::ServerError { code: 404, .. })
+        || found.iter().any(|c| {
+            matches!(
+                c,
+                OciErrorCode::ManifestUnknown
+                    | OciErrorCode::NameUnknown
+                    | OciErrorCode::BlobUnknown
+                    | OciErrorCode::NotFound
+            )
+        });
+    if not_found {
+        return OciError::NotFound {
+            what: format!("{what} of {image}"),
+        };
+    }
+    let rejected = matches!(error, OciDistributionError::ServerError { code: 400, .. })
+        || found
+            .iter()
+            .any(|c| matches!(c, OciErrorCode::ManifestInvalid | OciErrorCode::Unsupported));
+    if rejected {
+        return OciError::Rejected {
+            registry,
+            what: format!("{what} of {image}"),
+            message: error.to_string(),
+        };
+    }
+    let mut message = match &error {
+        OciDistributionError::RequestError(e) if e.is_connect() => format!(
+            "cannot connect to {registry} ({}); is the registry running, and is it HTTPS (give --insecure-registry {registry} for a loopback registry over plain HTTP)?",
+            error_chain(e)
+        ),
+        OciDistributionError::RequestError(e) => error_chain(e),
+        other => other.to_string(),
+    };
+    if retried > 0 {
+        message.push_str(&format!(" (after {retried} retries)"));
+    }
+    OciError::Registry {
+        registry,
+        message: format!("{what} of {image}: {message}"),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
