@@ -24,9 +24,11 @@ pub fn registry(args: &RegistryArgs) -> Result<Registry, Failure> {
     let credentials = match &args.registry_token_env {
         Some(var) => match std::env::var(var) {
             Ok(token) if !token.is_empty() => Credentials::Bearer(token),
-            _ => return Err(Failure::input(format!(
+            _ => {
+                return Err(Failure::input(format!(
                 "--registry-token-env {var}: the environment variable {var} is not set (or empty)"
-            ))),
+            )))
+            }
         },
         None => Credentials::DockerConfig,
     };
@@ -133,7 +135,8 @@ pub fn sign(
                 a.reference,
                 match a.mode {
                     AttachMode::Referrers => "referrer",
-                    AttachMode::Tag => "tag; the registry refused a referrer",
+                    AttachMode::Tag if common.attach_mode == AttachModeArg::Tag => "tag",
+                    AttachMode::Tag => "tag: the registry keeps no referrers",
                 }
             ));
         }

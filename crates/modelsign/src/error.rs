@@ -1721,13 +1721,17 @@ pub enum OciError {
     },
 }
 
-/// Input when the reference, the options or the credentials are unusable or the image is
-/// not there; a check failed when the registry served content that is not what it claims.
+/// Input when the reference, the options or the credentials are unusable, or the image is
+/// not there or not one a model can be read from; a failure otherwise: the registry failed
+/// or refused what was sent, served content other than it claims, or keeps no signature.
 impl Classify for OciError {
     fn failure_kind(&self) -> FailureKind {
         kind_of(!matches!(
             self,
-            OciError::DigestMismatch { .. } | OciError::NoSignature { .. }
+            OciError::DigestMismatch { .. }
+                | OciError::NoSignature { .. }
+                | OciError::Registry { .. }
+                | OciError::Rejected { .. }
         ))
     }
 }

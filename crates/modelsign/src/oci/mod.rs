@@ -211,11 +211,19 @@ pub fn attach(
         let target = pinned.with_digest(&digest);
         match registry.push_manifest(&target, &bytes, registry::OCI_MANIFEST) {
             Ok(()) => {
-                return Ok(Attached {
-                    mode,
-                    reference: target.to_string(),
-                    digest,
-                })
+                // A registry without the referrers API stores the manifest but lists it
+                // nowhere; then the signature also goes under the tag, where it is found.
+                let listed = registry
+                    .referrers(pinned, artifact_type)?
+                    .iter()
+                    .any(|r| r.digest == digest);
+                if listed {
+                    return Ok(Attached {
+                        mode,
+                        reference: target.to_string(),
+                        digest,
+                    });
+                }
             }
             // A registry without OCI 1.1 manifests: keep the signature under the tag.
             Err(OciError::Rejected { .. }) => {}

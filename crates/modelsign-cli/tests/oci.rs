@@ -1,0 +1,711 @@
+//! Models in OCI registries, against real registries on loopback that scripts/test.sh
+//! starts (tests/oci/build.sh builds them from the Go module proxy): olareg, which has the
+//! OCI 1.1 referrers API (`MODELSIGN_TEST_OCI_REGISTRY`), and go-containerregistry's
+//! registry, which has none (`MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS`). Artifacts are
+//! pushed by oras (`MODELSIGN_OCI_TOOLS`) as users push them: a ModelPack artifact, a
+//! KitOps-style ModelKit of tarball layers, a ModelCar image with OLOT annotations.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+use test_support::{explain, in_ci, text, SigstoreStack};
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
+const SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.model-signing.signature.v0.1";
+const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const MODELPACK: &str = "application/vnd.cncf.model.manifest.v1+json";
+const WEIGHT_RAW: &str = "application/vnd.cncf.model.weight.v1.raw";
+
+/// The registries and tools, or `None` outside CI when they are not set up.
+struct Peers {
+    registry: String,
+    no_referrers: String,
+    tools: PathBuf,
+}
+
+fn peers() -> Option<Peers> {
+    let found = (
+        std::env::var("MODELSIGN_TEST_OCI_REGISTRY"),
+        std::env::var("MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS"),
+        std::env::var_os("MODELSIGN_OCI_TOOLS"),
+    );
+    match found {
+        (Ok(registry), Ok(no_referrers), Some(tools)) => Some(Peers {
+            registry,
+            no_referrers,
+            tools: PathBuf::from(tools),
+        }),
+        _ => {
+            assert!(
+                !in_ci(),
+                "MODELSIGN_TEST_OCI_REGISTRY, MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh builds the registries (tests/oci/build.sh) and starts them"
+            );
+            eprintln!("skipped outside CI: no test registry (run scripts/test.sh, or see tests/oci/README.md)");
+            None
+        }
+    }
+}
+
+impl Peers {
+    fn tool(&self, name: &str, args: &[&str], dir: &Path) -> Output {
+        let out = Command::new(self.tools.join(name))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("run {name}: {e}"));
+        assert!(out.status.success(), "{name} {args:?}: {}", explain(&out));
+        out
+    }
+
+    /// `oras push` of `files` (`name:media-type`, relative to `dir`): the manifest digest.
+    fn push(
+        &self,
+        dir: &Path,
+        image: &str,
+        artifact_type: &str,
+        files: &[&str],
+        extra: &[&str],
+    ) -> String {
+        let mut args = vec![
+            "push",
+            image,
+            "--plain-http",
+            "--artifact-type",
+            artifact_type,
+        ];
+        args.extend(extra);
+        args.extend(files);
+        self.tool("oras", &args, dir);
+        self.digest(image)
+    }
+
+    fn digest(&self, image: &str) -> String {
+        let out = self.tool("crane", &["digest", "--insecure", image], Path::new("."));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn manifest(&self, image: &str) -> serde_json::Value {
+        let out = self.tool("crane", &["manifest", "--insecure", image], Path::new("."));
+        serde_json::from_slice(&out.stdout).expect("manifest JSON")
+    }
+}
+
+fn modelsign(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run modelsign")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A key pair in `dir`: (private key, public key).
+fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = test_support::certs::new_key(dir, "signer");
+    test_support::certs::openssl(
+        dir,
+        &["pkey", "-in", "signer.key", "-pubout", "-out", "signer.pub"],
+    );
+    (key, dir.join("signer.pub"))
+}
+
+/// A two-file model in `dir/model`: weights and a tokenizer.
+fn model(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    let weights: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(model.join("model.safetensors"), weights).unwrap();
+    std::fs::write(model.join("tokenizer.json"), br#"{"vocab": {"a": 0}}"#).unwrap();
+    model
+}
+
+fn push_modelpack(peers: &Peers, model: &Path, image: &str) -> String {
+    peers.push(
+        model,
+        image,
+        MODELPACK,
+        &[
+            &format!("model.safetensors:{WEIGHT_RAW}"),
+            "tokenizer.json:application/vnd.cncf.model.weight.config.v1.raw",
+        ],
+        &[],
+    )
+}
+
+#[test]
+fn a_modelpack_artifact_signed_with_a_key_verifies_from_its_registry_signature_and_as_a_local_copy()
+{
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let image = format!("{}/acme/modelpack:v1", peers.registry);
+    let digest = push_modelpack(&peers, &model, &image);
+    let reference = format!("oci://{image}");
+    let insecure = ["--insecure-registry", peers.registry.as_str()];
+
+    let mut args = vec![
+        "sign",
+        "key",
+        &reference,
+        "--private-key",
+        text(&key),
+        "--attach",
+        "--json",
+    ];
+    args.extend(insecure);
+    let signed = modelsign(&args);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(report["image_manifest_digest"], digest.as_str());
+    assert_eq!(report["attached"]["mode"], "referrers");
+    assert_eq!(
+        report["resources"], 3,
+        "config.json and two layers: {report}"
+    );
+    assert!(
+        report["signature"].is_null(),
+        "no file unless --signature: {report}"
+    );
+
+    // The signature is stored as rh-model-signing stores it: a referrer of the image
+    // manifest, of the model-signing artifact type, whose one layer is the bundle.
+    let referrer = peers.manifest(&format!(
+        "{}/acme/modelpack@{}",
+        peers.registry,
+        report["attached"]["digest"].as_str().unwrap()
+    ));
+    assert_eq!(referrer["artifactType"], SIGNATURE_ARTIFACT_TYPE);
+    assert_eq!(referrer["subject"]["digest"], digest.as_str());
+    assert_eq!(referrer["layers"][0]["mediaType"], BUNDLE_MEDIA_TYPE);
+    let listed = peers.tool(
+        "oras",
+        &["discover", "--plain-http", "--format", "json", &image],
+        dir.path(),
+    );
+    assert!(
+        stdout(&listed).contains(report["attached"]["digest"].as_str().unwrap()),
+        "{}",
+        stdout(&listed)
+    );
+
+    // The root digest is that of the manifest's layers, the same from `digest`.
+    let mut args = vec!["digest", &reference];
+    args.extend(insecure);
+    let digest_out = modelsign(&args);
+    assert_eq!(
+        stdout(&digest_out).trim(),
+        report["root_digest"].as_str().unwrap(),
+        "{}",
+        explain(&digest_out)
+    );
+
+    let mut args = vec![
+        "verify",
+        "key",
+        &reference,
+        "--public-key",
+        text(&public),
+        "--local-model",
+        text(&model),
+    ];
+    args.extend(insecure);
+    let verified = modelsign(&args);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    assert!(
+        stdout(&verified).contains("signature from the registry (referrer"),
+        "{}",
+        stdout(&verified)
+    );
+    assert!(
+        stdout(&verified).contains("Local copy") && stdout(&verified).contains("2 files"),
+        "{}",
+        stdout(&verified)
+    );
+
+    // A changed file of the local copy is named.
+    std::fs::write(model.join("tokenizer.json"), b"{}").unwrap();
+    let tampered = modelsign(&args);
+    assert_eq!(tampered.status.code(), Some(1), "{}", explain(&tampered));
+    assert!(
+        stderr(&tampered).contains("tokenizer.json"),
+        "{}",
+        stderr(&tampered)
+    );
+}
+
+#[test]
+fn a_changed_layer_a_retagged_manifest_and_a_signature_of_another_manifest_are_each_refused() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let image = format!("{}/acme/tamper:v1", peers.registry);
+    let original = push_modelpack(&peers, &model, &image);
+    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let signature = dir.path().join("v1.sig");
+    let pinned = format!("oci://{}/acme/tamper@{original}", peers.registry);
+    let mut args = vec![
+        "sign",
+        "key",
+        &pinned,
+        "--private-key",
+        text(&key),
+        "--attach",
+        "--signature",
+        text(&signature),
+    ];
+    args.extend(insecure);
+    let signed = modelsign(&args);
+    assert!(signed.status.success(), "{}", explain(&signed));
+
+    // The tag now names another manifest: one layer changed.
+    std::fs::write(model.join("model.safetensors"), b"poisoned weights").unwrap();
+    let retagged = push_modelpack(&peers, &model, &image);
+    assert_ne!(retagged, original);
+    let by_tag = format!("oci://{image}");
+    let verify = |reference: &str, extra: &[&str]| {
+        let mut args = vec!["verify", "key", reference, "--public-key", text(&public)];
+        args.extend(insecure);
+        args.extend(extra);
+        modelsign(&args)
+    };
+    // No signature is stored for the manifest the tag names now.
+    let unsigned = verify(&by_tag, &[]);
+    assert_eq!(unsigned.status.code(), Some(1), "{}", explain(&unsigned));
+    assert!(
+        stderr(&unsigned).contains(&format!(
+            "no model signature found for {}/acme/tamper@{retagged}",
+            peers.registry
+        )),
+        "{}",
+        stderr(&unsigned)
+    );
+    // The old signature, given as a file, names the changed layer and both digests.
+    let changed = verify(&by_tag, &["--signature", text(&signature), "--json"]);
+    assert_eq!(changed.status.code(), Some(1), "{}", explain(&changed));
+    let failure: serde_json::Value = serde_json::from_slice(&changed.stdout).unwrap();
+    assert_eq!(
+        failure["changed"],
+        serde_json::json!(["model.safetensors"]),
+        "{failure}"
+    );
+    let poisoned = sha256(b"poisoned weights");
+    assert_eq!(
+        failure["changed_digests"][0]["actual"],
+        &poisoned[7..],
+        "{failure}"
+    );
+    // The pinned original still verifies from the registry.
+    let still = verify(&pinned, &[]);
+    assert!(still.status.success(), "{}", explain(&still));
+
+    // The old signature attached (by oras) as a referrer of the new manifest: found, and
+    // refused for the layer it does not match.
+    std::fs::copy(&signature, dir.path().join("bundle.json")).unwrap();
+    peers.tool(
+        "oras",
+        &[
+            "attach",
+            "--plain-http",
+            "--artifact-type",
+            SIGNATURE_ARTIFACT_TYPE,
+            &format!("{}/acme/tamper@{retagged}", peers.registry),
+            &format!("bundle.json:{BUNDLE_MEDIA_TYPE}"),
+        ],
+        dir.path(),
+    );
+    let foreign = verify(&by_tag, &[]);
+    assert_eq!(foreign.status.code(), Some(1), "{}", explain(&foreign));
+    assert!(
+        stderr(&foreign).contains("model does not match its signature")
+            && stderr(&foreign).contains("model.safetensors"),
+        "{}",
+        stderr(&foreign)
+    );
+}
+
+#[test]
+fn a_registry_without_the_referrers_api_keeps_the_signature_under_the_sig_tag() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let image = format!("{}/acme/tagged:v1", peers.no_referrers);
+    let digest = push_modelpack(&peers, &model, &image);
+    let reference = format!("oci://{image}");
+    let insecure = ["--insecure-registry", peers.no_referrers.as_str()];
+    let mut args = vec![
+        "sign",
+        "key",
+        &reference,
+        "--private-key",
+        text(&key),
+        "--attach",
+        "--json",
+    ];
+    args.extend(insecure);
+    let signed = modelsign(&args);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(report["attached"]["mode"], "tag", "{report}");
+    let tag = format!("{}.sig", digest.replace(':', "-"));
+    let tags = peers.tool(
+        "crane",
+        &[
+            "ls",
+            "--insecure",
+            &format!("{}/acme/tagged", peers.no_referrers),
+        ],
+        dir.path(),
+    );
+    assert!(stdout(&tags).lines().any(|t| t == tag), "{}", stdout(&tags));
+    let stored = peers.manifest(&format!("{}/acme/tagged:{tag}", peers.no_referrers));
+    assert_eq!(stored["layers"][0]["mediaType"], BUNDLE_MEDIA_TYPE);
+    assert_eq!(
+        stored["annotations"]["dev.sigstore.model-signing.artifact-type"],
+        SIGNATURE_ARTIFACT_TYPE
+    );
+
+    let mut args = vec!["verify", "key", &reference, "--public-key", text(&public)];
+    args.extend(insecure);
+    let verified = modelsign(&args);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    assert!(
+        stdout(&verified).contains("signature from the registry (tag"),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+#[test]
+fn a_kitops_modelkit_of_tarball_layers_verifies_in_the_registry_but_not_as_loose_files() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let kit = dir.path().join("kit");
+    std::fs::create_dir(&kit).unwrap();
+    std::fs::write(
+        kit.join("Kitfile"),
+        "manifestVersion: 1.0.0\npackage:\n  name: chat\nmodel:\n  path: model.safetensors\n",
+    )
+    .unwrap();
+    let tar = Command::new("tar")
+        .args(["-czf"])
+        .arg(kit.join("model.tar.gz"))
+        .arg("-C")
+        .arg(&model)
+        .arg("model.safetensors")
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let image = format!("{}/acme/modelkit:v1", peers.registry);
+    peers.push(
+        &kit,
+        &image,
+        "application/vnd.kitops.modelkit.manifest.v1+json",
+        &["model.tar.gz:application/vnd.kitops.modelkit.model.v1.tar+gzip"],
+        &[
+            "--config",
+            "Kitfile:application/vnd.kitops.modelkit.config.v1+json",
+        ],
+    );
+    let reference = format!("oci://{image}");
+    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let mut args = vec![
+        "sign",
+        "key",
+        &reference,
+        "--private-key",
+        text(&key),
+        "--attach",
+    ];
+    args.extend(insecure);
+    let signed = modelsign(&args);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let mut args = vec!["verify", "key", &reference, "--public-key", text(&public)];
+    args.extend(insecure);
+    let verified = modelsign(&args);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    assert!(
+        stdout(&verified).contains("2 resources"),
+        "Kitfile as config.json and the tarball: {}",
+        stdout(&verified)
+    );
+    args.extend(["--local-model", text(&model)]);
+    let local = modelsign(&args);
+    assert_eq!(local.status.code(), Some(2), "{}", explain(&local));
+    assert!(
+        stderr(&local).contains("tarballs or unnamed"),
+        "{}",
+        stderr(&local)
+    );
+}
+
+#[test]
+fn a_modelcar_image_is_signed_with_its_files_own_digests_so_an_unpacked_copy_verifies() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let car = dir.path().join("car");
+    std::fs::create_dir(&car).unwrap();
+    // One layer per file, each a tarball holding models/<file>, annotated as OLOT does.
+    let mut annotations = serde_json::Map::new();
+    let mut files = Vec::new();
+    for name in ["model.safetensors", "tokenizer.json"] {
+        let staged = car.join("stage").join("models");
+        std::fs::create_dir_all(&staged).unwrap();
+        std::fs::copy(model.join(name), staged.join(name)).unwrap();
+        let layer = format!("{name}.tar");
+        let tar = Command::new("tar")
+            .arg("-cf")
+            .arg(car.join(&layer))
+            .arg("-C")
+            .arg(car.join("stage"))
+            .arg(format!("models/{name}"))
+            .output()
+            .unwrap();
+        assert!(tar.status.success());
+        let digest = sha256(&std::fs::read(model.join(name)).unwrap());
+        annotations.insert(
+            layer.clone(),
+            serde_json::json!({
+                "olot.layer.content.type": "file",
+                "olot.layer.content.digest": digest,
+                "olot.layer.content.inlayerpath": format!("/models/{name}"),
+                "olot.layer.content.name": name,
+            }),
+        );
+        files.push(format!("{layer}:application/vnd.oci.image.layer.v1.tar"));
+    }
+    std::fs::write(
+        car.join("annotations.json"),
+        serde_json::to_vec(&annotations).unwrap(),
+    )
+    .unwrap();
+    let image = format!("{}/acme/modelcar:v1", peers.registry);
+    let file_args: Vec<&str> = files.iter().map(String::as_str).collect();
+    peers.push(
+        &car,
+        &image,
+        "application/vnd.oci.image.config.v1+json",
+        &file_args,
+        &["--annotation-file", "annotations.json"],
+    );
+    let reference = format!("oci://{image}");
+    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let mut args = vec![
+        "sign",
+        "key",
+        &reference,
+        "--private-key",
+        text(&key),
+        "--attach",
+    ];
+    args.extend(insecure);
+    let signed = modelsign(&args);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    // The root digest is the local model's: the same files, the same digests.
+    let local_digest = modelsign(&["digest", text(&model)]);
+    let mut args = vec!["digest", &reference];
+    args.extend(insecure);
+    let image_digest = modelsign(&args);
+    assert_eq!(
+        stdout(&image_digest),
+        stdout(&local_digest),
+        "{}",
+        explain(&image_digest)
+    );
+    let mut args = vec![
+        "verify",
+        "key",
+        &reference,
+        "--public-key",
+        text(&public),
+        "--local-model",
+        text(&model),
+    ];
+    args.extend(insecure);
+    let verified = modelsign(&args);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    assert!(
+        stdout(&verified).contains("2 files"),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+#[test]
+fn sigstore_signing_on_the_loopback_stack_attaches_and_verifies() {
+    let Some(peers) = peers() else { return };
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = format!("{}/acme/keyless:v1", peers.registry);
+    push_modelpack(&peers, &model, &image);
+    let reference = format!("oci://{image}");
+    let token = stack.identity_token_file();
+    let trust = stack.trust_config();
+    let signed = modelsign(&[
+        "sign",
+        "sigstore",
+        &reference,
+        "--attach",
+        "--insecure-registry",
+        &peers.registry,
+        "--trust-config",
+        text(&trust),
+        "--identity-token-file",
+        text(&token),
+    ]);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let verified = modelsign(&[
+        "verify",
+        "sigstore",
+        &reference,
+        "--insecure-registry",
+        &peers.registry,
+        "--trust-config",
+        text(&trust),
+        "--identity",
+        &stack.identity,
+        "--identity-provider",
+        &stack.url,
+    ]);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    assert!(
+        stdout(&verified).contains(&format!("Signed by {}", stack.identity)),
+        "{}",
+        stdout(&verified)
+    );
+    let stranger = modelsign(&[
+        "verify",
+        "sigstore",
+        &reference,
+        "--insecure-registry",
+        &peers.registry,
+        "--trust-config",
+        text(&trust),
+        "--identity",
+        "someone@else.example",
+        "--identity-provider",
+        &stack.url,
+    ]);
+    assert_eq!(stranger.status.code(), Some(1), "{}", explain(&stranger));
+}
+
+#[test]
+fn an_image_layout_folder_has_the_registry_images_digest_and_its_signature_verifies_the_registry_copy(
+) {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let image = format!("{}/acme/layout:v1", peers.registry);
+    push_modelpack(&peers, &model, &image);
+    let layout = dir.path().join("layout");
+    peers.tool(
+        "oras",
+        &[
+            "copy",
+            "--from-plain-http",
+            "--to-oci-layout",
+            &image,
+            &format!("{}:v1", layout.display()),
+        ],
+        dir.path(),
+    );
+    let from_layout = format!("oci-layout:{}:v1", layout.display());
+    let signature = dir.path().join("layout.sig");
+    let signed = modelsign(&[
+        "sign",
+        "key",
+        &from_layout,
+        "--private-key",
+        text(&key),
+        "--signature",
+        text(&signature),
+    ]);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let verified = modelsign(&[
+        "verify",
+        "key",
+        &format!("oci://{image}"),
+        "--public-key",
+        text(&public),
+        "--signature",
+        text(&signature),
+        "--insecure-registry",
+        &peers.registry,
+    ]);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    let attach = modelsign(&[
+        "sign",
+        "key",
+        &from_layout,
+        "--private-key",
+        text(&key),
+        "--attach",
+    ]);
+    assert_eq!(attach.status.code(), Some(2), "{}", explain(&attach));
+}
+
+#[test]
+fn registry_failures_say_what_is_wrong() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, public) = key_pair(dir.path());
+    let verify = |reference: &str, extra: &[&str]| {
+        let mut args = vec!["verify", "key", reference, "--public-key", text(&public)];
+        args.extend(extra);
+        modelsign(&args)
+    };
+    let missing = verify(
+        &format!("oci://{}/acme/nothing:v9", peers.registry),
+        &["--insecure-registry", &peers.registry],
+    );
+    assert_eq!(missing.status.code(), Some(2), "{}", explain(&missing));
+    assert!(
+        stderr(&missing).contains("not found"),
+        "{}",
+        stderr(&missing)
+    );
+    let remote = verify(
+        "oci://registry.example.com/acme/x:v1",
+        &["--insecure-registry", "registry.example.com"],
+    );
+    assert_eq!(remote.status.code(), Some(2), "{}", explain(&remote));
+    assert!(
+        stderr(&remote).contains("loopback registries"),
+        "{}",
+        stderr(&remote)
+    );
+    let untagged = verify(&format!("oci://{}/acme/x", peers.registry), &[]);
+    assert_eq!(untagged.status.code(), Some(2), "{}", explain(&untagged));
+    assert!(
+        stderr(&untagged).contains("give a tag"),
+        "{}",
+        stderr(&untagged)
+    );
+    let https = verify(&format!("oci://{}/acme/nothing:v9", peers.registry), &[]);
+    assert_ne!(https.status.code(), Some(0), "{}", explain(&https));
+    assert!(
+        stderr(&https).contains("--insecure-registry"),
+        "{}",
+        stderr(&https)
+    );
+}
