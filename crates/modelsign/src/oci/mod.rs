@@ -405,7 +405,7 @@ pub fn file_resources(image: &ResolvedImage, signed: &Manifest) -> Manifest {
     let resources = signed
         .resources()
         .iter()
-        .filter(|r| files.iter().any(|f| *f == r.name))
+        .filter(|r| files.contains(&r.name))
         .cloned()
         .collect();
     Manifest::new(
