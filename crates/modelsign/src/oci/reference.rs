@@ -205,3 +205,6 @@ impl fmt::Display for ImageReference {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
