@@ -709,3 +709,149 @@ fn registry_failures_say_what_is_wrong() {
         stderr(&https)
     );
 }
+
+/// Red Hat's rh-model-signing 1.0.5, through tests/oci/rh_interop.py in the venv
+/// scripts/test.sh makes (`MODELSIGN_RH_VENV`); `None` outside CI when it is missing.
+fn rh(action: &str, image: &str, args: &[&str]) -> Option<Output> {
+    let venv = std::env::var_os("MODELSIGN_RH_VENV").map(PathBuf::from);
+    let python = venv.map(|v| v.join("bin/python")).filter(|p| p.is_file());
+    let Some(python) = python else {
+        assert!(
+            !in_ci(),
+            "MODELSIGN_RH_VENV must hold rh-model-signing in CI (scripts/test.sh makes it)"
+        );
+        eprintln!("skipped outside CI: no rh-model-signing venv (MODELSIGN_RH_VENV)");
+        return None;
+    };
+    let script = test_support::workspace_root().join("tests/oci/rh_interop.py");
+    Some(
+        Command::new(python)
+            .arg(script)
+            .args([action, image, "--plain-http"])
+            .args(args)
+            .output()
+            .expect("run rh_interop.py"),
+    )
+}
+
+#[test]
+fn rh_model_signing_verifies_modelsigns_registry_signatures_and_modelsign_verifies_its() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    for (registry, rh_mode) in [(&peers.registry, "referrers"), (&peers.no_referrers, "tag")] {
+        let insecure = ["--insecure-registry", registry.as_str()];
+        // modelsign signs and attaches (a referrer, or the tag where there is no referrers
+        // API); rh finds and verifies it, and checks the pulled copy.
+        let ours = format!("{registry}/interop/ours:v1");
+        push_modelpack(&peers, &model, &ours);
+        let mut args = vec!["sign", "key", "", "--private-key", text(&key), "--attach"];
+        let reference = format!("oci://{ours}");
+        args[2] = &reference;
+        args.extend(insecure);
+        let signed = modelsign(&args);
+        assert!(signed.status.success(), "{}", explain(&signed));
+        let Some(verified) = rh("verify-registry", &ours, &["--public-key", text(&public)]) else {
+            return;
+        };
+        assert!(
+            verified.status.success(),
+            "rh on {registry}: {}",
+            explain(&verified)
+        );
+        let local = rh(
+            "verify-local",
+            &ours,
+            &["--public-key", text(&public), "--local-model", text(&model)],
+        )
+        .unwrap();
+        // rh wants the config blob as config.json in the copy; modelsign accepts it too.
+        assert!(
+            !local.status.success(),
+            "rh accepted a copy without config.json: {}",
+            explain(&local)
+        );
+        std::fs::write(model.join("config.json"), b"{}").unwrap();
+        let local = rh(
+            "verify-local",
+            &ours,
+            &["--public-key", text(&public), "--local-model", text(&model)],
+        )
+        .unwrap();
+        assert!(
+            local.status.success(),
+            "rh local copy on {registry}: {}",
+            explain(&local)
+        );
+        let mut args = vec![
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--local-model",
+            text(&model),
+        ];
+        args.extend(insecure);
+        let ours_local = modelsign(&args);
+        assert!(ours_local.status.success(), "{}", explain(&ours_local));
+        std::fs::remove_file(model.join("config.json")).unwrap();
+
+        // rh signs and attaches; modelsign finds and verifies it, and the local copy.
+        let theirs = format!("{registry}/interop/theirs:v1");
+        push_modelpack(&peers, &model, &theirs);
+        let rh_signed = rh(
+            "sign-attach",
+            &theirs,
+            &["--private-key", text(&key), "--mode", rh_mode],
+        )
+        .unwrap();
+        assert!(
+            rh_signed.status.success(),
+            "rh sign on {registry}: {}",
+            explain(&rh_signed)
+        );
+        let reference = format!("oci://{theirs}");
+        let mut args = vec![
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--local-model",
+            text(&model),
+            "--json",
+        ];
+        args.extend(insecure);
+        let verified = modelsign(&args);
+        assert!(verified.status.success(), "{}", explain(&verified));
+        let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+        assert_eq!(
+            report["signed_model_name"],
+            theirs.as_str(),
+            "rh names the model by its reference: {report}"
+        );
+        // A signature file rh wrote verifies the same image with modelsign too.
+        let file = dir.path().join(format!("rh-{rh_mode}.sig"));
+        let to_file = rh(
+            "sign-to-file",
+            &theirs,
+            &["--private-key", text(&key), "--signature", text(&file)],
+        )
+        .unwrap();
+        assert!(to_file.status.success(), "{}", explain(&to_file));
+        let mut args = vec![
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--signature",
+            text(&file),
+        ];
+        args.extend(insecure);
+        let from_file = modelsign(&args);
+        assert!(from_file.status.success(), "{}", explain(&from_file));
+    }
+}

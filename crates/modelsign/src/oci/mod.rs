@@ -417,7 +417,8 @@ pub fn file_resources(image: &ResolvedImage, signed: &Manifest) -> Manifest {
 
 /// Verifies an unpacked copy of the image at `local` against the manifest the signature
 /// signed (after [`verify_image`] accepted it): every file resource ([`file_resources`])
-/// with its digest, and no other file (Git metadata aside).
+/// with its digest, the config blob as `config.json` where the copy has one, and no other
+/// file (Git metadata aside).
 pub fn verify_local_copy(
     image: &ResolvedImage,
     bundle: &Bundle,
@@ -425,7 +426,28 @@ pub fn verify_local_copy(
     progress: &Progress,
 ) -> Result<usize, VerifyError> {
     let signed = statement::decode(&bundle.envelope.payload)?;
-    let expected = file_resources(image, &signed.manifest);
+    let mut expected = file_resources(image, &signed.manifest);
+    // rh-model-signing wants the config blob beside the files as `config.json` (oras
+    // pull leaves it out): a copy with it is checked against the signed config, one
+    // without is not refused.
+    if local.join(mapping::CONFIG_RESOURCE).is_file() {
+        if let Some(config) = signed
+            .manifest
+            .resources()
+            .iter()
+            .find(|r| r.name == mapping::CONFIG_RESOURCE)
+        {
+            let mut resources = expected.resources().to_vec();
+            if !resources.iter().any(|r| r.name == config.name) {
+                resources.push(config.clone());
+            }
+            expected = Manifest::new(
+                expected.model_name().to_owned(),
+                expected.serialization().clone(),
+                resources,
+            );
+        }
+    }
     if expected.resources().is_empty() {
         return Err(VerifyError::Oci(OciError::Unsupported {
             what: "verifying a local copy of an image whose layers are tarballs or unnamed: the signature records no file of the unpacked model".to_owned(),
