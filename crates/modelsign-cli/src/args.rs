@@ -293,15 +293,27 @@ pub struct AttestVerifySigstore<C: Args> {
 
 #[derive(Debug, Args)]
 pub struct CardSignCommon {
-    /// The model the card is about: a directory or a single file.
+    /// The model the card is about: a directory or a single file, or an image
+    /// (oci://REGISTRY/REPO:TAG, oci://REGISTRY/REPO@sha256:…, oci-layout:PATH[:TAG]).
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
     /// The card to sign (YAML, as `card init` drafts it).
     #[arg(long, value_name = "CARD")]
     pub card: PathBuf,
-    /// Where to write the card's signature.
-    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
-    pub signature: PathBuf,
+    /// Where to write the card's signature. Default: model-card.sig; for an image with
+    /// --attach, no file unless this is given.
+    #[arg(long, value_name = "SIGNATURE_PATH")]
+    pub signature: Option<PathBuf>,
+    /// For an oci:// image: store the card's signature in the registry beside it, as a
+    /// referrer of artifact type application/vnd.modelsign.model-card.v1.
+    #[arg(long, conflicts_with = "claims")]
+    pub attach: bool,
+    /// How --attach stores it: `referrers` (falls back to `tag` when the registry keeps no
+    /// referrers) or `tag` (the tag sha256-<hex>.card).
+    #[arg(long, value_enum, default_value = "referrers", requires = "attach")]
+    pub attach_mode: AttachModeArg,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Append the card's signature to a claims file (one Sigstore bundle per line, kept
     /// beside the model) instead of writing --signature: MODEL_PATH/claims.jsonl, or FILE.
     #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "signature")]
@@ -338,12 +350,15 @@ modelsign card verify key my-model --public-key key.pub --require 'accuracy>=0.9
 modelsign card show key my-model --public-key key.pub --format html -o card.html"
 )]
 pub struct CardVerifyCommon {
-    /// The model the card must be about.
+    /// The model the card must be about, or an image (oci://…, oci-layout:…).
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
-    /// The card's signature.
-    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model-card.sig")]
-    pub card_signature: PathBuf,
+    /// The card's signature. Default: model-card.sig; for an oci:// image, the card
+    /// signature stored beside it in the registry.
+    #[arg(long, value_name = "SIGNATURE_PATH")]
+    pub card_signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Take the card's signature from a claims file instead of --card-signature: the newest
     /// card in MODEL_PATH/claims.jsonl, or in FILE, that verifies.
     #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "card_signature")]

@@ -7,6 +7,8 @@ use modelsign::card::{
 };
 use modelsign::error::AttestationError;
 use modelsign::error::Classify;
+use modelsign::oci::attach::Attachment;
+use modelsign::oci::ModelLocation;
 use modelsign::spec::SignerSpec;
 use modelsign::text::printable;
 use modelsign::CardError;
@@ -101,9 +103,23 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
     let card = ModelCard::read(&common.card).map_err(card_failure)?;
     card.validate(common.allow_custom_metrics)
         .map_err(card_failure)?;
+    let location = ModelLocation::parse(common.model.as_os_str()).map_err(Failure::input)?;
+    if !location.is_local() {
+        return sign_image_card(common, &spec, &card, &location);
+    }
+    if common.attach {
+        return Err(Failure::input(format!(
+            "--attach stores the card's signature in a registry; '{}' is a local model (give an oci://REGISTRY/REPO:TAG image)",
+            common.model.display()
+        )));
+    }
+    let signature_path = common
+        .signature
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CARD_SIGNATURE.into());
     let store = AttestationStore::choose(
         &common.model,
-        &common.signature,
+        &signature_path,
         common.claims.as_ref().map(Option::as_deref),
     );
     store
@@ -160,6 +176,131 @@ fn sign(method: &CardSignMethod) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Where a card's signature goes, and is looked for, beside a local model.
+const DEFAULT_CARD_SIGNATURE: &str = "model-card.sig";
+
+/// `card sign` of an image: the subject is the image manifest's OMS root digest; the
+/// signature goes to a file, the registry (`--attach`), or both.
+fn sign_image_card(
+    common: &CardSignCommon,
+    spec: &SignerSpec,
+    card: &ModelCard,
+    location: &ModelLocation,
+) -> Result<(), Failure> {
+    if common.claims.is_some() || common.model_signature.is_some() {
+        return Err(Failure::input(
+            "--claims and --model-signature are for local models; an image's root digest comes from its manifest, and its card goes to --signature or --attach",
+        ));
+    }
+    if common.attach && !matches!(location, ModelLocation::Registry(_)) {
+        return Err(Failure::input(format!(
+            "--attach stores the card's signature in a registry; {location} is not an oci:// image (write it with --signature)"
+        )));
+    }
+    let signature_path = match (&common.signature, common.attach) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => None,
+        (None, false) => Some(std::path::PathBuf::from(DEFAULT_CARD_SIGNATURE)),
+    };
+    if let Some(path) = &signature_path {
+        modelsign::bundle::check_target(path).map_err(|e| Failure::of(e.is_input_error(), e))?;
+    }
+    let registry = crate::oci::registry(&common.registry)?;
+    let image = crate::oci::resolve(location, &registry)?;
+    let subject = modelsign::oci::subject(&image).map_err(crate::oci::failure)?;
+    let built = methods::build_signer(spec, &common.output)?;
+    let bundle = card::sign_card(
+        card,
+        &subject,
+        built.signer.as_ref(),
+        common.allow_custom_metrics,
+    )
+    .map_err(card_failure)?;
+    if let Some(path) = &signature_path {
+        bundle
+            .write_atomic(path)
+            .map_err(|e| Failure::of(e.is_input_error(), e))?;
+    }
+    let attached = if common.attach {
+        Some(
+            modelsign::oci::attach(
+                &registry,
+                &image,
+                &bundle.to_json(),
+                Attachment::ModelCard,
+                crate::oci::attach_mode(common.attach_mode),
+            )
+            .map_err(crate::oci::failure)?,
+        )
+    } else {
+        None
+    };
+    if common.output.json {
+        crate::output::json(
+            &json!({
+                "ok": true,
+                "method": spec.method(),
+                "model": location.to_string(),
+                "image_manifest_digest": image.manifest.digest,
+                "root_digest": subject.root_digest_string(),
+                "card_signature": signature_path,
+                "attached": attached.as_ref().map(crate::oci::attached_json),
+                "metrics": card.metrics.len(),
+            }),
+            0,
+        );
+    } else if !common.output.quiet {
+        let mut places: Vec<String> = signature_path
+            .iter()
+            .map(|p| printable(&p.display().to_string()).into_owned())
+            .collect();
+        places.extend(attached.as_ref().map(|a| a.reference.clone()));
+        outln!(
+            "Card signing succeeded: {} card ({}) bound to {} ({location}) -> {}",
+            printable(&card.name),
+            count(card.metrics.len(), "evaluation result"),
+            subject.root_digest_string(),
+            places.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+/// The card that verifies for an image: from `--card-signature`, else the newest card
+/// signature stored beside it in the registry that verifies.
+fn verify_image_card(
+    common: &CardVerifyCommon,
+    location: &ModelLocation,
+    verifier: &dyn modelsign::Verifier,
+    policies: &[Policy],
+) -> Result<VerifiedCard, Failure> {
+    if common.claims.is_some() || common.model_signature.is_some() {
+        return Err(Failure::input(
+            "--claims and --model-signature are for local models; an image's card signature is --card-signature FILE or the one stored beside it in the registry",
+        ));
+    }
+    let registry = crate::oci::registry(&common.registry)?;
+    let image = crate::oci::resolve(location, &registry)?;
+    let subject = modelsign::oci::subject(&image).map_err(crate::oci::failure)?;
+    let binding = ModelBinding::Known(&subject);
+    match &common.card_signature {
+        Some(path) => {
+            let bundle = modelsign::Bundle::read(path)
+                .map_err(|e| card_failure(modelsign::VerifyError::from(e).into()))?;
+            card::verify_card(&bundle, verifier, binding, policies).map_err(card_failure)
+        }
+        None => {
+            let found = modelsign::oci::find_signatures(&registry, &image, Attachment::ModelCard)
+                .map_err(crate::oci::failure)?;
+            modelsign::oci::first_verified(&image, &found, Attachment::ModelCard, |bundle| {
+                card::verify_card(bundle, verifier, binding, policies)
+            })
+            .map(|(verified, _)| verified)
+            .map_err(card_failure)
+        }
+    }
+}
+
 fn verify_common(method: &CardVerifyMethod) -> &CardVerifyCommon {
     methods::attest_verify_common(method)
 }
@@ -205,10 +346,30 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
     let report = report_of(common, show)?;
     let (spec, method_name) = methods::attest_verifier(method)?;
     let verifier = spec.build().map_err(methods::spec_failure)?.verifier;
+    let location = ModelLocation::parse(common.model.as_os_str()).map_err(Failure::input)?;
+    let verified = if location.is_local() {
+        verify_local_card(common, verifier.as_ref(), &policies)?
+    } else {
+        verify_image_card(common, &location, verifier.as_ref(), &policies)?
+    };
+    report_verified(common, report, verified, method_name)
+}
+
+/// The card that verifies for a local model: from its card signature or claims file,
+/// bound by re-hashing the model or through its own signature.
+fn verify_local_card(
+    common: &CardVerifyCommon,
+    verifier: &dyn modelsign::Verifier,
+    policies: &[Policy],
+) -> Result<VerifiedCard, Failure> {
+    let card_signature = common
+        .card_signature
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CARD_SIGNATURE.into());
     // The card, or the claims holding it, is read before any model is hashed.
     let stored = AttestationStore::choose(
         &common.model,
-        &common.card_signature,
+        &card_signature,
         common.claims.as_ref().map(Option::as_deref),
     )
     .read()
@@ -220,7 +381,7 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
             ModelSubject::of_model_signature_check(
                 &common.model,
                 model_signature,
-                verifier.as_ref(),
+                verifier,
                 max_workers,
                 &progress,
             )
@@ -236,9 +397,16 @@ fn verify(method: &CardVerifyMethod, show: bool) -> Result<(), Failure> {
             progress: &progress,
         },
     };
-    let verified = card::verify_stored_card(&stored, verifier.as_ref(), binding, &policies)
-        .map_err(card_failure)?;
+    card::verify_stored_card(&stored, verifier, binding, policies).map_err(card_failure)
+}
 
+/// Prints (or writes) the verified card as `report` says, failing on unmet policies.
+fn report_verified(
+    common: &CardVerifyCommon,
+    report: Report,
+    verified: VerifiedCard,
+    method_name: &str,
+) -> Result<(), Failure> {
     let status = verified.status_line(method_name);
     let write_file = |format: CardFormatArg, path: &std::path::Path| {
         std::fs::write(

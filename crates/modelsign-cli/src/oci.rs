@@ -3,7 +3,7 @@
 
 use modelsign::bundle::Bundle;
 use modelsign::error::Classify;
-use modelsign::oci::attach::{AttachMode, SIGNATURE_ARTIFACT_TYPE};
+use modelsign::oci::attach::{AttachMode, Attachment};
 use modelsign::oci::registry::Registry;
 use modelsign::oci::{self, Credentials, ModelLocation, RegistryOptions, ResolvedImage};
 use modelsign::spec::{SignerSpec, VerifierSpec};
@@ -15,7 +15,7 @@ use crate::methods::{self, spec_failure};
 use crate::settings::count;
 use crate::{output, progress, signer_json, verify_failure};
 
-fn failure(error: impl Classify + 'static) -> Failure {
+pub fn failure(error: impl Classify + 'static) -> Failure {
     Failure::of(error.is_input_error(), error)
 }
 
@@ -40,7 +40,7 @@ pub fn registry(args: &RegistryArgs) -> Result<Registry, Failure> {
     .map_err(failure)
 }
 
-fn resolve(location: &ModelLocation, registry: &Registry) -> Result<ResolvedImage, Failure> {
+pub fn resolve(location: &ModelLocation, registry: &Registry) -> Result<ResolvedImage, Failure> {
     let started = std::time::Instant::now();
     let image = oci::resolve(location, registry).map_err(failure)?;
     debugln!(
@@ -55,6 +55,23 @@ fn resolve(location: &ModelLocation, registry: &Registry) -> Result<ResolvedImag
             .unwrap_or_default()
     );
     Ok(image)
+}
+
+/// The library's attach mode for `--attach-mode`.
+pub fn attach_mode(mode: AttachModeArg) -> AttachMode {
+    match mode {
+        AttachModeArg::Referrers => AttachMode::Referrers,
+        AttachModeArg::Tag => AttachMode::Tag,
+    }
+}
+
+/// Where an attachment went, for `--json`.
+pub fn attached_json(attached: &oci::Attached) -> serde_json::Value {
+    json!({
+        "mode": attached.mode.as_str(),
+        "reference": attached.reference,
+        "digest": attached.digest,
+    })
 }
 
 pub fn sign(
@@ -84,19 +101,10 @@ pub fn sign(
         bundle.write_atomic(path).map_err(failure)?;
     }
     let attached = if common.attach {
-        let mode = match common.attach_mode {
-            AttachModeArg::Referrers => AttachMode::Referrers,
-            AttachModeArg::Tag => AttachMode::Tag,
-        };
+        let mode = attach_mode(common.attach_mode);
         Some(
-            oci::attach(
-                &registry,
-                &image,
-                &bundle_json,
-                SIGNATURE_ARTIFACT_TYPE,
-                mode,
-            )
-            .map_err(failure)?,
+            oci::attach(&registry, &image, &bundle_json, Attachment::Signature, mode)
+                .map_err(failure)?,
         )
     } else {
         None
@@ -111,11 +119,7 @@ pub fn sign(
                 "image_manifest_digest": image.manifest.digest,
                 "index_digest": image.index_digest,
                 "signature": signature_path,
-                "attached": attached.as_ref().map(|a| json!({
-                    "mode": a.mode.as_str(),
-                    "reference": a.reference,
-                    "digest": a.digest,
-                })),
+                "attached": attached.as_ref().map(attached_json),
                 "root_digest": digest,
                 "resources": manifest.resources().len(),
                 "hash_type": manifest.serialization().hash_type.as_str(),
@@ -166,8 +170,8 @@ pub fn verify(
             (report, bundle, path.display().to_string())
         }
         None => {
-            let found = oci::find_signatures(&registry, &image, SIGNATURE_ARTIFACT_TYPE)
-                .map_err(failure)?;
+            let found =
+                oci::find_signatures(&registry, &image, Attachment::Signature).map_err(failure)?;
             debugln!(
                 "{} stored beside {}",
                 count(found.len(), "signature"),

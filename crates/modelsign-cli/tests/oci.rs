@@ -855,3 +855,129 @@ fn rh_model_signing_verifies_modelsigns_registry_signatures_and_modelsign_verifi
         assert!(from_file.status.success(), "{}", explain(&from_file));
     }
 }
+
+#[test]
+fn a_model_card_attaches_beside_the_image_and_verifies_against_its_manifest() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let card = dir.path().join("card.yaml");
+    std::fs::write(
+        &card,
+        "name: chat\nlicense: apache-2.0\nmetrics:\n- metric: accuracy\n  value: 0.91\n  dataset: acme/evals\n",
+    )
+    .unwrap();
+    for registry in [&peers.registry, &peers.no_referrers] {
+        let image = format!("{registry}/acme/carded:v1");
+        let digest = push_modelpack(&peers, &model, &image);
+        let reference = format!("oci://{image}");
+        let signed = modelsign(&[
+            "card",
+            "sign",
+            "key",
+            &reference,
+            "--card",
+            text(&card),
+            "--private-key",
+            text(&key),
+            "--attach",
+            "--insecure-registry",
+            registry,
+            "--json",
+        ]);
+        assert!(signed.status.success(), "{}", explain(&signed));
+        let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+        // The card is bound to the same root digest a model signature of the image names.
+        let root = modelsign(&["digest", &reference, "--insecure-registry", registry]);
+        assert_eq!(
+            report["root_digest"].as_str(),
+            Some(stdout(&root).trim()),
+            "{report}"
+        );
+        let attached = &report["attached"];
+        if *registry == peers.registry {
+            assert_eq!(attached["mode"], "referrers", "{report}");
+            let referrer = peers.manifest(&format!(
+                "{registry}/acme/carded@{}",
+                attached["digest"].as_str().unwrap()
+            ));
+            assert_eq!(
+                referrer["artifactType"],
+                "application/vnd.modelsign.model-card.v1"
+            );
+            assert_eq!(referrer["subject"]["digest"], digest.as_str());
+        } else {
+            assert_eq!(attached["mode"], "tag", "{report}");
+            assert!(
+                attached["reference"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("{}.card", digest.replace(':', "-"))),
+                "{report}"
+            );
+        }
+        let verified = modelsign(&[
+            "card",
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--insecure-registry",
+            registry,
+            "--require",
+            "accuracy>=0.9",
+        ]);
+        assert!(verified.status.success(), "{}", explain(&verified));
+        assert!(
+            stdout(&verified).contains("Card verification succeeded"),
+            "{}",
+            stdout(&verified)
+        );
+        // The card is not a model signature: `verify` does not take it for one.
+        let not_a_signature = modelsign(&[
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--insecure-registry",
+            registry,
+        ]);
+        assert_eq!(
+            not_a_signature.status.code(),
+            Some(1),
+            "{}",
+            explain(&not_a_signature)
+        );
+        assert!(
+            stderr(&not_a_signature).contains("no model signature found"),
+            "{}",
+            stderr(&not_a_signature)
+        );
+        // Another manifest under the tag: the card does not carry over.
+        std::fs::write(
+            model.join("tokenizer.json"),
+            format!("{{\"v\": \"{registry}\"}}"),
+        )
+        .unwrap();
+        push_modelpack(&peers, &model, &image);
+        let moved = modelsign(&[
+            "card",
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--insecure-registry",
+            registry,
+        ]);
+        assert_eq!(moved.status.code(), Some(1), "{}", explain(&moved));
+        assert!(
+            stderr(&moved).contains("no model card signature found"),
+            "{}",
+            stderr(&moved)
+        );
+    }
+}

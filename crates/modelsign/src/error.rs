@@ -1379,7 +1379,7 @@ pub enum SignError {
     /// The image in the registry (or layout) could not be read, or the signature not
     /// attached.
     #[error(transparent)]
-    Oci(#[from] OciError),
+    Oci(Box<OciError>),
 }
 
 /// Input when the model path, the key, the token, the certificates, the Sigstore services or
@@ -1584,7 +1584,7 @@ pub enum VerifyError {
     /// The image in the registry (or layout) could not be read, or no signature was found
     /// beside it.
     #[error(transparent)]
-    Oci(#[from] OciError),
+    Oci(Box<OciError>),
 }
 
 /// Input when the inputs themselves were unusable (a missing or unreadable file, an
@@ -1699,8 +1699,10 @@ pub enum OciError {
         choices: String,
     },
     /// No signature was found beside the image.
-    #[error("no model signature found for {reference} (neither a referrer of artifact type {artifact_type} nor the tag {tag}); sign it with --attach, or give the signature with --signature FILE")]
+    #[error("no {what} found for {reference} (neither a referrer of artifact type {artifact_type} nor the tag {tag}); sign it with --attach, or give the signature file")]
     NoSignature {
+        /// What was looked for.
+        what: String,
         /// The image, pinned to its digest.
         reference: String,
         /// The artifact type looked for.
@@ -1733,5 +1735,17 @@ impl Classify for OciError {
                 | OciError::Registry { .. }
                 | OciError::Rejected { .. }
         ))
+    }
+}
+
+impl From<OciError> for SignError {
+    fn from(error: OciError) -> Self {
+        SignError::Oci(Box::new(error))
+    }
+}
+
+impl From<OciError> for VerifyError {
+    fn from(error: OciError) -> Self {
+        VerifyError::Oci(Box::new(error))
     }
 }

@@ -695,6 +695,14 @@ pub fn verify_card(
     })
 }
 
+impl From<VerifyError> for CardError {
+    /// A verification failure outside the card itself (a stored signature that does not
+    /// parse, an image without one), as the attestation layer words it.
+    fn from(error: VerifyError) -> Self {
+        CardError::from(AttestationError::Verify(error))
+    }
+}
+
 impl From<AttestationError> for CardError {
     /// The generic failures, in a card's words.
     fn from(error: AttestationError) -> Self {

@@ -54,9 +54,68 @@ impl AttachMode {
     }
 }
 
+/// The artifact type of a signed model card (a modelsign attestation).
+pub const CARD_ARTIFACT_TYPE: &str = "application/vnd.modelsign.model-card.v1";
+/// The artifact type of signed provenance (a modelsign attestation).
+pub const PROVENANCE_ARTIFACT_TYPE: &str = "application/vnd.modelsign.provenance.v1";
+/// The config media type of an artifact without a config (OCI image spec 1.1).
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+/// What is stored beside an image: each kind has its artifact type and fallback tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// The OMS signature of the model, stored as rh-model-signing stores it.
+    Signature,
+    /// A signed model card.
+    ModelCard,
+    /// Signed provenance.
+    Provenance,
+}
+
+impl Attachment {
+    /// The referrer's `artifactType`.
+    pub fn artifact_type(self) -> &'static str {
+        match self {
+            Attachment::Signature => SIGNATURE_ARTIFACT_TYPE,
+            Attachment::ModelCard => CARD_ARTIFACT_TYPE,
+            Attachment::Provenance => PROVENANCE_ARTIFACT_TYPE,
+        }
+    }
+
+    /// The referrer's config media type: rh-model-signing's for a signature, the OCI empty
+    /// descriptor's for the others.
+    pub fn config_media_type(self) -> &'static str {
+        match self {
+            Attachment::Signature => SIGNATURE_CONFIG_MEDIA_TYPE,
+            Attachment::ModelCard | Attachment::Provenance => EMPTY_MEDIA_TYPE,
+        }
+    }
+
+    /// The tag it is kept under, for the image manifest `digest`, where the registry has no
+    /// referrers API: `sha256-<hex>.sig` (as rh-model-signing names it), `.card`,
+    /// `.provenance`.
+    pub fn tag(self, digest: &str) -> String {
+        let suffix = match self {
+            Attachment::Signature => "sig",
+            Attachment::ModelCard => "card",
+            Attachment::Provenance => "provenance",
+        };
+        format!("{}.{suffix}", digest.replacen(':', "-", 1))
+    }
+
+    /// What it is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Attachment::Signature => "model signature",
+            Attachment::ModelCard => "model card signature",
+            Attachment::Provenance => "provenance",
+        }
+    }
+}
+
 /// The tag a signature of the manifest `digest` is kept under without the referrers API.
 pub fn signature_tag(digest: &str) -> String {
-    format!("{}.sig", digest.replacen(':', "-", 1))
+    Attachment::Signature.tag(digest)
 }
 
 /// The referrer manifest for a bundle: its bytes and their digest.

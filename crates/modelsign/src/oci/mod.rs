@@ -20,7 +20,7 @@ use crate::bundle::Bundle;
 use crate::error::{OciError, SignError, VerifyError};
 use crate::hashing::{HashSettings, Progress};
 use crate::manifest::{Manifest, ManifestDiff};
-use crate::oci::attach::{AttachMode, BUNDLE_MEDIA_TYPE};
+use crate::oci::attach::{AttachMode, Attachment, BUNDLE_MEDIA_TYPE};
 use crate::oci::mapping::{Descriptor, ImageIndex, ImageManifest};
 use crate::oci::registry::{FetchedManifest, Registry, DOCKER_MANIFEST_LIST, OCI_INDEX};
 use crate::signing::Signer;
@@ -185,14 +185,15 @@ pub struct Attached {
 
 /// Stores `bundle_json` beside the image in its registry, of `artifact_type`: as a
 /// referrer (`AttachMode::Referrers`, falling back to the tag when the registry refuses a
-/// manifest with a subject) or under the tag [`attach::signature_tag`].
+/// manifest with a subject) or under the tag [`Attachment::tag`].
 pub fn attach(
     registry: &Registry,
     image: &ResolvedImage,
     bundle_json: &[u8],
-    artifact_type: &str,
+    kind: Attachment,
     mode: AttachMode,
 ) -> Result<Attached, OciError> {
+    let artifact_type = kind.artifact_type();
     let pinned = image.pinned.as_ref().ok_or_else(|| OciError::Unsupported {
         what: "attaching a signature to an image in a layout folder (write it with --signature)"
             .to_owned(),
@@ -202,7 +203,7 @@ pub fn attach(
         registry.push_blob(pinned, attach::EMPTY_CONFIG)?;
         let (bytes, digest) = attach::referrer_manifest(
             artifact_type,
-            attach::SIGNATURE_CONFIG_MEDIA_TYPE,
+            kind.config_media_type(),
             bundle_json,
             &image.manifest.digest,
             image.manifest.bytes.len() as u64,
@@ -232,7 +233,7 @@ pub fn attach(
     }
     registry.push_blob(pinned, attach::EMPTY_CONFIG)?;
     let (bytes, digest) = attach::tagged_manifest(artifact_type, bundle_json);
-    let target = pinned.with_tag(&attach::signature_tag(&image.manifest.digest));
+    let target = pinned.with_tag(&kind.tag(&image.manifest.digest));
     registry.push_manifest(&target, &bytes, registry::OCI_MANIFEST)?;
     Ok(Attached {
         mode: AttachMode::Tag,
@@ -254,13 +255,14 @@ pub struct FoundSignature {
 
 /// The signatures of `artifact_type` stored beside the image: its referrers (through the
 /// referrers API, or the referrers tag schema where the registry has no API), then the tag
-/// [`attach::signature_tag`]. Newest referrer first where the registry says which is newer
+/// [`Attachment::tag`]. Newest referrer first where the registry says which is newer
 /// (`org.opencontainers.image.created`), else in the registry's order reversed.
 pub fn find_signatures(
     registry: &Registry,
     image: &ResolvedImage,
-    artifact_type: &str,
+    kind: Attachment,
 ) -> Result<Vec<FoundSignature>, OciError> {
+    let artifact_type = kind.artifact_type();
     let pinned = image.pinned.as_ref().ok_or_else(|| OciError::Unsupported {
         what: "finding signatures in a layout folder (give the signature with --signature)"
             .to_owned(),
@@ -305,8 +307,8 @@ pub fn find_signatures(
             });
         }
     }
-    if artifact_type == attach::SIGNATURE_ARTIFACT_TYPE {
-        let tagged = pinned.with_tag(&attach::signature_tag(&image.manifest.digest));
+    {
+        let tagged = pinned.with_tag(&kind.tag(&image.manifest.digest));
         match registry.fetch_manifest(&tagged) {
             Ok(manifest) => {
                 let parsed = ImageManifest::parse(&manifest.bytes)?;
@@ -371,30 +373,52 @@ pub fn verify_found(
     signatures: &[FoundSignature],
     verifier: &dyn crate::verifying::Verifier,
 ) -> Result<(VerificationReport, FoundSignature), VerifyError> {
+    first_verified(image, signatures, Attachment::Signature, |bundle| {
+        verify_image(image, bundle, verifier)
+    })
+}
+
+/// The first of `found` (attachments of `kind` beside `image`, newest first) that `verify`
+/// accepts, with which it was; when none does, the first one's failure; when there are
+/// none, [`OciError::NoSignature`].
+pub fn first_verified<T, E: From<VerifyError>>(
+    image: &ResolvedImage,
+    found: &[FoundSignature],
+    kind: Attachment,
+    mut verify: impl FnMut(&Bundle) -> Result<T, E>,
+) -> Result<(T, FoundSignature), E> {
     let mut first_error = None;
-    for found in signatures {
-        let outcome = Bundle::from_json(&found.bundle_json)
-            .map_err(VerifyError::from)
-            .and_then(|bundle| verify_image(image, &bundle, verifier));
+    for candidate in found {
+        let outcome = match Bundle::from_json(&candidate.bundle_json) {
+            Ok(bundle) => verify(&bundle),
+            Err(error) => Err(E::from(VerifyError::from(error))),
+        };
         match outcome {
-            Ok(report) => return Ok((report, found.clone())),
+            Ok(value) => return Ok((value, candidate.clone())),
             Err(error) => {
                 first_error.get_or_insert(error);
             }
         }
     }
     Err(first_error.unwrap_or_else(|| {
-        let digest = &image.manifest.digest;
-        VerifyError::Oci(OciError::NoSignature {
+        E::from(VerifyError::from(OciError::NoSignature {
             reference: image
                 .pinned
                 .as_ref()
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| image.location.to_string()),
-            artifact_type: attach::SIGNATURE_ARTIFACT_TYPE.to_owned(),
-            tag: attach::signature_tag(digest),
-        })
+            what: kind.describe().to_owned(),
+            artifact_type: kind.artifact_type().to_owned(),
+            tag: kind.tag(&image.manifest.digest),
+        }))
     }))
+}
+
+/// The subject an attestation about the image names: its OMS manifest's root digest.
+pub fn subject(image: &ResolvedImage) -> Result<crate::attestation::ModelSubject, OciError> {
+    Ok(crate::attestation::ModelSubject::of_manifest(
+        &image.oms_manifest()?,
+    ))
 }
 
 /// The resources of `signed` that are files of an unpacked copy: a layer that is one file
@@ -449,7 +473,7 @@ pub fn verify_local_copy(
         }
     }
     if expected.resources().is_empty() {
-        return Err(VerifyError::Oci(OciError::Unsupported {
+        return Err(VerifyError::from(OciError::Unsupported {
             what: "verifying a local copy of an image whose layers are tarballs or unnamed: the signature records no file of the unpacked model".to_owned(),
         }));
     }
