@@ -270,6 +270,7 @@ pub fn digest(args: &DigestArgs, location: &ModelLocation) -> Result<(), Failure
                 "digest": digest,
                 "resources": manifest.resources().len(),
                 "image_manifest_digest": image.manifest.digest,
+                "index_digest": image.index_digest,
             }),
             0,
         );

@@ -981,3 +981,162 @@ fn a_model_card_attaches_beside_the_image_and_verifies_against_its_manifest() {
         );
     }
 }
+
+#[test]
+fn an_index_of_one_image_resolves_to_it_and_an_index_of_several_must_be_narrowed_by_digest() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let repo = format!("{}/acme/indexed", peers.registry);
+    let first = peers.push(
+        &model,
+        &format!("{repo}:a"),
+        MODELPACK,
+        &[&format!("model.safetensors:{WEIGHT_RAW}")],
+        &[],
+    );
+    peers.push(
+        &model,
+        &format!("{repo}:b"),
+        MODELPACK,
+        &[&format!("tokenizer.json:{WEIGHT_RAW}")],
+        &[],
+    );
+    peers.tool(
+        "crane",
+        &[
+            "index",
+            "append",
+            "--insecure",
+            "-m",
+            &format!("{repo}:a"),
+            "-t",
+            &format!("{repo}:one"),
+        ],
+        dir.path(),
+    );
+    peers.tool(
+        "crane",
+        &[
+            "index",
+            "append",
+            "--insecure",
+            "-m",
+            &format!("{repo}:a"),
+            "-m",
+            &format!("{repo}:b"),
+            "-t",
+            &format!("{repo}:two"),
+        ],
+        dir.path(),
+    );
+    let insecure = ["--insecure-registry", peers.registry.as_str()];
+
+    let one = format!("oci://{repo}:one");
+    let mut args = vec![
+        "sign",
+        "key",
+        &one,
+        "--private-key",
+        text(&key),
+        "--attach",
+        "--json",
+    ];
+    args.extend(insecure);
+    let signed = modelsign(&args);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(
+        report["image_manifest_digest"],
+        first.as_str(),
+        "the image, not the index, is signed: {report}"
+    );
+    assert_eq!(
+        report["index_digest"],
+        peers.digest(&format!("{repo}:one")).as_str(),
+        "{report}"
+    );
+    // The signature is the image's: found through the index and through the image's tag.
+    for reference in [one.clone(), format!("oci://{repo}:a")] {
+        let mut args = vec!["verify", "key", &reference, "--public-key", text(&public)];
+        args.extend(insecure);
+        let verified = modelsign(&args);
+        assert!(
+            verified.status.success(),
+            "{reference}: {}",
+            explain(&verified)
+        );
+    }
+
+    let two = format!("oci://{repo}:two");
+    let mut args = vec!["digest", &two];
+    args.extend(insecure);
+    let ambiguous = modelsign(&args);
+    assert_eq!(ambiguous.status.code(), Some(2), "{}", explain(&ambiguous));
+    assert!(
+        stderr(&ambiguous).contains("is an index of 2 images")
+            && stderr(&ambiguous).contains(&first),
+        "{}",
+        stderr(&ambiguous)
+    );
+}
+
+#[test]
+fn a_certificate_signature_of_an_image_verifies_against_its_root() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = format!("{}/acme/certified:v1", peers.registry);
+    push_modelpack(&peers, &model, &image);
+    let reference = format!("oci://{image}");
+    let keys = test_support::vector("oms-conformance/assets/keys/certificate");
+    let signed = modelsign(&[
+        "sign",
+        "certificate",
+        &reference,
+        "--attach",
+        "--insecure-registry",
+        &peers.registry,
+        "--private-key",
+        text(&keys.join("signing-key.pem")),
+        "--signing-certificate",
+        text(&keys.join("signing-key-cert.pem")),
+        "--certificate-chain",
+        text(&keys.join("int-ca-cert.pem")),
+    ]);
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let verified = modelsign(&[
+        "verify",
+        "certificate",
+        &reference,
+        "--insecure-registry",
+        &peers.registry,
+        "--certificate-chain",
+        text(&keys.join("ca-cert.pem")),
+    ]);
+    assert!(verified.status.success(), "{}", explain(&verified));
+    // Another root does not verify it.
+    test_support::certs::new_key(dir.path(), "other");
+    let stranger = test_support::certs::make_cert(
+        dir.path(),
+        "other-root",
+        &test_support::certs::CertSpec {
+            subject: "other root",
+            key: "other",
+            issuer: None,
+            serial: 7,
+            key_ids: true,
+        },
+    );
+    let refused = modelsign(&[
+        "verify",
+        "certificate",
+        &reference,
+        "--insecure-registry",
+        &peers.registry,
+        "--certificate-chain",
+        text(&stranger),
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", explain(&refused));
+}
