@@ -192,6 +192,7 @@ fn sign_image_card(
             "--claims and --model-signature are for local models; an image's root digest comes from its manifest, and its card goes to --signature or --attach",
         ));
     }
+    crate::oci::refuse_local_options(Some(&common.hashing), &common.hashing.selection, &[])?;
     if common.attach && !matches!(location, ModelLocation::Registry(_)) {
         return Err(Failure::input(format!(
             "--attach stores the card's signature in a registry; {location} is not an oci:// image (write it with --signature)"

@@ -9,7 +9,10 @@ use modelsign::oci::{self, Credentials, ModelLocation, RegistryOptions, Resolved
 use modelsign::spec::{SignerSpec, VerifierSpec};
 use serde_json::json;
 
-use crate::args::{AttachModeArg, DigestArgs, RegistryArgs, SignCommon, VerifyCommon};
+use crate::args::{
+    AttachModeArg, DigestArgs, HashTypeArg, HashingArgs, RegistryArgs, SelectionArgs,
+    SerializationArg, SignCommon, VerifyCommon,
+};
 use crate::failure::Failure;
 use crate::methods::{self, spec_failure};
 use crate::settings::count;
@@ -57,6 +60,44 @@ pub fn resolve(location: &ModelLocation, registry: &Registry) -> Result<Resolved
     Ok(image)
 }
 
+/// Options that shape how a local model is walked and hashed mean nothing for an image,
+/// whose manifest is the SHA-256 digests of its layers: refused rather than ignored.
+pub fn refuse_local_options(
+    hashing: Option<&HashingArgs>,
+    selection: &SelectionArgs,
+    extra: &[(&str, bool)],
+) -> Result<(), Failure> {
+    let mut given: Vec<&str> = Vec::new();
+    if let Some(h) = hashing {
+        if !matches!(h.hash_type, HashTypeArg::Sha256) {
+            given.push("--hash-type");
+        }
+        if !matches!(h.serialization, SerializationArg::Files) {
+            given.push("--serialization");
+        }
+        if h.shard_size != modelsign::DEFAULT_SHARD_SIZE {
+            given.push("--shard-size");
+        }
+    }
+    if !selection.ignore_paths.is_empty() {
+        given.push("--ignore-paths");
+    }
+    if selection.allow_symlinks {
+        given.push("--allow-symlinks");
+    }
+    if selection.include_attestation_files {
+        given.push("--include-attestation-files");
+    }
+    given.extend(extra.iter().filter(|(_, set)| *set).map(|(flag, _)| *flag));
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::input(format!(
+        "{} shape how a local model is hashed; an image is signed from its manifest (the SHA-256 digests of its layers), so they do not apply to oci:// or oci-layout: models",
+        given.join(", ")
+    )))
+}
+
 /// The library's attach mode for `--attach-mode`.
 pub fn attach_mode(mode: AttachModeArg) -> AttachMode {
     match mode {
@@ -79,6 +120,14 @@ pub fn sign(
     spec: &SignerSpec,
     location: &ModelLocation,
 ) -> Result<(), Failure> {
+    refuse_local_options(
+        Some(&common.hashing),
+        &common.hashing.selection,
+        &[(
+            "--model-signing-single-file-name",
+            common.model_signing_single_file_name,
+        )],
+    )?;
     if common.attach && !matches!(location, ModelLocation::Registry(_)) {
         return Err(Failure::input(format!(
             "--attach stores the signature in a registry; {location} is not an oci:// image (write the signature with --signature)"
@@ -159,6 +208,11 @@ pub fn verify(
     spec: &VerifierSpec,
     location: &ModelLocation,
 ) -> Result<(), Failure> {
+    refuse_local_options(
+        None,
+        &common.selection,
+        &[("--ignore-unsigned-files", common.ignore_unsigned_files)],
+    )?;
     let built = spec.build().map_err(spec_failure)?;
     let registry = registry(&common.registry)?;
     let image = resolve(location, &registry)?;
@@ -259,6 +313,7 @@ pub fn verify(
 }
 
 pub fn digest(args: &DigestArgs, location: &ModelLocation) -> Result<(), Failure> {
+    refuse_local_options(Some(&args.hashing), &args.hashing.selection, &[])?;
     let registry = registry(&args.registry)?;
     let image = resolve(location, &registry)?;
     let manifest = image.oms_manifest().map_err(failure)?;

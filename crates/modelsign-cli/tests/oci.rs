@@ -701,6 +701,33 @@ fn registry_failures_say_what_is_wrong() {
         "{}",
         stderr(&untagged)
     );
+    let local_only = verify(
+        &format!("oci://{}/acme/nothing:v9", peers.registry),
+        &["--ignore-paths", "a.bin"],
+    );
+    assert_eq!(
+        local_only.status.code(),
+        Some(2),
+        "{}",
+        explain(&local_only)
+    );
+    assert!(
+        stderr(&local_only).contains("--ignore-paths shape how a local model is hashed"),
+        "{}",
+        stderr(&local_only)
+    );
+    let sharded = modelsign(&[
+        "digest",
+        "oci://127.0.0.1:1/acme/x:v1",
+        "--serialization",
+        "shards",
+    ]);
+    assert_eq!(sharded.status.code(), Some(2), "{}", explain(&sharded));
+    assert!(
+        stderr(&sharded).contains("--serialization shape"),
+        "{}",
+        stderr(&sharded)
+    );
     let https = verify(&format!("oci://{}/acme/nothing:v9", peers.registry), &[]);
     assert_ne!(https.status.code(), Some(0), "{}", explain(&https));
     assert!(
