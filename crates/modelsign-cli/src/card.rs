@@ -290,15 +290,11 @@ fn verify_image_card(
                 .map_err(|e| card_failure(modelsign::VerifyError::from(e).into()))?;
             card::verify_card(&bundle, verifier, binding, policies).map_err(card_failure)
         }
-        None => {
-            let found = modelsign::oci::find_signatures(&registry, &image, Attachment::ModelCard)
-                .map_err(crate::oci::failure)?;
-            modelsign::oci::first_verified(&image, &found, Attachment::ModelCard, |bundle| {
-                card::verify_card(bundle, verifier, binding, policies)
-            })
-            .map(|(verified, _)| verified)
-            .map_err(card_failure)
-        }
+        None => modelsign::oci::verify_beside(&registry, &image, Attachment::ModelCard, |bundle| {
+            card::verify_card(bundle, verifier, binding, policies)
+        })
+        .map(|(verified, _)| verified)
+        .map_err(card_failure),
     }
 }
 

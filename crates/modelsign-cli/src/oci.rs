@@ -224,14 +224,11 @@ pub fn verify(
             (report, bundle, path.display().to_string())
         }
         None => {
-            let found =
-                oci::find_signatures(&registry, &image, Attachment::Signature).map_err(failure)?;
-            debugln!(
-                "{} stored beside {}",
-                count(found.len(), "signature"),
-                image.manifest.digest
-            );
-            let (report, used) = oci::verify_found(&image, &found, built.verifier.as_ref())
+            let verifier = built.verifier.as_ref();
+            let (report, used) =
+                oci::verify_beside(&registry, &image, Attachment::Signature, |bundle| {
+                    oci::verify_image(&image, bundle, verifier)
+                })
                 .map_err(verify_failure)?;
             let bundle = Bundle::from_json(&used.bundle_json).map_err(failure)?;
             let source = format!(

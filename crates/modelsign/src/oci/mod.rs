@@ -253,8 +253,8 @@ pub struct FoundSignature {
     pub manifest_digest: String,
 }
 
-/// The signatures of `artifact_type` stored beside the image: its referrers (through the
-/// referrers API, or the referrers tag schema where the registry has no API), then the tag
+/// The attachments of `kind` stored beside the image: its referrers (through the referrers
+/// API, or the referrers tag schema where the registry has no API), then the tag
 /// [`Attachment::tag`]. Newest referrer first where the registry says which is newer
 /// (`org.opencontainers.image.created`), else in the registry's order reversed.
 pub fn find_signatures(
@@ -262,12 +262,73 @@ pub fn find_signatures(
     image: &ResolvedImage,
     kind: Attachment,
 ) -> Result<Vec<FoundSignature>, OciError> {
-    let artifact_type = kind.artifact_type();
-    let pinned = image.pinned.as_ref().ok_or_else(|| OciError::Unsupported {
-        what: "finding signatures in a layout folder (give the signature with --signature)"
-            .to_owned(),
-    })?;
-    let mut referrers = match registry.referrers(pinned, artifact_type) {
+    let pinned = pinned_for_lookup(image)?;
+    let mut found = Vec::new();
+    for referrer in sorted_referrers(registry, pinned, kind)? {
+        found.extend(fetch_referrer(registry, pinned, image, &referrer)?);
+    }
+    if let Some(tagged) = fetch_tagged(registry, pinned, image, kind)? {
+        if !found
+            .iter()
+            .any(|f| f.manifest_digest == tagged.manifest_digest)
+        {
+            found.push(tagged);
+        }
+    }
+    Ok(found)
+}
+
+/// The first attachment of `kind` beside the image that `verify` accepts, fetched one at a
+/// time in [`find_signatures`]' order and no further than needed: the tag is looked at
+/// only when no referrer verifies. When none does, the first one's failure; when there
+/// are none, [`OciError::NoSignature`].
+pub fn verify_beside<T, E: From<VerifyError>>(
+    registry: &Registry,
+    image: &ResolvedImage,
+    kind: Attachment,
+    mut verify: impl FnMut(&Bundle) -> Result<T, E>,
+) -> Result<(T, FoundSignature), E> {
+    let lookup = |e: OciError| E::from(VerifyError::from(e));
+    let pinned = pinned_for_lookup(image).map_err(lookup)?;
+    let mut first_error = None;
+    let referrers = sorted_referrers(registry, pinned, kind).map_err(lookup)?;
+    for referrer in referrers {
+        if let Some(found) = fetch_referrer(registry, pinned, image, &referrer).map_err(lookup)? {
+            match first_verified(image, std::slice::from_ref(&found), kind, &mut verify) {
+                Ok(accepted) => return Ok(accepted),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+    }
+    if let Some(found) = fetch_tagged(registry, pinned, image, kind).map_err(lookup)? {
+        match first_verified(image, std::slice::from_ref(&found), kind, &mut verify) {
+            Ok(accepted) => return Ok(accepted),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => first_verified(image, &[], kind, verify),
+    }
+}
+
+fn pinned_for_lookup(image: &ResolvedImage) -> Result<&ImageReference, OciError> {
+    image.pinned.as_ref().ok_or_else(|| OciError::Unsupported {
+        what: "finding signatures in a layout folder (give the signature file)".to_owned(),
+    })
+}
+
+/// The referrers of `kind`, newest first.
+fn sorted_referrers(
+    registry: &Registry,
+    pinned: &ImageReference,
+    kind: Attachment,
+) -> Result<Vec<Descriptor>, OciError> {
+    let mut referrers = match registry.referrers(pinned, kind.artifact_type()) {
         Ok(found) => found,
         Err(OciError::NotFound { .. }) => Vec::new(),
         Err(other) => return Err(other),
@@ -281,60 +342,72 @@ pub fn find_signatures(
         };
         created(b).cmp(&created(a))
     });
-    let mut found = Vec::new();
-    for referrer in referrers {
-        let manifest = registry.fetch_manifest(&pinned.with_digest(&referrer.digest))?;
-        let parsed = ImageManifest::parse(&manifest.bytes)?;
-        // A registry lists what claims this subject; check the claim.
-        if parsed.subject.as_ref().map(|s| s.digest.as_str())
-            != Some(image.manifest.digest.as_str())
-        {
-            continue;
-        }
-        if let Some(layer) = parsed
-            .layers
-            .iter()
-            .find(|l| l.media_type == BUNDLE_MEDIA_TYPE)
-        {
-            found.push(FoundSignature {
-                bundle_json: registry.fetch_blob(
-                    pinned,
-                    &layer.digest,
-                    crate::limits::MAX_SIGNATURE_FILE,
-                )?,
-                mode: AttachMode::Referrers,
-                manifest_digest: manifest.digest,
-            });
-        }
+    Ok(referrers)
+}
+
+/// The bundle a referrer holds, when it is about this image and holds one.
+fn fetch_referrer(
+    registry: &Registry,
+    pinned: &ImageReference,
+    image: &ResolvedImage,
+    referrer: &Descriptor,
+) -> Result<Option<FoundSignature>, OciError> {
+    let manifest = registry.fetch_manifest(&pinned.with_digest(&referrer.digest))?;
+    let parsed = ImageManifest::parse(&manifest.bytes)?;
+    // A registry lists what claims this subject; check the claim.
+    if parsed.subject.as_ref().map(|s| s.digest.as_str()) != Some(image.manifest.digest.as_str()) {
+        return Ok(None);
     }
-    {
-        let tagged = pinned.with_tag(&kind.tag(&image.manifest.digest));
-        match registry.fetch_manifest(&tagged) {
-            Ok(manifest) => {
-                let parsed = ImageManifest::parse(&manifest.bytes)?;
-                if let Some(layer) = parsed
-                    .layers
-                    .iter()
-                    .find(|l| l.media_type == BUNDLE_MEDIA_TYPE)
-                {
-                    if !found.iter().any(|f| f.manifest_digest == manifest.digest) {
-                        found.push(FoundSignature {
-                            bundle_json: registry.fetch_blob(
-                                pinned,
-                                &layer.digest,
-                                crate::limits::MAX_SIGNATURE_FILE,
-                            )?,
-                            mode: AttachMode::Tag,
-                            manifest_digest: manifest.digest,
-                        });
-                    }
-                }
-            }
-            Err(OciError::NotFound { .. }) => {}
-            Err(other) => return Err(other),
+    bundle_of(
+        registry,
+        pinned,
+        &parsed,
+        manifest.digest,
+        AttachMode::Referrers,
+    )
+}
+
+/// The bundle kept under the fallback tag of `kind`, when there is one.
+fn fetch_tagged(
+    registry: &Registry,
+    pinned: &ImageReference,
+    image: &ResolvedImage,
+    kind: Attachment,
+) -> Result<Option<FoundSignature>, OciError> {
+    let tagged = pinned.with_tag(&kind.tag(&image.manifest.digest));
+    match registry.fetch_manifest(&tagged) {
+        Ok(manifest) => {
+            let parsed = ImageManifest::parse(&manifest.bytes)?;
+            bundle_of(registry, pinned, &parsed, manifest.digest, AttachMode::Tag)
         }
+        Err(OciError::NotFound { .. }) => Ok(None),
+        Err(other) => Err(other),
     }
-    Ok(found)
+}
+
+fn bundle_of(
+    registry: &Registry,
+    pinned: &ImageReference,
+    manifest: &ImageManifest,
+    manifest_digest: String,
+    mode: AttachMode,
+) -> Result<Option<FoundSignature>, OciError> {
+    let Some(layer) = manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == BUNDLE_MEDIA_TYPE)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(FoundSignature {
+        bundle_json: registry.fetch_blob(
+            pinned,
+            &layer.digest,
+            crate::limits::MAX_SIGNATURE_FILE,
+        )?,
+        mode,
+        manifest_digest,
+    }))
 }
 
 /// Verifies `bundle` against the image: the signature (by `verifier`), then the statement,

@@ -86,6 +86,9 @@ pub struct Registry {
     client: oci_client::Client,
     runtime: tokio::runtime::Runtime,
     options: RegistryOptions,
+    /// Repositories (`REGISTRY/REPO`) push access was obtained for: oci-client keeps the
+    /// token, so asking again (a `GET /v2/` round trip each time) buys nothing.
+    push_authorized: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -147,6 +150,7 @@ impl Registry {
             client: oci_client::Client::new(config),
             runtime,
             options,
+            push_authorized: Default::default(),
         })
     }
 
@@ -273,10 +277,18 @@ impl Registry {
     }
 
     fn push_auth(&self, image: &ImageReference, reference: &Reference) -> Result<(), OciError> {
+        let repository = format!("{}/{}", image.registry, image.repository);
+        let known = |set: &std::collections::HashSet<String>| set.contains(&repository);
+        if self.push_authorized.lock().is_ok_and(|set| known(&set)) {
+            return Ok(());
+        }
         let auth = self.auth(image)?;
         self.retrying(image, "push access", || {
             self.client.auth(reference, &auth, RegistryOperation::Push)
         })?;
+        if let Ok(mut set) = self.push_authorized.lock() {
+            set.insert(repository);
+        }
         Ok(())
     }
 
