@@ -5,7 +5,7 @@
 # MODELSIGN_BENCH_POSTGRES_URL names an empty database, PostgreSQL.
 #
 #   bash bench/lineage/run.sh            # prints the tables, replaces the Lineage section
-#                                        # at the end of bench/RESULTS.md
+#                                        # of bench/RESULTS.md, keeping those after it
 #   bash bench/lineage/run.sh --artifacts 10000 --no-results   # a quick look
 #
 # Extra arguments go to the benchmark (see --help). The store lives in /dev/shm when there
@@ -34,14 +34,18 @@ if (( write_results )); then
     cores="$(nproc)"
     cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     memory="$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
-    # The section is the file's last: keep everything before its heading.
-    kept="$(sed '/^## Lineage graph (issue 16)$/,$d' "$results")"
+    # Replace the section in place: keep what comes before its heading and every section
+    # after it (later sections, such as the Python package's, follow it).
+    heading='## Lineage graph (issue 16)'
+    before="$(awk -v h="$heading" '$0 == h {exit} {print}' "$results")"
+    after="$(awk -v h="$heading" 'seen && /^## / {keep = 1} $0 == h {seen = 1} keep {print}' "$results")"
     {
-        printf '%s\n\n' "$kept"
-        printf '## Lineage graph (issue 16)\n\n'
+        printf '%s\n\n' "$before"
+        printf '%s\n\n' "$heading"
         printf 'Machine: %s, %s cores, %s RAM, Linux %s. Measured %s with `bash bench/lineage/run.sh`.\n\n' \
             "$cpu" "$cores" "$memory" "$(uname -r)" "$(date -u +%F)"
         cat "$out"
+        if [[ -n "$after" ]]; then printf '\n%s\n' "$after"; fi
     } > "$results.new"
     mv "$results.new" "$results"
     echo "wrote the Lineage section of $results" >&2
