@@ -36,6 +36,7 @@ const LAYERS: &[&str] = &[
     "verifying",
     "spec",
     "attestation",
+    "oci",
     "card",
     "provenance",
     "trust",
