@@ -1708,6 +1708,14 @@ pub enum OciError {
         /// The fallback tag looked at.
         tag: String,
     },
+    /// A CA certificate file given for registries could not be used.
+    #[error("registry CA file '{}': {reason}", printable_path(path))]
+    CaFile {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An OCI image layout folder could not be read.
     #[error(
         "cannot read the OCI image layout '{}': {reason}",
