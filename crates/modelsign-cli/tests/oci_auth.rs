@@ -448,3 +448,33 @@ fn registry_ca_file_trusts_a_private_ca_and_a_file_without_certificates_is_refus
         "{message}"
     );
 }
+
+#[test]
+fn an_untrusted_registry_certificate_is_reported_as_such_with_exit_2_and_not_retried() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = peers.push_model(&model, "acme/untrusted");
+    let config = logged_in(dir.path(), &peers);
+
+    // Without the CA file the certificate is not trusted: the error says so and how to
+    // trust it, rather than that the registry may be down or plain HTTP, and fails at
+    // once, as a retry cannot change the certificate.
+    let started = std::time::Instant::now();
+    let untrusted = modelsign(&["digest", &format!("oci://{image}")], &config, None);
+    let took = started.elapsed();
+    assert_eq!(untrusted.status.code(), Some(2), "{}", explain(&untrusted));
+    let message = stderr(&untrusted);
+    assert!(
+        message.contains(&format!("the TLS certificate of {}", peers.registry)),
+        "{message}"
+    );
+    assert!(message.contains("UnknownIssuer"), "the reason: {message}");
+    assert!(message.contains("--registry-ca-file"), "{message}");
+    assert!(!message.contains("--insecure-registry"), "{message}");
+    assert!(!message.contains("retries"), "{message}");
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "no retries with backoff (0.5 + 1 + 2 s): {took:?}"
+    );
+}

@@ -1633,6 +1633,16 @@ pub enum OciError {
         /// What was asked for.
         what: String,
     },
+    /// The registry's TLS certificate is not trusted (an unknown CA, another name, expired).
+    #[error("the TLS certificate of {} is not trusted ({reason}) for {what}: if a private CA issued it, give the CA's certificate with --registry-ca-file FILE", printable(registry))]
+    UntrustedCertificate {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
+        what: String,
+        /// Why the certificate was refused.
+        reason: String,
+    },
     /// The registry has no such manifest, repository or blob.
     #[error("not found: {what} (manifest unknown: check the repository, tag and digest)")]
     NotFound {

@@ -501,8 +501,11 @@ fn docker_config_auth(registry: &str) -> Result<RegistryAuth, OciError> {
 
 fn is_transient(error: &OciDistributionError) -> bool {
     match error {
+        // A refused certificate fails the connection too, but a retry cannot change it.
         OciDistributionError::RequestError(e) => {
-            e.is_connect() || e.is_timeout() || e.status().is_some_and(|s| s.is_server_error())
+            (e.is_connect() && untrusted_certificate(e).is_none())
+                || e.is_timeout()
+                || e.status().is_some_and(|s| s.is_server_error())
         }
         OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
         OciDistributionError::RegistryError { envelope, .. } => envelope
@@ -544,6 +547,15 @@ fn classify(
             registry,
             what: format!("{what} of {image}"),
         };
+    }
+    if let OciDistributionError::RequestError(e) = &error {
+        if let Some(reason) = untrusted_certificate(e) {
+            return OciError::UntrustedCertificate {
+                registry,
+                what: format!("{what} of {image}"),
+                reason,
+            };
+        }
     }
     let not_found = matches!(error, OciDistributionError::ImageManifestNotFoundError(_))
         || matches!(error, OciDistributionError::ServerError { code: 404, .. })
@@ -587,6 +599,29 @@ fn classify(
         registry,
         message: format!("{what} of {image}: {message}"),
     }
+}
+
+/// Why the TLS handshake refused the registry's certificate, when that is what `error`
+/// comes from. The rustls error sits inside `io::Error`s (hyper-rustls wraps the one
+/// tokio-rustls made), whose `source()` skips what they wrap: `get_ref` reaches it.
+fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        let mut inner = current;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if let Some(rustls::Error::InvalidCertificate(reason)) =
+            inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(format!("{reason:?}"));
+        }
+        cause = current.source();
+    }
+    None
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
