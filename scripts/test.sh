@@ -15,8 +15,9 @@
 #                          venv of its own, as it installs the same `model_signing` module
 #   MODELSIGN_GUAC_BIN     set here to the folder of the GUAC binaries built (or cached) for the
 #                          lineage export test; MODELSIGN_PEER_CACHE says where they are kept
-#   MODELSIGN_OCI_TOOLS    set here to the folder of oras, crane, olareg and go-containerregistry's
-#                          registry, built (or cached, in MODELSIGN_PEER_CACHE) by tests/oci/build.sh
+#   MODELSIGN_OCI_TOOLS    set here to the folder of oras, crane, olareg, go-containerregistry's
+#                          registry and distribution's (distribution-registry), built (or cached,
+#                          in MODELSIGN_PEER_CACHE) by tests/oci/build.sh
 #   MODELSIGN_TEST_OCI_REGISTRY
 #                          set here to 127.0.0.1:PORT of an in-memory olareg started for this
 #                          run: OCI 1.1, with the referrers API (see tests/oci/README.md)
@@ -24,6 +25,12 @@
 #                          set here to 127.0.0.1:PORT of go-containerregistry's in-memory
 #                          registry started for this run: no referrers API, so clients use the
 #                          sha256-<hex> tag fallback
+#   MODELSIGN_TEST_OCI_AUTH_REGISTRY, MODELSIGN_TEST_OCI_AUTH_USER,
+#   MODELSIGN_TEST_OCI_AUTH_PASSWORD, MODELSIGN_TEST_OCI_AUTH_CA
+#                          set here to 127.0.0.1:PORT of distribution's registry started for
+#                          this run, in memory, with htpasswd (Basic) authentication over TLS;
+#                          its one user and random password; and the PEM file of the private
+#                          CA that issued its certificate (crates/modelsign-cli/tests/oci_auth.rs)
 #   CI                     when true, tests fail instead of skipping if a peer is missing
 #
 # The Python package (crates/modelsign-py) is built as a wheel with maturin (pinned, in a
@@ -50,9 +57,10 @@ PYTEST_VERSION=9.2.0
 # card HTML is rendered headless and read back as text; graphviz: `lineage graph` draws
 # the lineage graph with its `dot`; jq + curl: tests/guac/e2e.sh drives GUAC with them;
 # postgresql: the lineage store's PostgreSQL backend is tested on a private server (see
-# "PostgreSQL for the lineage store" below).
+# "PostgreSQL for the lineage store" below); apache2-utils: `htpasswd -B`, the bcrypt
+# password file of the OCI registry with authentication.
 APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz jq curl
-    postgresql)
+    postgresql apache2-utils)
 
 # Phase timing: each section ends the one before it; the summary at the end lists them all.
 PHASE_NAMES=()
@@ -595,20 +603,30 @@ MODELSIGN_OCI_TOOLS="$(tail -n 1 "$oci_out")"
 echo "OCI tools: $MODELSIGN_OCI_TOOLS"
 
 # ---- OCI registries for the OCI tests ----
-# Two in-memory registries for this run only, each on 127.0.0.1 at a free port, stopped
-# when the script exits; their logs stay in .cache/oci-registries (ignored by git) until
-# the next run. olareg serves the OCI 1.1 referrers API (MODELSIGN_TEST_OCI_REGISTRY);
-# go-containerregistry's registry has none, so clients fall back to the sha256-<hex> tag
-# (MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS). Both speak plain HTTP.
+# Three in-memory registries for this run only, each on 127.0.0.1 at a free port, stopped
+# when the script exits; their logs (and the third's configuration) stay in
+# .cache/oci-registries (ignored by git) until the next run. olareg serves the OCI 1.1
+# referrers API (MODELSIGN_TEST_OCI_REGISTRY); go-containerregistry's registry has none, so
+# clients fall back to the sha256-<hex> tag (MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS).
+# Both speak plain HTTP and ask for no credentials. distribution's registry asks for them
+# (MODELSIGN_TEST_OCI_AUTH_*): htpasswd over HTTPS, as its documentation requires.
 OCI_REGISTRY_DIR="$REPO/.cache/oci-registries"
 OCI_REGISTRY_PIDS=()
 
-# start_oci_registry NAME PORT COMMAND...: runs COMMAND, a registry listening on
-# 127.0.0.1:PORT, in the background with its output in $OCI_REGISTRY_DIR/NAME.log, and
-# waits until it answers GET /v2/; fails with its log when that takes more than 20 s.
+# start_oci_registry NAME PORT [CURL_OPTION...] -- COMMAND...: runs COMMAND, a registry
+# listening on 127.0.0.1:PORT, in the background with its output in
+# $OCI_REGISTRY_DIR/NAME.log, and waits until it answers GET /v2/ (over HTTPS when
+# CURL_OPTION has --cacert; with --user for one that asks for credentials); fails with its
+# log when that takes more than 20 s.
 start_oci_registry() {
-    local name="$1" port="$2" pid i
+    local name="$1" port="$2" pid i curl_options=() scheme=http
     shift 2
+    while [[ "$1" != -- ]]; do
+        [[ "$1" == --cacert ]] && scheme=https
+        curl_options+=("$1")
+        shift
+    done
+    shift
     "$@" >"$OCI_REGISTRY_DIR/$name.log" 2>&1 &
     pid=$!
     OCI_REGISTRY_PIDS+=("$pid")
@@ -619,14 +637,14 @@ start_oci_registry() {
             exit 1
         fi
         if curl --silent --fail --noproxy '*' --max-time 2 --output /dev/null \
-            "http://127.0.0.1:$port/v2/"; then
+            "${curl_options[@]}" "$scheme://127.0.0.1:$port/v2/"; then
             echo "$name on 127.0.0.1:$port (pid $pid), log in $OCI_REGISTRY_DIR/$name.log"
             return 0
         fi
         sleep 0.2
     done
     cat "$OCI_REGISTRY_DIR/$name.log" >&2
-    echo "error: the OCI registry $name did not answer GET http://127.0.0.1:$port/v2/ within 20 s" >&2
+    echo "error: the OCI registry $name did not answer GET $scheme://127.0.0.1:$port/v2/ within 20 s" >&2
     exit 1
 }
 
@@ -649,13 +667,58 @@ start_oci_registries() {
     append_exit_trap stop_oci_registries
     # Garbage collection off: nothing a test pushed disappears while the run lasts.
     port="$(free_loopback_port)"
-    start_oci_registry olareg "$port" "$MODELSIGN_OCI_TOOLS/olareg" serve --store-type mem \
+    start_oci_registry olareg "$port" -- "$MODELSIGN_OCI_TOOLS/olareg" serve --store-type mem \
         --addr 127.0.0.1 --port "$port" --gc-frequency -1s
     export MODELSIGN_TEST_OCI_REGISTRY="127.0.0.1:$port"
     # It takes no address and listens on localhost, which Go resolves to 127.0.0.1 first.
     port="$(free_loopback_port)"
-    start_oci_registry ggcr-registry "$port" "$MODELSIGN_OCI_TOOLS/registry" -port "$port"
+    start_oci_registry ggcr-registry "$port" -- "$MODELSIGN_OCI_TOOLS/registry" -port "$port"
     export MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS="127.0.0.1:$port"
+    start_oci_auth_registry
+}
+
+# distribution's registry with authentication: a private CA (ca.pem) issues its
+# certificate for 127.0.0.1, and htpasswd holds one user with a random password for this
+# run only. The CA's key is deleted once the certificate is issued.
+start_oci_auth_registry() {
+    local dir="$OCI_REGISTRY_DIR/auth" port user=modelsign-test password
+    mkdir -p "$dir"
+    port="$(free_loopback_port)"
+    password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+    if ! (cd "$dir" &&
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj "/CN=modelsign test registry CA" -keyout ca.key -out ca.pem &&
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+            -out server.pem -extfile <(printf '%s\n' subjectAltName=IP:127.0.0.1 \
+                extendedKeyUsage=serverAuth basicConstraints=CA:FALSE) &&
+        rm ca.key server.csr &&
+        htpasswd -bBc htpasswd "$user" "$password") >"$dir/setup.log" 2>&1; then
+        cat "$dir/setup.log" >&2
+        echo "error: the certificate or password file of the OCI registry with authentication could not be made, see above" >&2
+        exit 1
+    fi
+    cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  inmemory: {}
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $dir/server.pem
+    key: $dir/server.key
+auth:
+  htpasswd:
+    realm: modelsign-test
+    path: $dir/htpasswd
+EOF
+    start_oci_registry distribution-auth "$port" --cacert "$dir/ca.pem" --user "$user:$password" \
+        -- "$MODELSIGN_OCI_TOOLS/distribution-registry" serve "$dir/config.yml"
+    export MODELSIGN_TEST_OCI_AUTH_REGISTRY="127.0.0.1:$port" MODELSIGN_TEST_OCI_AUTH_USER="$user" \
+        MODELSIGN_TEST_OCI_AUTH_PASSWORD="$password" MODELSIGN_TEST_OCI_AUTH_CA="$dir/ca.pem"
 }
 
 section "Setup: OCI registries (in memory, on loopback)"

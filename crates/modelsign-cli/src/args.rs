@@ -1305,4 +1305,8 @@ pub struct RegistryArgs {
     /// else none).
     #[arg(long, value_name = "VAR")]
     pub registry_token_env: Option<String>,
+    /// Also trust the CA certificates in this PEM file for HTTPS registries, beside the
+    /// system's: for a registry whose certificate a private CA issued (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca_file: Vec<PathBuf>,
 }

@@ -38,6 +38,7 @@ pub fn registry(args: &RegistryArgs) -> Result<Registry, Failure> {
     Registry::new(RegistryOptions {
         insecure: args.insecure_registry.clone(),
         credentials,
+        ca_files: args.registry_ca_file.clone(),
         ..RegistryOptions::default()
     })
     .map_err(failure)

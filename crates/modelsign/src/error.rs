@@ -1633,6 +1633,16 @@ pub enum OciError {
         /// What was asked for.
         what: String,
     },
+    /// The registry's TLS certificate is not trusted (an unknown CA, another name, expired).
+    #[error("the TLS certificate of {} is not trusted ({reason}) for {what}: if a private CA issued it, give the CA's certificate with --registry-ca-file FILE", printable(registry))]
+    UntrustedCertificate {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
+        what: String,
+        /// Why the certificate was refused.
+        reason: String,
+    },
     /// The registry has no such manifest, repository or blob.
     #[error("not found: {what} (manifest unknown: check the repository, tag and digest)")]
     NotFound {
@@ -1709,6 +1719,14 @@ pub enum OciError {
         artifact_type: String,
         /// The fallback tag looked at.
         tag: String,
+    },
+    /// A CA certificate file given for registries could not be used.
+    #[error("registry CA file '{}': {reason}", printable_path(path))]
+    CaFile {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// An OCI image layout folder could not be read.
     #[error(

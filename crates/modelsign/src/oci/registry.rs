@@ -5,9 +5,10 @@
 //! for loopback registries only, retries of transient failures, manifests checked against
 //! their digests, and errors that say what to do.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Reference, RegistryOperation};
@@ -58,6 +59,9 @@ pub struct RegistryOptions {
     /// How many times a transient failure (connection refused or reset, 429, 5xx) is
     /// retried, with backoff doubling from half a second.
     pub retries: u32,
+    /// PEM files of CA certificates trusted for HTTPS registries beside the system's: for
+    /// a registry whose certificate a private CA issued.
+    pub ca_files: Vec<PathBuf>,
 }
 
 impl Default for RegistryOptions {
@@ -66,6 +70,7 @@ impl Default for RegistryOptions {
             insecure: Vec::new(),
             credentials: Credentials::DockerConfig,
             retries: 3,
+            ca_files: Vec::new(),
         }
     }
 }
@@ -122,6 +127,10 @@ impl Registry {
                 registry: host.clone(),
             });
         }
+        let mut extra_root_certificates = Vec::new();
+        for path in &options.ca_files {
+            extra_root_certificates.extend(read_ca_file(path)?);
+        }
         let config = ClientConfig {
             protocol: if options.insecure.is_empty() {
                 ClientProtocol::Https
@@ -137,8 +146,15 @@ impl Registry {
             // registry takes (go-containerregistry's answers a chunked PATCH without the
             // Location header oci-client's chunked upload needs).
             use_monolithic_push: true,
+            extra_root_certificates,
             ..ClientConfig::default()
         };
+        // Not `Client::new`: on a configuration reqwest refuses it logs a warning and goes on
+        // with the default configuration, dropping the CA certificates and timeouts.
+        let client = oci_client::Client::try_from(config).map_err(|e| OciError::Registry {
+            registry: String::new(),
+            message: format!("cannot set up the registry client: {e}"),
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -147,7 +163,7 @@ impl Registry {
                 message: format!("cannot start the network runtime: {e}"),
             })?;
         Ok(Registry {
-            client: oci_client::Client::new(config),
+            client,
             runtime,
             options,
             push_authorized: Default::default(),
@@ -423,6 +439,37 @@ impl Registry {
     }
 }
 
+/// The certificates of a PEM file, each checked to be an X.509 certificate (DER), so that
+/// a wrong file is refused here rather than ignored by the TLS stack.
+fn read_ca_file(path: &Path) -> Result<Vec<Certificate>, OciError> {
+    use der::Decode;
+    let refuse = |reason: String| OciError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read(path).map_err(|e| refuse(format!("cannot read it: {e}")))?;
+    let blocks = pem::parse_many(&text).map_err(|e| refuse(format!("not PEM: {e}")))?;
+    let mut certificates = Vec::new();
+    for block in blocks.iter().filter(|b| b.tag() == "CERTIFICATE") {
+        x509_cert::Certificate::from_der(block.contents()).map_err(|e| {
+            refuse(format!(
+                "certificate {} is not an X.509 certificate: {e}",
+                certificates.len() + 1
+            ))
+        })?;
+        certificates.push(Certificate {
+            encoding: CertificateEncoding::Der,
+            data: block.contents().to_vec(),
+        });
+    }
+    if certificates.is_empty() {
+        return Err(refuse(
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+        ));
+    }
+    Ok(certificates)
+}
+
 fn to_reference(image: &ImageReference) -> Reference {
     match (&image.tag, &image.digest) {
         (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
@@ -466,8 +513,11 @@ fn docker_config_auth(registry: &str) -> Result<RegistryAuth, OciError> {
 
 fn is_transient(error: &OciDistributionError) -> bool {
     match error {
+        // A refused certificate fails the connection too, but a retry cannot change it.
         OciDistributionError::RequestError(e) => {
-            e.is_connect() || e.is_timeout() || e.status().is_some_and(|s| s.is_server_error())
+            (e.is_connect() && untrusted_certificate(e).is_none())
+                || e.is_timeout()
+                || e.status().is_some_and(|s| s.is_server_error())
         }
         OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
         OciDistributionError::RegistryError { envelope, .. } => envelope
@@ -509,6 +559,15 @@ fn classify(
             registry,
             what: format!("{what} of {image}"),
         };
+    }
+    if let OciDistributionError::RequestError(e) = &error {
+        if let Some(reason) = untrusted_certificate(e) {
+            return OciError::UntrustedCertificate {
+                registry,
+                what: format!("{what} of {image}"),
+                reason,
+            };
+        }
     }
     let not_found = matches!(error, OciDistributionError::ImageManifestNotFoundError(_))
         || matches!(error, OciDistributionError::ServerError { code: 404, .. })
@@ -552,6 +611,29 @@ fn classify(
         registry,
         message: format!("{what} of {image}: {message}"),
     }
+}
+
+/// Why the TLS handshake refused the registry's certificate, when that is what `error`
+/// comes from. The rustls error sits inside `io::Error`s (hyper-rustls wraps the one
+/// tokio-rustls made), whose `source()` skips what they wrap: `get_ref` reaches it.
+fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        let mut inner = current;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if let Some(rustls::Error::InvalidCertificate(reason)) =
+            inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(format!("{reason:?}"));
+        }
+        cause = current.source();
+    }
+    None
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
