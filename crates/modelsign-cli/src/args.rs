@@ -929,8 +929,8 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct SignCommon {
     /// The model: a directory or a single file, or an image: oci://REGISTRY/REPO:TAG,
-    /// oci://REGISTRY/REPO@sha256:DIGEST (signed from its manifest, layers not pulled), or
-    /// oci-layout:PATH[:TAG].
+    /// oci://REGISTRY/REPO@sha256:DIGEST (signed from its manifest; no layer is pulled
+    /// but a ModelCar directory layer, streamed to hash its files), or oci-layout:PATH[:TAG].
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
     /// Where to write the signature (excluded from the model if inside it). Default:
@@ -1170,7 +1170,8 @@ pub struct SigstoreVerifierArgs {
 pub struct DigestArgs {
     /// The model: a directory or a single file, or an image: oci://REGISTRY/REPO:TAG,
     /// oci://REGISTRY/REPO@sha256:DIGEST or oci-layout:PATH[:TAG] (its root digest from the
-    /// manifest, layers not pulled).
+    /// manifest; no layer is pulled but a ModelCar directory layer, streamed to hash its
+    /// files).
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
     #[command(flatten)]

@@ -208,7 +208,7 @@ fn sign_image_card(
     }
     let registry = crate::oci::registry(&common.registry)?;
     let image = crate::oci::resolve(location, &registry)?;
-    let subject = modelsign::oci::subject(&image).map_err(crate::oci::failure)?;
+    let subject = modelsign::oci::subject(&image, &registry).map_err(crate::oci::failure)?;
     let built = methods::build_signer(spec, &common.output)?;
     let bundle = card::sign_card(
         card,
@@ -282,7 +282,7 @@ fn verify_image_card(
     }
     let registry = crate::oci::registry(&common.registry)?;
     let image = crate::oci::resolve(location, &registry)?;
-    let subject = modelsign::oci::subject(&image).map_err(crate::oci::failure)?;
+    let subject = modelsign::oci::subject(&image, &registry).map_err(crate::oci::failure)?;
     let binding = ModelBinding::Known(&subject);
     match &common.card_signature {
         Some(path) => {

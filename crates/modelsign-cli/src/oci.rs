@@ -145,7 +145,8 @@ pub fn sign(
     let registry = registry(&common.registry)?;
     let image = resolve(location, &registry)?;
     let signer = methods::build_signer(spec, &common.output)?.signer;
-    let (manifest, bundle) = oci::sign_image(&image, signer.as_ref()).map_err(failure)?;
+    let (manifest, bundle) =
+        oci::sign_image(&image, &registry, signer.as_ref()).map_err(failure)?;
     let bundle_json = bundle.to_json();
     if let Some(path) = &signature_path {
         bundle.write_atomic(path).map_err(failure)?;
@@ -220,7 +221,7 @@ pub fn verify(
     let (report, bundle, source) = match &common.signature {
         Some(path) => {
             let bundle = methods::read_bundle(path)?;
-            let report = oci::verify_image(&image, &bundle, built.verifier.as_ref())
+            let report = oci::verify_image(&image, &registry, &bundle, built.verifier.as_ref())
                 .map_err(verify_failure)?;
             (report, bundle, path.display().to_string())
         }
@@ -228,7 +229,7 @@ pub fn verify(
             let verifier = built.verifier.as_ref();
             let (report, used) =
                 oci::verify_beside(&registry, &image, Attachment::Signature, |bundle| {
-                    oci::verify_image(&image, bundle, verifier)
+                    oci::verify_image(&image, &registry, bundle, verifier)
                 })
                 .map_err(verify_failure)?;
             let bundle = Bundle::from_json(&used.bundle_json).map_err(failure)?;
@@ -314,7 +315,7 @@ pub fn digest(args: &DigestArgs, location: &ModelLocation) -> Result<(), Failure
     refuse_local_options(Some(&args.hashing), &args.hashing.selection, &[])?;
     let registry = registry(&args.registry)?;
     let image = resolve(location, &registry)?;
-    let manifest = image.oms_manifest().map_err(failure)?;
+    let manifest = image.oms_manifest(&registry).map_err(failure)?;
     let digest = manifest.root_digest_string();
     if args.output.json {
         output::json(

@@ -2,12 +2,14 @@
 //! `oras copy --to-oci-layout`, `skopeo copy … oci:DIR` and `crane pull --format oci`
 //! write it: the same manifests a registry serves, read from disk.
 
+use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::OciError;
 use crate::manifest::sha256_string;
+use crate::oci::layer::LayerSource;
 use crate::oci::mapping::{sha256_digest, Descriptor, ImageIndex};
 use crate::oci::registry::{FetchedManifest, MAX_MANIFEST, OCI_MANIFEST};
 
@@ -97,8 +99,55 @@ pub fn manifest(path: &Path, digest: &str, media_type: &str) -> Result<FetchedMa
     })
 }
 
+/// The layer blobs of the layout at `path` (`blobs/sha256/<hex>`), read from disk.
+#[derive(Debug, Clone, Copy)]
+pub struct LayoutLayers<'a> {
+    /// The layout folder.
+    pub path: &'a Path,
+}
+
+impl LayerSource for LayoutLayers<'_> {
+    fn open_layer(&self, layer: &Descriptor) -> Result<Box<dyn Read + '_>, OciError> {
+        let hex = hex::encode(sha256_digest(&layer.digest)?);
+        let file = self.path.join("blobs").join("sha256").join(hex);
+        let opened = std::fs::File::open(&file).map_err(|e| {
+            layout_error(
+                self.path,
+                format!(
+                    "cannot read layer blob '{}': {e} (a ModelCar directory layer's files are read from its blob: copy the image with all its layers)",
+                    file.display()
+                ),
+            )
+        })?;
+        Ok(Box::new(LayoutBlob {
+            file: opened,
+            layout: self.path,
+            blob: file,
+        }))
+    }
+}
+
+struct LayoutBlob<'a> {
+    file: std::fs::File,
+    layout: &'a Path,
+    blob: std::path::PathBuf,
+}
+
+impl Read for LayoutBlob<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return e;
+            }
+            std::io::Error::other(layout_error(
+                self.layout,
+                format!("cannot read layer blob '{}': {e}", self.blob.display()),
+            ))
+        })
+    }
+}
+
 fn read_limited(layout: &Path, file: &Path) -> Result<Vec<u8>, OciError> {
-    use std::io::Read;
     let opened = std::fs::File::open(file)
         .map_err(|e| layout_error(layout, format!("cannot read '{}': {e}", file.display())))?;
     let mut bytes = Vec::new();

@@ -6,7 +6,9 @@
 //!   count (the others are the base image). A `file` layer is the file at
 //!   `olot.layer.content.inlayerpath`, less its `/models/` prefix, with the digest in
 //!   `olot.layer.content.digest`: the file's own digest, not the layer tarball's. The config
-//!   blob is not listed.
+//!   blob is not listed. A `directory` layer is a tarball of files below `/models/`: each
+//!   regular file in it is listed with its own SHA-256 ([`crate::oci::layer`]), which
+//!   needs the layer's bytes; these are the only layers ever read.
 //! - **Every other artifact** (ORAS pushes, CNCF ModelPack, KitOps ModelKits): the config
 //!   blob is the resource `config.json` (unless a layer is titled so), and each layer is the
 //!   resource named by its `org.opencontainers.image.title` annotation, else
@@ -23,6 +25,7 @@ use serde::Deserialize;
 
 use crate::error::OciError;
 use crate::manifest::{Manifest, ResourceDescriptor};
+use crate::oci::layer::{directory_layer_files, LayerSource, NoLayers};
 use crate::serialization::{HashAlgorithm, Serialization, SerializationRecord};
 
 /// The annotation naming a layer's file (OCI image spec).
@@ -110,8 +113,19 @@ impl ImageManifest {
     }
 }
 
-/// The OMS manifest of an image manifest, named `model_name`.
+/// The OMS manifest of an image manifest, named `model_name`, from the manifest alone:
+/// a ModelCar `directory` layer is refused ([`oms_manifest_with`] reads it).
 pub fn oms_manifest(image: &ImageManifest, model_name: &str) -> Result<Manifest, OciError> {
+    oms_manifest_with(image, model_name, &NoLayers)
+}
+
+/// The OMS manifest of an image manifest, named `model_name`, reading the blobs of
+/// ModelCar `directory` layers (and only those) from `layers`.
+pub fn oms_manifest_with(
+    image: &ImageManifest,
+    model_name: &str,
+    layers: &dyn LayerSource,
+) -> Result<Manifest, OciError> {
     let modelcar = image
         .layers
         .iter()
@@ -139,12 +153,8 @@ pub fn oms_manifest(image: &ImageManifest, model_name: &str) -> Result<Manifest,
                     resources.push(resource(name, digest)?);
                 }
                 Some("directory") => {
-                    return Err(OciError::Unsupported {
-                        what: format!(
-                            "ModelCar directory layer {} (its files' digests are inside the tarball; only `file` layers are read without pulling)",
-                            layer.digest
-                        ),
-                    })
+                    let budget = crate::limits::MAX_RESOURCES.saturating_sub(resources.len());
+                    resources.extend(directory_layer_files(layer, layers, budget)?);
                 }
                 // Base-image layers and content types OLOT may add later carry no model file.
                 _ => {}
@@ -192,23 +202,23 @@ pub fn oms_manifest(image: &ImageManifest, model_name: &str) -> Result<Manifest,
     Ok(manifest)
 }
 
-/// The resource names that are one file each in an unpacked copy of the image: a
-/// ModelCar `file` layer, or a titled layer that is not a tarball (by its media type).
-pub fn file_names(image: &ImageManifest) -> Vec<String> {
+/// The resource names of `oms` (the image's OMS manifest) that are one file each in an
+/// unpacked copy of the image: in a ModelCar image every one (a `file` layer's file, or a
+/// file of a `directory` layer's tarball, all below `/models/`), otherwise a titled layer
+/// that is not a tarball (by its media type).
+pub fn file_names(image: &ImageManifest, oms: &Manifest) -> Vec<String> {
     let modelcar = image
         .layers
         .iter()
         .any(|l| l.annotations.contains_key(OLOT_CONTENT_TYPE));
+    if modelcar {
+        return oms.resources().iter().map(|r| r.name.clone()).collect();
+    }
     image
         .layers
         .iter()
         .filter_map(|layer| {
-            if modelcar {
-                (layer.annotations.get(OLOT_CONTENT_TYPE).map(String::as_str) == Some("file"))
-                    .then(|| layer.annotations.get(OLOT_CONTENT_PATH))
-                    .flatten()
-                    .map(|p| strip_model_folder(p).to_owned())
-            } else if is_tarball(&layer.media_type) {
+            if is_tarball(&layer.media_type) {
                 None
             } else {
                 layer
@@ -228,7 +238,7 @@ pub fn is_tarball(media_type: &str) -> bool {
 }
 
 /// A ModelCar path relative to the model folder, as rh-model-signing strips it.
-fn strip_model_folder(path: &str) -> &str {
+pub(crate) fn strip_model_folder(path: &str) -> &str {
     let relative = MODELCAR_MODEL_FOLDER.trim_start_matches('/');
     let rest = path
         .strip_prefix(MODELCAR_MODEL_FOLDER)
@@ -246,7 +256,7 @@ fn resource(name: &str, digest: &str) -> Result<ResourceDescriptor, OciError> {
 }
 
 /// A layer's name becomes a path under `--local-model`: it must stay inside the model.
-fn check_name(name: &str) -> Result<(), OciError> {
+pub(crate) fn check_name(name: &str) -> Result<(), OciError> {
     let bad = name.starts_with('/')
         || name.contains('\\')
         || name.contains('\0')

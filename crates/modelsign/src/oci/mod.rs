@@ -1,6 +1,8 @@
 //! Models stored as OCI artifacts (CNCF ModelPack, KitOps ModelKits, ModelCar images, any
-//! ORAS push), signed and verified from the image manifest without pulling the layers, with
-//! the signature kept in the registry beside the image.
+//! ORAS push), signed and verified from the image manifest without pulling the layers (but
+//! for ModelCar `directory` layers, whose files are listed from the layer's tarball, which
+//! is streamed and hashed, never stored), with the signature kept in the registry beside
+//! the image.
 //!
 //! [`reference`] says where the image is; [`resolve`] fetches its manifest (choosing from
 //! an index); [`mapping`] turns the manifest into an OMS manifest; [`sign_image`] signs it
@@ -9,6 +11,7 @@
 //! the image, and [`verify_local_copy`] an unpacked copy against the same signature.
 
 pub mod attach;
+pub mod layer;
 pub mod layout;
 pub mod mapping;
 pub mod reference;
@@ -55,9 +58,19 @@ impl ResolvedImage {
         }
     }
 
-    /// The OMS manifest of the image ([`mapping::oms_manifest`]).
-    pub fn oms_manifest(&self) -> Result<Manifest, OciError> {
-        mapping::oms_manifest(&self.image, &self.model_name())
+    /// The OMS manifest of the image ([`mapping::oms_manifest_with`]), reading ModelCar
+    /// `directory` layers from `registry` or the image's layout folder.
+    pub fn oms_manifest(&self, registry: &Registry) -> Result<Manifest, OciError> {
+        let name = self.model_name();
+        match (&self.location, &self.pinned) {
+            (ModelLocation::Layout { path, .. }, _) => {
+                mapping::oms_manifest_with(&self.image, &name, &layout::LayoutLayers { path })
+            }
+            (_, Some(pinned)) => {
+                mapping::oms_manifest_with(&self.image, &name, &registry.layers(pinned))
+            }
+            (_, None) => mapping::oms_manifest(&self.image, &name),
+        }
     }
 }
 
@@ -162,12 +175,14 @@ fn choose(index: &FetchedManifest, reference: &str) -> Result<Descriptor, OciErr
     }
 }
 
-/// Signs the image: its OMS manifest, as [`crate::sign_manifest`] signs any manifest.
+/// Signs the image: its OMS manifest, as [`crate::sign_manifest`] signs any manifest
+/// (reading ModelCar `directory` layers from `registry` or the layout folder).
 pub fn sign_image(
     image: &ResolvedImage,
+    registry: &Registry,
     signer: &dyn Signer,
 ) -> Result<(Manifest, Bundle), SignError> {
-    let manifest = image.oms_manifest()?;
+    let manifest = image.oms_manifest(registry)?;
     let bundle = crate::signing::sign_manifest(&manifest, signer)?;
     Ok((manifest, bundle))
 }
@@ -412,16 +427,56 @@ fn bundle_of(
 
 /// Verifies `bundle` against the image: the signature (by `verifier`), then the statement,
 /// then that the signed manifest lists exactly the image's config and layers with their
-/// digests.
+/// digests. ModelCar `directory` layers are read from `registry` or the layout folder, and
+/// only once the signature has verified.
 pub fn verify_image(
     image: &ResolvedImage,
+    registry: &Registry,
+    bundle: &Bundle,
+    verifier: &dyn crate::verifying::Verifier,
+) -> Result<VerificationReport, VerifyError> {
+    verify_against(
+        &mut ImageManifestOnce::new(image, registry),
+        bundle,
+        verifier,
+    )
+}
+
+/// The image's OMS manifest, made when first needed and then kept: it may read layers.
+struct ImageManifestOnce<'a> {
+    image: &'a ResolvedImage,
+    registry: &'a Registry,
+    made: Option<Manifest>,
+}
+
+impl<'a> ImageManifestOnce<'a> {
+    fn new(image: &'a ResolvedImage, registry: &'a Registry) -> Self {
+        ImageManifestOnce {
+            image,
+            registry,
+            made: None,
+        }
+    }
+
+    fn get(&mut self) -> Result<&Manifest, OciError> {
+        if self.made.is_none() {
+            self.made = Some(self.image.oms_manifest(self.registry)?);
+        }
+        self.made.as_ref().ok_or_else(|| OciError::BadManifest {
+            reason: "the image's manifest could not be mapped".to_owned(),
+        })
+    }
+}
+
+fn verify_against(
+    actual: &mut ImageManifestOnce<'_>,
     bundle: &Bundle,
     verifier: &dyn crate::verifying::Verifier,
 ) -> Result<VerificationReport, VerifyError> {
     let verified = verify_statement_signature(bundle, verifier)?;
     let signed = statement::decode(&bundle.envelope.payload)?;
-    let actual = image.oms_manifest()?;
-    let diff = ManifestDiff::between(&signed.manifest, &actual, false);
+    let actual = actual.get()?;
+    let diff = ManifestDiff::between(&signed.manifest, actual, false);
     if !diff.is_empty() {
         return Err(VerifyError::Mismatch(Box::new(diff)));
     }
@@ -440,14 +495,17 @@ pub fn verify_image(
 }
 
 /// Verifies the first of `signatures` that verifies against the image, returning its
-/// report and which it was; when none does, the first one's failure (the newest).
+/// report and which it was; when none does, the first one's failure (the newest). The
+/// image's OMS manifest is made once, for the first signature that verifies.
 pub fn verify_found(
     image: &ResolvedImage,
+    registry: &Registry,
     signatures: &[FoundSignature],
     verifier: &dyn crate::verifying::Verifier,
 ) -> Result<(VerificationReport, FoundSignature), VerifyError> {
+    let mut actual = ImageManifestOnce::new(image, registry);
     first_verified(image, signatures, Attachment::Signature, |bundle| {
-        verify_image(image, bundle, verifier)
+        verify_against(&mut actual, bundle, verifier)
     })
 }
 
@@ -488,17 +546,21 @@ pub fn first_verified<T, E: From<VerifyError>>(
 }
 
 /// The subject an attestation about the image names: its OMS manifest's root digest.
-pub fn subject(image: &ResolvedImage) -> Result<crate::attestation::ModelSubject, OciError> {
+pub fn subject(
+    image: &ResolvedImage,
+    registry: &Registry,
+) -> Result<crate::attestation::ModelSubject, OciError> {
     Ok(crate::attestation::ModelSubject::of_manifest(
-        &image.oms_manifest()?,
+        &image.oms_manifest(registry)?,
     ))
 }
 
-/// The resources of `signed` that are files of an unpacked copy: a layer that is one file
-/// (named by its title, not a tarball) or a ModelCar file. The config blob and tarball or
-/// unnamed layers are checked against the registry only.
+/// The resources of `signed` (a manifest [`verify_image`] found to be the image's) that are
+/// files of an unpacked copy: a layer that is one file (named by its title, not a tarball)
+/// or a ModelCar file (of a `file` layer or a `directory` layer). The config blob and
+/// tarball or unnamed layers are checked against the registry only.
 pub fn file_resources(image: &ResolvedImage, signed: &Manifest) -> Manifest {
-    let files = mapping::file_names(&image.image);
+    let files = mapping::file_names(&image.image, signed);
     let resources = signed
         .resources()
         .iter()

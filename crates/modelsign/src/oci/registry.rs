@@ -5,6 +5,7 @@
 //! for loopback registries only, retries of transient failures, manifests checked against
 //! their digests, and errors that say what to do.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::OciError;
 use crate::manifest::sha256_string;
+use crate::oci::layer::LayerSource;
 use crate::oci::mapping::Descriptor;
 use crate::oci::reference::ImageReference;
 
@@ -292,6 +294,14 @@ impl Registry {
         Ok(bytes)
     }
 
+    /// The layer blobs of `image`'s repository, streamed ([`RegistryLayers`]).
+    pub fn layers<'a>(&'a self, image: &'a ImageReference) -> RegistryLayers<'a> {
+        RegistryLayers {
+            registry: self,
+            image,
+        }
+    }
+
     fn push_auth(&self, image: &ImageReference, reference: &Reference) -> Result<(), OciError> {
         let repository = format!("{}/{}", image.registry, image.repository);
         let known = |set: &std::collections::HashSet<String>| set.contains(&repository);
@@ -468,6 +478,92 @@ fn read_ca_file(path: &Path) -> Result<Vec<Certificate>, OciError> {
         ));
     }
     Ok(certificates)
+}
+
+/// The layer blobs of one repository, streamed from the registry as they are read: the
+/// request is retried like any other, a failure once bytes flow is not (the caller reads
+/// the stream once).
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryLayers<'a> {
+    registry: &'a Registry,
+    image: &'a ImageReference,
+}
+
+impl LayerSource for RegistryLayers<'_> {
+    fn open_layer(&self, layer: &Descriptor) -> Result<Box<dyn Read + '_>, OciError> {
+        let registry = self.registry;
+        let reference = to_reference(self.image);
+        let auth = registry.auth(self.image)?;
+        registry.runtime.block_on(
+            registry
+                .client
+                .store_auth_if_needed(reference.resolve_registry(), &auth),
+        );
+        let what = format!("blob {}", layer.digest);
+        let sized = registry.retrying(self.image, &what, || {
+            registry
+                .client
+                .pull_blob_stream(&reference, layer.digest.as_str())
+        })?;
+        Ok(Box::new(BlobStream {
+            runtime: &registry.runtime,
+            stream: sized.stream,
+            chunk: bytes::Bytes::new(),
+            image: self.image,
+            what,
+        }))
+    }
+}
+
+/// A blob's bytes as the registry sends them, read by blocking on the private runtime.
+struct BlobStream<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    stream: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>>,
+    chunk: bytes::Bytes,
+    image: &'a ImageReference,
+    what: String,
+}
+
+impl Read for BlobStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use futures_util::StreamExt;
+        while self.chunk.is_empty() {
+            match self.runtime.block_on(self.stream.next()) {
+                None => return Ok(0),
+                Some(Ok(bytes)) => self.chunk = bytes,
+                Some(Err(error)) => return Err(std::io::Error::other(self.stream_error(error))),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
+}
+
+impl BlobStream<'_> {
+    fn stream_error(&self, error: std::io::Error) -> OciError {
+        // oci-client checks the digest itself as the stream ends.
+        if let Some(oci_client::errors::DigestError::VerificationError { expected, actual }) = error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<oci_client::errors::DigestError>())
+        {
+            return OciError::DigestMismatch {
+                what: format!("{} of {}", self.what, self.image),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            };
+        }
+        OciError::Registry {
+            registry: self.image.registry.clone(),
+            message: format!(
+                "{} of {}: the download broke off: {}",
+                self.what,
+                self.image,
+                error_chain(&error)
+            ),
+        }
+    }
 }
 
 fn to_reference(image: &ImageReference) -> Reference {

@@ -43,7 +43,7 @@ fn an_oras_artifact_lists_the_config_and_each_layer_by_title_or_position() {
     );
     assert_eq!(manifest.serialization().serialization, Serialization::Files);
     assert!(!manifest.serialization().allow_symlinks);
-    assert_eq!(file_names(&image), ["model.safetensors"]);
+    assert_eq!(file_names(&image, &manifest), ["model.safetensors"]);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn a_modelcar_image_lists_its_files_by_their_own_digests_and_skips_the_base_imag
         names(&manifest),
         [("weights/model.bin", hex::encode([4; 32]))]
     );
-    assert_eq!(file_names(&image), ["weights/model.bin"]);
+    assert_eq!(file_names(&image, &manifest), ["weights/model.bin"]);
 }
 
 #[test]
@@ -110,4 +110,87 @@ fn two_layers_with_one_title_and_foreign_digests_are_refused() {
         .unwrap_err()
         .to_string()
         .contains("not a SHA-256 digest"));
+}
+
+/// A ModelCar image's layer blobs, held in memory.
+struct Blobs(Vec<(String, Vec<u8>)>);
+
+impl crate::oci::layer::LayerSource for Blobs {
+    fn open_layer(&self, layer: &Descriptor) -> Result<Box<dyn std::io::Read + '_>, OciError> {
+        let (_, blob) = self
+            .0
+            .iter()
+            .find(|(digest, _)| *digest == layer.digest)
+            .expect("only the directory layer is read");
+        Ok(Box::new(blob.as_slice()))
+    }
+}
+
+fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, *data).unwrap();
+    }
+    tar.into_inner().unwrap()
+}
+
+#[test]
+fn a_modelcar_directory_layer_lists_the_files_of_its_tarball_and_is_only_read_given_a_source() {
+    use sha2::Digest as _;
+    let blob = tarball(&[("models/sub/a.bin", b"a"), ("models/b.txt", b"b")]);
+    let blob_digest = crate::manifest::sha256_string(&sha2::Sha256::digest(&blob));
+    let image = parse(serde_json::json!({
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(9)},
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(8)},
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": blob_digest,
+             "size": blob.len(),
+             "annotations": {OLOT_CONTENT_TYPE: "directory", OLOT_CONTENT_PATH: "/models/"}},
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(3),
+             "annotations": {OLOT_CONTENT_TYPE: "file", OLOT_CONTENT_DIGEST: digest(4),
+                             OLOT_CONTENT_PATH: "/models/weights.bin"}},
+        ]
+    }));
+    let error = oms_manifest(&image, "m").unwrap_err();
+    assert!(matches!(error, OciError::Unsupported { .. }), "{error}");
+
+    let blobs = Blobs(vec![(blob_digest.clone(), blob)]);
+    let manifest = oms_manifest_with(&image, "m", &blobs).unwrap();
+    let sha = |data: &[u8]| hex::encode(sha2::Sha256::digest(data));
+    assert_eq!(
+        names(&manifest),
+        [
+            ("b.txt", sha(b"b")),
+            ("sub/a.bin", sha(b"a")),
+            ("weights.bin", hex::encode([4; 32])),
+        ]
+    );
+    assert_eq!(
+        file_names(&image, &manifest),
+        ["b.txt", "sub/a.bin", "weights.bin"]
+    );
+}
+
+#[test]
+fn a_directory_layer_file_also_given_by_a_file_layer_is_refused() {
+    use sha2::Digest as _;
+    let blob = tarball(&[("models/weights.bin", b"w")]);
+    let blob_digest = crate::manifest::sha256_string(&sha2::Sha256::digest(&blob));
+    let image = parse(serde_json::json!({
+        "config": {"digest": digest(9)},
+        "layers": [
+            {"digest": blob_digest, "size": blob.len(),
+             "annotations": {OLOT_CONTENT_TYPE: "directory"}},
+            {"digest": digest(3),
+             "annotations": {OLOT_CONTENT_TYPE: "file", OLOT_CONTENT_DIGEST: digest(4),
+                             OLOT_CONTENT_PATH: "/models/weights.bin"}},
+        ]
+    }));
+    let error = oms_manifest_with(&image, "m", &Blobs(vec![(blob_digest, blob)]))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("both named 'weights.bin'"), "{error}");
 }
