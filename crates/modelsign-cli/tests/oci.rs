@@ -1288,6 +1288,46 @@ fn a_finetune_from_a_base_image_to_an_image_attaches_its_provenance_and_verifies
             );
         }
 
+        // Lineage joins the base image's own signature to the recorded input by root
+        // digest: three artifacts (base, data, tuned), not four.
+        let base_signature = dir.path().join("base.sig");
+        let signed = modelsign(&[
+            "sign",
+            "key",
+            &base_ref,
+            "--private-key",
+            text(&key),
+            "--signature",
+            text(&base_signature),
+            "--insecure-registry",
+            registry,
+        ]);
+        assert!(signed.status.success(), "{}", explain(&signed));
+        let trust = dir.path().join("trust.toml");
+        std::fs::write(
+            &trust,
+            format!("[[signer]]\nname = \"acme\"\nkey = \"{}\"\n", text(&public)),
+        )
+        .unwrap();
+        let db = dir
+            .path()
+            .join(format!("lineage-{}.db", registry.replace(':', "-")));
+        let ingested = modelsign(&[
+            "lineage",
+            "ingest",
+            "--policy",
+            text(&trust),
+            text(&base_signature),
+            text(&file),
+            "--db",
+            text(&db),
+            "--json",
+        ]);
+        assert!(ingested.status.success(), "{}", explain(&ingested));
+        let ingest: serde_json::Value = serde_json::from_slice(&ingested.stdout).unwrap();
+        assert_eq!(ingest["artifacts"], 3, "{ingest}");
+        assert_eq!(ingest["edges"], 2, "{ingest}");
+
         let verify = |model: &str, extra: &[&str]| {
             let mut args = vec![
                 "provenance",
