@@ -426,7 +426,9 @@ container, framework, config, tokenizer, eval-set. REF is:\n  \
 PURL#sha256=HEX                     a purl with its OMS root digest (pkg:huggingface/ORG/NAME@REV)\n  \
 PURL#path=./copy                    a purl, digested from a local copy\n  \
 pkg:oci/NAME@sha256:HEX             a container image by digest\n  \
-git+https://HOST/REPO@SHA           code at a commit (digest gitCommit)\n\
+git+https://HOST/REPO@SHA           code at a commit (digest gitCommit)\n  \
+oci://REGISTRY/REPO:TAG             a model image (also @sha256:…, oci-layout:PATH[:TAG]): its OMS\n                                      \
+root digest, recorded with the reference pinned to its manifest\n\
 An input without a digest is refused unless --allow-undigested.\n\n\
 What each stage needs: finetune and adapter one base-model and a dataset; quantize and convert\n\
 one base-model; merge two or more; distill a base-model (the teacher); data-prep and pretrain a\n\
@@ -436,14 +438,17 @@ Examples:\n  \
 modelsign provenance record key --stage finetune --output ./tuned \\\n      \
 --input base-model=./base --input dataset=./data --param learning_rate=2e-5 --private-key key.pem\n  \
 modelsign provenance record sigstore --stage quantize --output ./tuned-q4=pkg:huggingface/me/tuned-q4 \\\n      \
---input base-model=./tuned --param bits=4"
+--input base-model=./tuned --param bits=4\n  \
+modelsign provenance record key --stage finetune --output oci://registry.example.com/me/tuned:v1 --attach \\\n      \
+--input base-model=oci://registry.example.com/org/base:v1 --input dataset=./data --private-key key.pem"
 )]
 pub struct ProvenanceRecordCommon {
     /// The stage (its build type: https://modelsign.dev/buildtypes/ml-STAGE/v1).
     #[arg(long, value_parser = stage_parser(), required_unless_present = "draft")]
     pub stage: Option<modelsign::provenance::Stage>,
-    /// An output of the stage, a model or a dataset (file or folder), optionally with its
-    /// URI: PATH or PATH=URI (repeatable; each is a subject of the provenance).
+    /// An output of the stage, a model or a dataset (file or folder) or an image
+    /// (oci://REGISTRY/REPO:TAG, oci-layout:PATH[:TAG]), optionally with its URI: PATH or
+    /// PATH=URI (repeatable; each is a subject of the provenance).
     #[arg(
         long = "output",
         value_name = "PATH[=URI]",
@@ -473,12 +478,23 @@ pub struct ProvenanceRecordCommon {
     /// claimed) and parameters; flags add to it, --stage overrides it.
     #[arg(long, value_name = "FILE")]
     pub draft: Option<PathBuf>,
-    /// Write the provenance to this one file instead of beside each output.
+    /// Write the provenance to this one file instead of beside each output (an image
+    /// output's default: ./provenance.sig; with --attach, no file unless this is given).
     #[arg(long, value_name = "FILE", conflicts_with = "claims")]
     pub output_file: Option<PathBuf>,
     /// Append the provenance to each output's claims file (OUTPUT/claims.jsonl), or to FILE.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub claims: Option<Option<PathBuf>>,
+    /// Store the provenance in the registry beside each output (every output an oci://
+    /// image), as a referrer of artifact type application/vnd.modelsign.provenance.v1.
+    #[arg(long, conflicts_with = "claims")]
+    pub attach: bool,
+    /// How --attach stores it: `referrers` (falls back to `tag` when the registry keeps no
+    /// referrers) or `tag` (the tag sha256-<hex>.provenance).
+    #[arg(long, value_enum, default_value = "referrers", requires = "attach")]
+    pub attach_mode: AttachModeArg,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub hashing: HashingArgs,
     #[command(flatten)]
@@ -490,22 +506,28 @@ pub struct ProvenanceRecordCommon {
 modelsign provenance verify key ./tuned --public-key key.pub\n  \
 modelsign provenance verify key ./tuned --public-key key.pub --input dataset=./data --json\n  \
 modelsign provenance verify sigstore ./tuned-q4 --identity ci@example.com \\\n      \
---identity-provider https://token.actions.githubusercontent.com")]
+--identity-provider https://token.actions.githubusercontent.com\n  \
+modelsign provenance verify key oci://registry.example.com/me/tuned:v1 --public-key key.pub \\\n      \
+--input base-model=oci://registry.example.com/org/base:v1")]
 pub struct ProvenanceVerifyCommon {
-    /// An output of the stage: a model or dataset, file or folder.
+    /// An output of the stage: a model or dataset, file or folder, or an image (oci://…,
+    /// oci-layout:…).
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
-    /// The provenance (default: MODEL_PATH/provenance.sig, or FILE.provenance.sig).
+    /// The provenance (default: MODEL_PATH/provenance.sig, or FILE.provenance.sig; for an
+    /// oci:// image, the newest provenance stored beside it in the registry that verifies).
     #[arg(long, value_name = "FILE", conflicts_with = "claims")]
     pub provenance: Option<PathBuf>,
     /// Take the provenance from a claims file: the newest in MODEL_PATH/claims.jsonl, or in
     /// FILE, that verifies.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub claims: Option<Option<PathBuf>>,
-    /// A local copy of an input to check against the recorded digest: ROLE=PATH
-    /// (repeatable).
+    /// A local copy of an input, or the image it is (ROLE=oci://…), to check against the
+    /// recorded digest: ROLE=PATH (repeatable).
     #[arg(long = "input", value_name = "ROLE=PATH")]
     pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Hashing threads (default: every available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
     pub max_workers: Option<u64>,

@@ -24,6 +24,11 @@ pub fn failure(error: impl Classify + 'static) -> Failure {
 
 /// The registry client the arguments describe.
 pub fn registry(args: &RegistryArgs) -> Result<Registry, Failure> {
+    Registry::new(registry_options(args)?).map_err(failure)
+}
+
+/// How to reach registries, as the arguments say (no client is made yet).
+pub fn registry_options(args: &RegistryArgs) -> Result<RegistryOptions, Failure> {
     let credentials = match &args.registry_token_env {
         Some(var) => match std::env::var(var) {
             Ok(token) if !token.is_empty() => Credentials::Bearer(token),
@@ -35,13 +40,12 @@ pub fn registry(args: &RegistryArgs) -> Result<Registry, Failure> {
         },
         None => Credentials::DockerConfig,
     };
-    Registry::new(RegistryOptions {
+    Ok(RegistryOptions {
         insecure: args.insecure_registry.clone(),
         credentials,
         ca_files: args.registry_ca_file.clone(),
         ..RegistryOptions::default()
     })
-    .map_err(failure)
 }
 
 pub fn resolve(location: &ModelLocation, registry: &Registry) -> Result<ResolvedImage, Failure> {

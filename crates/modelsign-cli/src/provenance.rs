@@ -6,6 +6,8 @@ use std::path::Path;
 
 use modelsign::attestation::{AttestationStore, ModelBinding, ModelSubject};
 use modelsign::error::{Classify, ProvenanceError};
+use modelsign::oci::registry::LazyRegistry;
+use modelsign::oci::{Attached, ModelLocation};
 use modelsign::provenance::draft::Draft;
 use modelsign::provenance::{
     self, huggingface, Input, InputCheck, InputStatus, StageDescription, StageRecord,
@@ -14,9 +16,11 @@ use modelsign::provenance::{
 use modelsign::text::printable;
 use serde_json::{json, Value};
 
+use modelsign::oci::attach::Attachment;
+
 use crate::args::{
     OutputArgs, ProvenanceCommand, ProvenanceImportHfArgs, ProvenanceRecordCommon,
-    ProvenanceRecordMethod, ProvenanceVerifyMethod,
+    ProvenanceRecordMethod, ProvenanceVerifyCommon, ProvenanceVerifyMethod,
 };
 use crate::failure::Failure;
 use crate::methods;
@@ -70,27 +74,49 @@ fn record(method: &ProvenanceRecordMethod) -> Result<(), Failure> {
     // interactive (a PIN, a browser sign-in) happens.
     let record = stage_record(common)?;
     let warnings = record.check().map_err(failure)?;
-    let stores = record.stores(
-        common.output_file.as_deref(),
-        common.claims.as_ref().map(Option::as_deref),
-    );
+    let stores = record
+        .stores_with(
+            common.output_file.as_deref(),
+            common.claims.as_ref().map(Option::as_deref),
+            common.attach,
+        )
+        .map_err(failure)?;
     record.check_writable(&stores).map_err(failure)?;
+    // An image output is named by its manifest's digests: nothing of it is hashed here.
     let output_settings = record
         .outputs
         .iter()
-        .map(|output| hash_settings(&output.path, &common.hashing))
+        .map(|output| match output.is_image() {
+            true => Ok(modelsign::HashSettings::default()),
+            false => hash_settings(&output.path, &common.hashing),
+        })
         .collect::<Result<Vec<_>, _>>()?;
+    // Made on the first image input or output: a local-only stage starts no client.
+    let registry = LazyRegistry::new(crate::oci::registry_options(&common.registry)?);
     // Exclusions name paths inside an output; inputs are hashed by the default rules.
     let mut input_hashing = common.hashing.clone();
     input_hashing.selection.ignore_paths.clear();
     let input_settings = hash_settings(Path::new("."), &input_hashing)?;
     let built = methods::build_signer(&spec, &common.output)?;
     let progress = progress::for_output(&common.output);
-    let (subjects, provenance) = record
-        .resolve(&output_settings, &input_settings, &progress)
+    let resolved = record
+        .resolve_with(&output_settings, &input_settings, &registry, &progress)
         .map_err(failure)?;
-    provenance::sign_provenance_into(&subjects, &provenance, built.signer.as_ref(), &stores)
-        .map_err(failure)?;
+    let (subjects, provenance) = (&resolved.subjects, &resolved.provenance);
+    let bundle =
+        provenance::sign_provenance_into(subjects, provenance, built.signer.as_ref(), &stores)
+            .map_err(failure)?;
+    let attached: Vec<Attached> = if common.attach {
+        provenance::attach_provenance(
+            &resolved,
+            &bundle,
+            &registry,
+            crate::oci::attach_mode(common.attach_mode),
+        )
+        .map_err(failure)?
+    } else {
+        Vec::new()
+    };
     let written: Vec<&Path> = stores.iter().map(AttestationStore::path).collect();
     if common.output.json {
         crate::output::json(
@@ -103,6 +129,7 @@ fn record(method: &ProvenanceRecordMethod) -> Result<(), Failure> {
                 "subjects": subjects.iter().map(subject_json).collect::<Vec<_>>(),
                 "inputs": provenance.inputs.iter().map(|i| input_json(i, None)).collect::<Vec<_>>(),
                 "provenance": written,
+                "attached": attached.iter().map(crate::oci::attached_json).collect::<Vec<_>>(),
                 "warnings": warnings,
             }),
             0,
@@ -115,18 +142,17 @@ fn record(method: &ProvenanceRecordMethod) -> Result<(), Failure> {
             .iter()
             .map(|s| format!("{} ({})", s.name, s.root_digest_string()))
             .collect();
+        let places: Vec<String> = written
+            .iter()
+            .map(|p| p.display().to_string())
+            .chain(attached.iter().map(|a| a.reference.clone()))
+            .collect();
         outln!(
             "Provenance recorded: {} stage, {} from {} -> {}",
             provenance.stage,
             printable(&outputs.join(", ")),
             count(provenance.inputs.len(), "input"),
-            printable(
-                &written
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            printable(&places.join(", "))
         );
     }
     Ok(())
@@ -141,8 +167,22 @@ fn verify(method: &ProvenanceVerifyMethod) -> Result<(), Failure> {
         .map(|text| InputCheck::parse(text))
         .collect::<Result<Vec<_>, _>>()
         .map_err(failure)?;
+    let location = ModelLocation::parse(common.model.as_os_str()).map_err(Failure::input)?;
+    if !location.is_local() && common.claims.is_some() {
+        return Err(Failure::input(format!(
+            "--claims reads a claims file kept beside a local model; the provenance of {location} is --provenance FILE or the one stored beside it in the registry"
+        )));
+    }
+    // Made on the first image (the model, or an input checked): none for local models.
+    let registry = LazyRegistry::new(crate::oci::registry_options(&common.registry)?);
     let (spec, method_name) = methods::attest_verifier(method)?;
     let verifier = spec.build().map_err(methods::spec_failure)?.verifier;
+    if !location.is_local() {
+        let verified =
+            verify_image_provenance(common, &location, verifier.as_ref(), &checks, &registry)?;
+        report_verified(&verified, method_name, &common.output);
+        return Ok(());
+    }
     let file = common
         .provenance
         .clone()
@@ -161,17 +201,63 @@ fn verify(method: &ProvenanceVerifyMethod) -> Result<(), Failure> {
         max_workers,
         progress: &progress,
     };
-    let verified = provenance::verify_stored_provenance(
+    let verified = provenance::verify_stored_provenance_with(
         &stored,
         verifier.as_ref(),
         binding,
         &checks,
+        &registry,
         max_workers,
         &progress,
     )
     .map_err(failure)?;
     report_verified(&verified, method_name, &common.output);
     Ok(())
+}
+
+/// The provenance that verifies for an image: from `--provenance`, else the newest stored
+/// beside it in the registry that verifies, bound to the image manifest's root digest.
+fn verify_image_provenance(
+    common: &ProvenanceVerifyCommon,
+    location: &ModelLocation,
+    verifier: &dyn modelsign::Verifier,
+    checks: &[InputCheck],
+    registry: &LazyRegistry,
+) -> Result<VerifiedProvenance, Failure> {
+    let image = crate::oci::resolve(location, registry.get().map_err(crate::oci::failure)?)?;
+    let subject = modelsign::oci::subject(&image).map_err(crate::oci::failure)?;
+    let binding = ModelBinding::Known(&subject);
+    let progress = progress::for_output(&common.output);
+    let max_workers = workers(common.max_workers);
+    let verify = |bundle: &modelsign::Bundle| {
+        provenance::verify_provenance_with(
+            bundle,
+            verifier,
+            binding,
+            checks,
+            registry,
+            max_workers,
+            &progress,
+        )
+    };
+    match &common.provenance {
+        Some(path) => {
+            let bundle = modelsign::Bundle::read(path)
+                .map_err(|e| failure(modelsign::VerifyError::from(e).into()))?;
+            verify(&bundle).map_err(failure)
+        }
+        None => {
+            let found = modelsign::oci::find_signatures(
+                registry.get().map_err(crate::oci::failure)?,
+                &image,
+                Attachment::Provenance,
+            )
+            .map_err(crate::oci::failure)?;
+            modelsign::oci::first_verified(&image, &found, Attachment::Provenance, verify)
+                .map(|(verified, _)| verified)
+                .map_err(failure)
+        }
+    }
 }
 
 fn report_verified(verified: &VerifiedProvenance, method: &str, output: &OutputArgs) {

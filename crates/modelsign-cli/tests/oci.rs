@@ -1167,3 +1167,310 @@ fn a_certificate_signature_of_an_image_verifies_against_its_root() {
     ]);
     assert_eq!(refused.status.code(), Some(1), "{}", explain(&refused));
 }
+
+/// `provenance record` of a stage whose base model and output are images, with the
+/// provenance attached beside the output: its arguments after the method.
+fn record_image_stage<'a>(
+    output: &'a str,
+    base: &'a str,
+    data: &'a str,
+    key: &'a Path,
+    registry: &'a str,
+    extra: &[&'a str],
+) -> Output {
+    let mut args = vec![
+        "provenance",
+        "record",
+        "key",
+        "--stage",
+        "finetune",
+        "--output",
+        output,
+        "--input",
+        base,
+        "--input",
+        data,
+        "--param",
+        "learning_rate=2e-5",
+        "--private-key",
+        text(key),
+        "--insecure-registry",
+        registry,
+        "--json",
+    ];
+    args.extend(extra);
+    modelsign(&args)
+}
+
+#[test]
+fn a_finetune_from_a_base_image_to_an_image_attaches_its_provenance_and_verifies_from_the_registry()
+{
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = key_pair(dir.path());
+    std::fs::create_dir_all(dir.path().join("base")).unwrap();
+    std::fs::create_dir_all(dir.path().join("tuned")).unwrap();
+    let base_model = model(&dir.path().join("base"));
+    let tuned_model = model(&dir.path().join("tuned"));
+    std::fs::write(tuned_model.join("model.safetensors"), b"tuned weights").unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("train.jsonl"), b"{\"text\": \"hello\"}\n").unwrap();
+    let data_input = format!("dataset={}", data.display());
+    for registry in [&peers.registry, &peers.no_referrers] {
+        let base_image = format!("{registry}/acme/base:v1");
+        let tuned_image = format!("{registry}/acme/tuned:v1");
+        let base_digest = push_modelpack(&peers, &base_model, &base_image);
+        let tuned_digest = push_modelpack(&peers, &tuned_model, &tuned_image);
+        let (base_ref, tuned_ref) = (
+            format!("oci://{base_image}"),
+            format!("oci://{tuned_image}"),
+        );
+        let root = |reference: &str| {
+            let out = modelsign(&["digest", reference, "--insecure-registry", registry]);
+            assert!(out.status.success(), "{}", explain(&out));
+            stdout(&out).trim().to_owned()
+        };
+        let (base_root, tuned_root) = (root(&base_ref), root(&tuned_ref));
+        let file = dir.path().join("tuned.provenance.sig");
+        let recorded = record_image_stage(
+            &tuned_ref,
+            &format!("base-model={base_ref}"),
+            &data_input,
+            &key,
+            registry,
+            &["--attach", "--output-file", text(&file)],
+        );
+        assert!(recorded.status.success(), "{}", explain(&recorded));
+        let report: serde_json::Value = serde_json::from_slice(&recorded.stdout).unwrap();
+        // The output is the image's root digest, pinned to the manifest the stage made;
+        // the base model is recorded the same way, as a model signature of it names it.
+        assert_eq!(report["subjects"][0]["root_digest"], tuned_root.as_str());
+        assert_eq!(
+            report["subjects"][0]["uri"],
+            format!("oci://{registry}/acme/tuned@{tuned_digest}").as_str()
+        );
+        let base_input = &report["inputs"][0];
+        assert_eq!(base_input["role"], "base-model", "{report}");
+        assert_eq!(
+            base_input["digest"]["sha256"]
+                .as_str()
+                .map(|hex| format!("sha256:{hex}")),
+            Some(base_root.clone()),
+            "{report}"
+        );
+        assert_eq!(
+            base_input["uri"],
+            format!("oci://{registry}/acme/base@{base_digest}").as_str(),
+            "{report}"
+        );
+        assert_eq!(report["provenance"], serde_json::json!([text(&file)]));
+        let attached = &report["attached"][0];
+        if *registry == peers.registry {
+            assert_eq!(attached["mode"], "referrers", "{report}");
+            let referrer = peers.manifest(&format!(
+                "{registry}/acme/tuned@{}",
+                attached["digest"].as_str().unwrap()
+            ));
+            assert_eq!(
+                referrer["artifactType"],
+                "application/vnd.modelsign.provenance.v1"
+            );
+            assert_eq!(referrer["subject"]["digest"], tuned_digest.as_str());
+        } else {
+            assert_eq!(attached["mode"], "tag", "{report}");
+            assert!(
+                attached["reference"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("{}.provenance", tuned_digest.replace(':', "-"))),
+                "{report}"
+            );
+        }
+
+        // Lineage joins the base image's own signature to the recorded input by root
+        // digest: three artifacts (base, data, tuned), not four.
+        let base_signature = dir.path().join("base.sig");
+        let signed = modelsign(&[
+            "sign",
+            "key",
+            &base_ref,
+            "--private-key",
+            text(&key),
+            "--signature",
+            text(&base_signature),
+            "--insecure-registry",
+            registry,
+        ]);
+        assert!(signed.status.success(), "{}", explain(&signed));
+        let trust = dir.path().join("trust.toml");
+        std::fs::write(
+            &trust,
+            format!("[[signer]]\nname = \"acme\"\nkey = \"{}\"\n", text(&public)),
+        )
+        .unwrap();
+        let db = dir
+            .path()
+            .join(format!("lineage-{}.db", registry.replace(':', "-")));
+        let ingested = modelsign(&[
+            "lineage",
+            "ingest",
+            "--policy",
+            text(&trust),
+            text(&base_signature),
+            text(&file),
+            "--db",
+            text(&db),
+            "--json",
+        ]);
+        assert!(ingested.status.success(), "{}", explain(&ingested));
+        let ingest: serde_json::Value = serde_json::from_slice(&ingested.stdout).unwrap();
+        assert_eq!(ingest["artifacts"], 3, "{ingest}");
+        assert_eq!(ingest["edges"], 2, "{ingest}");
+
+        let verify = |model: &str, extra: &[&str]| {
+            let mut args = vec![
+                "provenance",
+                "verify",
+                "key",
+                model,
+                "--public-key",
+                text(&public),
+                "--insecure-registry",
+                registry,
+            ];
+            args.extend(extra);
+            modelsign(&args)
+        };
+        // From the registry, with the base image and the local dataset checked.
+        let base_check = format!("base-model={base_ref}");
+        let verified = verify(
+            &tuned_ref,
+            &["--input", &base_check, "--input", &data_input, "--json"],
+        );
+        assert!(verified.status.success(), "{}", explain(&verified));
+        let verdict: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+        assert_eq!(verdict["stage"], "finetune", "{verdict}");
+        assert_eq!(verdict["model"]["root_digest"], tuned_root.as_str());
+        assert_eq!(verdict["inputs"][0]["status"], "checked", "{verdict}");
+        assert_eq!(verdict["inputs"][0]["checked_against"], base_ref.as_str());
+        assert_eq!(verdict["inputs"][1]["status"], "checked", "{verdict}");
+        // The provenance is not the image's model signature nor its card.
+        let not_a_signature = modelsign(&[
+            "verify",
+            "key",
+            &tuned_ref,
+            "--public-key",
+            text(&public),
+            "--insecure-registry",
+            registry,
+        ]);
+        assert_eq!(
+            not_a_signature.status.code(),
+            Some(1),
+            "{}",
+            explain(&not_a_signature)
+        );
+
+        // Another image given as the base model: refused, naming both root digests.
+        let wrong_check = format!("base-model={tuned_ref}");
+        let wrong_base = verify(&tuned_ref, &["--input", &wrong_check]);
+        assert_eq!(
+            wrong_base.status.code(),
+            Some(1),
+            "{}",
+            explain(&wrong_base)
+        );
+        assert!(
+            stderr(&wrong_base).contains(&format!(
+                "input changed: the base-model '{tuned_ref}' hashes to {tuned_root} (image manifest {tuned_digest}), but the provenance records {base_root}"
+            )),
+            "{}",
+            stderr(&wrong_base)
+        );
+
+        // The tag re-pushed with other weights: no provenance is stored for the manifest
+        // it names now, and the recorded one is about another model.
+        std::fs::write(
+            tuned_model.join("model.safetensors"),
+            format!("poisoned {registry}"),
+        )
+        .unwrap();
+        let moved_digest = push_modelpack(&peers, &tuned_model, &tuned_image);
+        let moved_root = root(&tuned_ref);
+        let unrecorded = verify(&tuned_ref, &[]);
+        assert_eq!(
+            unrecorded.status.code(),
+            Some(1),
+            "{}",
+            explain(&unrecorded)
+        );
+        assert!(
+            stderr(&unrecorded).contains(&format!(
+                "no provenance found for {registry}/acme/tuned@{moved_digest}"
+            )),
+            "{}",
+            stderr(&unrecorded)
+        );
+        let from_file = verify(&tuned_ref, &["--provenance", text(&file)]);
+        assert_eq!(from_file.status.code(), Some(1), "{}", explain(&from_file));
+        assert!(
+            stderr(&from_file).contains(&format!(
+                "the provenance is about another model: it records the output {tuned_root}, but this model's root digest is {moved_root}"
+            )),
+            "{}",
+            stderr(&from_file)
+        );
+        // The original manifest, pinned, still verifies from the registry.
+        let pinned = format!("oci://{registry}/acme/tuned@{tuned_digest}");
+        let still = verify(&pinned, &[]);
+        assert!(still.status.success(), "{}", explain(&still));
+        std::fs::write(tuned_model.join("model.safetensors"), b"tuned weights").unwrap();
+    }
+}
+
+#[test]
+fn provenance_places_that_cannot_hold_an_images_provenance_are_refused_before_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = key_pair(dir.path());
+    let local = model(dir.path());
+    let data = format!("dataset={}", local.display());
+    let base = format!("base-model={}", local.display());
+    let local_output = local.display().to_string();
+    // No registry is reached: each refusal comes before any image is read.
+    let image = "oci://127.0.0.1:9/acme/tuned:v1";
+    for (output, extra, expected) in [
+        (
+            local_output.as_str(),
+            &["--attach"][..],
+            "is a local output",
+        ),
+        (image, &["--claims"][..], "no folder to keep a claims file"),
+    ] {
+        let refused = record_image_stage(output, &base, &data, &key, "127.0.0.1:9", extra);
+        assert_eq!(refused.status.code(), Some(2), "{}", explain(&refused));
+        let failure: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert!(
+            failure["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(expected),
+            "{failure}"
+        );
+    }
+    let claims = modelsign(&[
+        "provenance",
+        "verify",
+        "key",
+        image,
+        "--claims",
+        "--public-key",
+        text(&dir.path().join("signer.pub")),
+    ]);
+    assert_eq!(claims.status.code(), Some(2), "{}", explain(&claims));
+    assert!(
+        stderr(&claims).contains("--claims reads a claims file kept beside a local model"),
+        "{}",
+        stderr(&claims)
+    );
+}

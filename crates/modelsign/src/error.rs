@@ -1154,6 +1154,13 @@ pub enum ProvenanceError {
         /// The claims file.
         path: PathBuf,
     },
+    /// Where the provenance was asked to go does not fit the stage's outputs (an image
+    /// has no folder to hold it; a local model has no registry to attach it in).
+    #[error("{0}")]
+    Placement(String),
+    /// An image input or output could not be read from its registry or layout folder.
+    #[error(transparent)]
+    Image(Box<OciError>),
     /// No provenance in a claims file verifies.
     #[error("no provenance in the claims file '{}' verifies ({tried} tried); the newest, on line {line}: {source}", printable_path(path))]
     NoClaimVerifies {
@@ -1188,6 +1195,20 @@ impl From<AttestationError> for ProvenanceError {
     }
 }
 
+impl From<OciError> for ProvenanceError {
+    fn from(error: OciError) -> Self {
+        ProvenanceError::Image(Box::new(error))
+    }
+}
+
+impl From<VerifyError> for ProvenanceError {
+    /// A provenance's signature that does not verify (as [`crate::oci::first_verified`]
+    /// reports an image's attachments).
+    fn from(error: VerifyError) -> Self {
+        ProvenanceError::Attestation(AttestationError::Verify(error))
+    }
+}
+
 impl Classify for ProvenanceError {
     fn failure_kind(&self) -> FailureKind {
         match self {
@@ -1201,8 +1222,10 @@ impl Classify for ProvenanceError {
             | ProvenanceError::StageInputs(_)
             | ProvenanceError::BadTime { .. }
             | ProvenanceError::NotEvaluationResults { .. }
+            | ProvenanceError::Placement(_)
             | ProvenanceError::Draft { .. } => FailureKind::Input,
             ProvenanceError::Hash { source, .. } => source.failure_kind(),
+            ProvenanceError::Image(source) => source.failure_kind(),
             ProvenanceError::Attestation(e) => e.failure_kind(),
             ProvenanceError::NoClaimVerifies { source, .. } => source.failure_kind(),
             _ => FailureKind::Check,

@@ -106,6 +106,41 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+/// A registry client made on first use: a command that may meet images among local models
+/// (provenance inputs and outputs) holds one, and one that meets none never starts the
+/// client's network runtime.
+#[derive(Debug)]
+pub struct LazyRegistry {
+    options: RegistryOptions,
+    registry: std::cell::OnceCell<Registry>,
+}
+
+impl LazyRegistry {
+    /// A client with `options`, not made yet.
+    pub fn new(options: RegistryOptions) -> Self {
+        LazyRegistry {
+            options,
+            registry: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The client, made now if it was not yet ([`Registry::new`]).
+    pub fn get(&self) -> Result<&Registry, OciError> {
+        if let Some(registry) = self.registry.get() {
+            return Ok(registry);
+        }
+        let made = Registry::new(self.options.clone())?;
+        Ok(self.registry.get_or_init(|| made))
+    }
+}
+
+impl Default for LazyRegistry {
+    /// Default options: Docker's credentials, HTTPS only.
+    fn default() -> Self {
+        LazyRegistry::new(RegistryOptions::default())
+    }
+}
+
 /// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a port.
 pub fn is_loopback(host_port: &str) -> bool {
     let host = match host_port.strip_prefix('[') {

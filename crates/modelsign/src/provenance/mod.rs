@@ -8,6 +8,11 @@
 //! ([`default_path`]). Verifying one ([`verify_provenance`]) checks the signature, that the
 //! model at hand is one of its subjects, and, given local copies, that the inputs are the
 //! ones recorded.
+//!
+//! Inputs and outputs may be images in a registry or a layout folder, named by the OMS root
+//! digest of their manifest as a model signature of the image names it; a provenance about
+//! an image is attached in the registry beside it ([`attach_provenance`]) and found there
+//! again.
 
 pub mod draft;
 pub mod huggingface;
@@ -29,6 +34,9 @@ use crate::error::ProvenanceError;
 use crate::hashing::{HashSettings, Progress};
 use crate::intoto::SLSA_PROVENANCE_V1;
 use crate::manifest::sha256_string;
+use crate::oci::attach::{AttachMode, Attachment};
+use crate::oci::registry::LazyRegistry;
+use crate::oci::{Attached, ModelLocation, ResolvedImage};
 use crate::signing::Signer;
 use crate::verifying::Verifier;
 
@@ -167,6 +175,16 @@ impl StageRecord {
             return Err(ProvenanceError::BadBuilderId(id.to_owned()));
         }
         for output in &self.outputs {
+            if output.image()?.is_some() {
+                // Read from its registry or folder when the stage is resolved.
+                if self.stage == Stage::Evaluate {
+                    return Err(ProvenanceError::NotEvaluationResults {
+                        path: output.path.clone(),
+                        reason: "it is an image; an evaluation's results are a file".into(),
+                    });
+                }
+                continue;
+            }
             if !output.path.exists() {
                 return Err(ProvenanceError::BadOutput {
                     output: output.path.display().to_string(),
@@ -220,27 +238,60 @@ impl StageRecord {
     /// the outputs: exclusions name paths inside one output), and the local inputs with
     /// `input_settings` (the walking rules of a model signature), giving the provenance's
     /// subjects and predicate.
+    ///
+    /// Images among them are read with default registry options
+    /// ([`StageRecord::resolve_with`]).
     pub fn resolve(
         &self,
         output_settings: &[HashSettings],
         input_settings: &HashSettings,
         progress: &Progress,
     ) -> Result<(Vec<ModelSubject>, Provenance), ProvenanceError> {
-        let subjects = self
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(index, output)| {
-                let settings = output_settings.get(index).unwrap_or(input_settings);
-                let mut subject = reference::digest_local(&output.path, settings, progress)?;
+        let resolved = self.resolve_with(
+            output_settings,
+            input_settings,
+            &LazyRegistry::default(),
+            progress,
+        )?;
+        Ok((resolved.subjects, resolved.provenance))
+    }
+
+    /// As [`StageRecord::resolve`], reading images from `registry` (made only when an
+    /// input or output is an image): an image output's subject is its OMS root digest,
+    /// with the pinned reference as its URI unless one was given.
+    pub fn resolve_with(
+        &self,
+        output_settings: &[HashSettings],
+        input_settings: &HashSettings,
+        registry: &LazyRegistry,
+        progress: &Progress,
+    ) -> Result<ResolvedStage, ProvenanceError> {
+        let mut subjects = Vec::with_capacity(self.outputs.len());
+        let mut images = Vec::with_capacity(self.outputs.len());
+        for (index, output) in self.outputs.iter().enumerate() {
+            let (mut subject, image) = match output.image()? {
+                Some(location) => {
+                    let image = reference::resolve_image(&location, registry)?;
+                    let mut subject = crate::oci::subject(&image)?;
+                    subject.uri = reference::pinned_uri(&image);
+                    (subject, Some(image))
+                }
+                None => {
+                    let settings = output_settings.get(index).unwrap_or(input_settings);
+                    let subject = reference::digest_local(&output.path, settings, progress)?;
+                    (subject, None)
+                }
+            };
+            if output.uri.is_some() {
                 subject.uri.clone_from(&output.uri);
-                Ok(subject)
-            })
-            .collect::<Result<Vec<_>, ProvenanceError>>()?;
+            }
+            subjects.push(subject);
+            images.push(image);
+        }
         let inputs = self
             .inputs
             .iter()
-            .map(|input| input.resolve(input_settings, progress))
+            .map(|input| input.resolve_with(input_settings, registry, progress))
             .collect::<Result<_, _>>()?;
         let (started, finished) = self.times();
         let provenance = Provenance {
@@ -254,16 +305,63 @@ impl StageRecord {
             started,
             finished,
         };
-        Ok((subjects, provenance))
+        Ok(ResolvedStage {
+            subjects,
+            provenance,
+            images,
+        })
     }
 
     /// Where the provenance goes: `output_file` when given; else each output's claims
     /// file when `claims` says so (`Some(None)`: the output's own `claims.jsonl`,
     /// `Some(Some(file))`: that file, once); else [`default_path`] of each output.
+    /// An image output, which has no folder, has its provenance in [`PROVENANCE_FILE`] in
+    /// the current folder (one file for all of them), as `card sign` writes an image's card.
     pub fn stores(
         &self,
         output_file: Option<&Path>,
         claims: Option<Option<&Path>>,
+    ) -> Vec<AttestationStore> {
+        self.stores_of(output_file, claims, false)
+    }
+
+    /// Where the provenance goes when it is also attached (`attach`) beside each image
+    /// output in its registry ([`attach_provenance`]): as [`StageRecord::stores`], except
+    /// that attaching writes no file unless `output_file` or a claims file is given.
+    /// Refuses what cannot work: attaching a local or layout-folder output (no registry
+    /// holds it), an output's own claims file for an image (it has no folder).
+    pub fn stores_with(
+        &self,
+        output_file: Option<&Path>,
+        claims: Option<Option<&Path>>,
+        attach: bool,
+    ) -> Result<Vec<AttestationStore>, ProvenanceError> {
+        for output in &self.outputs {
+            let image = output.image()?;
+            let shown = output.path.display();
+            match (&image, attach) {
+                (Some(ModelLocation::Registry(_)), _) | (_, false) => {}
+                (Some(_), true) => return Err(ProvenanceError::Placement(format!(
+                    "'{shown}' is an image layout folder, which has no registry to attach the provenance in: write the provenance to a file instead of attaching it"
+                ))),
+                (None, true) => return Err(ProvenanceError::Placement(format!(
+                    "'{shown}' is a local output, and attaching puts the provenance beside each output in its registry: attach only oci:// image outputs (record local outputs as a stage of their own, without attaching)"
+                ))),
+            }
+            if image.is_some() && claims == Some(None) {
+                return Err(ProvenanceError::Placement(format!(
+                    "'{shown}' is an image, which has no folder to keep a claims file in: name the claims file, or write the provenance to a file"
+                )));
+            }
+        }
+        Ok(self.stores_of(output_file, claims, attach))
+    }
+
+    fn stores_of(
+        &self,
+        output_file: Option<&Path>,
+        claims: Option<Option<&Path>>,
+        attach: bool,
     ) -> Vec<AttestationStore> {
         if let Some(file) = output_file {
             return vec![AttestationStore::File(file.to_path_buf())];
@@ -271,28 +369,70 @@ impl StageRecord {
         if let Some(Some(file)) = claims {
             return vec![AttestationStore::Claims(file.to_path_buf())];
         }
-        self.outputs
-            .iter()
-            .map(|output| {
+        let mut stores = Vec::new();
+        for output in &self.outputs {
+            let store = if output.is_image() {
+                if attach {
+                    continue;
+                }
+                AttestationStore::File(PathBuf::from(PROVENANCE_FILE))
+            } else {
                 AttestationStore::choose(&output.path, &default_path(&output.path), claims)
-            })
-            .collect()
+            };
+            if !stores.contains(&store) {
+                stores.push(store);
+            }
+        }
+        stores
     }
 
-    /// Refuses, before anything slow, a store the provenance could not be written to.
+    /// Refuses, before anything slow, a store the provenance could not be written to:
+    /// among others, a file that would replace a file of any output.
     pub fn check_writable(&self, stores: &[AttestationStore]) -> Result<(), ProvenanceError> {
-        for (index, store) in stores.iter().enumerate() {
-            let model = self
-                .outputs
-                .get(index)
-                .or(self.outputs.first())
-                .map_or(Path::new("."), |o| o.path.as_path());
-            store
-                .check_writable(model)
-                .map_err(|e| ProvenanceError::Attestation(e.into()))?;
+        for store in stores {
+            for output in &self.outputs {
+                store
+                    .check_writable(&output.path)
+                    .map_err(|e| ProvenanceError::Attestation(e.into()))?;
+            }
         }
         Ok(())
     }
+}
+
+/// A stage with its outputs and inputs digested ([`StageRecord::resolve_with`]).
+#[derive(Debug, Clone)]
+pub struct ResolvedStage {
+    /// The outputs: the provenance's subjects.
+    pub subjects: Vec<ModelSubject>,
+    /// The provenance to sign.
+    pub provenance: Provenance,
+    /// The image each output is, in the order of the outputs (`None` for a local output).
+    pub images: Vec<Option<ResolvedImage>>,
+}
+
+/// Stores the signed provenance `bundle` beside each image output of `stage` in its
+/// registry: a referrer of artifact type `application/vnd.modelsign.provenance.v1`, or
+/// under the tag `sha256-<hex>.provenance` ([`crate::oci::attach`]). In the order of the
+/// outputs; local outputs are skipped ([`StageRecord::stores_with`] refuses them first).
+pub fn attach_provenance(
+    stage: &ResolvedStage,
+    bundle: &Bundle,
+    registry: &LazyRegistry,
+    mode: AttachMode,
+) -> Result<Vec<Attached>, ProvenanceError> {
+    let json = bundle.to_json();
+    let mut attached = Vec::new();
+    for image in stage.images.iter().flatten() {
+        attached.push(crate::oci::attach(
+            registry.get()?,
+            image,
+            &json,
+            Attachment::Provenance,
+            mode,
+        )?);
+    }
+    Ok(attached)
 }
 
 /// Signs a stage's provenance about `subjects` and writes it to every store, each
@@ -387,6 +527,9 @@ pub struct VerifiedProvenance {
 /// Verifies a provenance: its signature (by `verifier`), that the model `binding` names is
 /// one of its subjects, and that each local copy in `checks` hashes to a recorded input of
 /// its role.
+///
+/// A check naming an image is read with default registry options
+/// ([`verify_provenance_with`]).
 pub fn verify_provenance(
     bundle: &Bundle,
     verifier: &dyn Verifier,
@@ -395,11 +538,34 @@ pub fn verify_provenance(
     max_workers: Option<usize>,
     progress: &Progress,
 ) -> Result<VerifiedProvenance, ProvenanceError> {
+    verify_provenance_with(
+        bundle,
+        verifier,
+        binding,
+        checks,
+        &LazyRegistry::default(),
+        max_workers,
+        progress,
+    )
+}
+
+/// As [`verify_provenance`], reading the images that checks name (`ROLE=oci://…`) from
+/// `registry`: such a check matches a recorded input of the role with the image's OMS root
+/// digest.
+pub fn verify_provenance_with(
+    bundle: &Bundle,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+    checks: &[InputCheck],
+    registry: &LazyRegistry,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<VerifiedProvenance, ProvenanceError> {
     let attestation = attestation::verify_attestation::<Provenance>(bundle, verifier, binding)?;
     let recorded = &attestation.predicate.inputs;
     let mut inputs: Vec<InputStatus> = recorded.iter().map(InputStatus::as_recorded).collect();
     for check in checks {
-        let matched = check_input(recorded, check, max_workers, progress)?;
+        let matched = check_input(recorded, check, registry, max_workers, progress)?;
         inputs[matched] = InputStatus::Checked {
             path: check.path.clone(),
         };
@@ -420,9 +586,38 @@ pub fn verify_stored_provenance(
     max_workers: Option<usize>,
     progress: &Progress,
 ) -> Result<VerifiedProvenance, ProvenanceError> {
+    verify_stored_provenance_with(
+        stored,
+        verifier,
+        binding,
+        checks,
+        &LazyRegistry::default(),
+        max_workers,
+        progress,
+    )
+}
+
+/// As [`verify_stored_provenance`], reading images that checks name from `registry`.
+pub fn verify_stored_provenance_with(
+    stored: &StoredAttestations,
+    verifier: &dyn Verifier,
+    binding: ModelBinding<'_>,
+    checks: &[InputCheck],
+    registry: &LazyRegistry,
+    max_workers: Option<usize>,
+    progress: &Progress,
+) -> Result<VerifiedProvenance, ProvenanceError> {
     stored
         .verify_first(SLSA_PROVENANCE_V1, |bundle| {
-            verify_provenance(bundle, verifier, binding, checks, max_workers, progress)
+            verify_provenance_with(
+                bundle,
+                verifier,
+                binding,
+                checks,
+                registry,
+                max_workers,
+                progress,
+            )
         })
         .map_err(|e| match e {
             NotVerified::Failed(e) => e,
@@ -445,6 +640,7 @@ pub fn verify_stored_provenance(
 fn check_input(
     recorded: &[Input],
     check: &InputCheck,
+    registry: &LazyRegistry,
     max_workers: Option<usize>,
     progress: &Progress,
 ) -> Result<usize, ProvenanceError> {
@@ -466,6 +662,44 @@ fn check_input(
             recorded: roles,
         });
     }
+    // Described only for the errors: a matching input needs no list.
+    let recorded_of_role = || of_role.iter().map(|(_, input)| describe(input)).collect();
+    let image = reference::image_location(&check.path.to_string_lossy()).map_err(|reason| {
+        ProvenanceError::BadInput {
+            input: format!("{}={}", check.role, check.path.display()),
+            reason,
+        }
+    })?;
+    if let Some(location) = image {
+        // An image is named by the root digest of its manifest: no hashing settings to
+        // follow, so any recorded OMS root digest of the role can match it.
+        let digests: Vec<(usize, [u8; 32])> = of_role
+            .iter()
+            .filter_map(|(index, input)| Some((*index, input.root_digest()?)))
+            .collect();
+        if digests.is_empty() {
+            return Err(ProvenanceError::InputNotCheckable {
+                role: check.role.to_string(),
+                path: check.path.clone(),
+                recorded: recorded_of_role(),
+            });
+        }
+        let image = reference::resolve_image(&location, registry)?;
+        let found = crate::oci::subject(&image)?.root_digest;
+        return match digests.iter().find(|(_, digest)| *digest == found) {
+            Some((index, _)) => Ok(*index),
+            None => Err(ProvenanceError::InputChanged {
+                role: check.role.to_string(),
+                path: check.path.clone(),
+                found: format!(
+                    "{} (image manifest {})",
+                    sha256_string(&found),
+                    image.manifest.digest
+                ),
+                recorded: recorded_of_role(),
+            }),
+        };
+    }
     // The inputs of the role that can be re-hashed, and where each is among the recorded.
     let (indexes, subjects): (Vec<usize>, Vec<_>) = of_role
         .iter()
@@ -476,8 +710,6 @@ fn check_input(
             path: check.path.clone(),
             source,
         })?;
-    // Described only for the errors: a matching input needs no list.
-    let recorded_of_role = || of_role.iter().map(|(_, input)| describe(input)).collect();
     match rehashed {
         Rehashed::Is(at) => Ok(indexes[at]),
         Rehashed::IsNone(digest) => Err(ProvenanceError::InputChanged {

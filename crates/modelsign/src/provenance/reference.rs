@@ -9,9 +9,21 @@
 //!   `pkg:pypi/torch@2.5.1`;
 //! - a purl whose version is a digest: `pkg:oci/NAME@sha256:HEX` (`sha256`), or a Hugging
 //!   Face revision `pkg:huggingface/ORG/NAME@<40 hex>` (`gitCommit`);
-//! - `git+https://…@SHA` (`gitCommit`).
+//! - `git+https://…@SHA` (`gitCommit`);
+//! - an image, `oci://REGISTRY/REPO:TAG`, `oci://REGISTRY/REPO@sha256:…` or
+//!   `oci-layout:PATH[:TAG]`: its OMS root digest (`sha256`), the one a model signature of
+//!   the image names, computed from the image manifest without pulling a layer. The URI
+//!   recorded is the reference pinned to the image manifest's digest
+//!   (`oci://REGISTRY/REPO@sha256:<manifest digest>`, no tag): a tag moves, and the
+//!   provenance must say which image the stage read; the root digest stays the `sha256`
+//!   digest, so lineage joins the input to the image's own signature and to the stage
+//!   that produced it. A layout folder is local, like a model folder, and records no URI.
 //!
 //! Anything else is undigested: graph tools drop it, so recording it must be asked for.
+//!
+//! An output is a local file or folder, or an image (`oci://…`, `oci-layout:…`): its
+//! subject is the image's OMS root digest, with the pinned reference as its URI unless
+//! one is given.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +33,9 @@ use super::stage::Role;
 use crate::attestation::ModelSubject;
 use crate::error::ProvenanceError;
 use crate::hashing::{HashSettings, Progress};
+use crate::oci::reference::{LAYOUT_SCHEME, REGISTRY_SCHEME};
+use crate::oci::registry::LazyRegistry;
+use crate::oci::{ModelLocation, ResolvedImage};
 
 /// One input as named by the user, before anything is hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +71,11 @@ pub enum InputSource {
         /// The URI.
         uri: String,
     },
+    /// An image in a registry or a layout folder, digested from its manifest.
+    Image {
+        /// Where it is.
+        location: ModelLocation,
+    },
 }
 
 impl InputRef {
@@ -88,13 +108,26 @@ impl InputRef {
                 _ => uri.clone(),
             },
             InputSource::Undigested { uri } => uri.clone(),
+            InputSource::Image { location } => location.to_string(),
         }
     }
 
-    /// The resolved dependency: local inputs hashed with `settings`.
+    /// The resolved dependency: local inputs hashed with `settings`, images read with
+    /// default registry options ([`InputRef::resolve_with`]).
     pub fn resolve(
         &self,
         settings: &HashSettings,
+        progress: &Progress,
+    ) -> Result<Input, ProvenanceError> {
+        self.resolve_with(settings, &LazyRegistry::default(), progress)
+    }
+
+    /// The resolved dependency: local inputs hashed with `settings`, images read from
+    /// `registry` (made only when an input is an image in a registry).
+    pub fn resolve_with(
+        &self,
+        settings: &HashSettings,
+        registry: &LazyRegistry,
         progress: &Progress,
     ) -> Result<Input, ProvenanceError> {
         let mut input = Input {
@@ -123,15 +156,60 @@ impl InputRef {
                 input.digest = digest.clone();
             }
             InputSource::Undigested { uri } => input.uri = Some(uri.clone()),
+            InputSource::Image { location } => {
+                let image = resolve_image(location, registry)?;
+                let subject = crate::oci::subject(&image)?;
+                input.name = Some(subject.name);
+                input.uri = pinned_uri(&image);
+                input
+                    .digest
+                    .insert("sha256".into(), hex::encode(subject.root_digest));
+                input.serialization = Some(subject.serialization);
+            }
         }
         Ok(input)
     }
+}
+
+/// Reads the image `location` names (the client is made here, on the first image).
+pub(crate) fn resolve_image(
+    location: &ModelLocation,
+    registry: &LazyRegistry,
+) -> Result<ResolvedImage, ProvenanceError> {
+    Ok(crate::oci::resolve(location, registry.get()?)?)
+}
+
+/// The URI recorded for an image: `oci://REGISTRY/REPO@sha256:<image manifest digest>`,
+/// pinned to the manifest the stage saw; none for a layout folder.
+pub(crate) fn pinned_uri(image: &ResolvedImage) -> Option<String> {
+    image
+        .pinned
+        .as_ref()
+        .map(|pinned| format!("{REGISTRY_SCHEME}{pinned}"))
+}
+
+fn is_image_reference(text: &str) -> bool {
+    text.starts_with(REGISTRY_SCHEME) || text.starts_with(LAYOUT_SCHEME)
+}
+
+/// The image `text` names when it is `oci://…` or `oci-layout:…`; `Ok(None)` for anything
+/// else.
+pub(crate) fn image_location(text: &str) -> Result<Option<ModelLocation>, String> {
+    if !is_image_reference(text) {
+        return Ok(None);
+    }
+    ModelLocation::parse(text.as_ref())
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 impl InputSource {
     fn parse(reference: &str) -> Result<InputSource, String> {
         if reference.is_empty() {
             return Err("the reference is empty".into());
+        }
+        if let Some(location) = image_location(reference)? {
+            return Ok(InputSource::Image { location });
         }
         if !has_scheme(reference) {
             return Ok(InputSource::Local {
@@ -212,10 +290,10 @@ pub(crate) fn split_role<'t>(
     Ok((role, value))
 }
 
-/// A stage's output: a local model or dataset, and the URI recorded for it.
+/// A stage's output: a local model or dataset, or an image, and the URI recorded for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputRef {
-    /// The file or folder.
+    /// The file or folder, or the image as given (`oci://…`, `oci-layout:…`).
     pub path: PathBuf,
     /// Its URI (a purl), when given.
     pub uri: Option<String>,
@@ -234,9 +312,27 @@ impl OutputRef {
                 reason: "expected PATH or PATH=URI, e.g. ./model=pkg:huggingface/org/model".into(),
             });
         }
+        image_location(path).map_err(|reason| ProvenanceError::BadOutput {
+            output: text.to_owned(),
+            reason,
+        })?;
         Ok(OutputRef {
             path: PathBuf::from(path),
             uri: uri.map(str::to_owned),
+        })
+    }
+
+    /// Whether the output is an image (`oci://…`, `oci-layout:…`) rather than a file or
+    /// folder.
+    pub fn is_image(&self) -> bool {
+        is_image_reference(&self.path.to_string_lossy())
+    }
+
+    /// The image the output is, when it is one (`oci://…`, `oci-layout:…`).
+    pub fn image(&self) -> Result<Option<ModelLocation>, ProvenanceError> {
+        image_location(&self.path.to_string_lossy()).map_err(|reason| ProvenanceError::BadOutput {
+            output: self.path.display().to_string(),
+            reason,
         })
     }
 }
@@ -404,6 +500,9 @@ mod tests {
             "code=pkg:pypi/trainer@1.0#path=./trainer".to_owned(),
             format!("container=pkg:oci/img@sha256:{sha}"),
             "framework=pkg:pypi/torch@2.5.1".to_owned(),
+            "base-model=oci://registry.example.com/org/base:v1".to_owned(),
+            format!("base-model=oci://registry.example.com/org/base@sha256:{sha}"),
+            "base-model=oci-layout:./base:v1".to_owned(),
         ] {
             let parsed = InputRef::parse(&text).unwrap();
             let again = format!("{}={}", parsed.role, parsed.reference());

@@ -448,3 +448,202 @@ fn a_stage_description_without_a_stage_or_with_a_bad_reference_is_bad_input() {
         assert!(error.is_input_error(), "{error}");
     }
 }
+
+/// An OCI image layout folder holding one image manifest (named `tag`) whose one layer is
+/// the file `name` of `content`; the layers themselves are not stored, as no verification
+/// reads them.
+fn layout_image(root: &Path, folder_name: &str, name: &str, content: &[u8]) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let digest = |bytes: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+    let layout = root.join(folder_name);
+    let blobs = layout.join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.cncf.model.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest(b"{}"), "size": 2},
+        "layers": [{
+            "mediaType": "application/vnd.cncf.model.weight.v1.raw",
+            "digest": digest(content),
+            "size": content.len(),
+            "annotations": {"org.opencontainers.image.title": name},
+        }],
+    }))
+    .unwrap();
+    let manifest_digest = digest(&manifest);
+    std::fs::write(blobs.join(&manifest_digest[7..]), &manifest).unwrap();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest,
+            "size": manifest.len(),
+        }],
+    });
+    std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
+    layout
+}
+
+fn image_subject(reference: &str) -> ModelSubject {
+    let location = ModelLocation::parse(reference.as_ref()).unwrap();
+    let image = reference::resolve_image(&location, &LazyRegistry::default()).unwrap();
+    crate::oci::subject(&image).unwrap()
+}
+
+#[test]
+fn images_are_inputs_and_outputs_named_by_the_root_digest_of_their_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = layout_image(dir.path(), "base", "model.safetensors", b"base weights");
+    let tuned = layout_image(dir.path(), "tuned", "model.safetensors", b"tuned weights");
+    let data = folder(dir.path(), "data", b"training rows");
+    let base_ref = format!("oci-layout:{}", base.display());
+    let tuned_ref = format!("oci-layout:{}", tuned.display());
+    let stage = StageRecord {
+        outputs: vec![OutputRef::parse(&tuned_ref).unwrap()],
+        ..record(
+            Stage::Finetune,
+            &[],
+            &[
+                format!("base-model={base_ref}"),
+                format!("dataset={}", data.display()),
+            ],
+        )
+    };
+    assert_eq!(
+        stage.inputs[0].source,
+        InputSource::Image {
+            location: ModelLocation::parse(base_ref.as_ref()).unwrap()
+        }
+    );
+    stage.check().unwrap();
+    let resolved = stage
+        .resolve_with(
+            &[],
+            &HashSettings::default(),
+            &LazyRegistry::default(),
+            &Progress::none(),
+        )
+        .unwrap();
+    // The subject and the input are the root digests a model signature of each image
+    // names; a layout folder is local, so no URI is recorded for either.
+    let tuned_subject = image_subject(&tuned_ref);
+    assert_eq!(resolved.subjects[0].root_digest, tuned_subject.root_digest);
+    assert_eq!(resolved.subjects[0].uri, None);
+    assert!(resolved.images[0].is_some());
+    let base_input = &resolved.provenance.inputs[0];
+    assert_eq!(
+        base_input.root_digest(),
+        Some(image_subject(&base_ref).root_digest)
+    );
+    assert_eq!(base_input.uri, None);
+    assert_eq!(base_input.name.as_deref(), Some(base_ref.as_str()));
+
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let verifier = KeyVerifier::new(key.public_key());
+    let bundle = sign_provenance_into(
+        &resolved.subjects,
+        &resolved.provenance,
+        &KeySigner::new(key),
+        &[],
+    )
+    .unwrap();
+    let verify_with = |checks: &[InputCheck]| {
+        verify_provenance_with(
+            &bundle,
+            &verifier,
+            ModelBinding::Known(&tuned_subject),
+            checks,
+            &LazyRegistry::default(),
+            None,
+            &Progress::none(),
+        )
+    };
+    let verified = verify_with(&[check(Role::BaseModel, Path::new(&base_ref))]).unwrap();
+    assert_eq!(
+        verified.inputs[0],
+        InputStatus::Checked {
+            path: PathBuf::from(&base_ref)
+        }
+    );
+    // Another image given as the base model: its root digest is not the one recorded.
+    let error = verify_with(&[check(Role::BaseModel, Path::new(&tuned_ref))]).unwrap_err();
+    assert!(
+        matches!(error, ProvenanceError::InputChanged { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&tuned_subject.root_digest_string())
+            && message.contains(&image_subject(&base_ref).root_digest_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_image_outputs_provenance_goes_to_a_file_or_its_registry_and_what_cannot_hold_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = layout_image(dir.path(), "tuned", "model.safetensors", b"tuned weights");
+    let local = folder(dir.path(), "local", b"weights");
+    let with_outputs = |outputs: &[&str]| StageRecord {
+        outputs: outputs
+            .iter()
+            .map(|o| OutputRef::parse(o).unwrap())
+            .collect(),
+        ..record(Stage::Quantize, &[], &[])
+    };
+    let image = with_outputs(&["oci://registry.example.com/me/tuned:v1"]);
+    // Without attaching, an image's provenance is a file in the current folder.
+    assert_eq!(
+        image.stores_with(None, None, false).unwrap(),
+        vec![AttestationStore::File(PathBuf::from(PROVENANCE_FILE))]
+    );
+    // Attaching writes no file unless one is named.
+    assert_eq!(image.stores_with(None, None, true).unwrap(), vec![]);
+    let named = Path::new("out.sig");
+    assert_eq!(
+        image.stores_with(Some(named), None, true).unwrap(),
+        vec![AttestationStore::File(named.to_path_buf())]
+    );
+    let local_ref = local.display().to_string();
+    let layout_ref = format!("oci-layout:{}", layout.display());
+    for (outputs, claims, attach, expected) in [
+        (vec![local_ref.as_str()], None, true, "is a local output"),
+        (
+            vec!["oci://registry.example.com/me/tuned:v1", local_ref.as_str()],
+            None,
+            true,
+            "is a local output",
+        ),
+        (vec![layout_ref.as_str()], None, true, "has no registry"),
+        (
+            vec!["oci://registry.example.com/me/tuned:v1"],
+            Some(None),
+            false,
+            "no folder to keep a claims file",
+        ),
+    ] {
+        let error = with_outputs(&outputs)
+            .stores_with(None, claims, attach)
+            .unwrap_err();
+        assert!(error.is_input_error(), "{error}");
+        assert!(error.to_string().contains(expected), "{outputs:?}: {error}");
+    }
+    // An evaluation's output is its results file, never an image; a malformed image
+    // reference is refused as it is parsed.
+    let evaluation = StageRecord {
+        stage: Stage::Evaluate,
+        ..with_outputs(&[&layout_ref])
+    };
+    let error = evaluation.check().unwrap_err();
+    assert!(error.to_string().contains("it is an image"), "{error}");
+    let error = OutputRef::parse("oci://no-repository").unwrap_err();
+    assert!(error.to_string().contains("bad output"), "{error}");
+    let error = InputRef::parse("base-model=oci://no-repository").unwrap_err();
+    assert!(error.to_string().contains("bad input"), "{error}");
+}
