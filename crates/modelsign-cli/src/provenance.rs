@@ -224,8 +224,9 @@ fn verify_image_provenance(
     checks: &[InputCheck],
     registry: &LazyRegistry,
 ) -> Result<VerifiedProvenance, Failure> {
-    let image = crate::oci::resolve(location, registry.get().map_err(crate::oci::failure)?)?;
-    let subject = modelsign::oci::subject(&image).map_err(crate::oci::failure)?;
+    let client = registry.get().map_err(crate::oci::failure)?;
+    let image = crate::oci::resolve(location, client)?;
+    let subject = modelsign::oci::subject(&image, client).map_err(crate::oci::failure)?;
     let binding = ModelBinding::Known(&subject);
     let progress = progress::for_output(&common.output);
     let max_workers = workers(common.max_workers);
@@ -246,17 +247,9 @@ fn verify_image_provenance(
                 .map_err(|e| failure(modelsign::VerifyError::from(e).into()))?;
             verify(&bundle).map_err(failure)
         }
-        None => {
-            let found = modelsign::oci::find_signatures(
-                registry.get().map_err(crate::oci::failure)?,
-                &image,
-                Attachment::Provenance,
-            )
-            .map_err(crate::oci::failure)?;
-            modelsign::oci::first_verified(&image, &found, Attachment::Provenance, verify)
-                .map(|(verified, _)| verified)
-                .map_err(failure)
-        }
+        None => modelsign::oci::verify_beside(client, &image, Attachment::Provenance, verify)
+            .map(|(verified, _)| verified)
+            .map_err(failure),
     }
 }
 

@@ -272,7 +272,7 @@ impl StageRecord {
             let (mut subject, image) = match output.image()? {
                 Some(location) => {
                     let image = reference::resolve_image(&location, registry)?;
-                    let mut subject = crate::oci::subject(&image)?;
+                    let mut subject = crate::oci::subject(&image, registry.get()?)?;
                     subject.uri = reference::pinned_uri(&image);
                     (subject, Some(image))
                 }
@@ -685,7 +685,7 @@ fn check_input(
             });
         }
         let image = reference::resolve_image(&location, registry)?;
-        let found = crate::oci::subject(&image)?.root_digest;
+        let found = crate::oci::subject(&image, registry.get()?)?.root_digest;
         return match digests.iter().find(|(_, digest)| *digest == found) {
             Some((index, _)) => Ok(*index),
             None => Err(ProvenanceError::InputChanged {

@@ -158,7 +158,7 @@ impl InputRef {
             InputSource::Undigested { uri } => input.uri = Some(uri.clone()),
             InputSource::Image { location } => {
                 let image = resolve_image(location, registry)?;
-                let subject = crate::oci::subject(&image)?;
+                let subject = crate::oci::subject(&image, registry.get()?)?;
                 input.name = Some(subject.name);
                 input.uri = pinned_uri(&image);
                 input

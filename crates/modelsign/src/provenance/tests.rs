@@ -493,7 +493,7 @@ fn layout_image(root: &Path, folder_name: &str, name: &str, content: &[u8]) -> P
 fn image_subject(reference: &str) -> ModelSubject {
     let location = ModelLocation::parse(reference.as_ref()).unwrap();
     let image = reference::resolve_image(&location, &LazyRegistry::default()).unwrap();
-    crate::oci::subject(&image).unwrap()
+    crate::oci::subject(&image, LazyRegistry::default().get().unwrap()).unwrap()
 }
 
 #[test]
