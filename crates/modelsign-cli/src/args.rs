@@ -831,16 +831,21 @@ pub struct VerifyCommand {
 /// `verify MODEL --policy FILE`; required unless a method is given instead.
 #[derive(Debug, Args)]
 pub struct VerifyPolicyArgs {
-    /// The model: a directory or a single file.
+    /// The model: a directory or a single file, or an image (oci://REGISTRY/REPO:TAG,
+    /// oci://…@sha256:…, oci-layout:PATH[:TAG]), named REGISTRY/REPO and
+    /// pkg:oci/NAME?repository_url=REGISTRY/REPO for the policy's `names`.
     #[arg(value_name = "MODEL_PATH", required = true)]
     pub model: Option<PathBuf>,
     /// The trust policy: which keys, certificate roots and Sigstore identities may sign
     /// which models, and whether a refusal fails (mode enforce) or warns (see below).
     #[arg(long, value_name = "FILE", required = true)]
     pub policy: Option<PathBuf>,
-    /// The signature to verify.
-    #[arg(long, value_name = "SIGNATURE_PATH", required = true)]
+    /// The signature to verify (required for a local model; for an oci:// image, default:
+    /// the signatures stored beside it in the registry).
+    #[arg(long, value_name = "SIGNATURE_PATH")]
     pub signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Tolerate files that the signature does not cover (signed files must still match).

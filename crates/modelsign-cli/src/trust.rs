@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use modelsign::error::Classify;
+use modelsign::oci::ModelLocation;
 use modelsign::text::printable_path;
 use modelsign::trust::TrustPolicy;
 use modelsign::trust::{self, PolicyFailure, PolicyMode, PolicyOutcome, PolicyVerifier};
@@ -16,15 +17,26 @@ use crate::settings::{count, ignore_set, workers};
 use crate::{progress, signer_json, verify_failure};
 
 pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
-    // clap requires all three unless a method subcommand is given instead.
-    let (Some(model), Some(policy_path), Some(signature)) = (
-        args.model.as_deref(),
-        args.policy.as_deref(),
-        args.signature.as_deref(),
-    ) else {
+    // clap requires these two unless a method subcommand is given instead.
+    let (Some(model), Some(policy_path)) = (args.model.as_deref(), args.policy.as_deref()) else {
         return Err(Failure::input(
             "give the model, --policy and --signature, or a method (key, certificate, sigstore)",
         ));
+    };
+    let location = ModelLocation::parse(model.as_os_str()).map_err(Failure::input)?;
+    if !location.is_local() {
+        crate::oci::refuse_local_options(
+            None,
+            &args.selection,
+            &[("--ignore-unsigned-files", args.ignore_unsigned_files)],
+        )?;
+        return verify_image(args, &location, policy_path, args.signature.as_deref());
+    }
+    let Some(signature) = args.signature.as_deref() else {
+        return Err(Failure::input(format!(
+            "give the signature to verify '{}' against with --signature SIGNATURE_PATH",
+            model.display()
+        )));
     };
     let policy = TrustPolicy::read(policy_path).map_err(Failure::input)?;
     let verifier = PolicyVerifier::new(policy).map_err(Failure::input)?;
@@ -50,6 +62,49 @@ pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
         &options,
         &progress::for_output(&args.output),
     );
+    report(args, &model.display().to_string(), policy_path, outcome)
+}
+
+/// `verify oci://… --policy FILE`: the image is named by its reference (a layout by its
+/// folder), and checked against `signature` or the signatures stored beside it.
+fn verify_image(
+    args: &VerifyPolicyArgs,
+    location: &ModelLocation,
+    policy_path: &Path,
+    signature: Option<&Path>,
+) -> Result<(), Failure> {
+    let policy = TrustPolicy::read(policy_path).map_err(Failure::input)?;
+    let verifier = PolicyVerifier::new(policy).map_err(Failure::input)?;
+    let registry = crate::oci::registry(&args.registry)?;
+    let image = crate::oci::resolve(location, &registry)?;
+    let names = match location {
+        ModelLocation::Registry(reference) => trust::image_names(reference),
+        ModelLocation::Layout { path, .. } => trust::model_names(path),
+        ModelLocation::Local(path) => trust::model_names(path),
+    };
+    debugln!(
+        "{location} is matched against the policy's names as {}",
+        names.join(", ")
+    );
+    let outcome = match signature {
+        Some(path) => {
+            let bundle =
+                modelsign::Bundle::read(path).map_err(|e| Failure::of(e.is_input_error(), e))?;
+            verifier.verify_image(&image, &registry, &bundle, &names)
+        }
+        None => verifier.verify_image_beside(&image, &registry, &names),
+    };
+    report(args, &location.to_string(), policy_path, outcome)
+}
+
+/// Prints the outcome (`model` as the user named it) and turns a refusal into the exit
+/// status of `verify key` for the same failure, or a warning in warn mode.
+fn report(
+    args: &VerifyPolicyArgs,
+    model: &str,
+    policy_path: &Path,
+    outcome: PolicyOutcome,
+) -> Result<(), Failure> {
     let where_from = format!(
         "trust policy '{}', mode {}",
         printable_path(policy_path),
@@ -93,7 +148,7 @@ pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
                 }
                 outln!(
                     "Verification succeeded: {} ({}{})",
-                    model.display(),
+                    model,
                     count(report.resources, "resource"),
                     report
                         .root_digest
@@ -114,7 +169,7 @@ pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
     if mode == PolicyMode::Warn {
         warnln!(
             "the trust policy refuses '{}', and lets it through as its mode is warn: {}",
-            model.display(),
+            model,
             refusal.message
         );
         if args.output.json {
@@ -122,10 +177,7 @@ pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
             merge(&mut value, outcome_json(false, refusal.json));
             crate::output::json(&value, 0);
         } else if !args.output.quiet {
-            outln!(
-                "Not verified, let through: {} ({where_from})",
-                model.display()
-            );
+            outln!("Not verified, let through: {} ({where_from})", model);
         }
         return Ok(());
     }
@@ -146,7 +198,7 @@ struct Refusal {
     json: Value,
 }
 
-fn refusal(model: &Path, signer: Option<&str>, failure: PolicyFailure) -> Refusal {
+fn refusal(model: &str, signer: Option<&str>, failure: PolicyFailure) -> Refusal {
     let kind = failure.kind_name();
     let attempts: Vec<Value> = match &failure {
         PolicyFailure::Untrusted { attempts } => attempts
@@ -184,7 +236,7 @@ fn refusal(model: &Path, signer: Option<&str>, failure: PolicyFailure) -> Refusa
         }
         merge(&mut json, details);
     }
-    debugln!("the trust policy refuses '{}': {kind}", model.display());
+    debugln!("the trust policy refuses '{}': {kind}", model);
     Refusal {
         message,
         code,

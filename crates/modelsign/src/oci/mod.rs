@@ -531,18 +531,21 @@ pub fn first_verified<T, E: From<VerifyError>>(
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| {
-        E::from(VerifyError::from(OciError::NoSignature {
-            reference: image
-                .pinned
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| image.location.to_string()),
-            what: kind.describe().to_owned(),
-            artifact_type: kind.artifact_type().to_owned(),
-            tag: kind.tag(&image.manifest.digest),
-        }))
-    }))
+    Err(first_error.unwrap_or_else(|| E::from(VerifyError::from(no_signature(image, kind)))))
+}
+
+/// The failure of finding no attachment of `kind` beside the image.
+pub fn no_signature(image: &ResolvedImage, kind: Attachment) -> OciError {
+    OciError::NoSignature {
+        reference: image
+            .pinned
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| image.location.to_string()),
+        what: kind.describe().to_owned(),
+        artifact_type: kind.artifact_type().to_owned(),
+        tag: kind.tag(&image.manifest.digest),
+    }
 }
 
 /// The subject an attestation about the image names: its OMS manifest's root digest.

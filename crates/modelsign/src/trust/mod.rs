@@ -39,7 +39,7 @@
 mod names;
 mod verify;
 
-pub use names::model_names;
+pub use names::{image_names, model_names};
 pub use verify::{PolicyFailure, PolicyOutcome, PolicyVerifier, SignerAttempt};
 
 use std::path::{Path, PathBuf};

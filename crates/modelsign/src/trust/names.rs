@@ -63,3 +63,20 @@ fn hf_model_id(repository: &Path) -> Option<String> {
     }
     Some(parts.join("/"))
 }
+
+/// The names of an image in a registry: `REGISTRY/REPOSITORY` and its purl
+/// `pkg:oci/NAME?repository_url=REGISTRY/REPOSITORY` (NAME being the repository's last
+/// part), from the reference the verifier asked for; the tag and digest are not part of
+/// the name.
+pub fn image_names(reference: &crate::oci::ImageReference) -> Vec<String> {
+    let repository = format!("{}/{}", reference.registry, reference.repository);
+    let name = reference
+        .repository
+        .rsplit('/')
+        .next()
+        .unwrap_or(&reference.repository);
+    vec![
+        repository.clone(),
+        format!("pkg:oci/{name}?repository_url={repository}"),
+    ]
+}

@@ -187,7 +187,67 @@ impl PolicyVerifier {
         options: &VerifyOptions,
         progress: &Progress,
     ) -> PolicyOutcome {
-        let (signer, result) = match self.check(model, signature, names, options, progress) {
+        let checked = self.check(model, signature, names, options, progress);
+        self.outcome(names, checked)
+    }
+
+    /// Verifies the image (read from its registry or layout) against `bundle` (found beside
+    /// it, or given): the policy's signers that may sign a model of these `names` (the
+    /// image's, see [`super::image_names`]), the first of them whose signature it is, then
+    /// that the image's layers are what it signed.
+    pub fn verify_image(
+        &self,
+        image: &crate::oci::ResolvedImage,
+        registry: &crate::oci::registry::Registry,
+        bundle: &Bundle,
+        names: &[String],
+    ) -> PolicyOutcome {
+        let outcome = self.check_bundle(bundle, names, |verifier| {
+            crate::oci::verify_image(image, registry, bundle, verifier)
+        });
+        self.outcome(names, outcome)
+    }
+
+    /// Verifies the image against the signatures stored beside it in its registry
+    /// ([`crate::oci::find_signatures`]): the first that the policy accepts, else the
+    /// refusal of the first (the newest); a refusal naming no signature when there is none.
+    pub fn verify_image_beside(
+        &self,
+        image: &crate::oci::ResolvedImage,
+        registry: &crate::oci::registry::Registry,
+        names: &[String],
+    ) -> PolicyOutcome {
+        use crate::oci::attach::Attachment;
+        let found = match crate::oci::find_signatures(registry, image, Attachment::Signature) {
+            Ok(found) => found,
+            Err(error) => {
+                return self.outcome(names, Err((None, PolicyFailure::Model(error.into()))))
+            }
+        };
+        let mut first = None;
+        for candidate in &found {
+            let outcome = match Bundle::from_json(&candidate.bundle_json) {
+                Ok(bundle) => self.verify_image(image, registry, &bundle, names),
+                Err(error) => self.outcome(names, Err((None, PolicyFailure::Signature(error)))),
+            };
+            if outcome.result.is_ok() {
+                return outcome;
+            }
+            first.get_or_insert(outcome);
+        }
+        first.unwrap_or_else(|| {
+            let none = crate::oci::no_signature(image, Attachment::Signature);
+            self.outcome(names, Err((None, PolicyFailure::Model(none.into()))))
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn outcome(
+        &self,
+        names: &[String],
+        checked: Result<(String, VerificationReport), (Option<String>, PolicyFailure)>,
+    ) -> PolicyOutcome {
+        let (signer, result) = match checked {
             Ok((signer, report)) => (Some(signer), Ok(report)),
             Err((signer, failure)) => (signer, Err(failure)),
         };
@@ -210,6 +270,23 @@ impl PolicyVerifier {
         progress: &Progress,
     ) -> Result<(String, VerificationReport), (Option<String>, PolicyFailure)> {
         let bundle = Bundle::read(signature).map_err(|e| (None, PolicyFailure::Signature(e)))?;
+        let mut options = options.clone();
+        if options.signature_path.is_none() {
+            options.signature_path = Some(signature.to_path_buf());
+        }
+        self.check_bundle(&bundle, names, |verifier| {
+            verifying::verify_model(model, &bundle, verifier, &options, progress)
+        })
+    }
+
+    /// Which candidate signer's signature `bundle` is, then `check_model` with its verifier.
+    #[allow(clippy::type_complexity)]
+    fn check_bundle(
+        &self,
+        bundle: &Bundle,
+        names: &[String],
+        check_model: impl FnOnce(&dyn verifying::Verifier) -> Result<VerificationReport, VerifyError>,
+    ) -> Result<(String, VerificationReport), (Option<String>, PolicyFailure)> {
         let subject: Vec<&str> = names.iter().map(String::as_str).collect();
         let model_signers: Vec<_> = self
             .policy
@@ -247,7 +324,7 @@ impl PolicyVerifier {
         let mut trusted = None;
         let mut claimed = None;
         for (signer, built) in candidates {
-            match verifying::verify_statement_signature(&bundle, built.verifier.as_ref()) {
+            match verifying::verify_statement_signature(bundle, built.verifier.as_ref()) {
                 Ok(_) => {
                     trusted = Some((signer, built));
                     break;
@@ -256,7 +333,7 @@ impl PolicyVerifier {
                     let reason = e.to_string();
                     if claimed.is_none()
                         && matches!(e, VerifyError::BadSignature | VerifyError::NoSignature)
-                        && built.verifier.material_names_signer(&bundle)
+                        && built.verifier.material_names_signer(bundle)
                     {
                         claimed = Some(SignerAttempt {
                             signer: signer.name.clone(),
@@ -281,11 +358,7 @@ impl PolicyVerifier {
             };
             return Err((None, failure));
         };
-        let mut options = options.clone();
-        if options.signature_path.is_none() {
-            options.signature_path = Some(signature.to_path_buf());
-        }
-        match verifying::verify_model(model, &bundle, built.verifier.as_ref(), &options, progress) {
+        match check_model(built.verifier.as_ref()) {
             Ok(report) => Ok((signer.name.clone(), report)),
             Err(e) => Err((Some(signer.name.clone()), PolicyFailure::Model(e))),
         }
