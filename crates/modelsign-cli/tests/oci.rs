@@ -390,14 +390,12 @@ fn a_registry_without_the_referrers_api_keeps_the_signature_under_the_sig_tag() 
     );
 }
 
-#[test]
-fn a_kitops_modelkit_of_tarball_layers_verifies_in_the_registry_but_not_as_loose_files() {
-    let Some(peers) = peers() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let model = model(dir.path());
-    let (key, public) = key_pair(dir.path());
-    let kit = dir.path().join("kit");
-    std::fs::create_dir(&kit).unwrap();
+/// Pushes `model` to `image` as KitOps pushes a ModelKit: the Kitfile as the config blob
+/// and `model.safetensors` in a gzipped tarball layer (made in `work/kit`); the manifest
+/// digest.
+fn push_modelkit(peers: &Peers, model: &Path, work: &Path, image: &str) -> String {
+    let kit = work.join("kit");
+    std::fs::create_dir_all(&kit).unwrap();
     std::fs::write(
         kit.join("Kitfile"),
         "manifestVersion: 1.0.0\npackage:\n  name: chat\nmodel:\n  path: model.safetensors\n",
@@ -407,22 +405,31 @@ fn a_kitops_modelkit_of_tarball_layers_verifies_in_the_registry_but_not_as_loose
         .args(["-czf"])
         .arg(kit.join("model.tar.gz"))
         .arg("-C")
-        .arg(&model)
+        .arg(model)
         .arg("model.safetensors")
         .output()
         .unwrap();
     assert!(tar.status.success());
-    let image = format!("{}/acme/modelkit:v1", peers.registry);
     peers.push(
         &kit,
-        &image,
+        image,
         "application/vnd.kitops.modelkit.manifest.v1+json",
         &["model.tar.gz:application/vnd.kitops.modelkit.model.v1.tar+gzip"],
         &[
             "--config",
             "Kitfile:application/vnd.kitops.modelkit.config.v1+json",
         ],
-    );
+    )
+}
+
+#[test]
+fn a_kitops_modelkit_of_tarball_layers_verifies_in_the_registry_but_not_as_loose_files() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let image = format!("{}/acme/modelkit:v1", peers.registry);
+    push_modelkit(&peers, &model, dir.path(), &image);
     let reference = format!("oci://{image}");
     let insecure = ["--insecure-registry", peers.registry.as_str()];
     let mut args = vec![
@@ -455,31 +462,56 @@ fn a_kitops_modelkit_of_tarball_layers_verifies_in_the_registry_but_not_as_loose
     );
 }
 
-#[test]
-fn a_modelcar_image_is_signed_with_its_files_own_digests_so_an_unpacked_copy_verifies() {
-    let Some(peers) = peers() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let model = model(dir.path());
-    let (key, public) = key_pair(dir.path());
-    let car = dir.path().join("car");
-    std::fs::create_dir(&car).unwrap();
-    // One layer per file, each a tarball holding models/<file>, annotated as OLOT does.
+/// Pushes `model` to `image` as a ModelCar image, annotated as OLOT annotates its layers:
+/// the files named in `in_directory` together in one `directory` layer (a gzipped tarball
+/// of `models/…`), every other file in a `file` layer of its own (a tarball holding
+/// `models/<file>`), made in `work/car`; the manifest digest.
+fn push_modelcar(
+    peers: &Peers,
+    model: &Path,
+    work: &Path,
+    image: &str,
+    in_directory: &[&str],
+) -> String {
+    let car = work.join("car");
+    let _ = std::fs::remove_dir_all(&car);
+    std::fs::create_dir_all(&car).unwrap();
+    let tar = |args: &[&str]| {
+        let out = Command::new("tar")
+            .args(args)
+            .current_dir(&car)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tar {args:?}: {}", explain(&out));
+    };
     let mut annotations = serde_json::Map::new();
     let mut files = Vec::new();
+    if !in_directory.is_empty() {
+        let staged = car.join("directory").join("models");
+        std::fs::create_dir_all(&staged).unwrap();
+        for name in in_directory {
+            std::fs::copy(model.join(name), staged.join(name)).unwrap();
+        }
+        tar(&["-czf", "models.tar.gz", "-C", "directory", "models"]);
+        annotations.insert(
+            "models.tar.gz".to_owned(),
+            serde_json::json!({
+                "olot.layer.content.type": "directory",
+                "olot.layer.content.inlayerpath": "/models",
+                "olot.layer.content.name": "models",
+            }),
+        );
+        files.push("models.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip".to_owned());
+    }
     for name in ["model.safetensors", "tokenizer.json"] {
+        if in_directory.contains(&name) {
+            continue;
+        }
         let staged = car.join("stage").join("models");
         std::fs::create_dir_all(&staged).unwrap();
         std::fs::copy(model.join(name), staged.join(name)).unwrap();
         let layer = format!("{name}.tar");
-        let tar = Command::new("tar")
-            .arg("-cf")
-            .arg(car.join(&layer))
-            .arg("-C")
-            .arg(car.join("stage"))
-            .arg(format!("models/{name}"))
-            .output()
-            .unwrap();
-        assert!(tar.status.success());
+        tar(&["-cf", &layer, "-C", "stage", &format!("models/{name}")]);
         let digest = sha256(&std::fs::read(model.join(name)).unwrap());
         annotations.insert(
             layer.clone(),
@@ -497,15 +529,25 @@ fn a_modelcar_image_is_signed_with_its_files_own_digests_so_an_unpacked_copy_ver
         serde_json::to_vec(&annotations).unwrap(),
     )
     .unwrap();
-    let image = format!("{}/acme/modelcar:v1", peers.registry);
     let file_args: Vec<&str> = files.iter().map(String::as_str).collect();
     peers.push(
         &car,
-        &image,
+        image,
         "application/vnd.oci.image.config.v1+json",
         &file_args,
         &["--annotation-file", "annotations.json"],
-    );
+    )
+}
+
+#[test]
+fn a_modelcar_image_is_signed_with_its_files_own_digests_so_an_unpacked_copy_verifies() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    let image = format!("{}/acme/modelcar:v1", peers.registry);
+    // One `file` layer per file, no directory layer.
+    push_modelcar(&peers, &model, dir.path(), &image, &[]);
     let reference = format!("oci://{image}");
     let insecure = ["--insecure-registry", peers.registry.as_str()];
     let mut args = vec![
@@ -1473,4 +1515,142 @@ fn provenance_places_that_cannot_hold_an_images_provenance_are_refused_before_si
         "{}",
         stderr(&claims)
     );
+}
+
+#[test]
+fn each_kind_of_model_image_signed_with_each_method_attaches_and_verifies_only_by_that_method() {
+    let Some(peers) = peers() else { return };
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let (key, public) = key_pair(dir.path());
+    // model_signing's key hint: the SHA-256 of the public key's PEM, as openssl writes it.
+    let hint = &sha256(&std::fs::read(&public).unwrap())[7..];
+    let chain = test_support::vector("oms-conformance/assets/keys/certificate");
+    let [chain_key, chain_leaf, chain_intermediate, chain_root] = [
+        "signing-key.pem",
+        "signing-key-cert.pem",
+        "int-ca-cert.pem",
+        "ca-cert.pem",
+    ]
+    .map(|name| chain.join(name));
+    let (token, trust) = (stack.identity_token_file(), stack.trust_config());
+    let registry = peers.registry.as_str();
+    // Each method with what it signs with and what verifies it.
+    let key_sign = ["--private-key", text(&key)];
+    let key_verify = ["--public-key", text(&public)];
+    let certificate_sign = [
+        "--private-key",
+        text(&chain_key),
+        "--signing-certificate",
+        text(&chain_leaf),
+        "--certificate-chain",
+        text(&chain_intermediate),
+    ];
+    let certificate_verify = ["--certificate-chain", text(&chain_root)];
+    let sigstore_sign = [
+        "--trust-config",
+        text(&trust),
+        "--identity-token-file",
+        text(&token),
+    ];
+    let sigstore_verify = [
+        "--trust-config",
+        text(&trust),
+        "--identity",
+        &stack.identity,
+        "--identity-provider",
+        &stack.url,
+    ];
+    let methods: [(&str, &[&str], &[&str]); 3] = [
+        ("key", &key_sign, &key_verify),
+        ("certificate", &certificate_sign, &certificate_verify),
+        ("sigstore", &sigstore_sign, &sigstore_verify),
+    ];
+    let verify = |method: &str, verify_args: &[&str], reference: &str| {
+        let mut args = vec!["verify", method, reference, "--insecure-registry", registry];
+        args.extend(verify_args);
+        modelsign(&args)
+    };
+    let key_line = format!("Signed by the public key with hint {hint}");
+    let identity_line = format!(
+        "Signed by {} (identity provider {})",
+        stack.identity, stack.url
+    );
+
+    // (kind, resources signed): ModelPack's config blob and two layers; the Kitfile and
+    // the tarball; the ModelCar's two files, one from a directory layer, one from a file
+    // layer (its config blob is not the model's).
+    for (kind, resources) in [("modelpack", 3), ("modelkit", 2), ("modelcar", 2)] {
+        for (position, &(method, sign_args, verify_args)) in methods.iter().enumerate() {
+            let image = format!("{registry}/acme/matrix-{kind}-{method}:v1");
+            let digest = match kind {
+                "modelpack" => push_modelpack(&peers, &model, &image),
+                "modelkit" => push_modelkit(&peers, &model, dir.path(), &image),
+                _ => push_modelcar(&peers, &model, dir.path(), &image, &["tokenizer.json"]),
+            };
+            let reference = format!("oci://{image}");
+            let mut args = vec![
+                "sign",
+                method,
+                &reference,
+                "--attach",
+                "--insecure-registry",
+                registry,
+                "--json",
+            ];
+            args.extend(sign_args);
+            let signed = modelsign(&args);
+            assert!(
+                signed.status.success(),
+                "{kind} {method}: {}",
+                explain(&signed)
+            );
+            let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+            assert_eq!(
+                report["attached"]["mode"], "referrers",
+                "{kind} {method}: {report}"
+            );
+            assert_eq!(report["image_manifest_digest"], digest.as_str(), "{report}");
+
+            let verified = verify(method, verify_args, &reference);
+            assert!(
+                verified.status.success(),
+                "{kind} {method}: {}",
+                explain(&verified)
+            );
+            let said = stdout(&verified);
+            assert!(
+                said.contains(&format!("(image manifest {digest}, {resources} resources"))
+                    && said.contains("signature from the registry (referrer"),
+                "{kind} {method}: {said}"
+            );
+            let (says_key, says_identity) =
+                (said.contains(&key_line), said.contains(&identity_line));
+            match method {
+                "key" => assert!(says_key && !says_identity, "{kind} {method}: {said}"),
+                "sigstore" => assert!(says_identity && !says_key, "{kind} {method}: {said}"),
+                // A certificate chain names neither a key hint nor an identity.
+                _ => assert!(
+                    !says_key && !says_identity && !said.contains("Signed by"),
+                    "{kind} {method}: {said}"
+                ),
+            }
+
+            // The next method round (key → certificate → sigstore → key) refuses it.
+            let (wrong, _, wrong_args) = methods[(position + 1) % methods.len()];
+            let refused = verify(wrong, wrong_args, &reference);
+            assert_eq!(
+                refused.status.code(),
+                Some(1),
+                "{kind} {method} verified as {wrong}: {}",
+                explain(&refused)
+            );
+            assert!(
+                stderr(&refused).contains(&format!("but {wrong} verification was requested")),
+                "{kind} {method} verified as {wrong}: {}",
+                stderr(&refused)
+            );
+        }
+    }
 }
