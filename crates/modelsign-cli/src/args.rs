@@ -968,8 +968,8 @@ pub struct SignCommon {
     /// the image manifest (artifact type application/vnd.model-signing.signature.v0.1).
     #[arg(long)]
     pub attach: bool,
-    /// How --attach stores the signature: `referrers` (OCI 1.1; falls back to `tag` when the
-    /// registry refuses) or `tag` (the tag sha256-<hex>.sig).
+    /// How --attach stores the signature: `referrers` (OCI 1.1; also under the tag when the
+    /// registry keeps no referrers) or `tag` (the tag sha256-<hex>.sig).
     #[arg(long, value_enum, default_value = "referrers", requires = "attach")]
     pub attach_mode: AttachModeArg,
     #[command(flatten)]
