@@ -31,6 +31,14 @@
 #                          this run, in memory, with htpasswd (Basic) authentication over TLS;
 #                          its one user and random password; and the PEM file of the private
 #                          CA that issued its certificate (crates/modelsign-cli/tests/oci_auth.rs)
+#   MODELSIGN_TEST_OCI_TOKEN_REGISTRY, MODELSIGN_TEST_OCI_TOKEN_USER,
+#   MODELSIGN_TEST_OCI_TOKEN_PASSWORD, MODELSIGN_TEST_OCI_TOKEN_CA
+#                          set here to 127.0.0.1:PORT of a second distribution registry, in
+#                          memory, over TLS, with token authentication (the Bearer flow of
+#                          Docker Hub and GHCR) whose realm is tests/oci/token_server.py; that
+#                          server's one user and random password (anonymous users may pull
+#                          acme/public only); and the PEM file of the private CA of both
+#                          servers (crates/modelsign-cli/tests/oci_auth.rs, tests/oci/README.md)
 #   CI                     when true, tests fail instead of skipping if a peer is missing
 #
 # The Python package (crates/modelsign-py) is built as a wheel with maturin (pinned, in a
@@ -609,7 +617,8 @@ echo "OCI tools: $MODELSIGN_OCI_TOOLS"
 # referrers API (MODELSIGN_TEST_OCI_REGISTRY); go-containerregistry's registry has none, so
 # clients fall back to the sha256-<hex> tag (MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS).
 # Both speak plain HTTP and ask for no credentials. distribution's registry asks for them
-# (MODELSIGN_TEST_OCI_AUTH_*): htpasswd over HTTPS, as its documentation requires.
+# (MODELSIGN_TEST_OCI_AUTH_*): htpasswd over HTTPS, as its documentation requires; a second
+# one takes only tokens from tests/oci/token_server.py (MODELSIGN_TEST_OCI_TOKEN_*).
 OCI_REGISTRY_DIR="$REPO/.cache/oci-registries"
 OCI_REGISTRY_PIDS=()
 
@@ -675,6 +684,7 @@ start_oci_registries() {
     start_oci_registry ggcr-registry "$port" -- "$MODELSIGN_OCI_TOOLS/registry" -port "$port"
     export MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS="127.0.0.1:$port"
     start_oci_auth_registry
+    start_oci_token_registry
 }
 
 # distribution's registry with authentication: a private CA (ca.pem) issues its
@@ -719,6 +729,90 @@ EOF
         -- "$MODELSIGN_OCI_TOOLS/distribution-registry" serve "$dir/config.yml"
     export MODELSIGN_TEST_OCI_AUTH_REGISTRY="127.0.0.1:$port" MODELSIGN_TEST_OCI_AUTH_USER="$user" \
         MODELSIGN_TEST_OCI_AUTH_PASSWORD="$password" MODELSIGN_TEST_OCI_AUTH_CA="$dir/ca.pem"
+}
+
+# distribution's registry with token authentication, the flow Docker Hub, GHCR, Harbor and
+# Quay use: it answers 401 with `WWW-Authenticate: Bearer realm=...,service=...,scope=...`
+# and takes only JWTs signed by tests/oci/token_server.py, which the client fetches from
+# that realm (anonymously, or with Basic credentials) and presents as `Bearer`. Both speak
+# HTTPS with certificates from one private CA (ca.pem), whose key is deleted once they are
+# issued; the tokens are signed by a self-signed P-256 key of their own (signer.pem, the
+# registry's rootcertbundle). The user may do anything; anonymous users may pull
+# acme/public only. Needs the model_signing venv's Python (cryptography).
+start_oci_token_registry() {
+    local dir="$OCI_REGISTRY_DIR/token" port token_port user=modelsign-test password pid i token
+    local service=modelsign-test-registry issuer=modelsign-test-token-server
+    mkdir -p "$dir"
+    port="$(free_loopback_port)"
+    token_port="$(free_loopback_port)"
+    password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+    if ! (cd "$dir" &&
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj "/CN=modelsign test token registry CA" -keyout ca.key -out ca.pem &&
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+            -out server.pem -extfile <(printf '%s\n' subjectAltName=IP:127.0.0.1 \
+                extendedKeyUsage=serverAuth basicConstraints=CA:FALSE) &&
+        rm ca.key server.csr &&
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj "/CN=modelsign test token signer" -keyout signer.key -out signer.pem &&
+        (umask 077 && printf '%s\n' "$password" >password)) >"$dir/setup.log" 2>&1; then
+        cat "$dir/setup.log" >&2
+        echo "error: the certificates or keys of the OCI registry with token authentication could not be made, see above" >&2
+        exit 1
+    fi
+    "$MODELSIGN_PYTHON_VENV/bin/python" "$REPO/tests/oci/token_server.py" --port "$token_port" \
+        --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" \
+        --signing-key "$dir/signer.key" --signing-cert "$dir/signer.pem" \
+        --issuer "$issuer" --service "$service" --user "$user" --password-file "$dir/password" \
+        --public-repository acme/public >"$OCI_REGISTRY_DIR/token-server.log" 2>&1 &
+    pid=$!
+    OCI_REGISTRY_PIDS+=("$pid")
+    # Ready when it issues the user a token; that token then lets the readiness check of
+    # the registry through (GET /v2/ takes any valid token).
+    for ((i = 0; ; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$OCI_REGISTRY_DIR/token-server.log" >&2
+            echo "error: the OCI token server exited before it answered on 127.0.0.1:$token_port, see above" >&2
+            exit 1
+        fi
+        if token="$(curl --silent --fail --noproxy '*' --max-time 2 --cacert "$dir/ca.pem" \
+            --user "$user:$password" "https://127.0.0.1:$token_port/token?service=$service" |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' 2>/dev/null)"; then
+            break
+        fi
+        if ((i >= 100)); then
+            cat "$OCI_REGISTRY_DIR/token-server.log" >&2
+            echo "error: the OCI token server gave no token at https://127.0.0.1:$token_port/token within 20 s" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    echo "token server on 127.0.0.1:$token_port (pid $pid), log in $OCI_REGISTRY_DIR/token-server.log"
+    cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  inmemory: {}
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $dir/server.pem
+    key: $dir/server.key
+auth:
+  token:
+    realm: https://127.0.0.1:$token_port/token
+    service: $service
+    issuer: $issuer
+    rootcertbundle: $dir/signer.pem
+EOF
+    start_oci_registry distribution-token "$port" --cacert "$dir/ca.pem" \
+        --header "Authorization: Bearer $token" \
+        -- "$MODELSIGN_OCI_TOOLS/distribution-registry" serve "$dir/config.yml"
+    export MODELSIGN_TEST_OCI_TOKEN_REGISTRY="127.0.0.1:$port" MODELSIGN_TEST_OCI_TOKEN_USER="$user" \
+        MODELSIGN_TEST_OCI_TOKEN_PASSWORD="$password" MODELSIGN_TEST_OCI_TOKEN_CA="$dir/ca.pem"
 }
 
 section "Setup: OCI registries (in memory, on loopback)"

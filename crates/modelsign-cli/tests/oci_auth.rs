@@ -6,6 +6,8 @@
 //! Artifacts are pushed by oras with the credentials; modelsign then finds its own as
 //! users leave them: Docker's config.json (`auths`), a credential helper (`credHelpers`,
 //! `credsStore`), each in a `$DOCKER_CONFIG` of the test's own.
+//! The last block tests the registry token flow (Bearer, as Docker Hub and GHCR) against a
+//! second registry whose realm is tests/oci/token_server.py (`MODELSIGN_TEST_OCI_TOKEN_*`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -477,4 +479,193 @@ fn an_untrusted_registry_certificate_is_reported_as_such_with_exit_2_and_not_ret
         took < std::time::Duration::from_secs(3),
         "no retries with backoff (0.5 + 1 + 2 s): {took:?}"
     );
+}
+
+// ---- The registry token flow ----
+// What Docker Hub, GHCR, Harbor and Quay do: the registry answers 401 with
+// `WWW-Authenticate: Bearer realm=...,service=...,scope=...`, the client fetches a JWT from
+// the realm (with Basic credentials, or anonymously) and retries with `Bearer <jwt>`.
+// scripts/test.sh starts a second distribution registry with `auth: token` and
+// tests/oci/token_server.py as its realm, and exports `MODELSIGN_TEST_OCI_TOKEN_REGISTRY`,
+// `_USER`, `_PASSWORD` and `_CA`. The user may pull and push everywhere; anonymous users
+// get a pull-only token for `acme/public` and an empty one elsewhere.
+
+/// The repository anonymous users may pull from (token_server.py --public-repository).
+const PUBLIC_REPOSITORY: &str = "acme/public";
+
+/// The registry with token authentication, or `None` outside CI when it is not set up.
+fn token_peers() -> Option<AuthPeers> {
+    let found = (
+        std::env::var("MODELSIGN_TEST_OCI_TOKEN_REGISTRY"),
+        std::env::var("MODELSIGN_TEST_OCI_TOKEN_USER"),
+        std::env::var("MODELSIGN_TEST_OCI_TOKEN_PASSWORD"),
+        std::env::var_os("MODELSIGN_TEST_OCI_TOKEN_CA"),
+        std::env::var_os("MODELSIGN_OCI_TOOLS"),
+    );
+    match found {
+        (Ok(registry), Ok(user), Ok(password), Some(ca), Some(tools)) => Some(AuthPeers {
+            registry,
+            user,
+            password,
+            ca: PathBuf::from(ca),
+            tools: PathBuf::from(tools),
+        }),
+        _ => {
+            assert!(
+                !in_ci(),
+                "MODELSIGN_TEST_OCI_TOKEN_REGISTRY, MODELSIGN_TEST_OCI_TOKEN_USER, MODELSIGN_TEST_OCI_TOKEN_PASSWORD, MODELSIGN_TEST_OCI_TOKEN_CA and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh starts the registry with token authentication and its token server (tests/oci/token_server.py)"
+            );
+            eprintln!("skipped outside CI: no test registry with token authentication (run scripts/test.sh, or see tests/oci/README.md)");
+            None
+        }
+    }
+}
+
+#[test]
+fn token_flow_credentials_from_config_json_auths_sign_attach_and_verify() {
+    // Basic credentials go to the token realm, never to the registry, which takes only
+    // the bearer token the realm issues for the scope it named.
+    let Some(peers) = token_peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = peers.push_model(&model, "acme/token-auths");
+    let config = logged_in(dir.path(), &peers);
+    sign_attach_and_verify(&peers, dir.path(), &format!("oci://{image}"), &config, None);
+}
+
+#[test]
+fn token_flow_anonymous_verify_of_a_public_repository_succeeds_with_an_anonymous_token() {
+    // As anonymous pulls from GHCR or Docker Hub: no credentials at all, a pull-only token
+    // from the realm, and the signature the user attached is found and verified.
+    let Some(peers) = token_peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = peers.push_model(&model, PUBLIC_REPOSITORY);
+    let reference = format!("oci://{image}");
+    let (key, public) = key_pair(dir.path());
+    let ca = text(&peers.ca);
+    let signed = modelsign(
+        &[
+            "sign",
+            "key",
+            &reference,
+            "--private-key",
+            text(&key),
+            "--attach",
+            "--registry-ca-file",
+            ca,
+        ],
+        &logged_in(dir.path(), &peers),
+        None,
+    );
+    assert!(signed.status.success(), "sign: {}", explain(&signed));
+
+    let anonymous = tempfile::tempdir().unwrap();
+    let verified = modelsign(
+        &[
+            "verify",
+            "key",
+            &reference,
+            "--public-key",
+            text(&public),
+            "--registry-ca-file",
+            ca,
+        ],
+        &docker_config(anonymous.path(), None),
+        None,
+    );
+    assert!(
+        verified.status.success(),
+        "anonymous verify: {}",
+        explain(&verified)
+    );
+    assert!(
+        stdout(&verified).contains("signature from the registry"),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+#[test]
+fn token_flow_anonymous_sign_attach_is_refused_with_exit_2_as_the_token_grants_no_push() {
+    // The anonymous token lets the image be read (its digest, to sign) but not the
+    // signature be pushed: the refusal names the registry and `docker login`.
+    let Some(peers) = token_peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = peers.push_model(&model, PUBLIC_REPOSITORY);
+    let reference = format!("oci://{image}");
+    let (key, _) = key_pair(dir.path());
+    let no_config = docker_config(dir.path(), None);
+    let ca = text(&peers.ca);
+
+    let readable = modelsign(
+        &["digest", &reference, "--registry-ca-file", ca],
+        &no_config,
+        None,
+    );
+    assert!(
+        readable.status.success(),
+        "anonymous pull of {PUBLIC_REPOSITORY}: {}",
+        explain(&readable)
+    );
+    let signed = modelsign(
+        &[
+            "sign",
+            "key",
+            &reference,
+            "--private-key",
+            text(&key),
+            "--attach",
+            "--registry-ca-file",
+            ca,
+        ],
+        &no_config,
+        None,
+    );
+    assert_refused_with_login_advice(&signed, &peers.registry);
+}
+
+#[test]
+fn token_flow_anonymous_read_of_a_private_repository_is_refused_with_exit_2() {
+    let Some(peers) = token_peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = peers.push_model(&model, "acme/token-private");
+    let out = modelsign(
+        &[
+            "digest",
+            &format!("oci://{image}"),
+            "--registry-ca-file",
+            text(&peers.ca),
+        ],
+        &docker_config(dir.path(), None),
+        None,
+    );
+    assert_refused_with_login_advice(&out, &peers.registry);
+}
+
+#[test]
+fn token_flow_a_wrong_password_is_refused_by_the_realm_with_exit_2() {
+    let Some(peers) = token_peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let image = peers.push_model(&model, "acme/token-wrong-password");
+    let config = docker_config(
+        dir.path(),
+        Some(serde_json::json!({
+            "auths": { peers.registry.as_str(): { "auth": peers.basic_auth("not-the-password") } }
+        })),
+    );
+    let out = modelsign(
+        &[
+            "digest",
+            &format!("oci://{image}"),
+            "--registry-ca-file",
+            text(&peers.ca),
+        ],
+        &config,
+        None,
+    );
+    assert_refused_with_login_advice(&out, &peers.registry);
 }
