@@ -401,30 +401,11 @@ fn verify(
                         warnln!("{note}");
                     }
                     outln!(
-                        "Verification succeeded: {} ({}{})",
+                        "Verification succeeded: {} ({})",
                         common.model.display(),
-                        count(report.resources, "resource"),
-                        report
-                            .root_digest
-                            .as_ref()
-                            .map(|d| format!(", {d}"))
-                            .unwrap_or_default()
+                        resources_and_digest(&report)
                     );
-                    if let Some(hint) = &report.public_key_hint {
-                        outln!("Signed by the public key with hint {hint}");
-                    }
-                    if let Some(signer) = &report.signer {
-                        outln!(
-                            "Signed by {} (identity provider {}){}",
-                            signer.identity,
-                            signer.issuer,
-                            signer
-                                .signed_at
-                                .as_ref()
-                                .map(|t| format!(", logged at {t}"))
-                                .unwrap_or_default()
-                        );
-                    }
+                    print_signer(&report);
                 }
             }
             Ok(())
@@ -440,6 +421,39 @@ fn verify(
             Err(failure)
         }
         Err(error) => Err(verify_failure(error)),
+    }
+}
+
+/// `N resources, sha256:…` of a verification, as the success lines give it.
+fn resources_and_digest(report: &modelsign::VerificationReport) -> String {
+    format!(
+        "{}{}",
+        count(report.resources, "resource"),
+        report
+            .root_digest
+            .as_ref()
+            .map(|d| format!(", {d}"))
+            .unwrap_or_default()
+    )
+}
+
+/// Who signed, as the success lines after a verification say it: the public key's hint
+/// (key method), or the identity and its provider (Sigstore).
+fn print_signer(report: &modelsign::VerificationReport) {
+    if let Some(hint) = &report.public_key_hint {
+        outln!("Signed by the public key with hint {hint}");
+    }
+    if let Some(signer) = &report.signer {
+        outln!(
+            "Signed by {} (identity provider {}){}",
+            signer.identity,
+            signer.issuer,
+            signer
+                .signed_at
+                .as_ref()
+                .map(|t| format!(", logged at {t}"))
+                .unwrap_or_default()
+        );
     }
 }
 

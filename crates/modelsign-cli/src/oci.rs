@@ -280,14 +280,9 @@ pub fn verify(
             warnln!("{note}");
         }
         outln!(
-            "Verification succeeded: {location} (image manifest {}, {}{}), signature from {source}",
+            "Verification succeeded: {location} (image manifest {}, {}), signature from {source}",
             image.manifest.digest,
-            count(report.resources, "resource"),
-            report
-                .root_digest
-                .as_ref()
-                .map(|d| format!(", {d}"))
-                .unwrap_or_default()
+            crate::resources_and_digest(&report)
         );
         if let (Some(dir), Some(files)) = (&common.local_model, local_files) {
             outln!(
@@ -296,21 +291,7 @@ pub fn verify(
                 count(files, "file")
             );
         }
-        if let Some(hint) = &report.public_key_hint {
-            outln!("Signed by the public key with hint {hint}");
-        }
-        if let Some(signer) = &report.signer {
-            outln!(
-                "Signed by {} (identity provider {}){}",
-                signer.identity,
-                signer.issuer,
-                signer
-                    .signed_at
-                    .as_ref()
-                    .map(|t| format!(", logged at {t}"))
-                    .unwrap_or_default()
-            );
-        }
+        crate::print_signer(&report);
     }
     Ok(())
 }

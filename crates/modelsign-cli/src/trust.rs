@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::args::VerifyPolicyArgs;
 use crate::failure::Failure;
-use crate::settings::{count, ignore_set, workers};
+use crate::settings::{ignore_set, workers};
 use crate::{progress, signer_json, verify_failure};
 
 pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
@@ -147,14 +147,9 @@ fn report(
                     warnln!("{note}");
                 }
                 outln!(
-                    "Verification succeeded: {} ({}{})",
+                    "Verification succeeded: {} ({})",
                     model,
-                    count(report.resources, "resource"),
-                    report
-                        .root_digest
-                        .as_ref()
-                        .map(|d| format!(", {d}"))
-                        .unwrap_or_default()
+                    crate::resources_and_digest(&report)
                 );
                 outln!(
                     "Signed by the policy's signer '{}' ({where_from})",

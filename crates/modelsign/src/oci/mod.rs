@@ -480,18 +480,7 @@ fn verify_against(
     if !diff.is_empty() {
         return Err(VerifyError::Mismatch(Box::new(diff)));
     }
-    Ok(VerificationReport {
-        signed_model_name: signed.manifest.model_name().to_owned(),
-        root_digest: signed
-            .root_digest
-            .map(|d| crate::manifest::sha256_string(&d)),
-        serialization: signed.manifest.serialization().clone(),
-        resources: signed.manifest.resources().len(),
-        format: signed.format,
-        notes: verified.notes,
-        signer: verified.signer,
-        public_key_hint: verified.public_key_hint,
-    })
+    Ok(VerificationReport::of(&signed, verified))
 }
 
 /// Verifies the first of `signatures` that verifies against the image, returning its

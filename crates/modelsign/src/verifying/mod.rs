@@ -156,6 +156,25 @@ pub struct VerificationReport {
     pub public_key_hint: Option<String>,
 }
 
+impl VerificationReport {
+    /// The report of a signature that verified (`verified`) over `signed`, once the model
+    /// matched it.
+    pub fn of(signed: &statement::SignedStatement, verified: VerifiedSignature) -> Self {
+        VerificationReport {
+            signed_model_name: signed.manifest.model_name().to_owned(),
+            root_digest: signed
+                .root_digest
+                .map(|d| crate::manifest::sha256_string(&d)),
+            serialization: signed.manifest.serialization().clone(),
+            resources: signed.manifest.resources().len(),
+            format: signed.format,
+            notes: verified.notes,
+            signer: verified.signer,
+            public_key_hint: verified.public_key_hint,
+        }
+    }
+}
+
 /// The first steps of every verification, whatever the statement: the bundle's signature
 /// (by `verifier`), then that the payload is an in-toto statement. Only then may the payload
 /// be read.
@@ -286,18 +305,7 @@ pub fn verify_model(
     if !diff.is_empty() {
         return Err(VerifyError::Mismatch(Box::new(diff)));
     }
-    Ok(VerificationReport {
-        signed_model_name: signed.manifest.model_name().to_owned(),
-        root_digest: signed
-            .root_digest
-            .map(|d| crate::manifest::sha256_string(&d)),
-        serialization: record,
-        resources: signed.manifest.resources().len(),
-        format: signed.format,
-        notes: verified.notes,
-        signer: verified.signer,
-        public_key_hint: verified.public_key_hint,
-    })
+    Ok(VerificationReport::of(&signed, verified))
 }
 
 /// The file path of a resource name (shard names carry a `:start:end` suffix).
