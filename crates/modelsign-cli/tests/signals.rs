@@ -50,6 +50,15 @@ impl Interruptible {
     /// Starts signing, waits until it hashes the big file, sends `signal`, and returns the
     /// exit code and stderr.
     fn sign_and_interrupt(&self, signal: libc::c_int) -> (Option<i32>, String) {
+        // modelsign keeps a signal ignored that was ignored when it started, as a job a
+        // shell started in the background must (a non-interactive shell starts those with
+        // SIGINT ignored, and the child inherits it). The test is about a signal the user
+        // can send, so the child must not inherit that: restore the default here first.
+        for inherited in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: setting a signal's disposition to its default; this test process
+            // installs no handler of its own that this would replace.
+            unsafe { libc::signal(inherited, libc::SIG_DFL) };
+        }
         let key = workspace_root().join("examples/keys/demo-TEST-ONLY.pem");
         let child = Command::new(BIN)
             .args(["sign", "key"])
