@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sha2::{Digest, Sha256};
+use test_support::oci::{key_pair, sha256, stderr, stdout};
 use test_support::{explain, in_ci, text, SigstoreStack};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
@@ -17,108 +17,50 @@ const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const MODELPACK: &str = "application/vnd.cncf.model.manifest.v1+json";
 const WEIGHT_RAW: &str = "application/vnd.cncf.model.weight.v1.raw";
 
-/// The registries and tools, or `None` outside CI when they are not set up.
+/// The registries and tools: the shared ones, and the registry without the referrers API.
 struct Peers {
-    registry: String,
+    oci: test_support::oci::Peers,
     no_referrers: String,
-    tools: PathBuf,
 }
 
+impl std::ops::Deref for Peers {
+    type Target = test_support::oci::Peers;
+    fn deref(&self) -> &Self::Target {
+        &self.oci
+    }
+}
+
+/// The registries and tools, or `None` outside CI when they are not set up.
 fn peers() -> Option<Peers> {
-    let found = (
-        std::env::var("MODELSIGN_TEST_OCI_REGISTRY"),
-        std::env::var("MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS"),
-        std::env::var_os("MODELSIGN_OCI_TOOLS"),
-    );
-    match found {
-        (Ok(registry), Ok(no_referrers), Some(tools)) => Some(Peers {
-            registry,
-            no_referrers,
-            tools: PathBuf::from(tools),
-        }),
-        _ => {
-            assert!(
-                !in_ci(),
-                "MODELSIGN_TEST_OCI_REGISTRY, MODELSIGN_TEST_OCI_REGISTRY_NO_REFERRERS and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh builds the registries (tests/oci/build.sh) and starts them"
-            );
-            eprintln!("skipped outside CI: no test registry (run scripts/test.sh, or see tests/oci/README.md)");
-            None
-        }
-    }
-}
-
-impl Peers {
-    fn tool(&self, name: &str, args: &[&str], dir: &Path) -> Output {
-        let out = Command::new(self.tools.join(name))
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| panic!("run {name}: {e}"));
-        assert!(out.status.success(), "{name} {args:?}: {}", explain(&out));
-        out
-    }
-
-    /// `oras push` of `files` (`name:media-type`, relative to `dir`): the manifest digest.
-    fn push(
-        &self,
-        dir: &Path,
-        image: &str,
-        artifact_type: &str,
-        files: &[&str],
-        extra: &[&str],
-    ) -> String {
-        let mut args = vec![
-            "push",
-            image,
-            "--plain-http",
-            "--artifact-type",
-            artifact_type,
-        ];
-        args.extend(extra);
-        args.extend(files);
-        self.tool("oras", &args, dir);
-        self.digest(image)
-    }
-
-    fn digest(&self, image: &str) -> String {
-        let out = self.tool("crane", &["digest", "--insecure", image], Path::new("."));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn manifest(&self, image: &str) -> serde_json::Value {
-        let out = self.tool("crane", &["manifest", "--insecure", image], Path::new("."));
-        serde_json::from_slice(&out.stdout).expect("manifest JSON")
-    }
+    let (oci, no_referrers) = test_support::oci::Peers::find_with_no_referrers(
+        "scripts/test.sh builds the registries (tests/oci/build.sh) and starts them",
+    )?;
+    Some(Peers { oci, no_referrers })
 }
 
 fn modelsign(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run modelsign")
+    test_support::oci::run_modelsign(BIN, args)
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// `modelsign COMMAND… REFERENCE ARGS… --insecure-registry REGISTRY`.
+fn at_registry(command: &[&str], reference: &str, args: &[&str], registry: &str) -> Output {
+    let mut all = command.to_vec();
+    all.push(reference);
+    all.extend(args);
+    all.extend(["--insecure-registry", registry]);
+    modelsign(&all)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// `modelsign sign key REFERENCE --private-key KEY EXTRA… --insecure-registry REGISTRY`.
+fn sign_key(reference: &str, key: &Path, extra: &[&str], registry: &str) -> Output {
+    let args = [&["--private-key", text(key)][..], extra].concat();
+    at_registry(&["sign", "key"], reference, &args, registry)
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// A key pair in `dir`: (private key, public key).
-fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = test_support::certs::new_key(dir, "signer");
-    test_support::certs::openssl(
-        dir,
-        &["pkey", "-in", "signer.key", "-pubout", "-out", "signer.pub"],
-    );
-    (key, dir.join("signer.pub"))
+/// `modelsign verify key REFERENCE --public-key PUBLIC EXTRA… --insecure-registry REGISTRY`.
+fn verify_key(reference: &str, public: &Path, extra: &[&str], registry: &str) -> Output {
+    let args = [&["--public-key", text(public)][..], extra].concat();
+    at_registry(&["verify", "key"], reference, &args, registry)
 }
 
 /// A two-file model in `dir/model`: weights and a tokenizer.
@@ -154,19 +96,9 @@ fn a_modelpack_artifact_signed_with_a_key_verifies_from_its_registry_signature_a
     let image = format!("{}/acme/modelpack:v1", peers.registry);
     let digest = push_modelpack(&peers, &model, &image);
     let reference = format!("oci://{image}");
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let registry = peers.registry.as_str();
 
-    let mut args = vec![
-        "sign",
-        "key",
-        &reference,
-        "--private-key",
-        text(&key),
-        "--attach",
-        "--json",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+    let signed = sign_key(&reference, &key, &["--attach", "--json"], registry);
     assert!(signed.status.success(), "{}", explain(&signed));
     let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert_eq!(report["image_manifest_digest"], digest.as_str());
@@ -202,9 +134,7 @@ fn a_modelpack_artifact_signed_with_a_key_verifies_from_its_registry_signature_a
     );
 
     // The root digest is that of the manifest's layers, the same from `digest`.
-    let mut args = vec!["digest", &reference];
-    args.extend(insecure);
-    let digest_out = modelsign(&args);
+    let digest_out = at_registry(&["digest"], &reference, &[], registry);
     assert_eq!(
         stdout(&digest_out).trim(),
         report["root_digest"].as_str().unwrap(),
@@ -212,17 +142,12 @@ fn a_modelpack_artifact_signed_with_a_key_verifies_from_its_registry_signature_a
         explain(&digest_out)
     );
 
-    let mut args = vec![
-        "verify",
-        "key",
+    let verified = verify_key(
         &reference,
-        "--public-key",
-        text(&public),
-        "--local-model",
-        text(&model),
-    ];
-    args.extend(insecure);
-    let verified = modelsign(&args);
+        &public,
+        &["--local-model", text(&model)],
+        registry,
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     assert!(
         stdout(&verified).contains("signature from the registry (referrer"),
@@ -237,7 +162,12 @@ fn a_modelpack_artifact_signed_with_a_key_verifies_from_its_registry_signature_a
 
     // A changed file of the local copy is named.
     std::fs::write(model.join("tokenizer.json"), b"{}").unwrap();
-    let tampered = modelsign(&args);
+    let tampered = verify_key(
+        &reference,
+        &public,
+        &["--local-model", text(&model)],
+        registry,
+    );
     assert_eq!(tampered.status.code(), Some(1), "{}", explain(&tampered));
     assert!(
         stderr(&tampered).contains("tokenizer.json"),
@@ -254,21 +184,15 @@ fn a_changed_layer_a_retagged_manifest_and_a_signature_of_another_manifest_are_e
     let (key, public) = key_pair(dir.path());
     let image = format!("{}/acme/tamper:v1", peers.registry);
     let original = push_modelpack(&peers, &model, &image);
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let registry = peers.registry.as_str();
     let signature = dir.path().join("v1.sig");
     let pinned = format!("oci://{}/acme/tamper@{original}", peers.registry);
-    let mut args = vec![
-        "sign",
-        "key",
+    let signed = sign_key(
         &pinned,
-        "--private-key",
-        text(&key),
-        "--attach",
-        "--signature",
-        text(&signature),
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+        &key,
+        &["--attach", "--signature", text(&signature)],
+        registry,
+    );
     assert!(signed.status.success(), "{}", explain(&signed));
 
     // The tag now names another manifest: one layer changed.
@@ -276,12 +200,7 @@ fn a_changed_layer_a_retagged_manifest_and_a_signature_of_another_manifest_are_e
     let retagged = push_modelpack(&peers, &model, &image);
     assert_ne!(retagged, original);
     let by_tag = format!("oci://{image}");
-    let verify = |reference: &str, extra: &[&str]| {
-        let mut args = vec!["verify", "key", reference, "--public-key", text(&public)];
-        args.extend(insecure);
-        args.extend(extra);
-        modelsign(&args)
-    };
+    let verify = |reference: &str, extra: &[&str]| verify_key(reference, &public, extra, registry);
     // No signature is stored for the manifest the tag names now.
     let unsigned = verify(&by_tag, &[]);
     assert_eq!(unsigned.status.code(), Some(1), "{}", explain(&unsigned));
@@ -346,18 +265,8 @@ fn a_registry_without_the_referrers_api_keeps_the_signature_under_the_sig_tag() 
     let image = format!("{}/acme/tagged:v1", peers.no_referrers);
     let digest = push_modelpack(&peers, &model, &image);
     let reference = format!("oci://{image}");
-    let insecure = ["--insecure-registry", peers.no_referrers.as_str()];
-    let mut args = vec![
-        "sign",
-        "key",
-        &reference,
-        "--private-key",
-        text(&key),
-        "--attach",
-        "--json",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+    let registry = peers.no_referrers.as_str();
+    let signed = sign_key(&reference, &key, &["--attach", "--json"], registry);
     assert!(signed.status.success(), "{}", explain(&signed));
     let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert_eq!(report["attached"]["mode"], "tag", "{report}");
@@ -379,9 +288,7 @@ fn a_registry_without_the_referrers_api_keeps_the_signature_under_the_sig_tag() 
         SIGNATURE_ARTIFACT_TYPE
     );
 
-    let mut args = vec!["verify", "key", &reference, "--public-key", text(&public)];
-    args.extend(insecure);
-    let verified = modelsign(&args);
+    let verified = verify_key(&reference, &public, &[], registry);
     assert!(verified.status.success(), "{}", explain(&verified));
     assert!(
         stdout(&verified).contains("signature from the registry (tag"),
@@ -431,29 +338,22 @@ fn a_kitops_modelkit_of_tarball_layers_verifies_in_the_registry_but_not_as_loose
     let image = format!("{}/acme/modelkit:v1", peers.registry);
     push_modelkit(&peers, &model, dir.path(), &image);
     let reference = format!("oci://{image}");
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
-    let mut args = vec![
-        "sign",
-        "key",
-        &reference,
-        "--private-key",
-        text(&key),
-        "--attach",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+    let registry = peers.registry.as_str();
+    let signed = sign_key(&reference, &key, &["--attach"], registry);
     assert!(signed.status.success(), "{}", explain(&signed));
-    let mut args = vec!["verify", "key", &reference, "--public-key", text(&public)];
-    args.extend(insecure);
-    let verified = modelsign(&args);
+    let verified = verify_key(&reference, &public, &[], registry);
     assert!(verified.status.success(), "{}", explain(&verified));
     assert!(
         stdout(&verified).contains("2 resources"),
         "Kitfile as config.json and the tarball: {}",
         stdout(&verified)
     );
-    args.extend(["--local-model", text(&model)]);
-    let local = modelsign(&args);
+    let local = verify_key(
+        &reference,
+        &public,
+        &["--local-model", text(&model)],
+        registry,
+    );
     assert_eq!(local.status.code(), Some(2), "{}", explain(&local));
     assert!(
         stderr(&local).contains("tarballs or unnamed"),
@@ -549,40 +449,24 @@ fn a_modelcar_image_is_signed_with_its_files_own_digests_so_an_unpacked_copy_ver
     // One `file` layer per file, no directory layer.
     push_modelcar(&peers, &model, dir.path(), &image, &[]);
     let reference = format!("oci://{image}");
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
-    let mut args = vec![
-        "sign",
-        "key",
-        &reference,
-        "--private-key",
-        text(&key),
-        "--attach",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+    let registry = peers.registry.as_str();
+    let signed = sign_key(&reference, &key, &["--attach"], registry);
     assert!(signed.status.success(), "{}", explain(&signed));
     // The root digest is the local model's: the same files, the same digests.
     let local_digest = modelsign(&["digest", text(&model)]);
-    let mut args = vec!["digest", &reference];
-    args.extend(insecure);
-    let image_digest = modelsign(&args);
+    let image_digest = at_registry(&["digest"], &reference, &[], registry);
     assert_eq!(
         stdout(&image_digest),
         stdout(&local_digest),
         "{}",
         explain(&image_digest)
     );
-    let mut args = vec![
-        "verify",
-        "key",
+    let verified = verify_key(
         &reference,
-        "--public-key",
-        text(&public),
-        "--local-model",
-        text(&model),
-    ];
-    args.extend(insecure);
-    let verified = modelsign(&args);
+        &public,
+        &["--local-model", text(&model)],
+        registry,
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     assert!(
         stdout(&verified).contains("2 files"),
@@ -602,51 +486,51 @@ fn sigstore_signing_on_the_loopback_stack_attaches_and_verifies() {
     let reference = format!("oci://{image}");
     let token = stack.identity_token_file();
     let trust = stack.trust_config();
-    let signed = modelsign(&[
-        "sign",
-        "sigstore",
+    let signed = at_registry(
+        &["sign", "sigstore"],
         &reference,
-        "--attach",
-        "--insecure-registry",
+        &[
+            "--attach",
+            "--trust-config",
+            text(&trust),
+            "--identity-token-file",
+            text(&token),
+        ],
         &peers.registry,
-        "--trust-config",
-        text(&trust),
-        "--identity-token-file",
-        text(&token),
-    ]);
+    );
     assert!(signed.status.success(), "{}", explain(&signed));
-    let verified = modelsign(&[
-        "verify",
-        "sigstore",
+    let verified = at_registry(
+        &["verify", "sigstore"],
         &reference,
-        "--insecure-registry",
+        &[
+            "--trust-config",
+            text(&trust),
+            "--identity",
+            &stack.identity,
+            "--identity-provider",
+            &stack.url,
+        ],
         &peers.registry,
-        "--trust-config",
-        text(&trust),
-        "--identity",
-        &stack.identity,
-        "--identity-provider",
-        &stack.url,
-    ]);
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     assert!(
         stdout(&verified).contains(&format!("Signed by {}", stack.identity)),
         "{}",
         stdout(&verified)
     );
-    let stranger = modelsign(&[
-        "verify",
-        "sigstore",
+    let stranger = at_registry(
+        &["verify", "sigstore"],
         &reference,
-        "--insecure-registry",
+        &[
+            "--trust-config",
+            text(&trust),
+            "--identity",
+            "someone@else.example",
+            "--identity-provider",
+            &stack.url,
+        ],
         &peers.registry,
-        "--trust-config",
-        text(&trust),
-        "--identity",
-        "someone@else.example",
-        "--identity-provider",
-        &stack.url,
-    ]);
+    );
     assert_eq!(stranger.status.code(), Some(1), "{}", explain(&stranger));
 }
 
@@ -683,17 +567,12 @@ fn an_image_layout_folder_has_the_registry_images_digest_and_its_signature_verif
         text(&signature),
     ]);
     assert!(signed.status.success(), "{}", explain(&signed));
-    let verified = modelsign(&[
-        "verify",
-        "key",
+    let verified = verify_key(
         &format!("oci://{image}"),
-        "--public-key",
-        text(&public),
-        "--signature",
-        text(&signature),
-        "--insecure-registry",
+        &public,
+        &["--signature", text(&signature)],
         &peers.registry,
-    ]);
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     let attach = modelsign(&[
         "sign",
@@ -810,16 +689,12 @@ fn rh_model_signing_verifies_modelsigns_registry_signatures_and_modelsign_verifi
     let model = model(dir.path());
     let (key, public) = key_pair(dir.path());
     for (registry, rh_mode) in [(&peers.registry, "referrers"), (&peers.no_referrers, "tag")] {
-        let insecure = ["--insecure-registry", registry.as_str()];
         // modelsign signs and attaches (a referrer, or the tag where there is no referrers
         // API); rh finds and verifies it, and checks the pulled copy.
         let ours = format!("{registry}/interop/ours:v1");
         push_modelpack(&peers, &model, &ours);
-        let mut args = vec!["sign", "key", "", "--private-key", text(&key), "--attach"];
         let reference = format!("oci://{ours}");
-        args[2] = &reference;
-        args.extend(insecure);
-        let signed = modelsign(&args);
+        let signed = sign_key(&reference, &key, &["--attach"], registry);
         assert!(signed.status.success(), "{}", explain(&signed));
         let Some(verified) = rh("verify-registry", &ours, &["--public-key", text(&public)]) else {
             return;
@@ -853,17 +728,12 @@ fn rh_model_signing_verifies_modelsigns_registry_signatures_and_modelsign_verifi
             "rh local copy on {registry}: {}",
             explain(&local)
         );
-        let mut args = vec![
-            "verify",
-            "key",
+        let ours_local = verify_key(
             &reference,
-            "--public-key",
-            text(&public),
-            "--local-model",
-            text(&model),
-        ];
-        args.extend(insecure);
-        let ours_local = modelsign(&args);
+            &public,
+            &["--local-model", text(&model)],
+            registry,
+        );
         assert!(ours_local.status.success(), "{}", explain(&ours_local));
         std::fs::remove_file(model.join("config.json")).unwrap();
 
@@ -882,18 +752,12 @@ fn rh_model_signing_verifies_modelsigns_registry_signatures_and_modelsign_verifi
             explain(&rh_signed)
         );
         let reference = format!("oci://{theirs}");
-        let mut args = vec![
-            "verify",
-            "key",
+        let verified = verify_key(
             &reference,
-            "--public-key",
-            text(&public),
-            "--local-model",
-            text(&model),
-            "--json",
-        ];
-        args.extend(insecure);
-        let verified = modelsign(&args);
+            &public,
+            &["--local-model", text(&model), "--json"],
+            registry,
+        );
         assert!(verified.status.success(), "{}", explain(&verified));
         let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
         assert_eq!(
@@ -910,17 +774,7 @@ fn rh_model_signing_verifies_modelsigns_registry_signatures_and_modelsign_verifi
         )
         .unwrap();
         assert!(to_file.status.success(), "{}", explain(&to_file));
-        let mut args = vec![
-            "verify",
-            "key",
-            &reference,
-            "--public-key",
-            text(&public),
-            "--signature",
-            text(&file),
-        ];
-        args.extend(insecure);
-        let from_file = modelsign(&args);
+        let from_file = verify_key(&reference, &public, &["--signature", text(&file)], registry);
         assert!(from_file.status.success(), "{}", explain(&from_file));
     }
 }
@@ -941,20 +795,19 @@ fn a_model_card_attaches_beside_the_image_and_verifies_against_its_manifest() {
         let image = format!("{registry}/acme/carded:v1");
         let digest = push_modelpack(&peers, &model, &image);
         let reference = format!("oci://{image}");
-        let signed = modelsign(&[
-            "card",
-            "sign",
-            "key",
+        let signed = at_registry(
+            &["card", "sign", "key"],
             &reference,
-            "--card",
-            text(&card),
-            "--private-key",
-            text(&key),
-            "--attach",
-            "--insecure-registry",
+            &[
+                "--card",
+                text(&card),
+                "--private-key",
+                text(&key),
+                "--attach",
+                "--json",
+            ],
             registry,
-            "--json",
-        ]);
+        );
         assert!(signed.status.success(), "{}", explain(&signed));
         let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
         // The card is bound to the same root digest a model signature of the image names.
@@ -986,18 +839,12 @@ fn a_model_card_attaches_beside_the_image_and_verifies_against_its_manifest() {
                 "{report}"
             );
         }
-        let verified = modelsign(&[
-            "card",
-            "verify",
-            "key",
+        let verified = at_registry(
+            &["card", "verify", "key"],
             &reference,
-            "--public-key",
-            text(&public),
-            "--insecure-registry",
+            &["--public-key", text(&public), "--require", "accuracy>=0.9"],
             registry,
-            "--require",
-            "accuracy>=0.9",
-        ]);
+        );
         assert!(verified.status.success(), "{}", explain(&verified));
         assert!(
             stdout(&verified).contains("Card verification succeeded"),
@@ -1005,15 +852,7 @@ fn a_model_card_attaches_beside_the_image_and_verifies_against_its_manifest() {
             stdout(&verified)
         );
         // The card is not a model signature: `verify` does not take it for one.
-        let not_a_signature = modelsign(&[
-            "verify",
-            "key",
-            &reference,
-            "--public-key",
-            text(&public),
-            "--insecure-registry",
-            registry,
-        ]);
+        let not_a_signature = verify_key(&reference, &public, &[], registry);
         assert_eq!(
             not_a_signature.status.code(),
             Some(1),
@@ -1032,16 +871,12 @@ fn a_model_card_attaches_beside_the_image_and_verifies_against_its_manifest() {
         )
         .unwrap();
         push_modelpack(&peers, &model, &image);
-        let moved = modelsign(&[
-            "card",
-            "verify",
-            "key",
+        let moved = at_registry(
+            &["card", "verify", "key"],
             &reference,
-            "--public-key",
-            text(&public),
-            "--insecure-registry",
+            &["--public-key", text(&public)],
             registry,
-        ]);
+        );
         assert_eq!(moved.status.code(), Some(1), "{}", explain(&moved));
         assert!(
             stderr(&moved).contains("no model card signature found"),
@@ -1100,20 +935,10 @@ fn an_index_of_one_image_resolves_to_it_and_an_index_of_several_must_be_narrowed
         ],
         dir.path(),
     );
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let registry = peers.registry.as_str();
 
     let one = format!("oci://{repo}:one");
-    let mut args = vec![
-        "sign",
-        "key",
-        &one,
-        "--private-key",
-        text(&key),
-        "--attach",
-        "--json",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+    let signed = sign_key(&one, &key, &["--attach", "--json"], registry);
     assert!(signed.status.success(), "{}", explain(&signed));
     let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert_eq!(
@@ -1128,9 +953,7 @@ fn an_index_of_one_image_resolves_to_it_and_an_index_of_several_must_be_narrowed
     );
     // The signature is the image's: found through the index and through the image's tag.
     for reference in [one.clone(), format!("oci://{repo}:a")] {
-        let mut args = vec!["verify", "key", &reference, "--public-key", text(&public)];
-        args.extend(insecure);
-        let verified = modelsign(&args);
+        let verified = verify_key(&reference, &public, &[], registry);
         assert!(
             verified.status.success(),
             "{reference}: {}",
@@ -1139,9 +962,7 @@ fn an_index_of_one_image_resolves_to_it_and_an_index_of_several_must_be_narrowed
     }
 
     let two = format!("oci://{repo}:two");
-    let mut args = vec!["digest", &two];
-    args.extend(insecure);
-    let ambiguous = modelsign(&args);
+    let ambiguous = at_registry(&["digest"], &two, &[], registry);
     assert_eq!(ambiguous.status.code(), Some(2), "{}", explain(&ambiguous));
     assert!(
         stderr(&ambiguous).contains("is an index of 2 images")
@@ -1160,30 +981,27 @@ fn a_certificate_signature_of_an_image_verifies_against_its_root() {
     push_modelpack(&peers, &model, &image);
     let reference = format!("oci://{image}");
     let keys = test_support::vector("oms-conformance/assets/keys/certificate");
-    let signed = modelsign(&[
-        "sign",
-        "certificate",
+    let signed = at_registry(
+        &["sign", "certificate"],
         &reference,
-        "--attach",
-        "--insecure-registry",
+        &[
+            "--attach",
+            "--private-key",
+            text(&keys.join("signing-key.pem")),
+            "--signing-certificate",
+            text(&keys.join("signing-key-cert.pem")),
+            "--certificate-chain",
+            text(&keys.join("int-ca-cert.pem")),
+        ],
         &peers.registry,
-        "--private-key",
-        text(&keys.join("signing-key.pem")),
-        "--signing-certificate",
-        text(&keys.join("signing-key-cert.pem")),
-        "--certificate-chain",
-        text(&keys.join("int-ca-cert.pem")),
-    ]);
+    );
     assert!(signed.status.success(), "{}", explain(&signed));
-    let verified = modelsign(&[
-        "verify",
-        "certificate",
+    let verified = at_registry(
+        &["verify", "certificate"],
         &reference,
-        "--insecure-registry",
+        &["--certificate-chain", text(&keys.join("ca-cert.pem"))],
         &peers.registry,
-        "--certificate-chain",
-        text(&keys.join("ca-cert.pem")),
-    ]);
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     // Another root does not verify it.
     test_support::certs::new_key(dir.path(), "other");
@@ -1198,15 +1016,12 @@ fn a_certificate_signature_of_an_image_verifies_against_its_root() {
             key_ids: true,
         },
     );
-    let refused = modelsign(&[
-        "verify",
-        "certificate",
+    let refused = at_registry(
+        &["verify", "certificate"],
         &reference,
-        "--insecure-registry",
+        &["--certificate-chain", text(&stranger)],
         &peers.registry,
-        "--certificate-chain",
-        text(&stranger),
-    ]);
+    );
     assert_eq!(refused.status.code(), Some(1), "{}", explain(&refused));
 }
 
@@ -1333,17 +1148,12 @@ fn a_finetune_from_a_base_image_to_an_image_attaches_its_provenance_and_verifies
         // Lineage joins the base image's own signature to the recorded input by root
         // digest: three artifacts (base, data, tuned), not four.
         let base_signature = dir.path().join("base.sig");
-        let signed = modelsign(&[
-            "sign",
-            "key",
+        let signed = sign_key(
             &base_ref,
-            "--private-key",
-            text(&key),
-            "--signature",
-            text(&base_signature),
-            "--insecure-registry",
+            &key,
+            &["--signature", text(&base_signature)],
             registry,
-        ]);
+        );
         assert!(signed.status.success(), "{}", explain(&signed));
         let trust = dir.path().join("trust.toml");
         std::fs::write(
@@ -1398,15 +1208,7 @@ fn a_finetune_from_a_base_image_to_an_image_attaches_its_provenance_and_verifies
         assert_eq!(verdict["inputs"][0]["checked_against"], base_ref.as_str());
         assert_eq!(verdict["inputs"][1]["status"], "checked", "{verdict}");
         // The provenance is not the image's model signature nor its card.
-        let not_a_signature = modelsign(&[
-            "verify",
-            "key",
-            &tuned_ref,
-            "--public-key",
-            text(&public),
-            "--insecure-registry",
-            registry,
-        ]);
+        let not_a_signature = verify_key(&tuned_ref, &public, &[], registry);
         assert_eq!(
             not_a_signature.status.code(),
             Some(1),

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine;
-use test_support::{explain, in_ci, text};
+use test_support::oci::{key_pair, peer_env, stderr, stdout};
+use test_support::{explain, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 const MODELPACK: &str = "application/vnd.cncf.model.manifest.v1+json";
@@ -32,33 +33,44 @@ struct AuthPeers {
 }
 
 fn peers() -> Option<AuthPeers> {
-    let found = (
-        std::env::var("MODELSIGN_TEST_OCI_AUTH_REGISTRY"),
-        std::env::var("MODELSIGN_TEST_OCI_AUTH_USER"),
-        std::env::var("MODELSIGN_TEST_OCI_AUTH_PASSWORD"),
-        std::env::var_os("MODELSIGN_TEST_OCI_AUTH_CA"),
-        std::env::var_os("MODELSIGN_OCI_TOOLS"),
-    );
-    match found {
-        (Ok(registry), Ok(user), Ok(password), Some(ca), Some(tools)) => Some(AuthPeers {
+    AuthPeers::find(
+        &[
+            "MODELSIGN_TEST_OCI_AUTH_REGISTRY",
+            "MODELSIGN_TEST_OCI_AUTH_USER",
+            "MODELSIGN_TEST_OCI_AUTH_PASSWORD",
+            "MODELSIGN_TEST_OCI_AUTH_CA",
+        ],
+        "scripts/test.sh builds the registry (tests/oci/build.sh) and starts it",
+        "no test registry with authentication",
+    )
+}
+
+impl AuthPeers {
+    /// The registry, user, password and CA named by the four variables `names`, with the
+    /// tools (`MODELSIGN_OCI_TOOLS`); `None` outside CI when one is unset.
+    fn find(names: &[&str; 4], provided_by: &str, missing: &str) -> Option<Self> {
+        let [registry, user, password, ca, tools] = peer_env(
+            &[
+                names[0],
+                names[1],
+                names[2],
+                names[3],
+                "MODELSIGN_OCI_TOOLS",
+            ],
+            provided_by,
+            missing,
+        )?
+        .try_into()
+        .expect("five values for five names");
+        Some(AuthPeers {
             registry,
             user,
             password,
             ca: PathBuf::from(ca),
             tools: PathBuf::from(tools),
-        }),
-        _ => {
-            assert!(
-                !in_ci(),
-                "MODELSIGN_TEST_OCI_AUTH_REGISTRY, MODELSIGN_TEST_OCI_AUTH_USER, MODELSIGN_TEST_OCI_AUTH_PASSWORD, MODELSIGN_TEST_OCI_AUTH_CA and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh builds the registry (tests/oci/build.sh) and starts it"
-            );
-            eprintln!("skipped outside CI: no test registry with authentication (run scripts/test.sh, or see tests/oci/README.md)");
-            None
-        }
+        })
     }
-}
 
-impl AuthPeers {
     /// `oras push` of a two-file ModelPack artifact in `model` to `repository:v1`, logged
     /// in with the test user: the image (`REGISTRY/REPOSITORY:v1`).
     fn push_model(&self, model: &Path, repository: &str) -> String {
@@ -141,11 +153,8 @@ fn credential_helper(dir: &Path, peers: &AuthPeers) -> PathBuf {
 /// Runs modelsign with `$DOCKER_CONFIG` set to `docker_config` and `extra_path` (a
 /// folder of credential helpers) first on PATH.
 fn modelsign(args: &[&str], docker_config: &Path, extra_path: Option<&Path>) -> Output {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env("DOCKER_CONFIG", docker_config)
-        .stdin(std::process::Stdio::null());
+    let mut command = test_support::oci::modelsign_command(BIN);
+    command.args(args).env("DOCKER_CONFIG", docker_config);
     if let Some(folder) = extra_path {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![folder.to_owned()];
@@ -155,22 +164,52 @@ fn modelsign(args: &[&str], docker_config: &Path, extra_path: Option<&Path>) -> 
     command.output().expect("run modelsign")
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// `modelsign sign key REFERENCE --private-key KEY --attach --registry-ca-file CA EXTRA…`
+/// with the credentials `docker_config` (and the helpers in `extra_path`) give.
+fn sign_attached(
+    reference: &str,
+    key: &Path,
+    ca: &str,
+    extra: &[&str],
+    docker_config: &Path,
+    extra_path: Option<&Path>,
+) -> Output {
+    let mut args = vec![
+        "sign",
+        "key",
+        reference,
+        "--private-key",
+        text(key),
+        "--attach",
+        "--registry-ca-file",
+        ca,
+    ];
+    args.extend(extra);
+    modelsign(&args, docker_config, extra_path)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A key pair in `dir`: (private key, public key).
-fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = test_support::certs::new_key(dir, "signer");
-    test_support::certs::openssl(
-        dir,
-        &["pkey", "-in", "signer.key", "-pubout", "-out", "signer.pub"],
-    );
-    (key, dir.join("signer.pub"))
+/// `modelsign verify key REFERENCE --public-key PUBLIC --registry-ca-file CA`, with the
+/// credentials `docker_config` (and the helpers in `extra_path`) give.
+fn verify_with_ca(
+    reference: &str,
+    public: &Path,
+    ca: &str,
+    docker_config: &Path,
+    extra_path: Option<&Path>,
+) -> Output {
+    modelsign(
+        &[
+            "verify",
+            "key",
+            reference,
+            "--public-key",
+            text(public),
+            "--registry-ca-file",
+            ca,
+        ],
+        docker_config,
+        extra_path,
+    )
 }
 
 /// A two-file model in `dir/model`: weights and a tokenizer.
@@ -194,21 +233,7 @@ fn sign_attach_and_verify(
 ) {
     let (key, public) = key_pair(dir);
     let ca = text(&peers.ca);
-    let signed = modelsign(
-        &[
-            "sign",
-            "key",
-            reference,
-            "--private-key",
-            text(&key),
-            "--attach",
-            "--registry-ca-file",
-            ca,
-            "--json",
-        ],
-        docker_config,
-        extra_path,
-    );
+    let signed = sign_attached(reference, &key, ca, &["--json"], docker_config, extra_path);
     assert!(signed.status.success(), "sign: {}", explain(&signed));
     let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert!(
@@ -217,19 +242,7 @@ fn sign_attach_and_verify(
             .is_some_and(|d| d.starts_with("sha256:")),
         "the signature was pushed: {report}"
     );
-    let verified = modelsign(
-        &[
-            "verify",
-            "key",
-            reference,
-            "--public-key",
-            text(&public),
-            "--registry-ca-file",
-            ca,
-        ],
-        docker_config,
-        extra_path,
-    );
+    let verified = verify_with_ca(reference, &public, ca, docker_config, extra_path);
     assert!(verified.status.success(), "verify: {}", explain(&verified));
     assert!(
         stdout(&verified).contains("signature from the registry"),
@@ -265,35 +278,10 @@ fn without_credentials_sign_and_verify_are_refused_with_exit_2_naming_the_regist
     let no_config = docker_config(dir.path(), None);
     let ca = text(&peers.ca);
 
-    let signed = modelsign(
-        &[
-            "sign",
-            "key",
-            &reference,
-            "--private-key",
-            text(&key),
-            "--attach",
-            "--registry-ca-file",
-            ca,
-        ],
-        &no_config,
-        None,
-    );
+    let signed = sign_attached(&reference, &key, ca, &[], &no_config, None);
     assert_refused_with_login_advice(&signed, &peers.registry);
 
-    let verified = modelsign(
-        &[
-            "verify",
-            "key",
-            &reference,
-            "--public-key",
-            text(&public),
-            "--registry-ca-file",
-            ca,
-        ],
-        &no_config,
-        None,
-    );
+    let verified = verify_with_ca(&reference, &public, ca, &no_config, None);
     assert_refused_with_login_advice(&verified, &peers.registry);
 }
 
@@ -495,30 +483,16 @@ const PUBLIC_REPOSITORY: &str = "acme/public";
 
 /// The registry with token authentication, or `None` outside CI when it is not set up.
 fn token_peers() -> Option<AuthPeers> {
-    let found = (
-        std::env::var("MODELSIGN_TEST_OCI_TOKEN_REGISTRY"),
-        std::env::var("MODELSIGN_TEST_OCI_TOKEN_USER"),
-        std::env::var("MODELSIGN_TEST_OCI_TOKEN_PASSWORD"),
-        std::env::var_os("MODELSIGN_TEST_OCI_TOKEN_CA"),
-        std::env::var_os("MODELSIGN_OCI_TOOLS"),
-    );
-    match found {
-        (Ok(registry), Ok(user), Ok(password), Some(ca), Some(tools)) => Some(AuthPeers {
-            registry,
-            user,
-            password,
-            ca: PathBuf::from(ca),
-            tools: PathBuf::from(tools),
-        }),
-        _ => {
-            assert!(
-                !in_ci(),
-                "MODELSIGN_TEST_OCI_TOKEN_REGISTRY, MODELSIGN_TEST_OCI_TOKEN_USER, MODELSIGN_TEST_OCI_TOKEN_PASSWORD, MODELSIGN_TEST_OCI_TOKEN_CA and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh starts the registry with token authentication and its token server (tests/oci/token_server.py)"
-            );
-            eprintln!("skipped outside CI: no test registry with token authentication (run scripts/test.sh, or see tests/oci/README.md)");
-            None
-        }
-    }
+    AuthPeers::find(
+        &[
+            "MODELSIGN_TEST_OCI_TOKEN_REGISTRY",
+            "MODELSIGN_TEST_OCI_TOKEN_USER",
+            "MODELSIGN_TEST_OCI_TOKEN_PASSWORD",
+            "MODELSIGN_TEST_OCI_TOKEN_CA",
+        ],
+        "scripts/test.sh starts the registry with token authentication and its token server (tests/oci/token_server.py)",
+        "no test registry with token authentication",
+    )
 }
 
 #[test]
@@ -544,33 +518,21 @@ fn token_flow_anonymous_verify_of_a_public_repository_succeeds_with_an_anonymous
     let reference = format!("oci://{image}");
     let (key, public) = key_pair(dir.path());
     let ca = text(&peers.ca);
-    let signed = modelsign(
-        &[
-            "sign",
-            "key",
-            &reference,
-            "--private-key",
-            text(&key),
-            "--attach",
-            "--registry-ca-file",
-            ca,
-        ],
+    let signed = sign_attached(
+        &reference,
+        &key,
+        ca,
+        &[],
         &logged_in(dir.path(), &peers),
         None,
     );
     assert!(signed.status.success(), "sign: {}", explain(&signed));
 
     let anonymous = tempfile::tempdir().unwrap();
-    let verified = modelsign(
-        &[
-            "verify",
-            "key",
-            &reference,
-            "--public-key",
-            text(&public),
-            "--registry-ca-file",
-            ca,
-        ],
+    let verified = verify_with_ca(
+        &reference,
+        &public,
+        ca,
         &docker_config(anonymous.path(), None),
         None,
     );
@@ -609,20 +571,7 @@ fn token_flow_anonymous_sign_attach_is_refused_with_exit_2_as_the_token_grants_n
         "anonymous pull of {PUBLIC_REPOSITORY}: {}",
         explain(&readable)
     );
-    let signed = modelsign(
-        &[
-            "sign",
-            "key",
-            &reference,
-            "--private-key",
-            text(&key),
-            "--attach",
-            "--registry-ca-file",
-            ca,
-        ],
-        &no_config,
-        None,
-    );
+    let signed = sign_attached(&reference, &key, ca, &[], &no_config, None);
     assert_refused_with_login_advice(&signed, &peers.registry);
 }
 

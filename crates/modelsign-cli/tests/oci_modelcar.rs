@@ -8,77 +8,33 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sha2::{Digest, Sha256};
+use test_support::oci::{key_pair, sha256, stderr, stdout, Peers};
 use test_support::{explain, in_ci, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
 /// The registry and tools, or `None` outside CI when they are not set up.
-struct Peers {
-    registry: String,
-    tools: PathBuf,
-}
-
 fn peers() -> Option<Peers> {
-    match (
-        std::env::var("MODELSIGN_TEST_OCI_REGISTRY"),
-        std::env::var_os("MODELSIGN_OCI_TOOLS"),
-    ) {
-        (Ok(registry), Some(tools)) => Some(Peers {
-            registry,
-            tools: PathBuf::from(tools),
-        }),
-        _ => {
-            assert!(
-                !in_ci(),
-                "MODELSIGN_TEST_OCI_REGISTRY and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh builds the registries (tests/oci/build.sh) and starts them"
-            );
-            eprintln!("skipped outside CI: no test registry (run scripts/test.sh, or see tests/oci/README.md)");
-            None
-        }
-    }
-}
-
-impl Peers {
-    fn tool(&self, name: &str, args: &[&str], dir: &Path) -> Output {
-        let out = Command::new(self.tools.join(name))
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| panic!("run {name}: {e}"));
-        assert!(out.status.success(), "{name} {args:?}: {}", explain(&out));
-        out
-    }
+    Peers::find("scripts/test.sh builds the registries (tests/oci/build.sh) and starts them")
 }
 
 fn modelsign(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run modelsign")
+    test_support::oci::run_modelsign(BIN, args)
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// `modelsign COMMAND… REFERENCE ARGS… --insecure-registry REGISTRY`.
+fn at_registry(command: &[&str], reference: &str, args: &[&str], registry: &str) -> Output {
+    let mut all = command.to_vec();
+    all.push(reference);
+    all.extend(args);
+    all.extend(["--insecure-registry", registry]);
+    modelsign(&all)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// A key pair in `dir`: (private key, public key).
-fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = test_support::certs::new_key(dir, "signer");
-    test_support::certs::openssl(
-        dir,
-        &["pkey", "-in", "signer.key", "-pubout", "-out", "signer.pub"],
-    );
-    (key, dir.join("signer.pub"))
+/// `modelsign verify key REFERENCE --public-key PUBLIC EXTRA… --insecure-registry REGISTRY`.
+fn verify_key(reference: &str, public: &Path, extra: &[&str], registry: &str) -> Output {
+    let args = [&["--public-key", text(public)][..], extra].concat();
+    at_registry(&["verify", "key"], reference, &args, registry)
 }
 
 /// A model in `dir/model` of nested folders, and `extra.bin`, which the image keeps in a
@@ -178,21 +134,21 @@ fn a_modelcar_directory_layer_is_signed_file_by_file_so_the_folder_and_a_layout_
     let image = format!("{}/acme/modelcar-dir:v1", peers.registry);
     push_modelcar(&peers, &model, dir.path(), &image);
     let reference = format!("oci://{image}");
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let registry = peers.registry.as_str();
     let signature = dir.path().join("v1.sig");
-    let mut args = vec![
-        "sign",
-        "key",
+    let signed = at_registry(
+        &["sign", "key"],
         &reference,
-        "--private-key",
-        text(&key),
-        "--attach",
-        "--signature",
-        text(&signature),
-        "--json",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+        &[
+            "--private-key",
+            text(&key),
+            "--attach",
+            "--signature",
+            text(&signature),
+            "--json",
+        ],
+        registry,
+    );
     assert!(signed.status.success(), "{}", explain(&signed));
     let report: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     // Four files: three from the tarball (the symbolic link and folders left out), one
@@ -202,9 +158,7 @@ fn a_modelcar_directory_layer_is_signed_file_by_file_so_the_folder_and_a_layout_
     // The image's root digest is the folder's: the same files with the same digests.
     let local_digest = modelsign(&["digest", text(&model)]);
     assert!(local_digest.status.success(), "{}", explain(&local_digest));
-    let mut args = vec!["digest", &reference];
-    args.extend(insecure);
-    let image_digest = modelsign(&args);
+    let image_digest = at_registry(&["digest"], &reference, &[], registry);
     assert_eq!(
         stdout(&image_digest),
         stdout(&local_digest),
@@ -212,17 +166,12 @@ fn a_modelcar_directory_layer_is_signed_file_by_file_so_the_folder_and_a_layout_
         explain(&image_digest)
     );
 
-    let mut args = vec![
-        "verify",
-        "key",
+    let verified = verify_key(
         &reference,
-        "--public-key",
-        text(&public),
-        "--local-model",
-        text(&model),
-    ];
-    args.extend(insecure);
-    let verified = modelsign(&args);
+        &public,
+        &["--local-model", text(&model)],
+        registry,
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     assert!(
         stdout(&verified).contains("4 files"),
@@ -240,17 +189,12 @@ fn a_modelcar_directory_layer_is_signed_file_by_file_so_the_folder_and_a_layout_
         .unwrap();
     assert!(copied.status.success(), "{}", explain(&copied));
     std::fs::write(changed.join("tokenizer/vocab.txt"), b"a\nc\n").unwrap();
-    let mut args = vec![
-        "verify",
-        "key",
+    let refused = verify_key(
         &reference,
-        "--public-key",
-        text(&public),
-        "--local-model",
-        text(&changed),
-    ];
-    args.extend(insecure);
-    let refused = modelsign(&args);
+        &public,
+        &["--local-model", text(&changed)],
+        registry,
+    );
     assert_eq!(refused.status.code(), Some(1), "{}", explain(&refused));
     assert!(
         stderr(&refused).contains("tokenizer/vocab.txt"),
@@ -263,17 +207,12 @@ fn a_modelcar_directory_layer_is_signed_file_by_file_so_the_folder_and_a_layout_
     let image_v2 = format!("{}/acme/modelcar-dir:v2", peers.registry);
     push_modelcar(&peers, &changed, dir.path(), &image_v2);
     let reference_v2 = format!("oci://{image_v2}");
-    let mut args = vec![
-        "verify",
-        "key",
+    let other = verify_key(
         &reference_v2,
-        "--public-key",
-        text(&public),
-        "--signature",
-        text(&signature),
-    ];
-    args.extend(insecure);
-    let other = modelsign(&args);
+        &public,
+        &["--signature", text(&signature)],
+        registry,
+    );
     assert_eq!(other.status.code(), Some(1), "{}", explain(&other));
     assert!(
         stderr(&other).contains("tokenizer/vocab.txt"),
@@ -344,22 +283,18 @@ fn rh_model_signing_and_modelsign_verify_each_others_signatures_of_a_modelcar_di
     let dir = tempfile::tempdir().unwrap();
     let model = model(dir.path());
     let (key, public) = key_pair(dir.path());
-    let insecure = ["--insecure-registry", peers.registry.as_str()];
+    let registry = peers.registry.as_str();
 
     // modelsign signs and attaches; rh finds and verifies it, and the local folder.
     let ours = format!("{}/interop/modelcar-dir-ours:v1", peers.registry);
     push_modelcar(&peers, &model, dir.path(), &ours);
     let reference = format!("oci://{ours}");
-    let mut args = vec![
-        "sign",
-        "key",
+    let signed = at_registry(
+        &["sign", "key"],
         &reference,
-        "--private-key",
-        text(&key),
-        "--attach",
-    ];
-    args.extend(insecure);
-    let signed = modelsign(&args);
+        &["--private-key", text(&key), "--attach"],
+        registry,
+    );
     assert!(signed.status.success(), "{}", explain(&signed));
     let Some(verified) = rh("verify-registry", &ours, &["--public-key", text(&public)]) else {
         return;
@@ -383,18 +318,12 @@ fn rh_model_signing_and_modelsign_verify_each_others_signatures_of_a_modelcar_di
         explain(&rh_signed)
     );
     let reference = format!("oci://{theirs}");
-    let mut args = vec![
-        "verify",
-        "key",
+    let verified = verify_key(
         &reference,
-        "--public-key",
-        text(&public),
-        "--local-model",
-        text(&model),
-        "--json",
-    ];
-    args.extend(insecure);
-    let verified = modelsign(&args);
+        &public,
+        &["--local-model", text(&model), "--json"],
+        registry,
+    );
     assert!(verified.status.success(), "{}", explain(&verified));
     let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(report["resources"], 4, "{report}");

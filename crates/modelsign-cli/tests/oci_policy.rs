@@ -6,32 +6,24 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use test_support::{explain, in_ci, text};
+use test_support::oci::peer_env;
+use test_support::{explain, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
 fn registry_and_oras() -> Option<(String, PathBuf)> {
-    match (
-        std::env::var("MODELSIGN_TEST_OCI_REGISTRY"),
-        std::env::var_os("MODELSIGN_OCI_TOOLS"),
-    ) {
-        (Ok(registry), Some(tools)) => Some((registry, PathBuf::from(tools).join("oras"))),
-        _ => {
-            assert!(
-                !in_ci(),
-                "MODELSIGN_TEST_OCI_REGISTRY and MODELSIGN_OCI_TOOLS must be set in CI: scripts/test.sh starts the registry"
-            );
-            eprintln!("skipped outside CI: no test registry (run scripts/test.sh, or see tests/oci/README.md)");
-            None
-        }
-    }
+    let [registry, tools] = peer_env(
+        &["MODELSIGN_TEST_OCI_REGISTRY", "MODELSIGN_OCI_TOOLS"],
+        "scripts/test.sh starts the registry",
+        "no test registry",
+    )?
+    .try_into()
+    .expect("two values for two names");
+    Some((registry, PathBuf::from(tools).join("oras")))
 }
 
 fn modelsign(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run modelsign")
+    test_support::oci::run_modelsign(BIN, args)
 }
 
 fn push(oras: &Path, dir: &Path, image: &str) {
@@ -93,16 +85,21 @@ fn a_policy_trusts_an_image_by_its_registry_name_and_finds_its_signature_beside_
         .unwrap();
         path
     };
+    // `verify REFERENCE --policy POLICY --insecure-registry REGISTRY EXTRA…`.
+    let verify_under = |policy: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            &reference,
+            "--policy",
+            text(policy),
+            "--insecure-registry",
+            &registry,
+        ];
+        args.extend(extra);
+        modelsign(&args)
+    };
     let trusted = policy("acme.toml", &format!("\"{registry}/acme/*\""));
-    let accepted = modelsign(&[
-        "verify",
-        &reference,
-        "--policy",
-        text(&trusted),
-        "--insecure-registry",
-        &registry,
-        "--json",
-    ]);
+    let accepted = verify_under(&trusted, &["--json"]);
     assert!(accepted.status.success(), "{}", explain(&accepted));
     let report: serde_json::Value = serde_json::from_slice(&accepted.stdout).unwrap();
     assert_eq!(report["signer"], "release", "{report}");
@@ -116,26 +113,12 @@ fn a_policy_trusts_an_image_by_its_registry_name_and_finds_its_signature_beside_
     );
     // The purl form matches too.
     let by_purl = policy("purl.toml", "\"pkg:oci/policed?*\"");
-    let accepted = modelsign(&[
-        "verify",
-        &reference,
-        "--policy",
-        text(&by_purl),
-        "--insecure-registry",
-        &registry,
-    ]);
+    let accepted = verify_under(&by_purl, &[]);
     assert!(accepted.status.success(), "{}", explain(&accepted));
 
     // Trusted for another repository only: refused, naming the image.
     let elsewhere = policy("other.toml", &format!("\"{registry}/other/*\""));
-    let refused = modelsign(&[
-        "verify",
-        &reference,
-        "--policy",
-        text(&elsewhere),
-        "--insecure-registry",
-        &registry,
-    ]);
+    let refused = verify_under(&elsewhere, &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", explain(&refused));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -148,14 +131,7 @@ fn a_policy_trusts_an_image_by_its_registry_name_and_finds_its_signature_beside_
     // Another manifest under the tag has no signature: refused, as `verify key` refuses it.
     std::fs::write(dir.path().join("weights.bin"), b"other weights").unwrap();
     push(&oras, dir.path(), &image);
-    let unsigned = modelsign(&[
-        "verify",
-        &reference,
-        "--policy",
-        text(&trusted),
-        "--insecure-registry",
-        &registry,
-    ]);
+    let unsigned = verify_under(&trusted, &[]);
     assert_eq!(unsigned.status.code(), Some(1), "{}", explain(&unsigned));
     assert!(
         String::from_utf8_lossy(&unsigned.stderr).contains("no model signature found"),

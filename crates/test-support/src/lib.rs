@@ -7,6 +7,7 @@ use std::process::Command;
 
 pub mod certs;
 pub mod database;
+pub mod oci;
 
 pub use database::PostgresSchema;
 
