@@ -161,6 +161,14 @@ impl Policy {
                 "more than one operator ('{value}' follows '{symbol}')"
             )));
         }
+        // The first operator is where the name ends, so an operator character left in the
+        // name is a stray one (`accuracy= >=0.9`), which would print back as another
+        // operator.
+        if name.contains(OPERATOR_CHARS) {
+            return Err(bad(&format!(
+                "more than one operator ('{name}' precedes '{symbol}')"
+            )));
+        }
         let threshold: f64 = value
             .parse()
             .map_err(|_| bad(&format!("the value '{value}' is not a number")))?;
@@ -342,6 +350,9 @@ mod tests {
             ("accuracy>=high", "the value 'high' is not a number"),
             ("accuracy>==0.9", "more than one operator"),
             ("accuracy>=0.9>0.5", "more than one operator"),
+            // Found by fuzzing: the name kept the '=' and printed back as `accuracy=>=0.9`.
+            ("accuracy=  >=0.9", "more than one operator"),
+            ("accuracy! >=0.9", "more than one operator"),
             ("accuracy=0.9", "'=' alone is not one: use '=='"),
             ("accuracy is high", "no comparison operator"),
             ("accuracy>=nan", "finite number"),
