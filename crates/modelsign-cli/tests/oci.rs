@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use test_support::oci::{key_pair, sha256, stderr, stdout};
-use test_support::{explain, in_ci, text, SigstoreStack};
+use test_support::oci::{key_pair, rh, sha256, stderr, stdout};
+use test_support::{explain, text, SigstoreStack};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 const SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.model-signing.signature.v0.1";
@@ -656,30 +656,6 @@ fn registry_failures_say_what_is_wrong() {
         "{}",
         stderr(&https)
     );
-}
-
-/// Red Hat's rh-model-signing 1.0.5, through tests/oci/rh_interop.py in the venv
-/// scripts/test.sh makes (`MODELSIGN_RH_VENV`); `None` outside CI when it is missing.
-fn rh(action: &str, image: &str, args: &[&str]) -> Option<Output> {
-    let venv = std::env::var_os("MODELSIGN_RH_VENV").map(PathBuf::from);
-    let python = venv.map(|v| v.join("bin/python")).filter(|p| p.is_file());
-    let Some(python) = python else {
-        assert!(
-            !in_ci(),
-            "MODELSIGN_RH_VENV must hold rh-model-signing in CI (scripts/test.sh makes it)"
-        );
-        eprintln!("skipped outside CI: no rh-model-signing venv (MODELSIGN_RH_VENV)");
-        return None;
-    };
-    let script = test_support::workspace_root().join("tests/oci/rh_interop.py");
-    Some(
-        Command::new(python)
-            .arg(script)
-            .args([action, image, "--plain-http"])
-            .args(args)
-            .output()
-            .expect("run rh_interop.py"),
-    )
 }
 
 #[test]

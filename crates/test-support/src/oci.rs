@@ -174,3 +174,28 @@ pub fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
     );
     (key, dir.join("signer.pub"))
 }
+
+/// Red Hat's rh-model-signing 1.0.5, through tests/oci/rh_interop.py in the venv
+/// scripts/test.sh makes (`MODELSIGN_RH_VENV`), doing `action` on `image` over plain HTTP;
+/// `None` outside CI when it is missing.
+pub fn rh(action: &str, image: &str, args: &[&str]) -> Option<Output> {
+    let venv = std::env::var_os("MODELSIGN_RH_VENV").map(PathBuf::from);
+    let python = venv.map(|v| v.join("bin/python")).filter(|p| p.is_file());
+    let Some(python) = python else {
+        assert!(
+            !in_ci(),
+            "MODELSIGN_RH_VENV must hold rh-model-signing in CI (scripts/test.sh makes it)"
+        );
+        eprintln!("skipped outside CI: no rh-model-signing venv (MODELSIGN_RH_VENV)");
+        return None;
+    };
+    let script = crate::workspace_root().join("tests/oci/rh_interop.py");
+    Some(
+        Command::new(python)
+            .arg(script)
+            .args([action, image, "--plain-http"])
+            .args(args)
+            .output()
+            .expect("run rh_interop.py"),
+    )
+}
