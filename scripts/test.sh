@@ -687,6 +687,19 @@ start_oci_registries() {
     start_oci_token_registry
 }
 
+# In the current folder: a private CA named CA_NAME (ca.pem) and the certificate it issues
+# for 127.0.0.1 (server.pem, key server.key); the CA's key is deleted once it is issued.
+make_loopback_tls() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=$1" -keyout ca.key -out ca.pem &&
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+            -out server.pem -extfile <(printf '%s\n' subjectAltName=IP:127.0.0.1 \
+                extendedKeyUsage=serverAuth basicConstraints=CA:FALSE) &&
+        rm ca.key server.csr
+}
+
 # distribution's registry with authentication: a private CA (ca.pem) issues its
 # certificate for 127.0.0.1, and htpasswd holds one user with a random password for this
 # run only. The CA's key is deleted once the certificate is issued.
@@ -696,14 +709,7 @@ start_oci_auth_registry() {
     port="$(free_loopback_port)"
     password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
     if ! (cd "$dir" &&
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-            -subj "/CN=modelsign test registry CA" -keyout ca.key -out ca.pem &&
-        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
-            -out server.pem -extfile <(printf '%s\n' subjectAltName=IP:127.0.0.1 \
-                extendedKeyUsage=serverAuth basicConstraints=CA:FALSE) &&
-        rm ca.key server.csr &&
+        make_loopback_tls "modelsign test registry CA" &&
         htpasswd -bBc htpasswd "$user" "$password") >"$dir/setup.log" 2>&1; then
         cat "$dir/setup.log" >&2
         echo "error: the certificate or password file of the OCI registry with authentication could not be made, see above" >&2
@@ -747,14 +753,7 @@ start_oci_token_registry() {
     token_port="$(free_loopback_port)"
     password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
     if ! (cd "$dir" &&
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-            -subj "/CN=modelsign test token registry CA" -keyout ca.key -out ca.pem &&
-        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
-            -out server.pem -extfile <(printf '%s\n' subjectAltName=IP:127.0.0.1 \
-                extendedKeyUsage=serverAuth basicConstraints=CA:FALSE) &&
-        rm ca.key server.csr &&
+        make_loopback_tls "modelsign test token registry CA" &&
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
             -subj "/CN=modelsign test token signer" -keyout signer.key -out signer.pem &&
         (umask 077 && printf '%s\n' "$password" >password)) >"$dir/setup.log" 2>&1; then
