@@ -288,9 +288,15 @@ fn without_credentials_sign_and_verify_are_refused_with_exit_2_naming_the_regist
 #[test]
 fn a_wrong_password_in_config_json_is_refused_with_exit_2() {
     let Some(peers) = peers() else { return };
+    refuses_a_wrong_password(&peers, "acme/wrong-password");
+}
+
+/// `digest` of an image `peers` pushed to `repository`, with a wrong password in
+/// config.json `auths`: refused with exit 2 and the `docker login` advice.
+fn refuses_a_wrong_password(peers: &AuthPeers, repository: &str) {
     let dir = tempfile::tempdir().unwrap();
     let model = model(dir.path());
-    let image = peers.push_model(&model, "acme/wrong-password");
+    let image = peers.push_model(&model, repository);
     let config = docker_config(
         dir.path(),
         Some(serde_json::json!({
@@ -597,24 +603,5 @@ fn token_flow_anonymous_read_of_a_private_repository_is_refused_with_exit_2() {
 #[test]
 fn token_flow_a_wrong_password_is_refused_by_the_realm_with_exit_2() {
     let Some(peers) = token_peers() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let model = model(dir.path());
-    let image = peers.push_model(&model, "acme/token-wrong-password");
-    let config = docker_config(
-        dir.path(),
-        Some(serde_json::json!({
-            "auths": { peers.registry.as_str(): { "auth": peers.basic_auth("not-the-password") } }
-        })),
-    );
-    let out = modelsign(
-        &[
-            "digest",
-            &format!("oci://{image}"),
-            "--registry-ca-file",
-            text(&peers.ca),
-        ],
-        &config,
-        None,
-    );
-    assert_refused_with_login_advice(&out, &peers.registry);
+    refuses_a_wrong_password(&peers, "acme/token-wrong-password");
 }
