@@ -976,12 +976,64 @@ pub struct SignCommon {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub hashing: HashingArgs,
+    #[command(flatten)]
+    pub incremental: IncrementalArgs,
     /// Name the file of a single-file model `.`, as model_signing 1.1.1 does, instead of
     /// by its file name as OMS v1.0 specifies: model_signing verifies only that form.
     #[arg(long)]
     pub model_signing_single_file_name: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Re-signing what changed: the digests of unchanged files come from an earlier signature.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Re-signing what changed")]
+pub struct IncrementalArgs {
+    /// An earlier signature of this model to take the digests of unchanged files from, so
+    /// that only changed files are read. It is verified first (see --reuse-public-key) and
+    /// must have been made with the same --hash-type and --serialization. Say what changed
+    /// with --changed or --changed-since-git. The new signature is the one a full re-sign
+    /// would make; a changed file not declared changed keeps its old digest, and the new
+    /// signature then fails verification naming that file.
+    #[arg(long, value_name = "OLD_SIGNATURE")]
+    pub reuse: Option<PathBuf>,
+    /// A file or folder that changed since the earlier signature (repeatable), relative to
+    /// the model root or absolute inside it. Added, removed and renamed files need not be
+    /// given: they are found by the walk. Every other file keeps its earlier digest.
+    #[arg(long, value_name = "PATH", requires = "reuse")]
+    pub changed: Vec<PathBuf>,
+    /// The git revision the earlier signature was made of: files `git diff REV` reports
+    /// changed, and files git does not track, are hashed; a file renamed unchanged keeps its
+    /// digest. The model must lie in a git working tree.
+    #[arg(
+        long,
+        value_name = "REV",
+        requires = "reuse",
+        conflicts_with = "changed"
+    )]
+    pub changed_since_git: Option<String>,
+    /// The public key the earlier signature verifies with. Default for `sign key` and
+    /// `sign pkcs11-key`: the signing key's own.
+    #[arg(long, value_name = "FILE", requires = "reuse")]
+    pub reuse_public_key: Option<PathBuf>,
+    /// A root certificate the earlier signature's certificate must chain to (repeatable),
+    /// as `verify certificate --certificate-chain` takes.
+    #[arg(long, value_name = "FILE", requires = "reuse",
+          conflicts_with_all = ["reuse_public_key", "reuse_identity", "reuse_identity_regex"])]
+    pub reuse_certificate_chain: Vec<PathBuf>,
+    /// The Sigstore identity that made the earlier signature, exactly (with
+    /// --reuse-identity-provider; trusted with this signing's Sigstore instance).
+    #[arg(long, value_name = "IDENTITY", requires_all = ["reuse", "reuse_identity_provider"],
+          conflicts_with = "reuse_public_key")]
+    pub reuse_identity: Option<String>,
+    /// A regular expression the earlier signature's Sigstore identity must match.
+    #[arg(long, value_name = "REGEX", requires_all = ["reuse", "reuse_identity_provider"],
+          conflicts_with_all = ["reuse_identity", "reuse_public_key"])]
+    pub reuse_identity_regex: Option<String>,
+    /// The OIDC provider that vouched for the earlier signature's identity.
+    #[arg(long, value_name = "URL", requires = "reuse")]
+    pub reuse_identity_provider: Option<String>,
 }
 
 /// The signing key, and where the password of an encrypted key comes from (otherwise: a

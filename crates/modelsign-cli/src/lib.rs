@@ -38,6 +38,7 @@ mod args;
 mod card;
 mod failure;
 mod hints;
+mod incremental;
 mod lineage;
 mod methods;
 mod oci;
@@ -261,21 +262,47 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| "model.sig".into());
     let signature_path = &signature_path;
-    let signer = methods::build_signer(spec, &common.output)?.signer;
+    let built = methods::build_signer(spec, &common.output)?;
+    let plan = incremental::plan(&common.incremental, spec, &built)?;
+    let signer = built.signer;
     let started = std::time::Instant::now();
     let mut settings = hash_settings(&common.model, &common.hashing)?;
     if common.model_signing_single_file_name {
         settings.walk.single_file_name = SingleFileName::Dot;
     }
     debug_settings(&common.model, &settings);
-    let signed = modelsign::sign_model(
-        &common.model,
-        &settings,
-        signer.as_ref(),
-        signature_path,
-        &progress::for_output(&common.output),
-    )
-    .map_err(sign_failure)?;
+    let progress = progress::for_output(&common.output);
+    let (signed, reused) = match &plan {
+        None => (
+            modelsign::sign_model(
+                &common.model,
+                &settings,
+                signer.as_ref(),
+                signature_path,
+                &progress,
+            )
+            .map_err(sign_failure)?,
+            None,
+        ),
+        Some(plan) => {
+            let reused = modelsign::reuse::sign_model_reusing_unwritten(
+                &common.model,
+                &settings,
+                signer.as_ref(),
+                signature_path,
+                &plan.earlier(),
+                &progress,
+            )
+            .map_err(sign_failure)?;
+            reused
+                .signed
+                .bundle
+                .write_atomic(signature_path)
+                .map_err(|e| sign_failure(e.into()))?;
+            (reused.signed.clone(), Some(reused))
+        }
+    };
+    let reused_from = common.incremental.reuse.as_deref().unwrap_or(Path::new(""));
     let manifest = &signed.manifest;
     debugln!(
         "{} hashed and signed in {:.3} s",
@@ -295,6 +322,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 "hash_type": manifest.serialization().hash_type.as_str(),
                 "serialization": manifest.serialization().serialization.method(),
                 "warnings": signed.warnings.iter().map(hints::sign_warning).collect::<Vec<_>>(),
+                "reused": reused.as_ref().map(|r| incremental::reused_json(reused_from, r)),
             }),
             0,
         );
@@ -309,6 +337,25 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 count(manifest.resources().len(), "resource"),
                 signature_path.display()
             );
+            if let Some(reused) = &reused {
+                outln!(
+                    "  {}",
+                    incremental::sources_line(
+                        &signed.sources,
+                        &format!(
+                            "kept the digests of the verified earlier signature {}",
+                            reused_from.display()
+                        )
+                    )
+                );
+                for (old, new) in &reused.renamed {
+                    outln!(
+                        "  renamed unchanged: {} -> {}",
+                        modelsign::text::printable(old),
+                        modelsign::text::printable(new)
+                    );
+                }
+            }
         }
     }
     Ok(())

@@ -128,10 +128,13 @@ pub fn sign(
     refuse_local_options(
         Some(&common.hashing),
         &common.hashing.selection,
-        &[(
-            "--model-signing-single-file-name",
-            common.model_signing_single_file_name,
-        )],
+        &[
+            (
+                "--model-signing-single-file-name",
+                common.model_signing_single_file_name,
+            ),
+            ("--reuse", common.incremental.reuse.is_some()),
+        ],
     )?;
     if common.attach && !matches!(location, ModelLocation::Registry(_)) {
         return Err(Failure::input(format!(

@@ -1403,6 +1403,51 @@ pub enum SignError {
     /// attached.
     #[error(transparent)]
     Oci(Box<OciError>),
+    /// The earlier signature whose digests were to be reused cannot be.
+    #[error(transparent)]
+    Reuse(#[from] ReuseError),
+}
+
+/// Re-signing what changed could not reuse the earlier signature's digests; nothing was
+/// signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReuseError {
+    /// The earlier signature does not verify: none of its digests may be used.
+    #[error(
+        "the earlier signature to reuse does not verify, so none of its digests were used: {0}"
+    )]
+    EarlierSignature(Box<VerifyError>),
+    /// The earlier signature hashed otherwise than this signing does.
+    #[error(
+        "the earlier signature hashed {earlier} and this signing hashes {now}; digests can be reused only between signatures that hash alike (give the earlier signature's --hash-type, --serialization and --shard-size, or sign without --reuse)"
+    )]
+    OtherSettings {
+        /// The earlier signature's algorithm and serialization.
+        earlier: String,
+        /// This signing's.
+        now: String,
+    },
+    /// A path given as changed does not name anything inside the model.
+    #[error(
+        "'{}' is given as changed but is not inside the model '{}'",
+        crate::text::printable_path(path),
+        crate::text::printable_path(model)
+    )]
+    ChangedOutsideModel {
+        /// The path given.
+        path: PathBuf,
+        /// The model.
+        model: PathBuf,
+    },
+    /// git could not say what changed.
+    #[error("cannot tell what changed with git ({command}): {message}")]
+    Git {
+        /// The git command that failed.
+        command: String,
+        /// What went wrong (git's own message).
+        message: String,
+    },
 }
 
 /// Input when the model path, the key, the token, the certificates, the Sigstore services or
@@ -1420,6 +1465,8 @@ impl Classify for SignError {
             SignError::Bundle(BundleError::Target { .. } | BundleError::Write { .. }) => true,
             SignError::Sigstore(e) => e.is_input_error(),
             SignError::Oci(e) => e.is_input_error(),
+            // The earlier signature, its settings or the changes given are unusable.
+            SignError::Reuse(_) => true,
             _ => false,
         })
     }

@@ -86,6 +86,7 @@ pub mod manifest;
 pub mod model;
 pub mod oci;
 pub mod provenance;
+pub mod reuse;
 pub mod serialization;
 pub mod signing;
 pub mod spec;
@@ -98,7 +99,8 @@ pub mod x509;
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
     AttestationError, BundleError, CardError, CertError, HashError, KeyError, OciError,
-    Pkcs11Error, PolicyError, SignError, StatementError, TrustRootError, VerifyError, WalkError,
+    Pkcs11Error, PolicyError, ReuseError, SignError, StatementError, TrustRootError, VerifyError,
+    WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};

@@ -2,6 +2,7 @@
 //! that produced it, and the comparison of a signed manifest with a freshly computed one.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
@@ -60,6 +61,19 @@ impl Manifest {
     /// SHA-256 over the raw resource digests in listed order (OMS §6.5.1).
     pub fn root_digest(&self) -> [u8; 32] {
         root_digest(self.resources.iter().map(|r| r.digest.as_slice()))
+    }
+
+    /// The resources of each file, by file name (a shard's file is its name without the
+    /// `:start:end` suffix), each file's in canonical order.
+    pub fn resources_by_file(&self) -> BTreeMap<&str, Vec<&ResourceDescriptor>> {
+        let mut files: BTreeMap<&str, Vec<&ResourceDescriptor>> = BTreeMap::new();
+        for resource in &self.resources {
+            files
+                .entry(self.serialization.serialization.file_of(&resource.name))
+                .or_default()
+                .push(resource);
+        }
+        files
     }
 
     /// `sha256:<hex root digest>`, as printed by `modelsign digest`.

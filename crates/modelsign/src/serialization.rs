@@ -82,6 +82,18 @@ impl Serialization {
             Serialization::Shards { .. } => "shards",
         }
     }
+
+    /// The file a resource name belongs to: the name itself under `files`; under `shards`,
+    /// the name without its `:start:end` suffix (the file name may hold colons itself).
+    pub fn file_of(self, resource_name: &str) -> &str {
+        match self {
+            Serialization::Files => resource_name,
+            Serialization::Shards { .. } => resource_name
+                .rsplitn(3, ':')
+                .nth(2)
+                .unwrap_or(resource_name),
+        }
+    }
 }
 
 /// The `predicate.serialization` block: how the manifest was produced.

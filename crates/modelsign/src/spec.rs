@@ -473,6 +473,18 @@ impl fmt::Debug for BuiltSigner {
 }
 
 impl BuiltSigner {
+    /// The verifier of an earlier signature made as this signer signs, where the method
+    /// says it without more material: a key method's (plain or PKCS#11) own public key.
+    /// A certificate or Sigstore signature needs its trust given (roots, identity).
+    pub fn own_key_verifier(&self, spec: &SignerSpec) -> Option<KeyVerifier> {
+        match spec {
+            SignerSpec::Key(_) | SignerSpec::Pkcs11Key { .. } => {
+                self.public_key.clone().map(KeyVerifier::new)
+            }
+            _ => None,
+        }
+    }
+
     fn with_key(signer: impl Signer + 'static, public_key: PublicKey) -> Self {
         BuiltSigner {
             signer: Box::new(signer),

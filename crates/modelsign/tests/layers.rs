@@ -34,6 +34,7 @@ const LAYERS: &[&str] = &[
     "bundle",
     "signing",
     "verifying",
+    "reuse",
     "spec",
     "attestation",
     "oci",

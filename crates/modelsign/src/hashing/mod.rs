@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{HashError, WalkError};
 use crate::limits;
 use crate::manifest::{Manifest, ResourceDescriptor};
-use crate::model::{self, Model, WalkOptions};
+use crate::model::{self, Model, ModelFile, WalkOptions};
 pub use crate::serialization::{
     HashAlgorithm, Serialization, SerializationRecord, DEFAULT_SHARD_SIZE,
 };
@@ -76,6 +76,29 @@ impl Hasher {
             Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
         }
     }
+}
+
+/// Digests known without reading the file: what a verified earlier signature, or a list a
+/// pipeline computed, says a file's resources are. Asked once for every walked file, one
+/// file at a time, before any is hashed, so an implementation may take the file's status
+/// then.
+pub trait KnownDigests: Sync {
+    /// The resources of `file` (its one digest under `files`, every shard's under
+    /// `shards`), or `None` to hash it.
+    fn resources_of(&self, file: &ModelFile) -> Option<Vec<ResourceDescriptor>>;
+}
+
+/// Where a manifest's digests came from: read and hashed, or known beforehand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DigestSources {
+    /// Files read and hashed.
+    pub hashed_files: usize,
+    /// Their size in bytes.
+    pub hashed_bytes: u64,
+    /// Files whose resources were known, and not read.
+    pub known_files: usize,
+    /// Their size in bytes, as the walk found them.
+    pub known_bytes: u64,
 }
 
 /// Everything that determines a model's manifest: which files, and how they are hashed.
@@ -206,6 +229,18 @@ impl HashSettings {
         progress: &Progress,
     ) -> Result<(Model, Manifest), HashError> {
         let pool = engine::worker_pool(self.max_workers)?;
+        let model = self.walk_on(&pool, model_path)?;
+        let manifest = self.hash_walked_on(&pool, &model, progress)?;
+        Ok((model, manifest))
+    }
+
+    /// Walks the model at `model_path`, finding the files these settings make part of it.
+    /// An empty model is an error.
+    pub fn walk_model(&self, model_path: &Path) -> Result<Model, HashError> {
+        self.walk_on(&engine::worker_pool(self.max_workers)?, model_path)
+    }
+
+    fn walk_on(&self, pool: &rayon::ThreadPool, model_path: &Path) -> Result<Model, HashError> {
         let model = pool.install(|| model::walk(model_path, &self.walk))?;
         if model.files.is_empty() {
             return Err(WalkError::EmptyModel {
@@ -213,8 +248,7 @@ impl HashSettings {
             }
             .into());
         }
-        let manifest = self.hash_walked_on(&pool, &model, progress)?;
-        Ok((model, manifest))
+        Ok(model)
     }
 
     /// Hashes the files of an already walked model.
@@ -228,17 +262,7 @@ impl HashSettings {
         model: &Model,
         progress: &Progress,
     ) -> Result<Manifest, HashError> {
-        let tasks = self.tasks(model)?;
-        progress.start(tasks.iter().map(|t| t.len).sum(), tasks.len(), self.unit());
-        let digests = engine::hash_tasks_on(pool, &tasks, self.algorithm, progress)?;
-        let resources = tasks
-            .into_iter()
-            .zip(digests)
-            .map(|(task, digest)| ResourceDescriptor {
-                name: task.resource_name(),
-                digest,
-            })
-            .collect();
+        let resources = self.hash_files_on(pool, &model.files, progress)?;
         Ok(Manifest::new(
             model.name.clone(),
             self.record_for(model),
@@ -246,11 +270,97 @@ impl HashSettings {
         ))
     }
 
-    /// Splits the model's files into hashing tasks (one per file or shard).
+    /// As [`HashSettings::hash_walked`], taking the resources `known` gives for a file
+    /// instead of reading it. The manifest is the one hashing every file would give when
+    /// the known digests are right; a file's known resources that cannot be its resources
+    /// now (other names or shard ranges than its size gives, digests of another length)
+    /// are ignored and the file is hashed.
+    pub fn hash_walked_known(
+        &self,
+        model: &Model,
+        known: &dyn KnownDigests,
+        progress: &Progress,
+    ) -> Result<(Manifest, DigestSources), HashError> {
+        let pool = engine::worker_pool(self.max_workers)?;
+        let mut resources = Vec::new();
+        let mut unknown = Vec::new();
+        let mut sources = DigestSources::default();
+        for file in &model.files {
+            match known
+                .resources_of(file)
+                .filter(|given| self.could_be_resources_of(file, given))
+            {
+                Some(given) => {
+                    sources.known_files += 1;
+                    sources.known_bytes += file.size;
+                    resources.extend(given);
+                }
+                None => {
+                    sources.hashed_files += 1;
+                    sources.hashed_bytes += file.size;
+                    unknown.push(file.clone());
+                }
+            }
+        }
+        resources.extend(self.hash_files_on(&pool, &unknown, progress)?);
+        let manifest = Manifest::new(model.name.clone(), self.record_for(model), resources);
+        Ok((manifest, sources))
+    }
+
+    /// Whether `given` has the names and digest lengths hashing `file` would give its
+    /// resources now.
+    fn could_be_resources_of(&self, file: &ModelFile, given: &[ResourceDescriptor]) -> bool {
+        let digest_len = self.algorithm.digest_len();
+        if given.iter().any(|r| r.digest.len() != digest_len) {
+            return false;
+        }
+        let mut names: Vec<&str> = given.iter().map(|r| r.name.as_str()).collect();
+        names.sort_unstable();
+        let mut expected: Vec<String> = match self.serialization {
+            Serialization::Files => vec![file.name.clone()],
+            Serialization::Shards { shard_size: 0 } => return false,
+            Serialization::Shards { shard_size } => {
+                if file.size.div_ceil(shard_size) != given.len() as u64 {
+                    return false;
+                }
+                (0..file.size)
+                    .step_by(usize::try_from(shard_size).unwrap_or(usize::MAX))
+                    .map(|start| {
+                        let end = file.size.min(start.saturating_add(shard_size));
+                        format!("{}:{start}:{end}", file.name)
+                    })
+                    .collect()
+            }
+        };
+        expected.sort_unstable();
+        names.iter().eq(expected.iter())
+    }
+
+    /// Hashes `files` into their resources (unsorted).
+    fn hash_files_on(
+        &self,
+        pool: &rayon::ThreadPool,
+        files: &[ModelFile],
+        progress: &Progress,
+    ) -> Result<Vec<ResourceDescriptor>, HashError> {
+        let tasks = self.tasks_of(files)?;
+        progress.start(tasks.iter().map(|t| t.len).sum(), tasks.len(), self.unit());
+        let digests = engine::hash_tasks_on(pool, &tasks, self.algorithm, progress)?;
+        Ok(tasks
+            .into_iter()
+            .zip(digests)
+            .map(|(task, digest)| ResourceDescriptor {
+                name: task.resource_name(),
+                digest,
+            })
+            .collect())
+    }
+
+    /// Splits `files` into hashing tasks (one per file or shard).
     /// At most [`limits::MAX_RESOURCES`]: a signed `shard_size: 1` must not turn a small
     /// model into millions of tasks, so the count is known before any task is built.
-    pub(crate) fn tasks<'m>(&self, model: &'m Model) -> Result<Vec<HashTask<'m>>, HashError> {
-        let count = self.task_count(model)?;
+    fn tasks_of<'m>(&self, files: &'m [ModelFile]) -> Result<Vec<HashTask<'m>>, HashError> {
+        let count = self.task_count(files)?;
         if count > limits::MAX_RESOURCES {
             let hint = match self.serialization {
                 Serialization::Shards { shard_size } => {
@@ -268,7 +378,7 @@ impl HashSettings {
         let mut tasks = Vec::with_capacity(count);
         match self.serialization {
             Serialization::Files => {
-                for file in &model.files {
+                for file in files {
                     tasks.push(HashTask {
                         file,
                         offset: 0,
@@ -278,7 +388,7 @@ impl HashSettings {
                 }
             }
             Serialization::Shards { shard_size } => {
-                for file in &model.files {
+                for file in files {
                     let mut start = 0;
                     // Zero-byte files produce no shard (OMS §6.3.2).
                     while start < file.size {
@@ -298,11 +408,11 @@ impl HashSettings {
     }
 
     /// How many tasks (files or shards) the model is hashed as, saturating.
-    fn task_count(&self, model: &Model) -> Result<usize, HashError> {
+    fn task_count(&self, files: &[ModelFile]) -> Result<usize, HashError> {
         match self.serialization {
-            Serialization::Files => Ok(model.files.len()),
+            Serialization::Files => Ok(files.len()),
             Serialization::Shards { shard_size: 0 } => Err(HashError::ZeroShardSize),
-            Serialization::Shards { shard_size } => Ok(model.files.iter().fold(0usize, |n, f| {
+            Serialization::Shards { shard_size } => Ok(files.iter().fold(0usize, |n, f| {
                 let shards = usize::try_from(f.size.div_ceil(shard_size)).unwrap_or(usize::MAX);
                 n.saturating_add(shards)
             })),

@@ -16,9 +16,9 @@ use std::path::Path;
 use crate::bundle::{self, Bundle, VerificationMaterial};
 use crate::dsse::{self, Envelope, Signature};
 use crate::error::{BundleError, SignError};
-use crate::hashing::{HashSettings, Progress};
-use crate::manifest::Manifest;
-use crate::model::{relative_to_model, IgnoreSet, Model, SingleFileName};
+use crate::hashing::{DigestSources, HashSettings, KnownDigests, Progress};
+use crate::manifest::{Manifest, ResourceDescriptor};
+use crate::model::{relative_to_model, IgnoreSet, Model, ModelFile, SingleFileName};
 use crate::statement;
 
 /// A signing scheme: turns a statement payload into a signed bundle. Nothing else in the
@@ -112,6 +112,8 @@ pub struct SignedModel {
     /// What the signer should know about the signature, which was written all the same
     /// (a form that another implementation cannot verify).
     pub warnings: Vec<SignWarning>,
+    /// Which files were hashed and which signed from digests known beforehand.
+    pub sources: DigestSources,
 }
 
 /// Hashes the model, signs it and writes the signature atomically to `signature_path`.
@@ -140,7 +142,49 @@ pub fn sign_model_unwritten(
     signature_path: &Path,
     progress: &Progress,
 ) -> Result<SignedModel, SignError> {
+    sign_model_known_unwritten(
+        model_path,
+        settings,
+        signer,
+        signature_path,
+        &HashEveryFile,
+        progress,
+    )
+}
+
+/// As [`sign_model_unwritten`], signing the resources `known` gives for a file instead of
+/// hashing it (see [`HashSettings::hash_walked_known`]): for re-signing what changed only,
+/// and for digests a pipeline computed already. The signature is the one a full re-sign
+/// makes when the known digests are right; when they are not, it is made all the same and
+/// fails verification, which always hashes.
+pub fn sign_model_known_unwritten(
+    model_path: &Path,
+    settings: &HashSettings,
+    signer: &dyn Signer,
+    signature_path: &Path,
+    known: &dyn KnownDigests,
+    progress: &Progress,
+) -> Result<SignedModel, SignError> {
     check_signature_path(model_path, signature_path, &settings.walk.ignore)?;
+    let settings = excluding_signature(model_path, settings, signature_path)?;
+    let model = settings.walk_model(model_path)?;
+    let (manifest, sources) = settings.hash_walked_known(&model, known, progress)?;
+    let payload = statement::encode_with(&manifest, settings.walk.shard_algorithm_name);
+    let bundle = sign_payload(payload, signer)?;
+    Ok(SignedModel {
+        manifest,
+        bundle,
+        warnings: single_file_warning(&model, &settings).into_iter().collect(),
+        sources,
+    })
+}
+
+/// `settings`, with a signature path inside the model excluded from it.
+pub fn excluding_signature(
+    model_path: &Path,
+    settings: &HashSettings,
+    signature_path: &Path,
+) -> Result<HashSettings, SignError> {
     let mut settings = settings.clone();
     if let Some(relative) = relative_to_model(model_path, signature_path) {
         settings
@@ -149,14 +193,16 @@ pub fn sign_model_unwritten(
             .add(&relative)
             .map_err(crate::error::HashError::from)?;
     }
-    let (model, manifest) = settings.walk_and_hash(model_path, progress)?;
-    let payload = statement::encode_with(&manifest, settings.walk.shard_algorithm_name);
-    let bundle = sign_payload(payload, signer)?;
-    Ok(SignedModel {
-        manifest,
-        bundle,
-        warnings: single_file_warning(&model, &settings).into_iter().collect(),
-    })
+    Ok(settings)
+}
+
+/// Knows no digest: every file is hashed.
+struct HashEveryFile;
+
+impl KnownDigests for HashEveryFile {
+    fn resources_of(&self, _: &ModelFile) -> Option<Vec<ResourceDescriptor>> {
+        None
+    }
 }
 
 /// model_signing 1.1.1 names the one resource of a single-file model `.` and rejects any

@@ -1,0 +1,495 @@
+//! `sign --reuse`: re-signing what changed, with every signing method; an earlier signature
+//! that does not verify, or verifies with another key, is refused; a changed file declared
+//! unchanged is caught when the new signature is verified.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use modelsign::keys::Curve;
+use modelsign::PrivateKey;
+use serde_json::Value;
+use test_support::{explain, signed_statement, text, SigstoreStack};
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run modelsign")
+}
+
+fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let key = PrivateKey::generate(Curve::P256).expect("generate");
+    let private = dir.join(format!("{name}.pem"));
+    let public = dir.join(format!("{name}.pub"));
+    fs::write(&private, key.to_pkcs8_pem().expect("pem")).expect("write key");
+    fs::write(&public, key.public_key().to_pem()).expect("write pub");
+    (private, public)
+}
+
+/// A model of many small files and one larger one, a key pair, and the model's signature.
+struct Fixture {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let model = dir.path().join("model");
+        fs::create_dir_all(model.join("shards")).expect("mkdir");
+        for i in 0..20 {
+            fs::write(
+                model.join(format!("shards/s{i:02}.bin")),
+                vec![i as u8; 3000],
+            )
+            .expect("write");
+        }
+        fs::write(model.join("README.md"), "# v1").expect("write");
+        fs::write(model.join("tokenizer.json"), "{}").expect("write");
+        let (key, public) = key_pair(dir.path(), "key");
+        Fixture { dir, key, public }
+    }
+
+    fn model(&self) -> PathBuf {
+        self.dir.path().join("model")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn sign(&self, signature: &str, extra: &[&str]) -> Output {
+        let mut args: Vec<String> = vec![
+            "sign".into(),
+            "key".into(),
+            text(&self.dir.path().join("model")).to_owned(),
+            "--private-key".into(),
+            text(&self.key).to_owned(),
+            "--signature".into(),
+            text(&self.path(signature)).to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn verify(&self, signature: &str) -> Output {
+        run(&[
+            "verify",
+            "key",
+            text(&self.model()),
+            "--public-key",
+            text(&self.public),
+            "--signature",
+            text(&self.path(signature)),
+        ])
+    }
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", explain(out)))
+}
+
+#[test]
+fn re_signing_after_one_change_hashes_one_file_and_equals_a_full_re_sign() {
+    let f = Fixture::new();
+    assert!(f.sign("v1.sig", &[]).status.success());
+    fs::write(f.model().join("README.md"), "# v2, longer").expect("write");
+    fs::write(f.model().join("added.txt"), "new").expect("write");
+    fs::remove_file(f.model().join("tokenizer.json")).expect("remove");
+
+    let out = f.sign(
+        "v2.sig",
+        &[
+            "--reuse",
+            text(&f.path("v1.sig")),
+            "--changed",
+            "README.md",
+            "--json",
+        ],
+    );
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    // README.md (listed) and added.txt (new) are hashed; the 20 shards are reused.
+    assert_eq!(report["reused"]["files"], 20, "{report}");
+    assert_eq!(report["reused"]["hashed_files"], 2, "{report}");
+    assert_eq!(report["reused"]["bytes"], 60_000, "{report}");
+    assert_eq!(report["resources"], 22);
+
+    assert!(f.sign("full.sig", &[]).status.success());
+    assert_eq!(
+        signed_statement(&f.path("v2.sig")),
+        signed_statement(&f.path("full.sig"))
+    );
+    let verified = f.verify("v2.sig");
+    assert!(verified.status.success(), "{}", explain(&verified));
+
+    // The text report says what was hashed and what kept.
+    let out = f.sign(
+        "v3.sig",
+        &["--reuse", text(&f.path("v2.sig")), "--changed", "shards"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert!(
+        stdout.contains("hashed 20 files (58.6 KiB); 2 files (15 bytes) kept the digests of the verified earlier signature"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_earlier_signature_made_by_another_key_or_altered_is_refused() {
+    let f = Fixture::new();
+    let (other_key, other_public) = key_pair(f.dir.path(), "other");
+    let out = run(&[
+        "sign",
+        "key",
+        text(&f.model()),
+        "--private-key",
+        text(&other_key),
+        "--signature",
+        text(&f.path("other.sig")),
+    ]);
+    assert!(out.status.success(), "{}", explain(&out));
+
+    // By default the signing key's own public key must verify it.
+    let out = f.sign(
+        "new.sig",
+        &[
+            "--reuse",
+            text(&f.path("other.sig")),
+            "--changed",
+            "README.md",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        stderr.contains("the earlier signature to reuse does not verify"),
+        "{stderr}"
+    );
+    assert!(!f.path("new.sig").exists(), "nothing is written");
+
+    // Given the other key, it is reused.
+    let out = f.sign(
+        "new.sig",
+        &[
+            "--reuse",
+            text(&f.path("other.sig")),
+            "--reuse-public-key",
+            text(&other_public),
+            "--changed",
+            "README.md",
+        ],
+    );
+    assert!(out.status.success(), "{}", explain(&out));
+
+    // An altered earlier signature: its statement no longer matches the DSSE signature.
+    assert!(f.sign("v1.sig", &[]).status.success());
+    test_support::rewrite_statement(&f.path("v1.sig"), &f.path("altered.sig"), |statement| {
+        statement["predicate"]["resources"][0]["digest"] = Value::from("00".repeat(32));
+    });
+    let out = f.sign(
+        "new2.sig",
+        &[
+            "--reuse",
+            text(&f.path("altered.sig")),
+            "--changed",
+            "README.md",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not verify"),
+        "{}",
+        explain(&out)
+    );
+    assert!(!f.path("new2.sig").exists());
+}
+
+#[test]
+fn a_changed_file_declared_unchanged_is_caught_when_verifying_naming_it() {
+    let f = Fixture::new();
+    assert!(f.sign("v1.sig", &[]).status.success());
+    fs::write(f.model().join("shards/s07.bin"), vec![99u8; 3000]).expect("write");
+    fs::write(f.model().join("README.md"), "# v2").expect("write");
+    let out = f.sign(
+        "v2.sig",
+        &["--reuse", text(&f.path("v1.sig")), "--changed", "README.md"],
+    );
+    assert!(out.status.success(), "{}", explain(&out));
+    let out = f.verify("v2.sig");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(stderr.contains("shards/s07.bin"), "{stderr}");
+    assert!(!stderr.contains("README.md"), "{stderr}");
+}
+
+#[test]
+fn reuse_needs_what_changed_and_the_same_settings_and_a_local_model() {
+    let f = Fixture::new();
+    assert!(f.sign("v1.sig", &[]).status.success());
+    let out = f.sign("v2.sig", &["--reuse", text(&f.path("v1.sig"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--changed PATH"),
+        "{}",
+        explain(&out)
+    );
+
+    let out = f.sign("v2.sig", &["--changed", "README.md"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--changed without --reuse is a usage error"
+    );
+
+    let out = f.sign(
+        "v2.sig",
+        &[
+            "--reuse",
+            text(&f.path("v1.sig")),
+            "--changed",
+            "README.md",
+            "--hash-type",
+            "blake3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("hashed sha256 files and this signing hashes blake3 files"),
+        "{}",
+        explain(&out)
+    );
+
+    let out = f.sign(
+        "v2.sig",
+        &[
+            "--reuse",
+            text(&f.path("v1.sig")),
+            "--changed",
+            "../outside",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not inside the model"),
+        "{}",
+        explain(&out)
+    );
+    assert!(!f.path("v2.sig").exists());
+}
+
+fn git(folder: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", explain(&out));
+}
+
+#[test]
+fn changed_since_git_hashes_what_git_reports_and_keeps_renamed_files() {
+    let f = Fixture::new();
+    let model = f.model();
+    git(&model, &["init", "-q"]);
+    git(&model, &["add", "."]);
+    git(&model, &["commit", "-q", "-m", "v1"]);
+    assert!(f.sign("v1.sig", &[]).status.success());
+    fs::write(model.join("README.md"), "# v2").expect("write");
+    git(&model, &["mv", "shards/s00.bin", "shards/first.bin"]);
+
+    let out = f.sign(
+        "v2.sig",
+        &[
+            "--reuse",
+            text(&f.path("v1.sig")),
+            "--changed-since-git",
+            "HEAD",
+            "--json",
+        ],
+    );
+    let report = json(&out);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(report["reused"]["hashed_files"], 1, "{report}");
+    assert_eq!(report["reused"]["files"], 21, "{report}");
+    assert_eq!(
+        report["reused"]["renamed"],
+        serde_json::json!([{"from": "shards/s00.bin", "to": "shards/first.bin"}])
+    );
+    assert!(f.sign("full.sig", &[]).status.success());
+    assert_eq!(
+        signed_statement(&f.path("v2.sig")),
+        signed_statement(&f.path("full.sig"))
+    );
+
+    let out = f.sign(
+        "v3.sig",
+        &[
+            "--reuse",
+            text(&f.path("v1.sig")),
+            "--changed-since-git",
+            "no-such-rev",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot tell what changed with git"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn a_certificate_signature_is_reused_with_the_roots_given() {
+    let f = Fixture::new();
+    let keys = test_support::vector("oms-conformance/assets/keys/certificate");
+    let sign = |signature: &str, extra: &[&str]| {
+        let mut args = vec![
+            "sign".to_owned(),
+            "certificate".into(),
+            text(&f.model()).into(),
+            "--private-key".into(),
+            text(&keys.join("signing-key.pem")).into(),
+            "--signing-certificate".into(),
+            text(&keys.join("signing-key-cert.pem")).into(),
+            "--certificate-chain".into(),
+            text(&keys.join("int-ca-cert.pem")).into(),
+            "--signature".into(),
+            text(&f.path(signature)).into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert!(sign("v1.sig", &[]).status.success());
+    fs::write(f.model().join("README.md"), "# v2").expect("write");
+    let earlier = f.path("v1.sig");
+    let out = sign(
+        "v2.sig",
+        &["--reuse", text(&earlier), "--changed", "README.md"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--reuse-certificate-chain ROOT"),
+        "{}",
+        explain(&out)
+    );
+
+    let root = keys.join("ca-cert.pem");
+    let out = sign(
+        "v2.sig",
+        &[
+            "--reuse",
+            text(&earlier),
+            "--changed",
+            "README.md",
+            "--reuse-certificate-chain",
+            text(&root),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(json(&out)["reused"]["hashed_files"], 1);
+
+    // Another root does not vouch for it.
+    let stranger = test_support::vector("oms-conformance/assets/keys/wrong/wrong-ca-cert.pem");
+    let out = sign(
+        "v3.sig",
+        &[
+            "--reuse",
+            text(&earlier),
+            "--changed",
+            "README.md",
+            "--reuse-certificate-chain",
+            text(&stranger),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not verify"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn a_sigstore_signature_is_reused_for_the_identity_given() {
+    let stack = SigstoreStack::start();
+    let f = Fixture::new();
+    let token = stack.identity_token_file();
+    let sign = |signature: &str, extra: &[&str]| {
+        let mut args = vec![
+            "sign".to_owned(),
+            "sigstore".into(),
+            text(&f.model()).into(),
+            "--signature".into(),
+            text(&f.path(signature)).into(),
+            "--trust-config".into(),
+            text(&stack.trust_config()).into(),
+            "--identity-token-file".into(),
+            text(&token).into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = sign("v1.sig", &[]);
+    assert!(out.status.success(), "{}", explain(&out));
+    fs::write(f.model().join("README.md"), "# v2").expect("write");
+    let earlier = f.path("v1.sig");
+    let out = sign(
+        "v2.sig",
+        &["--reuse", text(&earlier), "--changed", "README.md"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+
+    let reuse = |identity: &str| {
+        sign(
+            "v2.sig",
+            &[
+                "--reuse",
+                text(&earlier),
+                "--changed",
+                "README.md",
+                "--reuse-identity",
+                identity,
+                "--reuse-identity-provider",
+                &stack.url,
+                "--json",
+            ],
+        )
+    };
+    let out = reuse("someone-else@example.com");
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let out = reuse(&stack.identity);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(json(&out)["reused"]["files"], 21);
+    let out = run(&[
+        "verify",
+        "sigstore",
+        text(&f.model()),
+        "--signature",
+        text(&f.path("v2.sig")),
+        "--trust-config",
+        text(&stack.trust_config()),
+        "--identity",
+        &stack.identity,
+        "--identity-provider",
+        &stack.url,
+    ]);
+    assert!(out.status.success(), "{}", explain(&out));
+}

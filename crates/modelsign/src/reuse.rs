@@ -1,0 +1,359 @@
+//! Re-signing what changed: the digests of the files that did not change are taken from an
+//! earlier signature of the model, verified first, and only the other files are hashed.
+//!
+//! Which files changed is the caller's word ([`Changes::Listed`]) or git's
+//! ([`Changes::SinceGit`]). An earlier signature that does not verify is never used. A file
+//! wrongly said to be unchanged is signed with its old digest, and the new signature then
+//! fails verification naming that file: verification always hashes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use crate::bundle::Bundle;
+use crate::error::{ReuseError, SignError};
+use crate::hashing::{HashSettings, KnownDigests, Progress};
+use crate::manifest::{Manifest, ResourceDescriptor};
+use crate::model::{relative_to_model, ModelFile};
+use crate::signing::{self, SignedModel, Signer};
+use crate::statement;
+use crate::verifying::{verify_statement_signature, VerifiedSignature, Verifier};
+
+/// Which files changed since the earlier signature was made.
+#[derive(Debug, Clone)]
+pub enum Changes {
+    /// These paths changed: files, or directories (every file under them), each relative
+    /// to the model root or absolute inside it. Every other file the earlier signature
+    /// lists did not change. A path that is gone was removed; that is fine.
+    Listed(Vec<PathBuf>),
+    /// What `git diff` reports between this revision (the one the earlier signature was
+    /// made of) and the working tree of the repository the model lies in. Files git does
+    /// not track count as changed, and a file git reports renamed without a change keeps
+    /// its digest under its new name.
+    SinceGit(String),
+}
+
+/// The earlier signature whose digests are reused, and how to trust it.
+pub struct Earlier<'a> {
+    /// The earlier signature.
+    pub bundle: &'a Bundle,
+    /// Verifies it before anything in it is used.
+    pub verifier: &'a dyn Verifier,
+    /// Which files changed since.
+    pub changes: Changes,
+}
+
+/// What re-signing reused.
+#[derive(Debug, Clone)]
+pub struct Reused {
+    /// The signed model; its `sources` say how many files were hashed and how many taken
+    /// from the earlier signature.
+    pub signed: SignedModel,
+    /// What verifying the earlier signature established (its signer, for Sigstore).
+    pub earlier: VerifiedSignature,
+    /// Files whose digests moved to a new name (git renames), as (old name, new name).
+    pub renamed: Vec<(String, String)>,
+}
+
+/// As [`signing::sign_model_unwritten`], taking from `earlier` the digests of the files that
+/// did not change. `earlier` must verify with its verifier and must have been made with the
+/// algorithm and serialization of `settings`; the result is the signature a full re-sign
+/// makes when the changes are told right.
+pub fn sign_model_reusing_unwritten(
+    model_path: &Path,
+    settings: &HashSettings,
+    signer: &dyn Signer,
+    signature_path: &Path,
+    earlier: &Earlier<'_>,
+    progress: &Progress,
+) -> Result<Reused, SignError> {
+    let verified = verify_statement_signature(earlier.bundle, earlier.verifier)
+        .map_err(|e| ReuseError::EarlierSignature(Box::new(e)))?;
+    let statement = statement::decode(&earlier.bundle.envelope.payload)
+        .map_err(|e| ReuseError::EarlierSignature(Box::new(e.into())))?;
+    check_same_settings(&statement.manifest, settings)?;
+    let unchanged = Unchanged::of(model_path, &earlier.changes)?;
+    let known = FromEarlier {
+        earlier: statement.manifest.resources_by_file(),
+        unchanged,
+        serialization: settings.serialization,
+    };
+    let signed = signing::sign_model_known_unwritten(
+        model_path,
+        settings,
+        signer,
+        signature_path,
+        &known,
+        progress,
+    )?;
+    let renamed = match &known.unchanged {
+        Unchanged::Git(git) if git.single_file.is_none() => {
+            let signed_files = signed.manifest.resources_by_file();
+            git.renamed
+                .iter()
+                .filter(|(new, _)| signed_files.contains_key(new.as_str()))
+                .map(|(new, old)| (old.clone(), new.clone()))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(Reused {
+        signed,
+        earlier: verified,
+        renamed,
+    })
+}
+
+/// Digests can move from one signature to the next only when both hash alike.
+fn check_same_settings(earlier: &Manifest, settings: &HashSettings) -> Result<(), ReuseError> {
+    let record = earlier.serialization();
+    if record.hash_type == settings.algorithm && record.serialization == settings.serialization {
+        return Ok(());
+    }
+    let describe = |algorithm: crate::HashAlgorithm, serialization: crate::Serialization| {
+        match serialization {
+            crate::Serialization::Shards { shard_size } => {
+                format!("{} shards of {shard_size} bytes", algorithm.as_str())
+            }
+            _ => format!("{} files", algorithm.as_str()),
+        }
+    };
+    Err(ReuseError::OtherSettings {
+        earlier: describe(record.hash_type, record.serialization),
+        now: describe(settings.algorithm, settings.serialization),
+    })
+}
+
+/// How to tell, file by file, whether the earlier signature's digests still hold.
+enum Unchanged {
+    /// Every file but these names, and those under these directory names (`""`: all).
+    AllBut(Vec<String>),
+    /// What git says.
+    Git(GitChanges),
+}
+
+impl Unchanged {
+    fn of(model_path: &Path, changes: &Changes) -> Result<Self, ReuseError> {
+        match changes {
+            Changes::Listed(paths) => paths
+                .iter()
+                .map(|path| model_relative_name(model_path, path))
+                .collect::<Result<_, _>>()
+                .map(Unchanged::AllBut),
+            Changes::SinceGit(revision) => {
+                GitChanges::since(model_path, revision).map(Unchanged::Git)
+            }
+        }
+    }
+
+    /// The earlier signature's name for `file` if it did not change since.
+    fn earlier_name(&self, file: &ModelFile) -> Option<String> {
+        match self {
+            Unchanged::AllBut(changed) => {
+                let listed = changed.iter().any(|c| {
+                    c.is_empty()
+                        || file.name == *c
+                        || file
+                            .name
+                            .strip_prefix(c.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                });
+                (!listed).then(|| file.name.clone())
+            }
+            Unchanged::Git(git) => git.earlier_name(file),
+        }
+    }
+}
+
+/// A path given as changed, as a model-relative name (`""` for the model itself).
+fn model_relative_name(model_path: &Path, path: &Path) -> Result<String, ReuseError> {
+    let outside = || ReuseError::ChangedOutsideModel {
+        path: path.to_path_buf(),
+        model: model_path.to_path_buf(),
+    };
+    if path.is_absolute() {
+        if std::fs::canonicalize(model_path).is_ok_and(|root| root == path) {
+            return Ok(String::new());
+        }
+        return relative_to_model(model_path, path).ok_or_else(outside);
+    }
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_str().ok_or_else(outside)?),
+            Component::CurDir => {}
+            _ => return Err(outside()),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// The earlier signature's resources, offered for the files that did not change.
+struct FromEarlier<'a> {
+    earlier: BTreeMap<&'a str, Vec<&'a ResourceDescriptor>>,
+    unchanged: Unchanged,
+    serialization: crate::Serialization,
+}
+
+impl KnownDigests for FromEarlier<'_> {
+    fn resources_of(&self, file: &ModelFile) -> Option<Vec<ResourceDescriptor>> {
+        let earlier_name = self.unchanged.earlier_name(file)?;
+        let resources = self.earlier.get(earlier_name.as_str())?;
+        Some(
+            resources
+                .iter()
+                .map(|r| ResourceDescriptor {
+                    // A shard keeps its `:start:end`; a renamed file's resources take its
+                    // new name.
+                    name: format!(
+                        "{}{}",
+                        file.name,
+                        &r.name[self.serialization.file_of(&r.name).len()..]
+                    ),
+                    digest: r.digest.clone(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// What git reports changed in the model since a revision.
+struct GitChanges {
+    /// Tracked files (paths relative to the model's folder, as git prints them).
+    tracked: BTreeSet<String>,
+    /// Changed since the revision: modified, added, deleted, type-changed, unmerged.
+    changed: BTreeSet<String>,
+    /// Renamed without a change: new path -> old path.
+    renamed: BTreeMap<String, String>,
+    /// For a single-file model: its path in git (its base name; the manifest may name it
+    /// `.`).
+    single_file: Option<String>,
+}
+
+impl GitChanges {
+    fn since(model_path: &Path, revision: &str) -> Result<Self, ReuseError> {
+        if revision.starts_with('-') || revision.is_empty() {
+            return Err(ReuseError::Git {
+                command: "git diff".into(),
+                message: format!("'{revision}' is not a revision"),
+            });
+        }
+        let is_file = std::fs::metadata(model_path).is_ok_and(|m| m.is_file());
+        let (folder, pathspec) = if is_file {
+            let name = model_path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| ReuseError::Git {
+                    command: "git".into(),
+                    message: format!("'{}' has no usable file name", model_path.display()),
+                })?;
+            let parent = model_path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            (parent.to_path_buf(), name.to_owned())
+        } else {
+            (model_path.to_path_buf(), ".".to_owned())
+        };
+        let tracked = split_nul(&git(&folder, &["ls-files", "-z", "--", &pathspec])?)
+            .into_iter()
+            .collect();
+        // `--find-renames=100%`: only a file git finds unchanged under its new name keeps
+        // its digest; `--relative` prints paths relative to the model's folder and leaves
+        // out changes outside it. `--end-of-options` keeps a revision from being an option.
+        let diff = git(
+            &folder,
+            &[
+                "diff",
+                "--name-status",
+                "-z",
+                "--relative",
+                "--find-renames=100%",
+                "--no-ext-diff",
+                "--end-of-options",
+                revision,
+                "--",
+                &pathspec,
+            ],
+        )?;
+        let mut changes = GitChanges {
+            tracked,
+            changed: BTreeSet::new(),
+            renamed: BTreeMap::new(),
+            single_file: None,
+        };
+        let fields = split_nul(&diff);
+        let mut fields = fields.into_iter();
+        while let Some(status) = fields.next() {
+            let malformed = || ReuseError::Git {
+                command: "git diff".into(),
+                message: format!("unexpected output near status '{status}'"),
+            };
+            match status.chars().next() {
+                Some('R') | Some('C') => {
+                    let old = fields.next().ok_or_else(malformed)?;
+                    let new = fields.next().ok_or_else(malformed)?;
+                    if status == "R100" || status == "C100" {
+                        changes.renamed.insert(new, old);
+                    } else {
+                        changes.changed.insert(new);
+                    }
+                }
+                Some(_) => {
+                    changes.changed.insert(fields.next().ok_or_else(malformed)?);
+                }
+                None => return Err(malformed()),
+            }
+        }
+        if is_file {
+            changes.single_file = Some(pathspec);
+        }
+        Ok(changes)
+    }
+
+    fn earlier_name(&self, file: &ModelFile) -> Option<String> {
+        let git_path = self.single_file.as_ref().unwrap_or(&file.name);
+        if let Some(old) = self.renamed.get(git_path) {
+            // A single-file model that was renamed is a new model name: nothing to map.
+            return self.single_file.is_none().then(|| old.clone());
+        }
+        (self.tracked.contains(git_path) && !self.changed.contains(git_path))
+            .then(|| file.name.clone())
+    }
+}
+
+/// Runs git in `folder`, returning its standard output.
+fn git(folder: &Path, args: &[&str]) -> Result<Vec<u8>, ReuseError> {
+    let command = format!("git {}", args.first().copied().unwrap_or_default());
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args(["-c", "core.quotepath=off"])
+        .args(args)
+        .output()
+        .map_err(|e| ReuseError::Git {
+            command: command.clone(),
+            message: format!("could not run git: {e}"),
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(ReuseError::Git {
+            command,
+            message: stderr.trim().to_owned(),
+        });
+    }
+    Ok(output.stdout)
+}
+
+/// NUL-separated fields (git's `-z`), the empty last one dropped; a field that is not
+/// UTF-8 cannot name a model file and is kept lossily, so it matches none.
+fn split_nul(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|&b| b == 0)
+        .filter(|field| !field.is_empty())
+        .map(|field| String::from_utf8_lossy(field).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
