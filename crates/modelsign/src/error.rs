@@ -1369,6 +1369,53 @@ impl Classify for LineageError {
     }
 }
 
+/// The stat cache could not be used: the model path does not resolve, or the cache
+/// directory is unusable. A missing, unreadable or outdated cache file is not an error: the
+/// cache starts empty and says why in [`crate::stat_cache::StatCache::notes`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatCacheError {
+    /// The model path could not be resolved to the canonical path the cache is kept under.
+    #[error(
+        "cannot resolve the model path '{}' for the stat cache: {source}",
+        printable_path(path)
+    )]
+    ModelPath {
+        /// The model path as given.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The cache directory (or its `stat-cache` folder) is not a directory, cannot be
+    /// inspected, or cannot be created.
+    #[error(
+        "stat cache directory '{}' is unusable: {source}",
+        printable_path(path)
+    )]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The cache file could not be written.
+    #[error("cannot write stat cache '{}': {source}", printable_path(path))]
+    Write {
+        /// The cache file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+}
+
+/// Always input: the model path or the cache directory given (or found in the environment)
+/// is unusable.
+impl Classify for StatCacheError {
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
+}
+
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1403,10 +1450,14 @@ pub enum SignError {
     /// attached.
     #[error(transparent)]
     Oci(Box<OciError>),
+    /// The stat cache asked for could not be used.
+    #[error(transparent)]
+    StatCache(#[from] StatCacheError),
 }
 
 /// Input when the model path, the key, the token, the certificates, the Sigstore services or
-/// identity, or where the signature is to go are unusable; otherwise signing failed.
+/// identity, the stat cache, or where the signature is to go are unusable; otherwise signing
+/// failed.
 impl Classify for SignError {
     fn failure_kind(&self) -> FailureKind {
         kind_of(match self {
@@ -1420,6 +1471,7 @@ impl Classify for SignError {
             SignError::Bundle(BundleError::Target { .. } | BundleError::Write { .. }) => true,
             SignError::Sigstore(e) => e.is_input_error(),
             SignError::Oci(e) => e.is_input_error(),
+            SignError::StatCache(e) => e.is_input_error(),
             _ => false,
         })
     }
