@@ -1369,6 +1369,53 @@ impl Classify for LineageError {
     }
 }
 
+/// The stat cache could not be used: the model path does not resolve, or the cache
+/// directory is unusable. A missing, unreadable or outdated cache file is not an error: the
+/// cache starts empty and says why in [`crate::stat_cache::StatCache::notes`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatCacheError {
+    /// The model path could not be resolved to the canonical path the cache is kept under.
+    #[error(
+        "cannot resolve the model path '{}' for the stat cache: {source}",
+        printable_path(path)
+    )]
+    ModelPath {
+        /// The model path as given.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The cache directory (or its `stat-cache` folder) is not a directory, cannot be
+    /// inspected, or cannot be created.
+    #[error(
+        "stat cache directory '{}' is unusable: {source}",
+        printable_path(path)
+    )]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The cache file could not be written.
+    #[error("cannot write stat cache '{}': {source}", printable_path(path))]
+    Write {
+        /// The cache file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+}
+
+/// Always input: the model path or the cache directory given (or found in the environment)
+/// is unusable.
+impl Classify for StatCacheError {
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
+}
+
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1403,6 +1450,9 @@ pub enum SignError {
     /// attached.
     #[error(transparent)]
     Oci(Box<OciError>),
+    /// The stat cache asked for could not be used.
+    #[error(transparent)]
+    StatCache(#[from] StatCacheError),
     /// The earlier signature whose digests were to be reused cannot be.
     #[error(transparent)]
     Reuse(#[from] ReuseError),
@@ -1451,7 +1501,8 @@ pub enum ReuseError {
 }
 
 /// Input when the model path, the key, the token, the certificates, the Sigstore services or
-/// identity, or where the signature is to go are unusable; otherwise signing failed.
+/// identity, the stat cache, or where the signature is to go are unusable; otherwise signing
+/// failed.
 impl Classify for SignError {
     fn failure_kind(&self) -> FailureKind {
         kind_of(match self {
@@ -1467,6 +1518,7 @@ impl Classify for SignError {
             SignError::Oci(e) => e.is_input_error(),
             // The earlier signature, its settings or the changes given are unusable.
             SignError::Reuse(_) => true,
+            SignError::StatCache(e) => e.is_input_error(),
             _ => false,
         })
     }

@@ -90,6 +90,7 @@ pub mod reuse;
 pub mod serialization;
 pub mod signing;
 pub mod spec;
+pub mod stat_cache;
 pub mod statement;
 pub mod text;
 pub mod trust;
@@ -99,8 +100,8 @@ pub mod x509;
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
     AttestationError, BundleError, CardError, CertError, HashError, KeyError, OciError,
-    Pkcs11Error, PolicyError, ReuseError, SignError, StatementError, TrustRootError, VerifyError,
-    WalkError,
+    Pkcs11Error, PolicyError, ReuseError, SignError, StatCacheError, StatementError,
+    TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};

@@ -26,6 +26,7 @@ const LAYERS: &[&str] = &[
     "error",
     "model",
     "hashing",
+    "stat_cache",
     "keys",
     "x509",
     "dsse",
