@@ -854,11 +854,25 @@ pub struct VerifyPolicyArgs {
     /// Fail on files the signature does not cover (default).
     #[arg(long)]
     pub no_ignore_unsigned_files: bool,
+    #[command(flatten)]
+    pub partial: PartialArgs,
     /// Hashing threads (default: every available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
     pub max_workers: Option<u64>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `--files`: partial verification of a local model.
+#[derive(Debug, Args)]
+pub struct PartialArgs {
+    /// Partial verification: check the signature and the whole signed manifest, but hash
+    /// only these files of the model (a directory: the signed files under it), as a loader
+    /// needs before it reads one shard. No other file is read or checked, and the report
+    /// lists the files checked. Several may follow one --files, and it may be repeated;
+    /// give the model before it. A file the signature does not cover is refused.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with = "ignore_unsigned_files")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -1179,6 +1193,8 @@ pub struct VerifyCommon {
     /// Fail on files the signature does not cover (default).
     #[arg(long)]
     pub no_ignore_unsigned_files: bool,
+    #[command(flatten)]
+    pub partial: PartialArgs,
     /// Hashing threads (default: every available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..4097))]
     pub max_workers: Option<u64>,

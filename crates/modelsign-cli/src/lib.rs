@@ -49,7 +49,7 @@ mod settings;
 mod trust;
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use modelsign::error::{Classify, SignError};
@@ -374,6 +374,7 @@ fn verify(
 ) -> Result<(), Failure> {
     let location = model_location(&common.model)?;
     if !location.is_local() {
+        refuse_partial_for_image(&common.partial)?;
         return oci::verify(common, spec, &location);
     }
     if common.local_model.is_some() {
@@ -410,6 +411,7 @@ fn verify(
         signature_path: Some(signature_path.clone()),
         max_workers: workers(common.max_workers),
         hashing: None,
+        only_files: only_files(&common.partial),
     };
     match modelsign::verify_model(
         &common.model,
@@ -435,6 +437,10 @@ fn verify(
                         "signed_model_name": report.signed_model_name,
                         "root_digest": report.root_digest,
                         "resources": report.resources,
+                        "signed_files": report.signed_files,
+                        "partial": report.checked_files.is_some(),
+                        "checked_files": report.checked_files,
+                        "resources_checked": report.resources_checked,
                         "hash_type": report.serialization.hash_type.as_str(),
                         "serialization": report.serialization.serialization.method(),
                         "notes": report.notes,
@@ -447,11 +453,7 @@ fn verify(
                     for note in &report.notes {
                         warnln!("{note}");
                     }
-                    outln!(
-                        "Verification succeeded: {} ({})",
-                        common.model.display(),
-                        resources_and_digest(&report)
-                    );
+                    print_verified(&common.model.display().to_string(), &report);
                     print_signer(&report);
                 }
             }
@@ -468,6 +470,70 @@ fn verify(
             Err(failure)
         }
         Err(error) => Err(verify_failure(error)),
+    }
+}
+
+/// The files `--files` names, for [`VerifyOptions::only_files`]: `None` (verify every
+/// file) when it is not given.
+fn only_files(partial: &args::PartialArgs) -> Option<Vec<PathBuf>> {
+    (!partial.files.is_empty()).then(|| partial.files.clone())
+}
+
+/// Refuses `--files` for an image: it is verified from its manifest (the digests of its
+/// layers), with no model file to select.
+fn refuse_partial_for_image(partial: &args::PartialArgs) -> Result<(), Failure> {
+    if partial.files.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::input(
+        "--files selects files of a local model to hash; an image is verified from its manifest (the digests of its layers), so it does not apply to oci:// or oci-layout: models",
+    ))
+}
+
+/// Files listed by name on a success line before the rest are counted.
+const LISTED_CHECKED_FILES: usize = 10;
+
+/// The success lines of a local verification (`model` as the user named it). A partial
+/// one says how many signed files were checked, which, and that the others were not.
+fn print_verified(model: &str, report: &modelsign::VerificationReport) {
+    let Some(checked) = &report.checked_files else {
+        outln!(
+            "Verification succeeded: {model} ({})",
+            resources_and_digest(report)
+        );
+        return;
+    };
+    outln!(
+        "Verification succeeded (partial): {model} (checked {} of {} signed files, {} of {}{})",
+        checked.len(),
+        report.signed_files,
+        report.resources_checked,
+        count(report.resources, "resource"),
+        report
+            .root_digest
+            .as_ref()
+            .map(|d| format!(", {d}"))
+            .unwrap_or_default()
+    );
+    let mut listed = checked
+        .iter()
+        .take(LISTED_CHECKED_FILES)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if checked.len() > LISTED_CHECKED_FILES {
+        listed.push_str(&format!(
+            " and {} more",
+            checked.len() - LISTED_CHECKED_FILES
+        ));
+    }
+    outln!("Checked: {listed}");
+    let unchecked = report.signed_files.saturating_sub(checked.len());
+    if unchecked > 0 {
+        outln!(
+            "Not checked: {} (not read; verify without --files to check them)",
+            count(unchecked, "other signed file")
+        );
     }
 }
 

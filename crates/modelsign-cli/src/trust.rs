@@ -25,6 +25,7 @@ pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
     };
     let location = ModelLocation::parse(model.as_os_str()).map_err(Failure::input)?;
     if !location.is_local() {
+        crate::refuse_partial_for_image(&args.partial)?;
         crate::oci::refuse_local_options(
             None,
             &args.selection,
@@ -54,6 +55,7 @@ pub fn verify(args: &VerifyPolicyArgs) -> Result<(), Failure> {
         signature_path: Some(signature.to_path_buf()),
         max_workers: workers(args.max_workers),
         hashing: None,
+        only_files: crate::only_files(&args.partial),
     };
     let outcome = verifier.verify(
         model,
@@ -135,6 +137,10 @@ fn report(
                     "signed_model_name": report.signed_model_name,
                     "root_digest": report.root_digest,
                     "resources": report.resources,
+                    "signed_files": report.signed_files,
+                    "partial": report.checked_files.is_some(),
+                    "checked_files": report.checked_files,
+                    "resources_checked": report.resources_checked,
                     "hash_type": report.serialization.hash_type.as_str(),
                     "serialization": report.serialization.serialization.method(),
                     "notes": report.notes,
@@ -146,11 +152,7 @@ fn report(
                 for note in &report.notes {
                     warnln!("{note}");
                 }
-                outln!(
-                    "Verification succeeded: {} ({})",
-                    model,
-                    crate::resources_and_digest(&report)
-                );
+                crate::print_verified(model, &report);
                 outln!(
                     "Signed by the policy's signer '{}' ({where_from})",
                     signer.as_deref().unwrap_or_default()

@@ -1666,6 +1666,18 @@ pub enum VerifyError {
     #[error("model does not match its signature: {0}")]
     // Boxed: the diff is large, and every Result carrying a VerifyError pays its size.
     Mismatch(Box<ManifestDiff>),
+    /// A file named for partial verification is not one the signature covers (nor a
+    /// directory of signed files).
+    #[error("'{}' is not covered by the signature: the signed manifest lists no file '{}' (nor files under a directory of that name)", printable_path(path), printable(name))]
+    NotSigned {
+        /// The path as named.
+        path: PathBuf,
+        /// Its name in the model.
+        name: String,
+    },
+    /// Partial verification was asked for with no file to check.
+    #[error("partial verification needs at least one file to check")]
+    NoFilesNamed,
     /// The certificate's identity is not the signer expected.
     #[error("wrong signer: the signature was made by '{found}', but {expected} was expected")]
     IdentityMismatch {
@@ -1719,11 +1731,14 @@ impl Classify for VerifyError {
             VerifyError::Certificate(
                 CertError::Io { .. } | CertError::NoAnchors | CertError::TooMany { .. },
             ) => true,
+            // A path named for partial verification that is not in the model at all.
+            VerifyError::Hash(HashError::Walk(WalkError::NotInModel { .. })) => true,
             VerifyError::Hash(HashError::Walk(walk)) => walk.is_unusable_model_path(),
             VerifyError::TrustRoot(_) => true,
             VerifyError::Oci(e) => e.is_input_error(),
             // A valid document of another kind: the model has not been checked at all.
             VerifyError::Statement(StatementError::ModelCardSignature) => true,
+            VerifyError::NoFilesNamed => true,
             _ => false,
         })
     }

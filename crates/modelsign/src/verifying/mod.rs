@@ -9,14 +9,15 @@ pub use self::sigstore::{IdentityPolicy, SigstoreTrustRoot, SigstoreVerifier};
 pub use certificate::CertificateVerifier;
 pub use key::KeyVerifier;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::Bundle;
 use crate::dsse::{self, Envelope};
-use crate::error::{HashError, StatementError, VerifyError};
+use crate::error::{HashError, StatementError, VerifyError, WalkError};
 use crate::hashing::{worker_pool, HashSettings, Progress};
 use crate::keys::{PublicKey, SignatureHash};
-use crate::manifest::ManifestDiff;
+use crate::manifest::{Manifest, ManifestDiff};
 use crate::model::{self, relative_to_model, IgnoreSet, WalkOptions};
 use crate::serialization::{Serialization, SerializationRecord};
 use crate::statement::{self, StatementFormat};
@@ -119,6 +120,15 @@ pub struct VerifyOptions {
     /// paths are added to those the signature records, which stay ignored. Their
     /// `max_workers` is not used (the field above is).
     pub hashing: Option<HashSettings>,
+    /// Partial verification: check the signature and the whole signed manifest as always,
+    /// but hash only these files (absolute, or relative to the working directory, each
+    /// inside the model) and compare them with their signed resources; no other file is
+    /// read, or reported missing or extra, so the time taken is that of the named files.
+    /// A directory names every signed file under it (the model folder: all of them, still
+    /// without looking for unsigned files); a file the signature does not cover
+    /// is refused ([`VerifyError::NotSigned`]), a signed file absent from the disk is
+    /// missing. `ignore_unsigned_files` has no effect here: unnamed files are not looked at.
+    pub only_files: Option<Vec<PathBuf>>,
 }
 
 impl Default for VerifyOptions {
@@ -131,6 +141,7 @@ impl Default for VerifyOptions {
             signature_path: None,
             max_workers: None,
             hashing: None,
+            only_files: None,
         }
     }
 }
@@ -144,8 +155,16 @@ pub struct VerificationReport {
     pub root_digest: Option<String>,
     /// How the signed manifest was produced.
     pub serialization: SerializationRecord,
-    /// Number of signed resources checked.
+    /// Number of resources (files or shards) the signed manifest lists.
     pub resources: usize,
+    /// Number of files the signed manifest covers.
+    pub signed_files: usize,
+    /// Partial verification ([`VerifyOptions::only_files`]): the signed files that were
+    /// hashed and matched, sorted; no other file was checked. `None` when every file was.
+    pub checked_files: Option<Vec<String>>,
+    /// Number of signed resources hashed and matched: [`VerificationReport::resources`]
+    /// unless the verification was partial.
+    pub resources_checked: usize,
     /// Which statement version was signed (legacy formats are read, never written).
     pub format: StatementFormat,
     /// Non-fatal observations (legacy formats).
@@ -160,13 +179,17 @@ impl VerificationReport {
     /// The report of a signature that verified (`verified`) over `signed`, once the model
     /// matched it.
     pub fn of(signed: &statement::SignedStatement, verified: VerifiedSignature) -> Self {
+        let resources = signed.manifest.resources().len();
         VerificationReport {
             signed_model_name: signed.manifest.model_name().to_owned(),
             root_digest: signed
                 .root_digest
                 .map(|d| crate::manifest::sha256_string(&d)),
             serialization: signed.manifest.serialization().clone(),
-            resources: signed.manifest.resources().len(),
+            resources,
+            signed_files: signed_file_names(&signed.manifest).len(),
+            checked_files: None,
+            resources_checked: resources,
             format: signed.format,
             notes: verified.notes,
             signer: verified.signer,
@@ -191,7 +214,8 @@ pub fn verify_statement_signature(
 
 /// Verifies the model at `model_path` against `bundle`: the signature first (by
 /// `verifier`), then the statement, then the model's files against the signed manifest,
-/// hashed with the settings recorded in the signature.
+/// hashed with the settings recorded in the signature. With
+/// [`VerifyOptions::only_files`], only the named files are hashed and compared.
 pub fn verify_model(
     model_path: &Path,
     bundle: &Bundle,
@@ -200,19 +224,11 @@ pub fn verify_model(
     progress: &Progress,
 ) -> Result<VerificationReport, VerifyError> {
     let verified = verify_statement_signature(bundle, verifier)?;
+    // Decoding checks the whole manifest (names, and that the signed root digest is that
+    // of every listed resource) even when only some files are hashed below.
     let signed = statement::decode(&bundle.envelope.payload)?;
     let record = signed.manifest.serialization().clone();
-
-    // The signed file names, sorted: shard names of one file need not be adjacent
-    // (`a:1.bin:0:3`, another file, sorts between `a:0:8` and `a:16:24`).
-    let mut signed_files: Vec<&str> = signed
-        .manifest
-        .resources()
-        .iter()
-        .map(|r| file_part(&r.name, &record))
-        .collect();
-    signed_files.sort_unstable();
-    signed_files.dedup();
+    let signed_files = signed_file_names(&signed.manifest);
     let is_signed = |name: &str| signed_files.binary_search(&name).is_ok();
 
     let (algorithm, serialization, mut ignore, allow_symlinks) = match &options.hashing {
@@ -256,16 +272,31 @@ pub fn verify_model(
         collect_problems: true,
         ..WalkOptions::default()
     };
+    // Partial verification: which signed files were named, settled from the signed names
+    // before anything in the model is read.
+    let named = match &options.only_files {
+        Some(paths) => Some(NamedFiles::resolve(
+            model_path,
+            paths,
+            &signed_files,
+            &record,
+        )?),
+        None => None,
+    };
     let pool = worker_pool(options.max_workers)?;
     let mut model = pool
-        .install(|| {
-            if options.ignore_unsigned_files {
+        .install(|| match &named {
+            // Only the named files are looked up, so the time is theirs, not the model's.
+            Some(named) => model::select(model_path, named.lookups(), &walk),
+            None if options.ignore_unsigned_files => {
                 model::select(model_path, signed_files.iter().copied(), &walk)
-            } else {
-                model::walk(model_path, &walk)
             }
+            None => model::walk(model_path, &walk),
         })
         .map_err(HashError::from)?;
+    if let Some(named) = &named {
+        named.check_unlisted_are_empty(&model)?;
+    }
     // model_signing names the file of a single-file model `.`; OMS uses its base name.
     if model.single_file
         && signed
@@ -295,8 +326,15 @@ pub fn verify_model(
         .partition(|f| is_signed(&f.name) || (sharded && f.size == 0));
     model.files = covered;
     let local = settings.hash_walked_on(&pool, &model, progress)?;
-    let mut diff = ManifestDiff::between(&signed.manifest, &local, options.ignore_unsigned_files);
-    if !options.ignore_unsigned_files {
+    // A partial verification selected named files only: any unsigned one among them is
+    // reported, whatever `ignore_unsigned_files` says.
+    let unsigned_tolerated = options.ignore_unsigned_files && named.is_none();
+    let expected = match &named {
+        Some(named) => Cow::Owned(named.expected_resources(&signed.manifest, &record)),
+        None => Cow::Borrowed(&signed.manifest),
+    };
+    let mut diff = ManifestDiff::between(&expected, &local, unsigned_tolerated);
+    if !unsigned_tolerated {
         diff.extra.extend(unsigned.into_iter().map(|f| f.name));
         diff.extra.sort_unstable();
     }
@@ -305,7 +343,160 @@ pub fn verify_model(
     if !diff.is_empty() {
         return Err(VerifyError::Mismatch(Box::new(diff)));
     }
-    Ok(VerificationReport::of(&signed, verified))
+    let resources_checked = expected.resources().len();
+    let mut report = VerificationReport::of(&signed, verified);
+    if let Some(named) = named {
+        report.resources_checked = resources_checked;
+        report.checked_files = Some(named.into_checked());
+    }
+    Ok(report)
+}
+
+/// The signed file names of `manifest`, sorted and each once: shard names of one file need
+/// not be adjacent (`a:1.bin:0:3`, another file, sorts between `a:0:8` and `a:16:24`).
+fn signed_file_names(manifest: &Manifest) -> Vec<&str> {
+    let record = manifest.serialization();
+    let mut names: Vec<&str> = manifest
+        .resources()
+        .iter()
+        .map(|r| file_part(&r.name, record))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Whether `a` and `b` name the same existing file or directory.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+}
+
+/// The files a partial verification checks ([`VerifyOptions::only_files`]).
+struct NamedFiles {
+    /// Signed files named, directly or by a directory above them: sorted, each once.
+    signed: Vec<String>,
+    /// Names the manifest does not list, under shards, with the path as given: an empty
+    /// file has no shard (OMS §6.3.2), so an empty regular file there is what was signed
+    /// and passes, as in a full verification; anything else is not covered.
+    unlisted: Vec<(String, PathBuf)>,
+}
+
+impl NamedFiles {
+    /// Names each of `paths` in the model and settles what it stands for from the signed
+    /// names alone: a signed file, the signed files under a directory, or (under shards)
+    /// possibly an empty file. Anything else is refused before the model is read.
+    fn resolve(
+        model_path: &Path,
+        paths: &[PathBuf],
+        signed_files: &[&str],
+        record: &SerializationRecord,
+    ) -> Result<Self, VerifyError> {
+        if paths.is_empty() {
+            return Err(VerifyError::NoFilesNamed);
+        }
+        let sharded = matches!(record.serialization, Serialization::Shards { .. });
+        let mut named = NamedFiles {
+            signed: Vec::new(),
+            unlisted: Vec::new(),
+        };
+        for path in paths {
+            let Some(name) = relative_to_model(model_path, path) else {
+                // The model folder itself stands for every signed file, as a directory
+                // does for those under it.
+                if same_file(model_path, path) {
+                    named
+                        .signed
+                        .extend(signed_files.iter().map(|f| (*f).to_owned()));
+                    continue;
+                }
+                return Err(HashError::from(WalkError::NotInModel {
+                    path: path.clone(),
+                    model: model_path.to_path_buf(),
+                })
+                .into());
+            };
+            if signed_files.binary_search(&name.as_str()).is_ok() {
+                named.signed.push(name);
+                continue;
+            }
+            // model_signing names the one file of a single-file model `.`, and
+            // `relative_to_model` names nothing but that file in such a model.
+            if signed_files == ["."] && model_path.is_file() {
+                named.signed.push(".".to_owned());
+                continue;
+            }
+            // Names sharing a prefix are adjacent in sorted order.
+            let prefix = format!("{name}/");
+            let start = signed_files.partition_point(|f| *f < prefix.as_str());
+            let before = named.signed.len();
+            named.signed.extend(
+                signed_files[start..]
+                    .iter()
+                    .take_while(|f| f.starts_with(&prefix))
+                    .map(|f| (*f).to_owned()),
+            );
+            if named.signed.len() > before {
+                continue;
+            }
+            if sharded {
+                named.unlisted.push((name, path.clone()));
+                continue;
+            }
+            return Err(VerifyError::NotSigned {
+                path: path.clone(),
+                name,
+            });
+        }
+        named.signed.sort_unstable();
+        named.signed.dedup();
+        Ok(named)
+    }
+
+    /// Every name to look up in the model.
+    fn lookups(&self) -> impl Iterator<Item = &str> {
+        self.signed
+            .iter()
+            .chain(self.unlisted.iter().map(|(name, _)| name))
+            .map(String::as_str)
+    }
+
+    /// Refuses an unlisted name unless the model holds it as an empty regular file.
+    fn check_unlisted_are_empty(&self, model: &model::Model) -> Result<(), VerifyError> {
+        for (name, path) in &self.unlisted {
+            if !model.files.iter().any(|f| &f.name == name && f.size == 0) {
+                return Err(VerifyError::NotSigned {
+                    path: path.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The signed manifest's resources of the named files: the ones to compare with.
+    fn expected_resources(&self, manifest: &Manifest, record: &SerializationRecord) -> Manifest {
+        let resources = manifest
+            .resources()
+            .iter()
+            .filter(|r| {
+                let file = file_part(&r.name, record);
+                self.signed
+                    .binary_search_by(|named| named.as_str().cmp(file))
+                    .is_ok()
+            })
+            .cloned()
+            .collect();
+        Manifest::new(manifest.model_name().to_owned(), record.clone(), resources)
+    }
+
+    /// The files checked, sorted: the signed ones and the empty unlisted ones.
+    fn into_checked(self) -> Vec<String> {
+        let mut checked = self.signed;
+        checked.extend(self.unlisted.into_iter().map(|(name, _)| name));
+        checked.sort_unstable();
+        checked.dedup();
+        checked
+    }
 }
 
 /// The file path of a resource name (shard names carry a `:start:end` suffix).
