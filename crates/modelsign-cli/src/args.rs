@@ -1007,7 +1007,7 @@ pub struct IncrementalArgs {
     /// An earlier signature of this model to take the digests of unchanged files from, so
     /// that only changed files are read. It is verified first (see --reuse-public-key) and
     /// must have been made with the same --hash-type and --serialization. Say what changed
-    /// with --changed or --changed-since-git. The new signature is the one a full re-sign
+    /// with --changed, --changed-since-git or --stat-cache. The new signature is the one a full re-sign
     /// would make; a changed file not declared changed keeps its old digest, and the new
     /// signature then fails verification naming that file.
     #[arg(long, value_name = "OLD_SIGNATURE")]
@@ -1027,6 +1027,13 @@ pub struct IncrementalArgs {
         conflicts_with = "changed"
     )]
     pub changed_since_git: Option<String>,
+    /// Keep a stat cache of the files signed (size, times, inode, device; in
+    /// $MODELSIGN_CACHE_DIR, else $XDG_CACHE_HOME/modelsign, else ~/.cache/modelsign, never
+    /// in the model). With --reuse and neither --changed nor --changed-since-git, a file
+    /// whose stat is as recorded when the earlier signature's digest of it was made is
+    /// taken as unchanged (what that trusts: README, "The stat cache").
+    #[arg(long)]
+    pub stat_cache: bool,
     /// The public key the earlier signature verifies with. Default for `sign key` and
     /// `sign pkcs11-key`: the signing key's own.
     #[arg(long, value_name = "FILE", requires = "reuse")]

@@ -1,11 +1,12 @@
 //! `sign --reuse`: the flags become the library's [`Earlier`] signature, its verifier and
 //! the changes, and the report says what was hashed and what reused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use modelsign::hashing::DigestSources;
-use modelsign::reuse::{Changes, Earlier, Reused};
+use modelsign::reuse::{Changes, Earlier, Incremental, Reused};
 use modelsign::spec::{BuiltSigner, IdentityMatch, SignerSpec, VerifierSpec};
+use modelsign::stat_cache::StatCache;
 use modelsign::{Bundle, Verifier};
 use serde_json::{json, Value};
 
@@ -13,47 +14,67 @@ use crate::args::IncrementalArgs;
 use crate::failure::Failure;
 use crate::methods::{self, spec_failure};
 
-/// The earlier signature `--reuse` names, read, with what changed since.
+/// The earlier signature `--reuse` names, read, with what changed since, and whether
+/// `--stat-cache` records the files signed.
 pub struct Plan {
-    pub bundle: Bundle,
-    pub verifier: Box<dyn Verifier>,
-    pub changes: Changes,
+    earlier: Option<(Bundle, Box<dyn Verifier>, Changes)>,
+    record_stat_cache: Option<PathBuf>,
 }
 
 impl Plan {
-    pub fn earlier(&self) -> Earlier<'_> {
-        Earlier {
-            bundle: &self.bundle,
-            verifier: self.verifier.as_ref(),
-            changes: self.changes.clone(),
+    pub fn incremental(&self) -> Incremental<'_> {
+        Incremental {
+            earlier: self
+                .earlier
+                .as_ref()
+                .map(|(bundle, verifier, changes)| Earlier {
+                    bundle,
+                    verifier: verifier.as_ref(),
+                    changes: changes.clone(),
+                }),
+            record_stat_cache: self.record_stat_cache.clone(),
         }
     }
 }
 
-/// The plan of `--reuse`, or `None` without it.
+/// The plan of `--reuse` and `--stat-cache`, or `None` without either.
 pub fn plan(
     args: &IncrementalArgs,
     spec: &SignerSpec,
     built: &BuiltSigner,
 ) -> Result<Option<Plan>, Failure> {
-    let Some(path) = &args.reuse else {
-        return Ok(None);
+    let stat_cache = if args.stat_cache {
+        Some(StatCache::default_dir().ok_or_else(|| {
+            Failure::input(
+                "--stat-cache needs a cache folder: set MODELSIGN_CACHE_DIR, XDG_CACHE_HOME or HOME to an absolute path",
+            )
+        })?)
+    } else {
+        None
     };
-    let changes = match (&args.changed_since_git, args.changed.is_empty()) {
-        (Some(revision), _) => Changes::SinceGit(revision.clone()),
-        (None, false) => Changes::Listed(args.changed.clone()),
-        (None, true) => {
-            return Err(Failure::input(
-                "--reuse needs to know what changed since the earlier signature: give --changed PATH (repeatable) or --changed-since-git REV",
-            ))
+    let earlier = match &args.reuse {
+        None => None,
+        Some(path) => {
+            let changes = match (&args.changed_since_git, args.changed.is_empty(), &stat_cache) {
+                (Some(revision), _, _) => Changes::SinceGit(revision.clone()),
+                (None, false, _) => Changes::Listed(args.changed.clone()),
+                (None, true, Some(dir)) => Changes::StatCache(dir.clone()),
+                (None, true, None) => {
+                    return Err(Failure::input(
+                        "--reuse needs to know what changed since the earlier signature: give --changed PATH (repeatable), --changed-since-git REV or --stat-cache",
+                    ))
+                }
+            };
+            let verifier = earlier_verifier(args, spec, built)?;
+            Some((methods::read_bundle(path)?, verifier, changes))
         }
     };
-    let verifier = earlier_verifier(args, spec, built)?;
-    let bundle = methods::read_bundle(path)?;
+    if earlier.is_none() && stat_cache.is_none() {
+        return Ok(None);
+    }
     Ok(Some(Plan {
-        bundle,
-        verifier,
-        changes,
+        earlier,
+        record_stat_cache: stat_cache,
     }))
 }
 
@@ -98,8 +119,11 @@ fn earlier_verifier(
     }
 }
 
-/// The `reused` object of `--json`.
+/// The `reused` object of `--json` (`null` without an earlier signature).
 pub fn reused_json(earlier: &Path, reused: &Reused) -> Value {
+    if reused.earlier.is_none() {
+        return Value::Null;
+    }
     let sources = &reused.signed.sources;
     json!({
         "signature": earlier,
@@ -109,6 +133,44 @@ pub fn reused_json(earlier: &Path, reused: &Reused) -> Value {
         "hashed_bytes": sources.hashed_bytes,
         "renamed": reused.renamed.iter().map(|(old, new)| json!({"from": old, "to": new})).collect::<Vec<_>>(),
     })
+}
+
+/// The `stat_cache` object of `--json` (`null` unless the files were recorded).
+pub fn stat_cache_json(reused: &Reused) -> Value {
+    match &reused.recorded {
+        Some((path, files)) => json!({"path": path, "recorded_files": files}),
+        None => Value::Null,
+    }
+}
+
+/// The lines after "Signing succeeded": what was hashed and kept, renames, the stat cache.
+pub fn print_report(earlier: &Path, reused: &Reused) {
+    if reused.earlier.is_some() {
+        outln!(
+            "  {}",
+            sources_line(
+                &reused.signed.sources,
+                &format!(
+                    "kept the digests of the verified earlier signature {}",
+                    earlier.display()
+                )
+            )
+        );
+    }
+    for (old, new) in &reused.renamed {
+        outln!(
+            "  renamed unchanged: {} -> {}",
+            modelsign::text::printable(old),
+            modelsign::text::printable(new)
+        );
+    }
+    if let Some((path, files)) = &reused.recorded {
+        outln!(
+            "  stat cache: recorded {} in {}",
+            crate::settings::count(*files, "file"),
+            path.display()
+        );
+    }
 }
 
 /// The line saying what was hashed and what was taken from elsewhere.

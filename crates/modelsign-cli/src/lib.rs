@@ -285,15 +285,18 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
             None,
         ),
         Some(plan) => {
-            let reused = modelsign::reuse::sign_model_reusing_unwritten(
+            let reused = modelsign::reuse::sign_model_incremental_unwritten(
                 &common.model,
                 &settings,
                 signer.as_ref(),
                 signature_path,
-                &plan.earlier(),
+                &plan.incremental(),
                 &progress,
             )
             .map_err(sign_failure)?;
+            for note in &reused.notes {
+                warnln!("{note}");
+            }
             reused
                 .signed
                 .bundle
@@ -323,6 +326,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 "serialization": manifest.serialization().serialization.method(),
                 "warnings": signed.warnings.iter().map(hints::sign_warning).collect::<Vec<_>>(),
                 "reused": reused.as_ref().map(|r| incremental::reused_json(reused_from, r)),
+                "stat_cache": reused.as_ref().map(incremental::stat_cache_json),
             }),
             0,
         );
@@ -338,23 +342,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 signature_path.display()
             );
             if let Some(reused) = &reused {
-                outln!(
-                    "  {}",
-                    incremental::sources_line(
-                        &signed.sources,
-                        &format!(
-                            "kept the digests of the verified earlier signature {}",
-                            reused_from.display()
-                        )
-                    )
-                );
-                for (old, new) in &reused.renamed {
-                    outln!(
-                        "  renamed unchanged: {} -> {}",
-                        modelsign::text::printable(old),
-                        modelsign::text::printable(new)
-                    );
-                }
+                incremental::print_report(reused_from, reused);
             }
         }
     }

@@ -134,6 +134,7 @@ pub fn sign(
                 common.model_signing_single_file_name,
             ),
             ("--reuse", common.incremental.reuse.is_some()),
+            ("--stat-cache", common.incremental.stat_cache),
         ],
     )?;
     if common.attach && !matches!(location, ModelLocation::Registry(_)) {

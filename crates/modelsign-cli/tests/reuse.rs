@@ -493,3 +493,70 @@ fn a_sigstore_signature_is_reused_for_the_identity_given() {
     ]);
     assert!(out.status.success(), "{}", explain(&out));
 }
+
+#[test]
+fn the_stat_cache_finds_the_changed_file_without_being_told() {
+    let f = Fixture::new();
+    let cache = f.path("cache");
+    let sign = |signature: &str, extra: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "sign".into(),
+            "key".into(),
+            text(&f.model()).into(),
+            "--private-key".into(),
+            text(&f.key).into(),
+            "--signature".into(),
+            text(&f.path(signature)).into(),
+            "--stat-cache".into(),
+            "--json".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        Command::new(BIN)
+            .args(&args)
+            .env("MODELSIGN_CACHE_DIR", &cache)
+            .output()
+            .expect("run modelsign")
+    };
+    // Let the model's files age past the racy window, so the cache records them.
+    std::thread::sleep(std::time::Duration::from_millis(2300));
+    let out = sign("v1.sig", &[]);
+    let report = json(&out);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(report["stat_cache"]["recorded_files"], 22, "{report}");
+    assert!(report["reused"].is_null());
+    let recorded = report["stat_cache"]["path"]
+        .as_str()
+        .expect("path")
+        .to_owned();
+    assert!(recorded.starts_with(text(&cache)), "{recorded}");
+    assert!(
+        !f.model().join(".modelsign").exists() && fs::read_dir(f.model()).expect("ls").count() == 3
+    );
+
+    fs::write(f.model().join("shards/s03.bin"), vec![42u8; 3000]).expect("write");
+    let out = sign("v2.sig", &["--reuse", text(&f.path("v1.sig"))]);
+    let report = json(&out);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(report["reused"]["hashed_files"], 1, "{report}");
+    assert_eq!(report["reused"]["files"], 21, "{report}");
+    let verified = f.verify("v2.sig");
+    assert!(verified.status.success(), "{}", explain(&verified));
+
+    // Without a cache folder to use, --stat-cache is refused before anything is signed.
+    let out = Command::new(BIN)
+        .args([
+            "sign",
+            "key",
+            text(&f.model()),
+            "--private-key",
+            text(&f.key),
+        ])
+        .args(["--signature", text(&f.path("v3.sig")), "--stat-cache"])
+        .env_remove("MODELSIGN_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(!f.path("v3.sig").exists());
+}

@@ -1,14 +1,17 @@
 //! Re-signing what changed: the digests of the files that did not change are taken from an
 //! earlier signature of the model, verified first, and only the other files are hashed.
 //!
-//! Which files changed is the caller's word ([`Changes::Listed`]) or git's
-//! ([`Changes::SinceGit`]). An earlier signature that does not verify is never used. A file
+//! Which files changed is the caller's word ([`Changes::Listed`]), git's
+//! ([`Changes::SinceGit`]) or the stat cache's ([`Changes::StatCache`], see
+//! [`crate::stat_cache`]). An earlier signature that does not verify is never used. A file
 //! wrongly said to be unchanged is signed with its old digest, and the new signature then
 //! fails verification naming that file: verification always hashes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use crate::bundle::Bundle;
 use crate::error::{ReuseError, SignError};
@@ -16,6 +19,7 @@ use crate::hashing::{HashSettings, KnownDigests, Progress};
 use crate::manifest::{Manifest, ResourceDescriptor};
 use crate::model::{relative_to_model, ModelFile};
 use crate::signing::{self, SignedModel, Signer};
+use crate::stat_cache::{self, FileStamp, StatCache};
 use crate::statement;
 use crate::verifying::{verify_statement_signature, VerifiedSignature, Verifier};
 
@@ -31,6 +35,20 @@ pub enum Changes {
     /// not track count as changed, and a file git reports renamed without a change keeps
     /// its digest under its new name.
     SinceGit(String),
+    /// What the stat cache in this folder says: a file whose size, times, inode and device
+    /// are those recorded when the earlier signature's digests of it were made did not
+    /// change (see [`crate::stat_cache`] for what that trusts).
+    StatCache(PathBuf),
+}
+
+/// How to re-sign: from which earlier signature, and whether to record the files signed
+/// in the stat cache for the next re-sign.
+pub struct Incremental<'a> {
+    /// The earlier signature to take digests from; `None` hashes every file.
+    pub earlier: Option<Earlier<'a>>,
+    /// Record every file signed in the stat cache in this folder (see
+    /// [`StatCache::default_dir`]), for a later [`Changes::StatCache`].
+    pub record_stat_cache: Option<PathBuf>,
 }
 
 /// The earlier signature whose digests are reused, and how to trust it.
@@ -49,10 +67,17 @@ pub struct Reused {
     /// The signed model; its `sources` say how many files were hashed and how many taken
     /// from the earlier signature.
     pub signed: SignedModel,
-    /// What verifying the earlier signature established (its signer, for Sigstore).
-    pub earlier: VerifiedSignature,
+    /// What verifying the earlier signature established (its signer, for Sigstore); `None`
+    /// without one.
+    pub earlier: Option<VerifiedSignature>,
     /// Files whose digests moved to a new name (git renames), as (old name, new name).
     pub renamed: Vec<(String, String)>,
+    /// The stat cache file the signed files were recorded in, and how many were (files
+    /// changed too recently to be trusted next time are not).
+    pub recorded: Option<(PathBuf, usize)>,
+    /// What the user should know that did not stop signing: a stat cache that could not be
+    /// read (and was ignored) or written.
+    pub notes: Vec<String>,
 }
 
 /// As [`signing::sign_model_unwritten`], taking from `earlier` the digests of the files that
@@ -67,16 +92,77 @@ pub fn sign_model_reusing_unwritten(
     earlier: &Earlier<'_>,
     progress: &Progress,
 ) -> Result<Reused, SignError> {
-    let verified = verify_statement_signature(earlier.bundle, earlier.verifier)
-        .map_err(|e| ReuseError::EarlierSignature(Box::new(e)))?;
-    let statement = statement::decode(&earlier.bundle.envelope.payload)
-        .map_err(|e| ReuseError::EarlierSignature(Box::new(e.into())))?;
-    check_same_settings(&statement.manifest, settings)?;
-    let unchanged = Unchanged::of(model_path, &earlier.changes)?;
+    let incremental = Incremental {
+        earlier: Some(Earlier {
+            bundle: earlier.bundle,
+            verifier: earlier.verifier,
+            changes: earlier.changes.clone(),
+        }),
+        record_stat_cache: None,
+    };
+    sign_model_incremental_unwritten(
+        model_path,
+        settings,
+        signer,
+        signature_path,
+        &incremental,
+        progress,
+    )
+}
+
+/// As [`sign_model_reusing_unwritten`] when `incremental` names an earlier signature, as
+/// [`signing::sign_model_unwritten`] otherwise; either way recording the files signed in
+/// the stat cache when asked.
+pub fn sign_model_incremental_unwritten(
+    model_path: &Path,
+    settings: &HashSettings,
+    signer: &dyn Signer,
+    signature_path: &Path,
+    incremental: &Incremental<'_>,
+    progress: &Progress,
+) -> Result<Reused, SignError> {
+    // Before any file's stamp is taken: a file changed after this is too recent to record.
+    let hash_started = SystemTime::now();
+    let mut notes = Vec::new();
+    let mut record = match &incremental.record_stat_cache {
+        Some(dir) => {
+            let cache = StatCache::open(dir, model_path, &settings.record())?;
+            notes.extend(cache.notes().iter().cloned());
+            Some(cache)
+        }
+        None => None,
+    };
+    let (verified, statement) = match &incremental.earlier {
+        Some(earlier) => {
+            let verified = verify_statement_signature(earlier.bundle, earlier.verifier)
+                .map_err(|e| ReuseError::EarlierSignature(Box::new(e)))?;
+            let statement = statement::decode(&earlier.bundle.envelope.payload)
+                .map_err(|e| ReuseError::EarlierSignature(Box::new(e.into())))?;
+            check_same_settings(&statement.manifest, settings)?;
+            (Some(verified), Some(statement))
+        }
+        None => (None, None),
+    };
+    let unchanged = match (&incremental.earlier, &statement) {
+        (Some(earlier), Some(statement)) => {
+            Unchanged::of(model_path, settings, &statement.manifest, &earlier.changes)?
+        }
+        _ => Unchanged::AllBut(vec![String::new()]),
+    };
+    if let Unchanged::StatCache { cache, .. } = &unchanged {
+        if record.is_none() {
+            notes.extend(cache.notes().iter().cloned());
+        }
+    }
     let known = FromEarlier {
-        earlier: statement.manifest.resources_by_file(),
+        earlier: statement
+            .as_ref()
+            .map(|s| s.manifest.resources_by_file())
+            .unwrap_or_default(),
         unchanged,
         serialization: settings.serialization,
+        stamps: Mutex::new(Vec::new()),
+        stamp: record.is_some(),
     };
     let signed = signing::sign_model_known_unwritten(
         model_path,
@@ -86,6 +172,26 @@ pub fn sign_model_reusing_unwritten(
         &known,
         progress,
     )?;
+    let recorded = match &mut record {
+        Some(cache) => {
+            let digests = stat_cache::entry_digests(&signed.manifest);
+            let stamps =
+                std::mem::take(&mut *known.stamps.lock().unwrap_or_else(|p| p.into_inner()));
+            let entries = stamps.into_iter().filter_map(|(name, stamp)| {
+                let digest = *digests.get(&name)?;
+                Some((name, stamp, digest))
+            });
+            let count = cache.replace(entries, hash_started);
+            match cache.save() {
+                Ok(()) => Some((cache.path().to_path_buf(), count)),
+                Err(e) => {
+                    notes.push(format!("{e}; the next re-sign cannot use it"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let renamed = match &known.unchanged {
         Unchanged::Git(git) if git.single_file.is_none() => {
             let signed_files = signed.manifest.resources_by_file();
@@ -101,6 +207,8 @@ pub fn sign_model_reusing_unwritten(
         signed,
         earlier: verified,
         renamed,
+        recorded,
+        notes,
     })
 }
 
@@ -130,25 +238,51 @@ enum Unchanged {
     AllBut(Vec<String>),
     /// What git says.
     Git(GitChanges),
+    /// What the stat cache says, for files whose earlier digests are those it saw.
+    StatCache {
+        cache: StatCache,
+        earlier_entries: BTreeMap<String, [u8; 32]>,
+    },
 }
 
 impl Unchanged {
-    fn of(model_path: &Path, changes: &Changes) -> Result<Self, ReuseError> {
-        match changes {
+    fn of(
+        model_path: &Path,
+        settings: &HashSettings,
+        earlier: &Manifest,
+        changes: &Changes,
+    ) -> Result<Self, SignError> {
+        Ok(match changes {
             Changes::Listed(paths) => paths
                 .iter()
                 .map(|path| model_relative_name(model_path, path))
                 .collect::<Result<_, _>>()
-                .map(Unchanged::AllBut),
+                .map(Unchanged::AllBut)?,
             Changes::SinceGit(revision) => {
-                GitChanges::since(model_path, revision).map(Unchanged::Git)
+                GitChanges::since(model_path, revision).map(Unchanged::Git)?
             }
-        }
+            Changes::StatCache(dir) => Unchanged::StatCache {
+                cache: StatCache::open(dir, model_path, &settings.record())?,
+                earlier_entries: stat_cache::entry_digests(earlier),
+            },
+        })
     }
 
-    /// The earlier signature's name for `file` if it did not change since.
-    fn earlier_name(&self, file: &ModelFile) -> Option<String> {
+    fn needs_stamp(&self) -> bool {
+        matches!(self, Unchanged::StatCache { .. })
+    }
+
+    /// The earlier signature's name for `file` if it did not change since (`stamp`: the
+    /// file's now, where it was taken).
+    fn earlier_name(&self, file: &ModelFile, stamp: Option<&FileStamp>) -> Option<String> {
         match self {
+            Unchanged::StatCache {
+                cache,
+                earlier_entries,
+            } => {
+                let seen = cache.unchanged(&file.name, stamp?)?;
+                (earlier_entries.get(&file.name) == Some(&seen)).then(|| file.name.clone())
+            }
             Unchanged::AllBut(changed) => {
                 let listed = changed.iter().any(|c| {
                     c.is_empty()
@@ -193,11 +327,23 @@ struct FromEarlier<'a> {
     earlier: BTreeMap<&'a str, Vec<&'a ResourceDescriptor>>,
     unchanged: Unchanged,
     serialization: crate::Serialization,
+    /// Every file's stamp, taken before it is hashed (when `stamp`), for the stat cache.
+    stamps: Mutex<Vec<(String, FileStamp)>>,
+    stamp: bool,
 }
 
 impl KnownDigests for FromEarlier<'_> {
     fn resources_of(&self, file: &ModelFile) -> Option<Vec<ResourceDescriptor>> {
-        let earlier_name = self.unchanged.earlier_name(file)?;
+        let stamp = (self.stamp || self.unchanged.needs_stamp())
+            .then(|| FileStamp::read(&file.path).ok())
+            .flatten();
+        if let (true, Some(stamp)) = (self.stamp, stamp) {
+            self.stamps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((file.name.clone(), stamp));
+        }
+        let earlier_name = self.unchanged.earlier_name(file, stamp.as_ref())?;
         let resources = self.earlier.get(earlier_name.as_str())?;
         Some(
             resources

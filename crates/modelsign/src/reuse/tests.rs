@@ -425,3 +425,87 @@ fn git_says_what_changed_renamed_files_keep_their_digests_untracked_ones_are_has
         "{error:?}"
     );
 }
+
+impl Fixture {
+    fn sign_incremental(
+        &self,
+        settings: &HashSettings,
+        earlier: Option<&Bundle>,
+        changes: Changes,
+        cache: &Path,
+    ) -> Reused {
+        sign_model_incremental_unwritten(
+            &self.model,
+            settings,
+            &self.key,
+            &self.signature,
+            &Incremental {
+                earlier: earlier.map(|bundle| Earlier {
+                    bundle,
+                    verifier: &self.verifier,
+                    changes,
+                }),
+                record_stat_cache: Some(cache.to_path_buf()),
+            },
+            &Progress::none(),
+        )
+        .expect("sign")
+    }
+}
+
+#[test]
+fn the_stat_cache_says_which_files_are_untouched_for_the_signature_it_saw() {
+    let fixture = fixture();
+    let cache = fixture._dir.path().join("cache");
+    for i in 0..6 {
+        fixture.write(&format!("f{i}.bin"), format!("file {i}").as_bytes());
+    }
+    let settings = HashSettings::default();
+    let changes = || Changes::StatCache(cache.clone());
+
+    // Files written just now are too recent to be trusted: none recorded.
+    let first = fixture.sign_incremental(&settings, None, changes(), &cache);
+    assert_eq!(first.recorded.as_ref().map(|r| r.1), Some(0));
+    // Older than the racy window: every file recorded, and all reused next time.
+    std::thread::sleep(crate::stat_cache::RACY_WINDOW + std::time::Duration::from_millis(200));
+    let v1 = fixture.sign_incremental(&settings, None, changes(), &cache);
+    assert_eq!(v1.recorded.as_ref().map(|r| r.1), Some(6));
+    assert_eq!(v1.signed.sources.hashed_files, 6);
+    let again = fixture.sign_incremental(&settings, Some(&v1.signed.bundle), changes(), &cache);
+    assert_eq!(again.signed.sources.known_files, 6);
+    assert_eq!(
+        again.signed.bundle.envelope.payload,
+        v1.signed.bundle.envelope.payload
+    );
+
+    // A rewrite of the same size changes its times: that file is hashed.
+    fixture.write("f2.bin", b"FILE 2");
+    let v2 = fixture.sign_incremental(&settings, Some(&v1.signed.bundle), changes(), &cache);
+    assert_eq!(v2.signed.sources.hashed_files, 1);
+    assert_eq!(
+        v2.signed.bundle.envelope.payload,
+        fixture.sign_full(&settings).bundle.envelope.payload
+    );
+    fixture.verify(&v2.signed.bundle).expect("verifies");
+
+    // The cache now describes v2; reusing v1 with it, f2's digests in v1 are not the ones
+    // the cache saw, so f2 is hashed even though its stamp is as recorded.
+    std::thread::sleep(crate::stat_cache::RACY_WINDOW + std::time::Duration::from_millis(200));
+    let v2 = fixture.sign_incremental(&settings, None, changes(), &cache);
+    assert_eq!(v2.recorded.as_ref().map(|r| r.1), Some(6));
+    let from_v1 = fixture.sign_incremental(&settings, Some(&v1.signed.bundle), changes(), &cache);
+    assert_eq!(from_v1.signed.sources.hashed_files, 1);
+    assert_eq!(
+        from_v1.signed.bundle.envelope.payload,
+        v2.signed.bundle.envelope.payload
+    );
+
+    // A corrupt cache is ignored with a note; every file is hashed.
+    fs::write(&v2.recorded.as_ref().expect("recorded").0, b"{not json").expect("write");
+    let corrupt = fixture.sign_incremental(&settings, Some(&v2.signed.bundle), changes(), &cache);
+    assert_eq!(corrupt.signed.sources.hashed_files, 6);
+    assert!(
+        !corrupt.notes.is_empty(),
+        "a note says the cache was ignored"
+    );
+}
