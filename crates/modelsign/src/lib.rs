@@ -80,6 +80,7 @@ pub mod hashing;
 pub mod interrupt;
 pub mod intoto;
 pub mod keys;
+pub mod known_digests;
 pub mod limits;
 pub mod lineage;
 pub mod manifest;
@@ -97,8 +98,9 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    AttestationError, BundleError, CardError, CertError, HashError, KeyError, OciError,
-    Pkcs11Error, PolicyError, SignError, StatementError, TrustRootError, VerifyError, WalkError,
+    AttestationError, BundleError, CardError, CertError, HashError, KeyError, KnownDigestsError,
+    OciError, Pkcs11Error, PolicyError, SignError, StatementError, TrustRootError, VerifyError,
+    WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};
 pub use keys::{PrivateKey, PublicKey};

@@ -32,6 +32,7 @@ const LAYERS: &[&str] = &[
     "intoto",
     "statement",
     "bundle",
+    "known_digests",
     "signing",
     "verifying",
     "spec",
