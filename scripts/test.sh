@@ -66,9 +66,10 @@ PYTEST_VERSION=9.2.0
 # the lineage graph with its `dot`; jq + curl: tests/guac/e2e.sh drives GUAC with them;
 # postgresql: the lineage store's PostgreSQL backend is tested on a private server (see
 # "PostgreSQL for the lineage store" below); apache2-utils: `htpasswd -B`, the bcrypt
-# password file of the OCI registry with authentication.
+# password file of the OCI registry with authentication; b3sum: `sign --digests` reads the
+# checksum lists it writes (sha256sum and b2sum come with coreutils).
 APT_PACKAGES=(openssl softhsm2 opensc chromium fonts-dejavu-core poppler-utils graphviz jq curl
-    postgresql apache2-utils)
+    postgresql apache2-utils b3sum)
 
 # Phase timing: each section ends the one before it; the summary at the end lists them all.
 PHASE_NAMES=()

@@ -52,9 +52,11 @@ def main(vectors, out):
                 continue
             if "mediaType" in value or "dsseEnvelope" in value:
                 add("bundle", name, data)
+                add("known_digests", name, data)
                 seeds_from_bundle(value, name, add)
             elif "_type" in value or "predicateType" in value:
                 add("statement", name, data)
+                add("known_digests", name, data)
                 add("card", name, b"accuracy>=0.9\n" + data)
     print(" ".join(f"{t}={n}" for t, n in sorted(counts.items())) or "none")
 
@@ -68,6 +70,7 @@ def seeds_from_bundle(bundle, name, add):
             payload = None
         if payload:
             add("statement", name + ".payload", payload)
+            add("known_digests", name + ".payload", payload)
             add("card", name + ".payload", b"accuracy>=0.9\n" + payload)
     material = bundle.get("verificationMaterial")
     if not isinstance(material, dict):

@@ -22,7 +22,7 @@ DEMO_PUB="$REPO/examples/keys/demo-TEST-ONLY.pub"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 rm -rf "$CORPUS"
-mkdir -p "$CORPUS"/{bundle,statement,cert_chain,keys,pkcs11_uri,card,manifest_diff}
+mkdir -p "$CORPUS"/{bundle,statement,cert_chain,keys,pkcs11_uri,card,manifest_diff,known_digests}
 
 # Certificates: root CA -> intermediate CA -> code-signing leaf, P-256, valid for 100 years
 # (the targets check them at 2030-01-01).
@@ -81,6 +81,35 @@ with open(f"{corpus}/bundle/card.sig") as f:
     card_payload = base64.b64decode(json.load(f)["dsseEnvelope"]["payload"])
 with open(f"{corpus}/card/statement.txt", "wb") as f:
     f.write(b"accuracy@squad:validation>=0.9\n" + card_payload)
+PY
+
+# known_digests: checksum lists as sha256sum, b2sum and b3sum write them, of files with
+# names GNU escapes (a backslash, a line feed) or that look like the other forms; the
+# OMS forms: a bundle, its statement and its bare predicate.
+awkward="$work/awkward"
+mkdir -p "$awkward/sub dir"
+printf a > "$awkward/plain.bin"
+printf b > "$awkward/back\\slash"
+printf c > "$awkward/new
+line"
+printf d > "$awkward/sub dir/(paren) = x"
+names=(./plain.bin "back\\slash" "new
+line" "sub dir//(paren) = x")
+(cd "$awkward" && sha256sum "${names[@]}") > "$CORPUS/known_digests/sha256sum.txt"
+(cd "$awkward" && sha256sum --binary "${names[@]}" | sed 's/$/\r/') > "$CORPUS/known_digests/sha256sum-binary-crlf.txt"
+(cd "$awkward" && b2sum --tag "${names[@]}") > "$CORPUS/known_digests/b2sum-tag.txt"
+if command -v b3sum >/dev/null; then
+    (cd "$awkward" && b3sum "${names[@]}") > "$CORPUS/known_digests/b3sum.txt"
+fi
+cp "$CORPUS/bundle/key-shards.sig" "$CORPUS/known_digests/bundle-shards.json"
+cp "$CORPUS/statement/key-files.json" "$CORPUS/known_digests/statement-files.json"
+python3 - "$CORPUS" <<'PY'
+import json, sys
+corpus = sys.argv[1]
+with open(f"{corpus}/statement/key-files.json") as f:
+    predicate = json.load(f)["predicate"]
+with open(f"{corpus}/known_digests/predicate-files.json", "w") as f:
+    json.dump(predicate, f, indent=2)
 PY
 
 # cert_chain: byte 0 = anchors counted from the end (low nibble) | 0x10 for PEM.

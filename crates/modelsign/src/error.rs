@@ -1416,6 +1416,83 @@ impl Classify for StatCacheError {
     }
 }
 
+/// A list of digests a pipeline already computed (`sign --digests`) cannot be used. Names
+/// and text quoted from the list are shown through [`printable`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KnownDigestsError {
+    /// The list could not be read (missing, not a regular file, too large).
+    #[error("cannot read the digest list '{}': {source}", printable_path(path))]
+    Io {
+        /// The list's path.
+        path: PathBuf,
+        /// What the operating system (or the size check) reported.
+        source: io::Error,
+    },
+    /// A line of a checksum list is not one sha256sum, b2sum or b3sum writes, or its
+    /// digest or file name cannot be used.
+    #[error("digest list, line {line}: {reason}")]
+    Line {
+        /// The line's number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A checksum list gives one file two different digests.
+    #[error("digest list, line {line}: '{}' is listed again with another digest (first on line {first_line})", printable(name))]
+    ConflictingDigests {
+        /// The file's name, canonical.
+        name: String,
+        /// The line that listed it first.
+        first_line: usize,
+        /// The line that lists it again.
+        line: usize,
+    },
+    /// The list names no file: it is empty, or only blank lines and comments.
+    #[error("the digest list lists no digests")]
+    Empty,
+    /// A checksum list names more files than a manifest may list.
+    #[error("the digest list lists more than {limit} files (modelsign::limits::MAX_RESOURCES)")]
+    TooManyEntries {
+        /// The most files a manifest may list.
+        limit: usize,
+    },
+    /// The list starts like JSON but is not valid JSON.
+    #[error("the digest list is not valid JSON: {0}")]
+    Json(String),
+    /// The list is JSON of some other kind.
+    #[error("the digest list is JSON but not an OMS manifest: expected a Sigstore bundle, an in-toto statement, or an OMS predicate (an object with 'serialization' and 'resources')")]
+    NotOms,
+    /// The list looks like a Sigstore bundle but cannot be read as one.
+    #[error("the digest list is not a readable Sigstore bundle: {0}")]
+    Bundle(BundleError),
+    /// The OMS statement or predicate the list holds is not a valid OMS manifest.
+    #[error("the digest list ({format}) does not hold a valid OMS manifest: {source}")]
+    Statement {
+        /// What the list is: `Sigstore bundle`, `in-toto statement`, `OMS predicate`.
+        format: &'static str,
+        /// What is wrong with the manifest.
+        source: StatementError,
+    },
+    /// The OMS manifest's digests are of another algorithm than the one asked for.
+    #[error("the digest list ({format}) holds {found} digests, but the hash type is {expected}; choose {found} to sign them")]
+    AlgorithmMismatch {
+        /// What the list is: `Sigstore bundle`, `in-toto statement`, `OMS predicate`.
+        format: &'static str,
+        /// The algorithm of the listed digests.
+        found: crate::serialization::HashAlgorithm,
+        /// The algorithm asked for.
+        expected: crate::serialization::HashAlgorithm,
+    },
+}
+
+/// A digest list is always given by the user.
+impl Classify for KnownDigestsError {
+    fn failure_kind(&self) -> FailureKind {
+        FailureKind::Input
+    }
+}
+
 /// Signing failed; no signature was written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1450,6 +1527,9 @@ pub enum SignError {
     /// attached.
     #[error(transparent)]
     Oci(Box<OciError>),
+    /// The list of known digests to sign (`sign --digests`) cannot be used.
+    #[error(transparent)]
+    KnownDigests(#[from] KnownDigestsError),
     /// The stat cache asked for could not be used.
     #[error(transparent)]
     StatCache(#[from] StatCacheError),
@@ -1501,8 +1581,8 @@ pub enum ReuseError {
 }
 
 /// Input when the model path, the key, the token, the certificates, the Sigstore services or
-/// identity, the stat cache, or where the signature is to go are unusable; otherwise signing
-/// failed.
+/// identity, the stat cache, the list of known digests, or where the signature is to go are
+/// unusable; otherwise signing failed.
 impl Classify for SignError {
     fn failure_kind(&self) -> FailureKind {
         kind_of(match self {
@@ -1519,6 +1599,7 @@ impl Classify for SignError {
             // The earlier signature, its settings or the changes given are unusable.
             SignError::Reuse(_) => true,
             SignError::StatCache(e) => e.is_input_error(),
+            SignError::KnownDigests(_) => true,
             _ => false,
         })
     }

@@ -80,6 +80,7 @@ pub mod hashing;
 pub mod interrupt;
 pub mod intoto;
 pub mod keys;
+pub mod known_digests;
 pub mod limits;
 pub mod lineage;
 pub mod manifest;
@@ -99,8 +100,8 @@ pub mod x509;
 
 pub use bundle::{Bundle, VerificationMaterial};
 pub use error::{
-    AttestationError, BundleError, CardError, CertError, HashError, KeyError, OciError,
-    Pkcs11Error, PolicyError, ReuseError, SignError, StatCacheError, StatementError,
+    AttestationError, BundleError, CardError, CertError, HashError, KeyError, KnownDigestsError,
+    OciError, Pkcs11Error, PolicyError, ReuseError, SignError, StatCacheError, StatementError,
     TrustRootError, VerifyError, WalkError,
 };
 pub use hashing::{HashAlgorithm, HashSettings, Progress, Serialization, DEFAULT_SHARD_SIZE};

@@ -18,6 +18,12 @@ pub const MAX_SMALL_FILE: u64 = 1 << 20;
 /// of JSON each is some 170 MiB once base64-encoded in the envelope.
 pub const MAX_SIGNATURE_FILE: u64 = 256 << 20;
 
+/// Lists of digests a pipeline already computed (`sign --digests`): a checksum list or an
+/// OMS manifest of up to [`MAX_RESOURCES`] resources. A Sigstore bundle is one of the
+/// accepted forms, so the limit is a signature's; a checksum line of a sha256 digest and a
+/// 100-byte name is some 170 bytes, so a full list fits too.
+pub const MAX_DIGEST_LIST_FILE: u64 = MAX_SIGNATURE_FILE;
+
 /// Sigstore trusted roots and trust configs. Public-good's trusted root is about 10 KiB.
 pub const MAX_TRUST_ROOT_FILE: u64 = 4 << 20;
 

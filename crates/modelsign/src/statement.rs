@@ -141,51 +141,75 @@ pub fn decode(payload: &[u8]) -> Result<SignedStatement, StatementError> {
             return decode_v1(
                 &statement.subject,
                 &statement.predicate.serialization,
-                statement.predicate.resources.iter().map(|r| {
-                    Ok(ListedResource {
-                        name: &r.name,
-                        algorithm: &r.algorithm,
-                        digest: &r.digest,
-                    })
-                }),
+                statement
+                    .predicate
+                    .resources
+                    .iter()
+                    .map(TypedResource::listed),
             );
         }
     }
     let statement = Statement::read(payload)?;
     match statement.predicate_type.as_str() {
         PREDICATE_TYPE => {
-            let predicate = statement
-                .predicate
-                .as_object()
-                .ok_or(StatementError::Missing("predicate"))?;
-            let serialization = predicate
-                .get("serialization")
-                .and_then(Value::as_object)
-                .ok_or(StatementError::Missing("predicate.serialization"))?;
-            let listed = array_field(predicate, "resources", "predicate.resources")?;
-            decode_v1(
-                &statement.subject,
-                serialization,
-                listed.iter().map(|entry| {
-                    let entry = entry.as_object().ok_or_else(|| {
-                        invalid("predicate.resources", "an entry is not an object")
-                    })?;
-                    Ok(ListedResource {
-                        name: string_field(entry, "name", "predicate.resources[].name")?,
-                        algorithm: string_field(
-                            entry,
-                            "algorithm",
-                            "predicate.resources[].algorithm",
-                        )?,
-                        digest: string_field(entry, "digest", "predicate.resources[].digest")?,
-                    })
-                }),
-            )
+            let (serialization, listed) = read_predicate(&statement.predicate)?;
+            decode_v1(&statement.subject, serialization, listed)
         }
         LEGACY_PREDICATE_TYPE => decode_legacy(&statement.subject),
         intoto::CYCLONEDX_BOM => Err(StatementError::ModelCardSignature),
         other => Err(StatementError::PredicateType(other.to_owned())),
     }
+}
+
+/// The `serialization` and `resources` of a bare OMS v1.0 predicate (the `predicate` of a
+/// statement, without the statement around it, as some pipelines keep their manifest),
+/// checked as [`decode`] checks a statement's: resource names canonical and unique, each
+/// algorithm the serialization's, each digest of its length. The resources are in listed
+/// order. There is no subject, so there is no recorded root digest to compare.
+pub(crate) fn decode_predicate(
+    json: &[u8],
+) -> Result<(SerializationRecord, Vec<ResourceDescriptor>), StatementError> {
+    if let Ok(predicate) = serde_json::from_slice::<TypedPredicate>(json) {
+        return decode_predicate_fields(
+            &predicate.serialization,
+            predicate.resources.iter().map(TypedResource::listed),
+        );
+    }
+    let value: Value =
+        serde_json::from_slice(json).map_err(|e| StatementError::NotJson(e.to_string()))?;
+    let (serialization, listed) = read_predicate(&value)?;
+    decode_predicate_fields(serialization, listed)
+}
+
+/// The tolerant reader's view of a v1.0 predicate: its `serialization` block and its
+/// `resources` entries, each of which names the field at fault when it is misshapen.
+fn read_predicate(predicate: &Value) -> Result<(&Map<String, Value>, Listed<'_>), StatementError> {
+    let predicate = predicate
+        .as_object()
+        .ok_or(StatementError::Missing("predicate"))?;
+    let serialization = predicate
+        .get("serialization")
+        .and_then(Value::as_object)
+        .ok_or(StatementError::Missing("predicate.serialization"))?;
+    let listed = array_field(predicate, "resources", "predicate.resources")?;
+    Ok((serialization, listed.iter().map(listed_resource)))
+}
+
+/// The `resources` entries of a predicate read by the tolerant reader.
+type Listed<'a> = std::iter::Map<
+    std::slice::Iter<'a, Value>,
+    fn(&'a Value) -> Result<ListedResource<'a>, StatementError>,
+>;
+
+fn listed_resource(entry: &Value) -> Result<ListedResource<'_>, StatementError> {
+    let entry = entry
+        .as_object()
+        .ok_or_else(|| invalid("predicate.resources", "an entry is not an object"))?;
+    Ok(ListedResource {
+        name: string_field(entry, "name", "predicate.resources[].name")?,
+        algorithm: string_field(entry, "algorithm", "predicate.resources[].algorithm")?,
+        digest: string_field(entry, "digest", "predicate.resources[].digest")?,
+    })
 }
 
 /// The predicate of a v1.0 statement with every field present and of the right type.
@@ -205,6 +229,16 @@ struct TypedResource<'a> {
     algorithm: Cow<'a, str>,
     #[serde(borrow)]
     digest: Cow<'a, str>,
+}
+
+impl TypedResource<'_> {
+    fn listed(&self) -> Result<ListedResource<'_>, StatementError> {
+        Ok(ListedResource {
+            name: &self.name,
+            algorithm: &self.algorithm,
+            digest: &self.digest,
+        })
+    }
 }
 
 /// One entry of `predicate.resources`, as written.
@@ -233,6 +267,27 @@ fn decode_v1<'a>(
         .and_then(|d| d.try_into().ok())
         .ok_or_else(|| invalid("subject[0].digest.sha256", "not a SHA-256 hex digest"))?;
 
+    let (record, resources) = decode_predicate_fields(serialization, listed)?;
+    // The root digest is computed over the resources as listed, before any reordering.
+    let computed = manifest::root_digest(resources.iter().map(|r| r.digest.as_slice()));
+    if computed != recorded_root_bytes {
+        return Err(StatementError::RootDigestMismatch {
+            recorded: recorded_root.to_owned(),
+            computed: hex::encode(computed),
+        });
+    }
+    Ok(SignedStatement {
+        format: StatementFormat::V1,
+        manifest: Manifest::new(model_name, record, resources),
+        root_digest: Some(computed),
+    })
+}
+
+/// The serialization record and the resources (in listed order) of a v1.0 predicate.
+fn decode_predicate_fields<'a>(
+    serialization: &Map<String, Value>,
+    listed: impl ExactSizeIterator<Item = Result<ListedResource<'a>, StatementError>>,
+) -> Result<(SerializationRecord, Vec<ResourceDescriptor>), StatementError> {
     let record = decode_serialization(serialization)?;
     if listed.len() == 0 {
         return Err(StatementError::EmptyResources);
@@ -252,19 +307,7 @@ fn decode_v1<'a>(
         resources.push(ResourceDescriptor { name, digest });
     }
     reject_duplicates(&resources)?;
-    // The root digest is computed over the resources as listed, before any reordering.
-    let computed = manifest::root_digest(resources.iter().map(|r| r.digest.as_slice()));
-    if computed != recorded_root_bytes {
-        return Err(StatementError::RootDigestMismatch {
-            recorded: recorded_root.to_owned(),
-            computed: hex::encode(computed),
-        });
-    }
-    Ok(SignedStatement {
-        format: StatementFormat::V1,
-        manifest: Manifest::new(model_name, record, resources),
-        root_digest: Some(computed),
-    })
+    Ok((record, resources))
 }
 
 /// Refuses a manifest listing more than [`limits::MAX_RESOURCES`] resources.

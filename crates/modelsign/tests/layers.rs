@@ -33,6 +33,7 @@ const LAYERS: &[&str] = &[
     "intoto",
     "statement",
     "bundle",
+    "known_digests",
     "signing",
     "verifying",
     "reuse",
