@@ -71,8 +71,7 @@ def main():
     subset = work / "subset"
     sigs.mkdir(parents=True, exist_ok=True)
     make_model(model, args.files, args.size_mib << 20)
-    readme = model / "README.md"
-    readme.write_text("# model\n" + "x" * 1000)
+    (model / "README.md").write_text("# model\n" + "x" * 1000)
     ms = args.modelsign
 
     def sign(target, out, *extra):
@@ -81,36 +80,50 @@ def main():
     # The earlier signature, and the page cache warmed by it.
     run(sign(model, "v1.sig"))
     run(sign(model, "v1.sig"))
-
-    # The small change: README.md rewritten (same for every run: each re-signs from v1.sig).
-    readme.write_text("# model, v2\n" + "y" * 1000)
-    # 10 % of the bytes: every tenth file rewritten; the subset links to those files only.
     parts = sorted((model / "layers").rglob("*.bin"))
+
+    def linked_copy(name, rewritten=()):
+        """The model as a folder of hard links (same page cache), README.md rewritten, and
+        the `rewritten` parts replaced by new random bytes of the same size."""
+        root = work / name
+        shutil.rmtree(root, ignore_errors=True)
+        rewritten = set(rewritten)
+        for path in parts:
+            copy = root / path.relative_to(model)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            if path in rewritten:
+                copy.write_bytes(os.urandom(path.stat().st_size))
+            else:
+                os.link(path, copy)
+        (root / "README.md").write_text("# model, v2\n" + "y" * 1000)
+        return root
+
+    # One small change: README.md rewritten. 10 % of the bytes: every tenth part rewritten
+    # too; the subset links to those new files only (hashing those bytes alone).
+    one_model = linked_copy("model-one")
     rewritten = parts[::10]
-    for path in rewritten:
-        path.write_bytes(os.urandom(path.stat().st_size))
+    tenth_model = linked_copy("model-tenth", rewritten)
     shutil.rmtree(subset, ignore_errors=True)
     for path in rewritten:
         link = subset / path.relative_to(model)
         link.parent.mkdir(parents=True, exist_ok=True)
-        os.link(path, link)
+        os.link(tenth_model / path.relative_to(model), link)
     changed_flags = [a for p in rewritten for a in ("--changed", p.relative_to(model))]
     changed_bytes = sum(p.stat().st_size for p in rewritten)
 
     commands = {
-        "full": sign(model, "full.sig"),
-        "one": sign(model, "one.sig", "--reuse", sigs / "v1.sig", "--changed", "README.md"),
-        "tenth": sign(model, "tenth.sig", "--reuse", sigs / "v1.sig", "--changed", "README.md", *changed_flags),
+        "full": sign(one_model, "full.sig"),
+        "one": sign(one_model, "one.sig", "--reuse", sigs / "v1.sig", "--changed", "README.md"),
+        "tenth": sign(tenth_model, "tenth.sig", "--reuse", sigs / "v1.sig", "--changed", "README.md", *changed_flags),
         "baseline": sign(subset, "subset.sig"),
     }
-    # Correctness first: the re-signs sign what a full sign signs.
-    for label in ("one", "tenth"):
+    # Correctness first: the re-signs sign what a full sign of the same folder signs.
+    for label, root in (("one", one_model), ("tenth", tenth_model)):
         run(commands[label])
-    run(commands["full"])
-    for label in ("one", "tenth"):
-        if statement(sigs / f"{label}.sig") != statement(sigs / "full.sig"):
+        run(sign(root, f"{label}-full.sig"))
+        if statement(sigs / f"{label}.sig") != statement(sigs / f"{label}-full.sig"):
             sys.exit(f"the {label} re-sign signed another statement than the full sign")
-    verify = [ms, "verify", "key", model, "--public-key", REPO / "examples/keys/demo-TEST-ONLY.pub", "-q"]
+    verify = [ms, "verify", "key", tenth_model, "--public-key", REPO / "examples/keys/demo-TEST-ONLY.pub", "-q"]
     run(verify + ["--signature", sigs / "tenth.sig"])
     times = {label: [] for label in commands}
     order = random.Random(args.runs)
@@ -120,7 +133,7 @@ def main():
         for label in labels:
             times[label].append(run(commands[label]))
     median = {label: statistics.median(t) for label, t in times.items()}
-    total = sum(p.stat().st_size for p in parts) + readme.stat().st_size
+    total = sum(p.stat().st_size for p in parts) + (one_model / "README.md").stat().st_size
     one_ratio = median["full"] / median["one"]
     tenth_ratio = median["tenth"] / median["baseline"]
     rows = [

@@ -1034,6 +1034,14 @@ pub struct IncrementalArgs {
     /// taken as unchanged (what that trusts: README, "The stat cache").
     #[arg(long)]
     pub stat_cache: bool,
+    /// Sign the digests a pipeline already computed instead of hashing those files: a
+    /// `sha256sum`, `b2sum` or `b3sum` list (plain or --tag; give the matching --hash-type),
+    /// or another tool's OMS manifest (a Sigstore bundle, whose signature is not checked, an
+    /// in-toto statement, or its predicate). Files the list leaves out are hashed; a listed
+    /// file the model lacks is refused. The report says which files were not re-hashed;
+    /// verification always hashes, so a wrong digest gives a signature that fails to verify.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["reuse", "stat_cache"])]
+    pub digests: Option<PathBuf>,
     /// The public key the earlier signature verifies with. Default for `sign key` and
     /// `sign pkcs11-key`: the signing key's own.
     #[arg(long, value_name = "FILE", requires = "reuse")]

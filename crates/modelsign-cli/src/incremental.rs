@@ -7,10 +7,11 @@ use modelsign::hashing::DigestSources;
 use modelsign::reuse::{Changes, Earlier, Incremental, Reused};
 use modelsign::spec::{BuiltSigner, IdentityMatch, SignerSpec, VerifierSpec};
 use modelsign::stat_cache::StatCache;
+use modelsign::{known_digests, HashSettings, Progress, SignedModel, Signer};
 use modelsign::{Bundle, Verifier};
 use serde_json::{json, Value};
 
-use crate::args::IncrementalArgs;
+use crate::args::{IncrementalArgs, SignCommon};
 use crate::failure::Failure;
 use crate::methods::{self, spec_failure};
 
@@ -132,6 +133,50 @@ pub fn reused_json(earlier: &Path, reused: &Reused) -> Value {
         "hashed_files": sources.hashed_files,
         "hashed_bytes": sources.hashed_bytes,
         "renamed": reused.renamed.iter().map(|(old, new)| json!({"from": old, "to": new})).collect::<Vec<_>>(),
+    })
+}
+
+/// `sign --digests FILE`: the list read with the signing's algorithm, signed.
+pub fn sign_from_digests(
+    common: &SignCommon,
+    settings: &HashSettings,
+    signer: &dyn Signer,
+    signature_path: &Path,
+    progress: &Progress,
+) -> Result<SignedModel, Failure> {
+    let Some(path) = &common.incremental.digests else {
+        return Err(Failure::input("no --digests list given"));
+    };
+    let list =
+        known_digests::read(path, settings.algorithm).map_err(|e| crate::sign_failure(e.into()))?;
+    let signed = modelsign::reuse::sign_model_from_digests_unwritten(
+        &common.model,
+        settings,
+        signer,
+        signature_path,
+        &list,
+        progress,
+    )
+    .map_err(crate::sign_failure)?;
+    signed
+        .bundle
+        .write_atomic(signature_path)
+        .map_err(|e| crate::sign_failure(e.into()))?;
+    Ok(signed)
+}
+
+/// The `known_digests` object of `--json` (`null` without `--digests`).
+pub fn digests_json(common: &SignCommon, signed: &SignedModel) -> Value {
+    let Some(path) = &common.incremental.digests else {
+        return Value::Null;
+    };
+    let sources = &signed.sources;
+    json!({
+        "list": path,
+        "files": sources.known_files,
+        "bytes": sources.known_bytes,
+        "hashed_files": sources.hashed_files,
+        "hashed_bytes": sources.hashed_bytes,
     })
 }
 

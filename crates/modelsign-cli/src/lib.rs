@@ -273,6 +273,16 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
     debug_settings(&common.model, &settings);
     let progress = progress::for_output(&common.output);
     let (signed, reused) = match &plan {
+        None if common.incremental.digests.is_some() => (
+            incremental::sign_from_digests(
+                common,
+                &settings,
+                signer.as_ref(),
+                signature_path,
+                &progress,
+            )?,
+            None,
+        ),
         None => (
             modelsign::sign_model(
                 &common.model,
@@ -327,6 +337,7 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
                 "warnings": signed.warnings.iter().map(hints::sign_warning).collect::<Vec<_>>(),
                 "reused": reused.as_ref().map(|r| incremental::reused_json(reused_from, r)),
                 "stat_cache": reused.as_ref().map(incremental::stat_cache_json),
+                "known_digests": incremental::digests_json(common, &signed),
             }),
             0,
         );
@@ -344,12 +355,24 @@ fn sign(common: &SignCommon, spec: &SignerSpec) -> Result<(), Failure> {
             if let Some(reused) = &reused {
                 incremental::print_report(reused_from, reused);
             }
+            if let Some(list) = &common.incremental.digests {
+                outln!(
+                    "  {}",
+                    incremental::sources_line(
+                        &signed.sources,
+                        &format!(
+                            "signed from the digests in {}, not re-hashed",
+                            list.display()
+                        )
+                    )
+                );
+            }
         }
     }
     Ok(())
 }
 
-fn sign_failure(error: SignError) -> Failure {
+pub(crate) fn sign_failure(error: SignError) -> Failure {
     Failure::of(error.is_input_error(), error)
 }
 

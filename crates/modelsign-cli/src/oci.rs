@@ -135,6 +135,7 @@ pub fn sign(
             ),
             ("--reuse", common.incremental.reuse.is_some()),
             ("--stat-cache", common.incremental.stat_cache),
+            ("--digests", common.incremental.digests.is_some()),
         ],
     )?;
     if common.attach && !matches!(location, ModelLocation::Registry(_)) {

@@ -1484,6 +1484,22 @@ pub enum KnownDigestsError {
         /// The algorithm asked for.
         expected: crate::serialization::HashAlgorithm,
     },
+    /// The list gives digests of another serialization than the one signing uses.
+    #[error("the digest list ({format}) gives digests of {listed}, but this signing hashes {now}; sign with the list's serialization")]
+    OtherSerialization {
+        /// What the list is.
+        format: &'static str,
+        /// What its digests are of: `whole files`, `shards of N bytes`.
+        listed: String,
+        /// What signing hashes.
+        now: String,
+    },
+    /// The list gives digests of files the model does not have: it is another model's.
+    #[error("the digest list names {} that the model does not have: {}{}", if names.len() == 1 { "a file" } else { "files" }, names.iter().take(10).map(|n| printable(n).into_owned()).collect::<Vec<_>>().join(", "), if names.len() > 10 { format!(" and {} more", names.len() - 10) } else { String::new() })]
+    NotInModel {
+        /// The files listed but not found (nor excluded) in the model.
+        names: Vec<String>,
+    },
 }
 
 /// A digest list is always given by the user.

@@ -14,8 +14,9 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use crate::bundle::Bundle;
-use crate::error::{ReuseError, SignError};
+use crate::error::{KnownDigestsError, ReuseError, SignError};
 use crate::hashing::{HashSettings, KnownDigests, Progress};
+use crate::known_digests::DigestList;
 use crate::manifest::{Manifest, ResourceDescriptor};
 use crate::model::{relative_to_model, ModelFile};
 use crate::signing::{self, SignedModel, Signer};
@@ -212,6 +213,116 @@ pub fn sign_model_incremental_unwritten(
     })
 }
 
+/// As [`signing::sign_model_unwritten`], signing the digests `list` gives (a pipeline's
+/// `sha256sum` list, or another tool's OMS manifest) instead of hashing those files; the
+/// files it does not list are hashed, and `sources` in the result says which were which.
+/// The list must be of the serialization `settings` hash with, and may not name a file the
+/// model lacks (files the walk excludes, such as git metadata, are skipped). Nothing checks
+/// the listed digests: a wrong one makes a signature that fails verification.
+pub fn sign_model_from_digests_unwritten(
+    model_path: &Path,
+    settings: &HashSettings,
+    signer: &dyn Signer,
+    signature_path: &Path,
+    list: &DigestList,
+    progress: &Progress,
+) -> Result<SignedModel, SignError> {
+    let listed_serialization = list
+        .serialization
+        .as_ref()
+        .map_or(crate::Serialization::Files, |record| record.serialization);
+    if listed_serialization != settings.serialization {
+        return Err(KnownDigestsError::OtherSerialization {
+            format: list.format.name(),
+            listed: describe_serialization(listed_serialization),
+            now: describe_serialization(settings.serialization),
+        }
+        .into());
+    }
+    let by_file = list.resources.iter().fold(BTreeMap::new(), |mut files, r| {
+        files
+            .entry(settings.serialization.file_of(&r.name))
+            .or_insert_with(Vec::new)
+            .push(r);
+        files
+    });
+    // A single-file model's one file may be listed by its name or as `.` (model_signing's
+    // name for it), whichever name the walk gives it.
+    let single_file = std::fs::metadata(model_path).is_ok_and(|m| m.is_file());
+    let listed = Listed {
+        single_file: match by_file.keys().copied().collect::<Vec<_>>()[..] {
+            [only] if single_file => Some(only),
+            _ => None,
+        },
+        by_file,
+        serialization: settings.serialization,
+    };
+    let signed = signing::sign_model_known_unwritten(
+        model_path,
+        settings,
+        signer,
+        signature_path,
+        &listed,
+        progress,
+    )?;
+    let signed_files = signed.manifest.resources_by_file();
+    let excluded = signing::excluding_signature(model_path, settings, signature_path)?;
+    let missing: Vec<String> = listed
+        .by_file
+        .keys()
+        .filter(|_| listed.single_file.is_none())
+        .filter(|name| !signed_files.contains_key(**name) && !excluded.walk.ignore.is_ignored(name))
+        .map(|name| (*name).to_owned())
+        .collect();
+    if !missing.is_empty() {
+        return Err(KnownDigestsError::NotInModel { names: missing }.into());
+    }
+    Ok(signed)
+}
+
+/// A list's digests, by file.
+struct Listed<'a> {
+    by_file: BTreeMap<&'a str, Vec<&'a ResourceDescriptor>>,
+    /// For a single-file model, the one name the list gives: its digests are the file's.
+    single_file: Option<&'a str>,
+    serialization: crate::Serialization,
+}
+
+impl KnownDigests for Listed<'_> {
+    fn resources_of(&self, file: &ModelFile) -> Option<Vec<ResourceDescriptor>> {
+        let listed_name = self.single_file.unwrap_or(&file.name);
+        let resources = self.by_file.get(listed_name)?;
+        Some(named_for(file, resources, self.serialization))
+    }
+}
+
+/// `resources` of a file, named for `file` (a renamed file's, or a single-file model's
+/// listed as `.`): a shard keeps its `:start:end`.
+fn named_for(
+    file: &ModelFile,
+    resources: &[&ResourceDescriptor],
+    serialization: crate::Serialization,
+) -> Vec<ResourceDescriptor> {
+    resources
+        .iter()
+        .map(|r| ResourceDescriptor {
+            name: format!(
+                "{}{}",
+                file.name,
+                &r.name[serialization.file_of(&r.name).len()..]
+            ),
+            digest: r.digest.clone(),
+        })
+        .collect()
+}
+
+fn describe_serialization(serialization: crate::Serialization) -> String {
+    match serialization {
+        crate::Serialization::Shards { shard_size } => format!("shards of {shard_size} bytes"),
+        _ => "whole files".to_owned(),
+    }
+}
+
 /// Digests can move from one signature to the next only when both hash alike.
 fn check_same_settings(earlier: &Manifest, settings: &HashSettings) -> Result<(), ReuseError> {
     let record = earlier.serialization();
@@ -345,21 +456,7 @@ impl KnownDigests for FromEarlier<'_> {
         }
         let earlier_name = self.unchanged.earlier_name(file, stamp.as_ref())?;
         let resources = self.earlier.get(earlier_name.as_str())?;
-        Some(
-            resources
-                .iter()
-                .map(|r| ResourceDescriptor {
-                    // A shard keeps its `:start:end`; a renamed file's resources take its
-                    // new name.
-                    name: format!(
-                        "{}{}",
-                        file.name,
-                        &r.name[self.serialization.file_of(&r.name).len()..]
-                    ),
-                    digest: r.digest.clone(),
-                })
-                .collect(),
-        )
+        Some(named_for(file, resources, self.serialization))
     }
 }
 
