@@ -501,10 +501,7 @@ impl NamedFiles {
 
 /// The file path of a resource name (shard names carry a `:start:end` suffix).
 fn file_part<'a>(name: &'a str, record: &SerializationRecord) -> &'a str {
-    match record.serialization {
-        Serialization::Files => name,
-        Serialization::Shards { .. } => name.rsplitn(3, ':').nth(2).unwrap_or(name),
-    }
+    record.serialization.file_of(name)
 }
 
 #[cfg(test)]
