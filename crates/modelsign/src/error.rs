@@ -1566,7 +1566,7 @@ pub enum ReuseError {
     EarlierSignature(Box<VerifyError>),
     /// The earlier signature hashed otherwise than this signing does.
     #[error(
-        "the earlier signature hashed {earlier} and this signing hashes {now}; digests can be reused only between signatures that hash alike (give the earlier signature's --hash-type, --serialization and --shard-size, or sign without --reuse)"
+        "the earlier signature hashed {earlier} and this signing hashes {now}; digests can be reused only between signatures that hash alike: sign with the earlier signature's hash type and serialization, or without reusing it"
     )]
     OtherSettings {
         /// The earlier signature's algorithm and serialization.
