@@ -591,7 +591,10 @@ fn digests_from_a_pipelines_checksum_list_are_signed_without_re_hashing() {
     assert_eq!(report["known_digests"]["files"], 22, "{report}");
     assert_eq!(report["known_digests"]["hashed_files"], 0, "{report}");
     assert!(f.sign("full.sig", &[]).status.success());
-    assert_eq!(signed_statement(&f.path("listed.sig")), signed_statement(&f.path("full.sig")));
+    assert_eq!(
+        signed_statement(&f.path("listed.sig")),
+        signed_statement(&f.path("full.sig"))
+    );
     assert!(f.verify("listed.sig").status.success());
 
     // A list that leaves files out: those are hashed, and the text report says so.
@@ -599,18 +602,30 @@ fn digests_from_a_pipelines_checksum_list_are_signed_without_re_hashing() {
     let out = f.sign("partial.sig", &["--digests", text(&partial)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", explain(&out));
-    assert!(stdout.contains("hashed 2 files") && stdout.contains("not re-hashed"), "{stdout}");
-    assert_eq!(signed_statement(&f.path("partial.sig")), signed_statement(&f.path("full.sig")));
+    assert!(
+        stdout.contains("hashed 2 files") && stdout.contains("not re-hashed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        signed_statement(&f.path("partial.sig")),
+        signed_statement(&f.path("full.sig"))
+    );
 
     // b2sum's BLAKE2b-512 with --hash-type blake2b.
     let b2 = checksum_list(&f, "b2sum", "B2SUMS", &[]);
-    let out = f.sign("b2.sig", &["--digests", text(&b2), "--hash-type", "blake2b", "--json"]);
+    let out = f.sign(
+        "b2.sig",
+        &["--digests", text(&b2), "--hash-type", "blake2b", "--json"],
+    );
     assert!(out.status.success(), "{}", explain(&out));
     assert_eq!(json(&out)["known_digests"]["files"], 22);
     assert!(f.verify("b2.sig").status.success());
 
     // Another tool's OMS manifest: a signature bundle (its signature is not what counts).
-    let out = f.sign("from-bundle.sig", &["--digests", text(&f.path("full.sig")), "--json"]);
+    let out = f.sign(
+        "from-bundle.sig",
+        &["--digests", text(&f.path("full.sig")), "--json"],
+    );
     assert!(out.status.success(), "{}", explain(&out));
     assert_eq!(json(&out)["known_digests"]["files"], 22);
 }
@@ -621,30 +636,50 @@ fn a_wrong_or_foreign_digest_list_never_gives_a_signature_that_verifies() {
     let list = checksum_list(&f, "sha256sum", "SHA256SUMS", &[]);
     // A wrong digest is signed as given, and verification names the file.
     let text_list = fs::read_to_string(&list).expect("read");
-    let wrong = text_list.replacen(
-        &text_list[..64],
-        &"0".repeat(64),
-        1,
-    );
-    let first_file = text_list.lines().next().expect("a line")[66..].trim_start_matches("./").to_owned();
+    let wrong = text_list.replacen(&text_list[..64], &"0".repeat(64), 1);
+    let first_file = text_list.lines().next().expect("a line")[66..]
+        .trim_start_matches("./")
+        .to_owned();
     fs::write(f.path("WRONG"), wrong).expect("write");
     let out = f.sign("wrong.sig", &["--digests", text(&f.path("WRONG"))]);
     assert!(out.status.success(), "{}", explain(&out));
     let out = f.verify("wrong.sig");
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&first_file), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&first_file),
+        "{}",
+        explain(&out)
+    );
 
     // A file the model lacks: another model's list.
-    fs::write(f.path("FOREIGN"), format!("{text_list}{}  ./elsewhere.bin\n", "1".repeat(64))).expect("write");
+    fs::write(
+        f.path("FOREIGN"),
+        format!("{text_list}{}  ./elsewhere.bin\n", "1".repeat(64)),
+    )
+    .expect("write");
     let out = f.sign("foreign.sig", &["--digests", text(&f.path("FOREIGN"))]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("elsewhere.bin"), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("elsewhere.bin"),
+        "{}",
+        explain(&out)
+    );
     assert!(!f.path("foreign.sig").exists());
 
     // Whole-file digests cannot be signed as shards, nor sha256 digests as blake2b.
-    let out = f.sign("shards.sig", &["--digests", text(&list), "--serialization", "shards"]);
+    let out = f.sign(
+        "shards.sig",
+        &["--digests", text(&list), "--serialization", "shards"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("whole files"), "{}", explain(&out));
-    let out = f.sign("b2.sig", &["--digests", text(&list), "--hash-type", "blake2b"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("whole files"),
+        "{}",
+        explain(&out)
+    );
+    let out = f.sign(
+        "b2.sig",
+        &["--digests", text(&list), "--hash-type", "blake2b"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
 }
