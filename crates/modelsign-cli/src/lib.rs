@@ -515,16 +515,11 @@ fn print_verified(model: &str, report: &modelsign::VerificationReport) {
         return;
     };
     outln!(
-        "Verification succeeded (partial): {model} (checked {} of {} signed files, {} of {}{})",
+        "Verification succeeded (partial): {model} (checked {} of {} signed files, {} of {})",
         checked.len(),
         report.signed_files,
         report.resources_checked,
-        count(report.resources, "resource"),
-        report
-            .root_digest
-            .as_ref()
-            .map(|d| format!(", {d}"))
-            .unwrap_or_default()
+        resources_and_digest(report)
     );
     let mut listed = checked
         .iter()

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use modelsign::keys::Curve;
 use modelsign::PrivateKey;
 use serde_json::Value;
-use test_support::{explain, signed_statement, text, SigstoreStack};
+use test_support::{explain, git, signed_statement, text, SigstoreStack};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelsign");
 
@@ -64,17 +64,24 @@ impl Fixture {
     }
 
     fn sign(&self, signature: &str, extra: &[&str]) -> Output {
-        let mut args: Vec<String> = vec![
-            "sign".into(),
-            "key".into(),
-            text(&self.dir.path().join("model")).to_owned(),
-            "--private-key".into(),
-            text(&self.key).to_owned(),
-            "--signature".into(),
-            text(&self.path(signature)).to_owned(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        let key = ["key", "--private-key", text(&self.key)];
+        self.sign_as(&key, signature, extra)
+            .output()
+            .expect("run modelsign")
+    }
+
+    /// `sign METHOD… MODEL --signature SIGNATURE EXTRA…`, to run.
+    fn sign_as(&self, method: &[&str], signature: &str, extra: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("sign")
+            .args(method)
+            .arg(self.model())
+            .arg("--signature")
+            .arg(self.path(signature))
+            .args(extra)
+            .stdin(std::process::Stdio::null());
+        command
     }
 
     fn verify(&self, signature: &str) -> Output {
@@ -285,24 +292,6 @@ fn reuse_needs_what_changed_and_the_same_settings_and_a_local_model() {
     assert!(!f.path("v2.sig").exists());
 }
 
-fn git(folder: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(folder)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", explain(&out));
-}
-
 #[test]
 fn changed_since_git_hashes_what_git_reports_and_keeps_renamed_files() {
     let f = Fixture::new();
@@ -359,22 +348,24 @@ fn changed_since_git_hashes_what_git_reports_and_keeps_renamed_files() {
 fn a_certificate_signature_is_reused_with_the_roots_given() {
     let f = Fixture::new();
     let keys = test_support::vector("oms-conformance/assets/keys/certificate");
+    let (key, leaf, chain) = (
+        keys.join("signing-key.pem"),
+        keys.join("signing-key-cert.pem"),
+        keys.join("int-ca-cert.pem"),
+    );
+    let method = [
+        "certificate",
+        "--private-key",
+        text(&key),
+        "--signing-certificate",
+        text(&leaf),
+        "--certificate-chain",
+        text(&chain),
+    ];
     let sign = |signature: &str, extra: &[&str]| {
-        let mut args = vec![
-            "sign".to_owned(),
-            "certificate".into(),
-            text(&f.model()).into(),
-            "--private-key".into(),
-            text(&keys.join("signing-key.pem")).into(),
-            "--signing-certificate".into(),
-            text(&keys.join("signing-key-cert.pem")).into(),
-            "--certificate-chain".into(),
-            text(&keys.join("int-ca-cert.pem")).into(),
-            "--signature".into(),
-            text(&f.path(signature)).into(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        f.sign_as(&method, signature, extra)
+            .output()
+            .expect("run modelsign")
     };
     assert!(sign("v1.sig", &[]).status.success());
     fs::write(f.model().join("README.md"), "# v2").expect("write");
@@ -432,20 +423,18 @@ fn a_sigstore_signature_is_reused_for_the_identity_given() {
     let stack = SigstoreStack::start();
     let f = Fixture::new();
     let token = stack.identity_token_file();
+    let trust_config = stack.trust_config();
+    let method = [
+        "sigstore",
+        "--trust-config",
+        text(&trust_config),
+        "--identity-token-file",
+        text(&token),
+    ];
     let sign = |signature: &str, extra: &[&str]| {
-        let mut args = vec![
-            "sign".to_owned(),
-            "sigstore".into(),
-            text(&f.model()).into(),
-            "--signature".into(),
-            text(&f.path(signature)).into(),
-            "--trust-config".into(),
-            text(&stack.trust_config()).into(),
-            "--identity-token-file".into(),
-            text(&token).into(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        f.sign_as(&method, signature, extra)
+            .output()
+            .expect("run modelsign")
     };
     let out = sign("v1.sig", &[]);
     assert!(out.status.success(), "{}", explain(&out));
@@ -498,21 +487,15 @@ fn a_sigstore_signature_is_reused_for_the_identity_given() {
 fn the_stat_cache_finds_the_changed_file_without_being_told() {
     let f = Fixture::new();
     let cache = f.path("cache");
+    let method = [
+        "key",
+        "--private-key",
+        text(&f.key),
+        "--stat-cache",
+        "--json",
+    ];
     let sign = |signature: &str, extra: &[&str]| {
-        let mut args: Vec<String> = vec![
-            "sign".into(),
-            "key".into(),
-            text(&f.model()).into(),
-            "--private-key".into(),
-            text(&f.key).into(),
-            "--signature".into(),
-            text(&f.path(signature)).into(),
-            "--stat-cache".into(),
-            "--json".into(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        Command::new(BIN)
-            .args(&args)
+        f.sign_as(&method, signature, extra)
             .env("MODELSIGN_CACHE_DIR", &cache)
             .output()
             .expect("run modelsign")
@@ -543,15 +526,12 @@ fn the_stat_cache_finds_the_changed_file_without_being_told() {
     assert!(verified.status.success(), "{}", explain(&verified));
 
     // Without a cache folder to use, --stat-cache is refused before anything is signed.
-    let out = Command::new(BIN)
-        .args([
-            "sign",
-            "key",
-            text(&f.model()),
-            "--private-key",
-            text(&f.key),
-        ])
-        .args(["--signature", text(&f.path("v3.sig")), "--stat-cache"])
+    let out = f
+        .sign_as(
+            &["key", "--private-key", text(&f.key)],
+            "v3.sig",
+            &["--stat-cache"],
+        )
         .env_remove("MODELSIGN_CACHE_DIR")
         .env_remove("XDG_CACHE_HOME")
         .env_remove("HOME")

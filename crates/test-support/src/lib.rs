@@ -413,3 +413,47 @@ pub fn hf_cache_snapshot(
     }
     snapshot
 }
+
+/// A deterministic pseudo-random sequence (xorshift64*): property tests replay the same
+/// cases on every run, and a failure names the seed that produced it. Seed it non-zero.
+pub struct Random(pub u64);
+
+impl Random {
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A value below `n` (positive).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// `len` bytes.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// Runs git in `folder` as a throwaway committer (no signing, no user config needed),
+/// panicking with its output when it fails.
+pub fn git(folder: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", explain(&out));
+}

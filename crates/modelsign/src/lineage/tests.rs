@@ -7,22 +7,7 @@ use crate::keys::{Curve, PrivateKey};
 use crate::provenance::{self as prov, InputRef, OutputRef, Stage, StageRecord};
 use crate::signing::KeySigner;
 
-/// A deterministic pseudo-random sequence (xorshift64*): the property tests below replay
-/// the same graphs on every run, and a failure names the seed that produced it.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use test_support::Random;
 
 /// A database the store-level tests run on: SQLite, and a PostgreSQL schema of the
 /// test's own when the test server is there (`MODELSIGN_TEST_POSTGRES_URL`; in CI it must

@@ -8,26 +8,7 @@ use crate::serialization::{HashAlgorithm, Serialization};
 use crate::signing::sign_model_unwritten;
 use crate::verifying::{verify_model, KeyVerifier, VerifyOptions};
 use crate::{KeySigner, PrivateKey};
-
-/// A small deterministic generator (xorshift64*): the random edits repeat run to run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use test_support::{git as run_git, Random as Rng};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -340,24 +321,6 @@ fn changed_paths_outside_the_model_are_refused() {
             .expect("re-sign");
         assert_eq!(reused.signed.sources.known_files, 0);
     }
-}
-
-fn run_git(folder: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(folder)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
 }
 
 #[test]
