@@ -125,14 +125,23 @@ pub fn reused_json(earlier: &Path, reused: &Reused) -> Value {
     if reused.earlier.is_none() {
         return Value::Null;
     }
-    let sources = &reused.signed.sources;
+    let mut report = sources_json(&reused.signed.sources);
+    report["signature"] = json!(earlier);
+    report["renamed"] = reused
+        .renamed
+        .iter()
+        .map(|(old, new)| json!({"from": old, "to": new}))
+        .collect();
+    report
+}
+
+/// How many files (and bytes) were taken as known and how many hashed, as `--json` says it.
+fn sources_json(sources: &DigestSources) -> Value {
     json!({
-        "signature": earlier,
         "files": sources.known_files,
         "bytes": sources.known_bytes,
         "hashed_files": sources.hashed_files,
         "hashed_bytes": sources.hashed_bytes,
-        "renamed": reused.renamed.iter().map(|(old, new)| json!({"from": old, "to": new})).collect::<Vec<_>>(),
     })
 }
 
@@ -170,14 +179,9 @@ pub fn digests_json(common: &SignCommon, signed: &SignedModel) -> Value {
     let Some(path) = &common.incremental.digests else {
         return Value::Null;
     };
-    let sources = &signed.sources;
-    json!({
-        "list": path,
-        "files": sources.known_files,
-        "bytes": sources.known_bytes,
-        "hashed_files": sources.hashed_files,
-        "hashed_bytes": sources.hashed_bytes,
-    })
+    let mut report = sources_json(&signed.sources);
+    report["list"] = json!(path);
+    report
 }
 
 /// The `stat_cache` object of `--json` (`null` unless the files were recorded).

@@ -53,6 +53,7 @@ pub struct Incremental<'a> {
 }
 
 /// The earlier signature whose digests are reused, and how to trust it.
+#[derive(Clone)]
 pub struct Earlier<'a> {
     /// The earlier signature.
     pub bundle: &'a Bundle,
@@ -94,11 +95,7 @@ pub fn sign_model_reusing_unwritten(
     progress: &Progress,
 ) -> Result<Reused, SignError> {
     let incremental = Incremental {
-        earlier: Some(Earlier {
-            bundle: earlier.bundle,
-            verifier: earlier.verifier,
-            changes: earlier.changes.clone(),
-        }),
+        earlier: Some(earlier.clone()),
         record_stat_cache: None,
     };
     sign_model_incremental_unwritten(
@@ -133,22 +130,26 @@ pub fn sign_model_incremental_unwritten(
         }
         None => None,
     };
-    let (verified, statement) = match &incremental.earlier {
+    let (verified, statement, unchanged) = match &incremental.earlier {
         Some(earlier) => {
             let verified = verify_statement_signature(earlier.bundle, earlier.verifier)
                 .map_err(|e| ReuseError::EarlierSignature(Box::new(e)))?;
             let statement = statement::decode(&earlier.bundle.envelope.payload)
                 .map_err(|e| ReuseError::EarlierSignature(Box::new(e.into())))?;
             check_same_settings(&statement.manifest, settings)?;
-            (Some(verified), Some(statement))
+            let unchanged = Unchanged::of(
+                model_path,
+                settings,
+                &statement.manifest,
+                &earlier.changes,
+                record.as_ref().filter(|_| {
+                    matches!(&earlier.changes, Changes::StatCache(dir)
+                        if Some(dir) == incremental.record_stat_cache.as_ref())
+                }),
+            )?;
+            (Some(verified), Some(statement), unchanged)
         }
-        None => (None, None),
-    };
-    let unchanged = match (&incremental.earlier, &statement) {
-        (Some(earlier), Some(statement)) => {
-            Unchanged::of(model_path, settings, &statement.manifest, &earlier.changes)?
-        }
-        _ => Unchanged::AllBut(vec![String::new()]),
+        None => (None, None, Unchanged::AllBut(vec![String::new()])),
     };
     if let Unchanged::StatCache { cache, .. } = &unchanged {
         if record.is_none() {
@@ -362,6 +363,7 @@ impl Unchanged {
         settings: &HashSettings,
         earlier: &Manifest,
         changes: &Changes,
+        opened: Option<&StatCache>,
     ) -> Result<Self, SignError> {
         Ok(match changes {
             Changes::Listed(paths) => paths
@@ -372,8 +374,12 @@ impl Unchanged {
             Changes::SinceGit(revision) => {
                 GitChanges::since(model_path, revision).map(Unchanged::Git)?
             }
+            // The cache being recorded is the one consulted: read once, not twice.
             Changes::StatCache(dir) => Unchanged::StatCache {
-                cache: StatCache::open(dir, model_path, &settings.record())?,
+                cache: match opened {
+                    Some(cache) => cache.clone(),
+                    None => StatCache::open(dir, model_path, &settings.record())?,
+                },
                 earlier_entries: stat_cache::entry_digests(earlier),
             },
         })
