@@ -18,7 +18,7 @@
 # The acceptance (issue 19): (b) takes time proportional to its shard, so the time ratio
 # (a) / (b) follows the bytes ratio, SHARDS. Under the files serialization a file is hashed
 # on one core while (a) spreads the model's files over every core, so on an idle machine
-# the ratio can fall towards SHARDS / cores; under shards both hash on every core. The
+# the ratio can fall towards SHARDS / cores; under shards a file smaller than the shard size (1 GB by default) is one shard, so the same holds. The
 # table gives each step's hashing rate: (b) hashes its shard at about the rate (a) hashes
 # the model, plus one process start and the signature check, which both pay.
 #
@@ -134,7 +134,7 @@ if (( write_results )); then
         echo
         cat "$out"
         echo
-        echo "The time of (b) follows the bytes it hashes, not the model's size: the time ratio tracks the bytes ratio, and (b) hashes at about the rate of (a). Under files one file is hashed on one core while (a) spreads the model's files over all $cores, so on an idle machine the time ratio may fall towards $shards / $cores; under shards both use every core. Both pay one process start and the signature check."
+        echo "The time of (b) follows the bytes it hashes, not the model's size: the time ratio tracks the bytes ratio, and (b) hashes at about the rate of (a). Under files one file is hashed on one core while (a) spreads the model's files over all $cores, so on an idle machine the time ratio may fall towards $shards / $cores; under shards the same holds while a file is smaller than the shard size (1 GB by default), one shard hashed on one core. Both pay one process start and the signature check."
     } > "$repo/bench/partial/RESULTS.md"
     echo "wrote $repo/bench/partial/RESULTS.md" >&2
 fi
