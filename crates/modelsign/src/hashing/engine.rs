@@ -342,7 +342,7 @@ fn hash_mapped(
     std::thread::scope(|scope| -> Result<(), HashError> {
         let (sender, received) = std::sync::mpsc::sync_channel(ahead);
         let windows = &windows;
-        scope.spawn(move || {
+        let feeder = move || {
             for start in windows.starts() {
                 let window = windows.map(start);
                 if let Ok(window) = &window {
@@ -358,7 +358,25 @@ fn hash_mapped(
                     return;
                 }
             }
-        });
+        };
+        if std::thread::Builder::new()
+            .name("modelsign-feed".into())
+            .spawn_scoped(scope, feeder)
+            .is_err()
+        {
+            // No thread to be had (a process limit): map and hash each window here, as
+            // the whole range was before the feeder.
+            for start in windows.starts() {
+                hash_window(
+                    windows.map(start)?,
+                    windows,
+                    &mut hasher,
+                    parallel,
+                    progress,
+                )?;
+            }
+            return Ok(());
+        }
         for window in received {
             hash_window(window?, windows, &mut hasher, parallel, progress)?;
         }
