@@ -27,11 +27,12 @@ const MAPPED_MIN: u64 = SEQUENTIAL_WINDOW;
 /// than growing with the file (a whole-file map counts the whole file as resident). 4 MiB
 /// was as fast as 32 MiB and keeps a many-core machine's total small.
 const SEQUENTIAL_WINDOW: u64 = 4 << 20;
-/// How far ahead of the hash a large range's windows are read in (at least one window). With nothing in the page cache the kernel's own read-ahead, triggered by
-/// the hash's page faults, left the storage idle while the hash ran: 4 x 1 GiB took 1.3x
-/// as long as `dd` reading the same files. Windows read in by a feeder thread while the
-/// previous ones are hashed brought that to 1.05x, and a 2 GiB file to the SHA-256 limit
-/// of one core (bench/cold); with the files cached, the feeder finds every page resident.
+/// How far ahead of the hash a large range's windows are read in (at least one window).
+/// With nothing in the page cache the kernel's own read-ahead, triggered by the hash's page
+/// faults, left the storage idle while the hash ran: 4 x 1 GiB took 1.34x as long as `dd`
+/// reading the same files. Windows read in by a feeder thread while the previous ones are
+/// hashed brought that to 1.00-1.03x, and a 2 GiB file to the SHA-256 limit of one core
+/// (bench/cold); with the files cached, the feeder finds every page resident.
 const FEED_AHEAD: u64 = 8 << 20;
 /// BLAKE3 ranges at least this large are hashed with BLAKE3's own parallelism, so one big
 /// file uses every core.
@@ -324,16 +325,11 @@ fn hash_mapped(
         file,
         task,
         size: window_size,
+        parallel,
     };
     let mut hasher = Hasher::new(algorithm);
     if task.len <= window_size {
-        hash_window(
-            windows.map(task.offset)?,
-            &windows,
-            &mut hasher,
-            parallel,
-            progress,
-        )?;
+        windows.hash_each_here(&mut hasher, progress)?;
         return Ok(hasher.finalize());
     }
     // Windows waiting to be hashed, besides the one the feeder is reading in: none for
@@ -364,21 +360,11 @@ fn hash_mapped(
             .spawn_scoped(scope, feeder)
             .is_err()
         {
-            // No thread to be had (a process limit): map and hash each window here, as
-            // the whole range was before the feeder.
-            for start in windows.starts() {
-                hash_window(
-                    windows.map(start)?,
-                    windows,
-                    &mut hasher,
-                    parallel,
-                    progress,
-                )?;
-            }
-            return Ok(());
+            // No thread to be had (a process limit): hash the range as a single window's.
+            return windows.hash_each_here(&mut hasher, progress);
         }
         for window in received {
-            hash_window(window?, windows, &mut hasher, parallel, progress)?;
+            hash_window(window?, windows, &mut hasher, progress)?;
         }
         Ok(())
     })?;
@@ -390,9 +376,19 @@ struct Windows<'a, 't> {
     file: &'a File,
     task: &'a HashTask<'t>,
     size: u64,
+    /// Each window is hashed with BLAKE3's own parallelism.
+    parallel: bool,
 }
 
 impl Windows<'_, '_> {
+    /// Maps and hashes each window in turn on this thread, with no feeder.
+    fn hash_each_here(&self, hasher: &mut Hasher, progress: &Progress) -> Result<(), HashError> {
+        for start in self.starts() {
+            hash_window(self.map(start)?, self, hasher, progress)?;
+        }
+        Ok(())
+    }
+
     fn end(&self) -> u64 {
         self.task.offset + self.task.len
     }
@@ -440,14 +436,13 @@ fn hash_window(
     window: Window,
     windows: &Windows<'_, '_>,
     hasher: &mut Hasher,
-    parallel: bool,
     progress: &Progress,
 ) -> Result<(), HashError> {
     progress.check()?;
     let path = &windows.task.file.path;
     let len = window.map.len() as u64;
     if let Some(watch) = fault::watch(&window.map) {
-        if parallel {
+        if windows.parallel {
             hasher.update_parallel(&window.map);
         } else {
             hasher.update(&window.map);
