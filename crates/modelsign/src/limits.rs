@@ -49,7 +49,7 @@ pub fn read_input_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if len > limit {
         return Err(too_large(limit));
     }
-    read_at_most(file, limit)
+    read_at_most(file, len, limit)
 }
 
 /// The first `limit` bytes of a regular file (refused as [`read_input_file`] refuses), and
@@ -96,8 +96,10 @@ pub fn read_input_text(path: &Path, limit: u64) -> io::Result<String> {
 }
 
 /// Reads to the end, failing past `limit` bytes: the size checked before reading can grow.
-fn read_at_most(file: File, limit: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+fn read_at_most(file: File, len: u64, limit: u64) -> io::Result<Vec<u8>> {
+    // Sized from the stat: `take` hides the file's length from `read_to_end`, which would
+    // otherwise grow (and copy) a signature of hundreds of KiB many times over.
+    let mut bytes = Vec::with_capacity(usize::try_from(len.saturating_add(1)).unwrap_or(0));
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(limit));

@@ -67,7 +67,7 @@ pub fn encode_with(manifest: &Manifest, shard_algorithm_name: ShardAlgorithmName
             .map(|r| ResourceOut {
                 name: &r.name,
                 algorithm: &algorithm,
-                digest: hex::encode(&r.digest),
+                digest: base16ct::lower::encode_string(&r.digest),
             })
             .collect(),
     };
@@ -533,7 +533,7 @@ fn decode_digest(
     algorithm: HashAlgorithm,
     name: &str,
 ) -> Result<Vec<u8>, StatementError> {
-    let digest = hex::decode(text)
+    let digest = base16ct::mixed::decode_vec(text)
         .map_err(|_| invalid(field, format!("digest of '{name}' is not hexadecimal")))?;
     if digest.len() != algorithm.digest_len() {
         return Err(invalid(
