@@ -43,13 +43,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import bench  # noqa: E402  (make_models, run_timed, timed_rounds and the key pair)
 
-# files-blake3: one file's digest computed on every core (SHA-256 of one file is one stream
-# on one core, slower than this machine's storage).
-CONFIGS = {
-    "files-sha256": [],
-    "shards-sha256": ["--serialization", "shards"],
-    "files-blake3": ["--hash-type", "blake3"],
-}
+# bench/run.sh's configurations, files-blake3 among them: one file's digest computed on
+# every core (SHA-256 of one file is one stream on one core, slower than this machine's
+# storage).
+CONFIGS = bench.CONFIGS
 
 
 REPORTING_ORDER = Path("/sys/module/page_reporting/parameters/page_reporting_order")
