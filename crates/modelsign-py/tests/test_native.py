@@ -310,7 +310,7 @@ print("full", time.perf_counter() - start, flush=True)
 start = time.perf_counter()
 try:
     print("started", flush=True)
-    _native.hash(sys.argv[1], hashing={}, max_workers=1)
+    _native.hash(sys.argv[2], hashing={}, max_workers=1)
     print("finished", flush=True)
 except KeyboardInterrupt:
     print("interrupted", time.perf_counter() - start, flush=True)
@@ -318,13 +318,19 @@ except KeyboardInterrupt:
 
 
 def test_ctrl_c_stops_hashing_with_keyboard_interrupt(tmp_path):
-    # 512 MiB, sparse: about a second of hashing, so stopping early shows.
-    model = tmp_path / "model"
-    model.mkdir()
-    with open(model / "weights.bin", "wb") as f:
-        f.truncate(512 << 20)
+    # Sparse files: 512 MiB times how long one core takes to hash them, then an eight times
+    # larger model to interrupt. The signal comes a fifth of the way into the smaller one's
+    # time, so the interrupted run is still hashing even if the timed run was slow (a CI
+    # machine's first touch of the pages) and the second one fast.
+    timed, interrupted = tmp_path / "timed", tmp_path / "interrupted"
+    for model, size in ((timed, 512 << 20), (interrupted, 4 << 30)):
+        model.mkdir()
+        with open(model / "weights.bin", "wb") as f:
+            f.truncate(size)
     child = subprocess.Popen(
-        [sys.executable, "-c", CTRL_C_CHILD, str(model)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CTRL_C_CHILD, str(timed), str(interrupted)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         full = float(child.stdout.readline().split()[1])
