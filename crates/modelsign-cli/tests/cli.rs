@@ -284,12 +284,12 @@ fn sign_raw_statement(f: &Fixture, resources: Value) -> PathBuf {
         .as_array()
         .expect("array")
         .iter()
-        .map(|r| hex::decode(r["digest"].as_str().expect("digest")).expect("hex"))
+        .map(|r| base16ct::mixed::decode_vec(r["digest"].as_str().expect("digest")).expect("hex"))
         .collect();
     let root = modelsign::manifest::root_digest(digests.iter().map(Vec::as_slice));
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "model", "digest": {"sha256": hex::encode(root)}}],
+        "subject": [{"name": "model", "digest": {"sha256": base16ct::lower::encode_string(&root)}}],
         "predicateType": "https://model_signing/signature/v1.0",
         "predicate": {
             "serialization": {"method": "files", "hash_type": "sha256", "allow_symlinks": false},
@@ -302,10 +302,10 @@ fn sign_raw_statement(f: &Fixture, resources: Value) -> PathBuf {
         &KeySigner::new(key),
     )
     .expect("sign");
-    let path = f
-        .dir
-        .path()
-        .join(format!("hostile-{}.sig", hex::encode(&root[..4])));
+    let path = f.dir.path().join(format!(
+        "hostile-{}.sig",
+        base16ct::lower::encode_string(&root[..4])
+    ));
     bundle.write_atomic(&path).expect("write");
     path
 }
@@ -315,7 +315,7 @@ fn hostile_manifest_entries_are_rejected() {
     let f = Fixture::new();
     let digest = |content: &str| {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(content.as_bytes()))
+        base16ct::lower::encode_string(&sha2::Sha256::digest(content.as_bytes()))
     };
     let entry = |name: &str, content: &str| json!({"name": name, "algorithm": "sha256", "digest": digest(content)});
     let cases = [
@@ -642,7 +642,7 @@ fn json_output_and_digest_agree_with_the_signature() {
 
 fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
+    base16ct::lower::encode_string(&sha2::Sha256::digest(data))
 }
 
 #[test]

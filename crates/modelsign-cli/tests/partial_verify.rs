@@ -223,7 +223,7 @@ fn the_signature_is_checked_as_in_a_full_verification() {
     let edited = f.file("edited.sig");
     let tampered_digest = {
         use sha2::Digest as _;
-        hex::encode(sha2::Sha256::digest(b"tampered"))
+        base16ct::lower::encode_string(&sha2::Sha256::digest(b"tampered"))
     };
     test_support::rewrite_statement(&f.file("model.sig"), &edited, |statement| {
         for resource in statement["predicate"]["resources"].as_array_mut().unwrap() {

@@ -150,7 +150,7 @@ fn pkcs11_key_signatures_verify_with_modelsign_and_model_signing_on_every_curve(
 
 fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
+    base16ct::lower::encode_string(&sha2::Sha256::digest(data))
 }
 
 #[test]

@@ -819,7 +819,7 @@ fn check_produced_bundle(
                 resource["algorithm"]
             ));
         }
-        match resource["digest"].as_str().map(hex::decode) {
+        match resource["digest"].as_str().map(base16ct::mixed::decode_vec) {
             Some(Ok(bytes)) => concatenated.extend(bytes),
             _ => problems.push(format!(
                 "resource {name:?} digest is not hex: {}",
@@ -833,7 +833,7 @@ fn check_produced_bundle(
             "resources are not sorted by name (or repeat one): {names:?}"
         ));
     }
-    let root = hex::encode(Sha256::digest(&concatenated));
+    let root = base16ct::lower::encode_string(&Sha256::digest(&concatenated));
     if let Some(subject) = subjects.first() {
         if subject["digest"]["sha256"] != root.as_str() {
             problems.push(format!(

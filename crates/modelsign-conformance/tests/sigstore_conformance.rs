@@ -43,7 +43,7 @@ fn every_bundle_verify_case_by_path_and_by_digest() {
         };
         let digest = format!(
             "sha256:{}",
-            hex::encode(Sha256::digest(fs::read(&artifact).expect("artifact")))
+            base16ct::lower::encode_string(&Sha256::digest(fs::read(&artifact).expect("artifact")))
         );
         for target in [artifact.display().to_string(), digest] {
             let mut command = Command::new(ADAPTER);

@@ -176,7 +176,7 @@ fn verification_error(py: Python<'_>, message: &str, kind: &str) -> PyResult<PyE
 
 fn hex_bytes<'py>(py: Python<'py>, digest: &str) -> Bound<'py, PyBytes> {
     // The library writes these digests itself; an odd one stays visible as empty bytes.
-    PyBytes::new(py, &hex::decode(digest).unwrap_or_default())
+    PyBytes::new(py, &base16ct::mixed::decode_vec(digest).unwrap_or_default())
 }
 
 /// `(name, algorithm, expected digest, actual digest)` of each changed resource.

@@ -49,14 +49,14 @@ impl Subject {
         Subject {
             name: name.to_owned(),
             uri: None,
-            digest: BTreeMap::from([("sha256".to_owned(), hex::encode(digest))]),
+            digest: BTreeMap::from([("sha256".to_owned(), base16ct::lower::encode_string(digest))]),
             annotations: Map::new(),
         }
     }
 
     /// The SHA-256 digest, when the subject has a well-formed one.
     pub fn sha256_digest(&self) -> Option<[u8; 32]> {
-        let bytes = hex::decode(self.digest.get("sha256")?).ok()?;
+        let bytes = base16ct::mixed::decode_vec(self.digest.get("sha256")?).ok()?;
         bytes.try_into().ok()
     }
 }

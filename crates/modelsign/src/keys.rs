@@ -223,7 +223,7 @@ impl PublicKey {
 
     /// The `publicKey.hint` model_signing records: hex SHA-256 of [`PublicKey::to_pem`].
     pub fn hint(&self) -> String {
-        hex::encode(Sha256::digest(self.to_pem().as_bytes()))
+        base16ct::lower::encode_string(&Sha256::digest(self.to_pem().as_bytes()))
     }
 
     /// Checks a DER ECDSA signature over `message`.

@@ -431,7 +431,8 @@ fn decode_hex(text: &str, algorithm: HashAlgorithm) -> Result<Vec<u8>, String> {
         ));
     }
     // Every character is a hex digit and there is an even number of them.
-    hex::decode(text).map_err(|e| format!("the digest is not hexadecimal: {e}"))
+    base16ct::mixed::decode_vec(text)
+        .map_err(|_| format!("the digest '{}' is not hexadecimal", quoted(text)))
 }
 
 /// The canonical resource name of a line's file name.

@@ -84,7 +84,7 @@ impl Manifest {
 
 /// A SHA-256 digest as `sha256:<hex>`, the form `digest` prints and errors quote.
 pub fn sha256_string(digest: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(digest))
+    format!("sha256:{}", base16ct::lower::encode_string(digest))
 }
 
 /// SHA-256 over concatenated raw digests.
@@ -161,8 +161,8 @@ impl ManifestDiff {
                             diff.changed_digests.push(DigestChange {
                                 name: want.name.clone(),
                                 algorithm: signed.serialization.algorithm(),
-                                expected: hex::encode(&want.digest),
-                                actual: hex::encode(&have.digest),
+                                expected: base16ct::lower::encode_string(&want.digest),
+                                actual: base16ct::lower::encode_string(&have.digest),
                             });
                         }
                     }

@@ -430,7 +430,7 @@ impl StatCache {
                         ctime_ns: stamp.ctime_ns,
                         inode: stamp.inode,
                         device: stamp.device,
-                        digest: hex::encode(digest),
+                        digest: base16ct::lower::encode_string(digest),
                     };
                     (name.clone(), stored)
                 })
@@ -517,11 +517,11 @@ fn cache_key(canonical_model: &Path, settings: &CacheSettings) -> String {
     if let Some(size) = settings.shard_size {
         hasher.update(size.to_string().as_bytes());
     }
-    hex::encode(hasher.finalize())
+    base16ct::lower::encode_string(&hasher.finalize())
 }
 
 fn decode_digest(text: &str) -> Option<[u8; 32]> {
-    hex::decode(text).ok()?.try_into().ok()
+    base16ct::mixed::decode_vec(text).ok()?.try_into().ok()
 }
 
 /// [`StatCache::default_dir`] with the environment read through `var`, so that tests can

@@ -262,7 +262,7 @@ fn decode_v1<'a>(
         .digest
         .get("sha256")
         .ok_or(StatementError::Missing("subject[0].digest.sha256"))?;
-    let recorded_root_bytes: [u8; 32] = hex::decode(recorded_root)
+    let recorded_root_bytes: [u8; 32] = base16ct::mixed::decode_vec(recorded_root)
         .ok()
         .and_then(|d| d.try_into().ok())
         .ok_or_else(|| invalid("subject[0].digest.sha256", "not a SHA-256 hex digest"))?;
@@ -273,7 +273,7 @@ fn decode_v1<'a>(
     if computed != recorded_root_bytes {
         return Err(StatementError::RootDigestMismatch {
             recorded: recorded_root.to_owned(),
-            computed: hex::encode(computed),
+            computed: base16ct::lower::encode_string(&computed),
         });
     }
     Ok(SignedStatement {

@@ -162,7 +162,10 @@ pub fn stderr(out: &Output) -> String {
 
 /// `sha256:<hex>` of `bytes`, as OCI digests are written.
 pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    format!(
+        "sha256:{}",
+        base16ct::lower::encode_string(&Sha256::digest(bytes))
+    )
 }
 
 /// A key pair in `dir` (`signer.key`, `signer.pub`): (private key, public key).

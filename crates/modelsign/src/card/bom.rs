@@ -112,7 +112,7 @@ pub fn to_bom(card: &ModelCard, subject: &ModelSubject) -> Value {
     }
     model.insert(
         "hashes".into(),
-        json!([{ "alg": "SHA-256", "content": hex::encode(subject.root_digest) }]),
+        json!([{ "alg": "SHA-256", "content": base16ct::lower::encode_string(&subject.root_digest) }]),
     );
     if let Some(license) = &card.license {
         model.insert("licenses".into(), license_choice(license));
@@ -153,7 +153,8 @@ fn dataset_component(index: usize, dataset: &Dataset) -> Value {
         "data": [{ "type": "dataset", "name": dataset.name }],
     });
     if let Some(bytes) = dataset.digest.as_deref().and_then(super::parse_sha256) {
-        component["hashes"] = json!([{ "alg": "SHA-256", "content": hex::encode(bytes) }]);
+        component["hashes"] =
+            json!([{ "alg": "SHA-256", "content": base16ct::lower::encode_string(&bytes) }]);
     }
     if let Some(url) = &dataset.url {
         component["externalReferences"] = json!([{ "type": "distribution", "url": url }]);
@@ -275,7 +276,7 @@ fn serial_number(subject: &ModelSubject, card: &ModelCard, timestamp: &str) -> S
     let mut bytes: [u8; 16] = hasher.finalize()[..16].try_into().unwrap_or([0u8; 16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
+    let hex = base16ct::lower::encode_string(&bytes);
     format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &hex[0..8],

@@ -456,7 +456,7 @@ impl ModelCard {
 /// `sha256:<hex>` (or bare hex) as 32 bytes.
 pub(crate) fn parse_sha256(text: &str) -> Option<[u8; 32]> {
     let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
-    let bytes = hex::decode(hex_part).ok()?;
+    let bytes = base16ct::mixed::decode_vec(hex_part).ok()?;
     bytes.try_into().ok()
 }
 

@@ -48,27 +48,27 @@ fn root_digests_match_the_python_reference() {
     let mut numeric = shards.resources().to_vec();
     numeric.swap(4, 5);
     assert_eq!(
-        hex::encode(crate::manifest::root_digest(
+        base16ct::lower::encode_string(&crate::manifest::root_digest(
             numeric.iter().map(|r| r.digest.as_slice())
         )),
         "60cc4a74628755eb245bda12ba0a67f16fd4e286f16f0da93af7d65ca705a0ee"
     );
     assert_ne!(
-        hex::encode(shards.root_digest()),
+        base16ct::lower::encode_string(&shards.root_digest()),
         "60cc4a74628755eb245bda12ba0a67f16fd4e286f16f0da93af7d65ca705a0ee"
     );
     let blake3 = settings(HashAlgorithm::Blake3, Serialization::Files)
         .hash_model(&root)
         .expect("hash");
     assert_eq!(
-        hex::encode(blake3.root_digest()),
+        base16ct::lower::encode_string(&blake3.root_digest()),
         "f7601b049f9cb953ed2b36e04cd85763e5466f0fe1bd1ba28f1fb9a1e59d71be"
     );
     let single = settings(HashAlgorithm::Sha256, Serialization::Files)
         .hash_model(&root.join("weights/model.bin"))
         .expect("hash");
     assert_eq!(
-        hex::encode(single.root_digest()),
+        base16ct::lower::encode_string(&single.root_digest()),
         "bc62d4b80d9e36da29c16c5d4d9f11731f36052c72401a76c23c0fb5a9b74423"
     );
     assert_eq!(single.resources()[0].name, "model.bin");
@@ -86,7 +86,7 @@ fn shard_names_and_digests_match_the_python_reference() {
     let listed: Vec<(&str, String)> = shards
         .resources()
         .iter()
-        .map(|r| (r.name.as_str(), hex::encode(&r.digest)))
+        .map(|r| (r.name.as_str(), base16ct::lower::encode_string(&r.digest)))
         .collect();
     assert_eq!(
         listed,
@@ -133,7 +133,7 @@ fn blake2b_is_the_unkeyed_64_byte_variant() {
         .expect("model.bin");
     // Python: hashlib.blake2b(b"hello world").hexdigest()
     assert_eq!(
-        hex::encode(&model_bin.digest),
+        base16ct::lower::encode_string(&model_bin.digest),
         "021ced8799296ceca557832ab941a50b4a11f83478cf141f51f933f653ab9fbcc05a037cddbed06e309bf334942c4e58cdf1a46e237911ccd7fcf9787cbc7fd0"
     );
 }

@@ -194,9 +194,18 @@ fn names_are_made_canonical_and_the_resources_sorted() {
     );
     let list = sha256_list(&text).unwrap();
     assert_eq!(names(&list), ["a", "b\\\\c", "z/y/x"]);
-    assert_eq!(list.resources[0].digest, hex::decode(SHA256_OF_A).unwrap());
-    assert_eq!(list.resources[1].digest, hex::decode(SHA256_OF_A).unwrap());
-    assert_eq!(list.resources[2].digest, hex::decode(SHA256_OF_B).unwrap());
+    assert_eq!(
+        list.resources[0].digest,
+        base16ct::mixed::decode_vec(SHA256_OF_A).unwrap()
+    );
+    assert_eq!(
+        list.resources[1].digest,
+        base16ct::mixed::decode_vec(SHA256_OF_A).unwrap()
+    );
+    assert_eq!(
+        list.resources[2].digest,
+        base16ct::mixed::decode_vec(SHA256_OF_B).unwrap()
+    );
 }
 
 #[test]
@@ -232,8 +241,8 @@ fn a_file_listed_twice_with_the_same_digest_is_listed_once() {
 
 #[test]
 fn every_tag_spelling_of_the_algorithm_is_accepted() {
-    let blake2b = hex::encode(digest_of(HashAlgorithm::Blake2b, b"a"));
-    let blake3 = hex::encode(digest_of(HashAlgorithm::Blake3, b"a"));
+    let blake2b = base16ct::lower::encode_string(&digest_of(HashAlgorithm::Blake2b, b"a"));
+    let blake3 = base16ct::lower::encode_string(&digest_of(HashAlgorithm::Blake3, b"a"));
     let cases = [
         (HashAlgorithm::Sha256, format!("SHA256 (a) = {SHA256_OF_A}")),
         (HashAlgorithm::Sha256, format!("SHA2-256(a)= {SHA256_OF_A}")),
@@ -500,7 +509,7 @@ fn example_model_sha256() -> Vec<ResourceDescriptor> {
     .into_iter()
     .map(|(name, digest)| ResourceDescriptor {
         name: name.to_owned(),
-        digest: hex::decode(digest).unwrap(),
+        digest: base16ct::mixed::decode_vec(digest).unwrap(),
     })
     .collect()
 }
@@ -596,7 +605,7 @@ fn a_model_signing_0_2_bundle_lists_whole_files_and_records_no_serialization() {
     assert_eq!(names(&list), ["signme-1", "signme-2"]);
     assert_eq!(list.serialization, None);
     assert_eq!(
-        hex::encode(&list.resources[0].digest),
+        base16ct::lower::encode_string(&list.resources[0].digest),
         "f6310066c7320497ea554260c32c43660bff648cb2a61194832cc086077085e1"
     );
 }

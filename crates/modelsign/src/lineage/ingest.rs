@@ -190,7 +190,10 @@ pub fn bundle_digest(bundle: &Bundle) -> String {
         hasher.update([0]);
         hasher.update(&signature.sig);
     }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+    format!(
+        "sha256:{}",
+        base16ct::lower::encode_string(&hasher.finalize())
+    )
 }
 
 /// The attestation the policy accepts `bundle` as, or why it refuses it.

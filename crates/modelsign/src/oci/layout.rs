@@ -77,7 +77,7 @@ fn tags(index: &ImageIndex) -> String {
 
 /// The manifest blob `digest` of the layout, checked against its digest.
 pub fn manifest(path: &Path, digest: &str, media_type: &str) -> Result<FetchedManifest, OciError> {
-    let hex = hex::encode(sha256_digest(digest)?);
+    let hex = base16ct::lower::encode_string(&sha256_digest(digest)?);
     let bytes = read_limited(path, &path.join("blobs").join("sha256").join(&hex))?;
     let actual = sha256_string(&Sha256::digest(&bytes));
     if actual != digest {
@@ -108,7 +108,7 @@ pub struct LayoutLayers<'a> {
 
 impl LayerSource for LayoutLayers<'_> {
     fn open_layer(&self, layer: &Descriptor) -> Result<Box<dyn Read + '_>, OciError> {
-        let hex = hex::encode(sha256_digest(&layer.digest)?);
+        let hex = base16ct::lower::encode_string(&sha256_digest(&layer.digest)?);
         let file = self.path.join("blobs").join("sha256").join(hex);
         let opened = std::fs::File::open(&file).map_err(|e| {
             layout_error(

@@ -285,7 +285,7 @@ pub fn sha256_digest(digest: &str) -> Result<Vec<u8>, OciError> {
                 crate::text::printable(digest)
             ),
         })?;
-    match hex::decode(hex_part) {
+    match base16ct::mixed::decode_vec(hex_part) {
         Ok(bytes) if bytes.len() == 32 && hex_part.bytes().all(|b| !b.is_ascii_uppercase()) => {
             Ok(bytes)
         }

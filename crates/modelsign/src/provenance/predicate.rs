@@ -57,7 +57,7 @@ pub struct Input {
 impl Input {
     /// The OMS root digest, when the input has one.
     pub fn root_digest(&self) -> Option<[u8; 32]> {
-        hex::decode(self.digest.get("sha256")?)
+        base16ct::mixed::decode_vec(self.digest.get("sha256")?)
             .ok()?
             .try_into()
             .ok()

@@ -146,9 +146,10 @@ impl InputRef {
                 if let Some(uri) = uri {
                     input.digest = digests_in_uri(uri);
                 }
-                input
-                    .digest
-                    .insert("sha256".into(), hex::encode(subject.root_digest));
+                input.digest.insert(
+                    "sha256".into(),
+                    base16ct::lower::encode_string(&subject.root_digest),
+                );
                 input.serialization = Some(subject.serialization);
             }
             InputSource::Digested { uri, digest } => {
@@ -161,9 +162,10 @@ impl InputRef {
                 let subject = crate::oci::subject(&image, registry.get()?)?;
                 input.name = Some(subject.name);
                 input.uri = pinned_uri(&image);
-                input
-                    .digest
-                    .insert("sha256".into(), hex::encode(subject.root_digest));
+                input.digest.insert(
+                    "sha256".into(),
+                    base16ct::lower::encode_string(&subject.root_digest),
+                );
                 input.serialization = Some(subject.serialization);
             }
         }

@@ -454,7 +454,12 @@ fn a_stage_description_without_a_stage_or_with_a_bad_reference_is_bad_input() {
 /// reads them.
 fn layout_image(root: &Path, folder_name: &str, name: &str, content: &[u8]) -> PathBuf {
     use sha2::{Digest, Sha256};
-    let digest = |bytes: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+    let digest = |bytes: &[u8]| {
+        format!(
+            "sha256:{}",
+            base16ct::lower::encode_string(&Sha256::digest(bytes))
+        )
+    };
     let layout = root.join(folder_name);
     let blobs = layout.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs).unwrap();

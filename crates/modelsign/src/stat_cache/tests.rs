@@ -311,7 +311,7 @@ fn a_corrupt_cache_file_gives_an_empty_cache_and_a_note() {
 
     // Well-formed JSON with a digest that is not 32 bytes of hex.
     let text = fs::read_to_string(&path).expect("read");
-    let bad = text.replace(&hex::encode([1u8; 32]), "0101");
+    let bad = text.replace(&base16ct::lower::encode_string(&[1u8; 32]), "0101");
     assert_ne!(bad, text);
     fs::write(&path, bad).expect("write");
     open_with_note(&setup, "malformed digest for 'a.bin'");

@@ -29,13 +29,17 @@ fn payload(mut statement: Value) -> Vec<u8> {
         .as_array()
         .map(|rs| {
             rs.iter()
-                .filter_map(|r| r["digest"].as_str().and_then(|d| hex::decode(d).ok()))
+                .filter_map(|r| {
+                    r["digest"]
+                        .as_str()
+                        .and_then(|d| base16ct::mixed::decode_vec(d).ok())
+                })
                 .collect()
         })
         .unwrap_or_default();
     let root = manifest::root_digest(digests.iter().map(Vec::as_slice));
     if statement["subject"][0]["digest"]["sha256"].is_null() {
-        statement["subject"][0]["digest"]["sha256"] = json!(hex::encode(root));
+        statement["subject"][0]["digest"]["sha256"] = json!(base16ct::lower::encode_string(&root));
     }
     serde_json::to_vec(&statement).expect("json")
 }

@@ -23,7 +23,7 @@ fn descriptor(blob: &[u8]) -> Descriptor {
 }
 
 fn sha256(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    base16ct::lower::encode_string(&Sha256::digest(data))
 }
 
 /// A header named `name` byte for byte (the `tar` crate's own setters refuse hostile
@@ -66,7 +66,7 @@ fn list(blob: Vec<u8>) -> Result<Vec<(String, String)>, OciError> {
     let files = directory_layer_files(&layer, &Blob(blob), crate::limits::MAX_RESOURCES)?;
     Ok(files
         .into_iter()
-        .map(|f| (f.name, hex::encode(f.digest)))
+        .map(|f| (f.name, base16ct::lower::encode_string(&f.digest)))
         .collect())
 }
 

@@ -4,7 +4,7 @@ const EMPTY_CONFIG: &str =
     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
 fn digest(byte: u8) -> String {
-    format!("sha256:{}", hex::encode([byte; 32]))
+    format!("sha256:{}", base16ct::lower::encode_string(&[byte; 32]))
 }
 
 fn parse(json: serde_json::Value) -> ImageManifest {
@@ -15,7 +15,7 @@ fn names(manifest: &Manifest) -> Vec<(&str, String)> {
     manifest
         .resources()
         .iter()
-        .map(|r| (r.name.as_str(), hex::encode(&r.digest)))
+        .map(|r| (r.name.as_str(), base16ct::lower::encode_string(&r.digest)))
         .collect()
 }
 
@@ -37,8 +37,11 @@ fn an_oras_artifact_lists_the_config_and_each_layer_by_title_or_position() {
         names(&manifest),
         [
             ("config.json", EMPTY_CONFIG[7..].to_owned()),
-            ("layer_001.tar.gz", hex::encode([2; 32])),
-            ("model.safetensors", hex::encode([1; 32])),
+            ("layer_001.tar.gz", base16ct::lower::encode_string(&[2; 32])),
+            (
+                "model.safetensors",
+                base16ct::lower::encode_string(&[1; 32])
+            ),
         ]
     );
     assert_eq!(manifest.serialization().serialization, Serialization::Files);
@@ -54,7 +57,10 @@ fn a_layer_titled_config_json_takes_the_place_of_the_config_blob() {
                     "annotations": {TITLE_ANNOTATION: "config.json"}}]
     }));
     let manifest = oms_manifest(&image, "m").unwrap();
-    assert_eq!(names(&manifest), [("config.json", hex::encode([7; 32]))]);
+    assert_eq!(
+        names(&manifest),
+        [("config.json", base16ct::lower::encode_string(&[7; 32]))]
+    );
 }
 
 #[test]
@@ -71,7 +77,10 @@ fn a_modelcar_image_lists_its_files_by_their_own_digests_and_skips_the_base_imag
     let manifest = oms_manifest(&image, "m").unwrap();
     assert_eq!(
         names(&manifest),
-        [("weights/model.bin", hex::encode([4; 32]))]
+        [(
+            "weights/model.bin",
+            base16ct::lower::encode_string(&[4; 32])
+        )]
     );
     assert_eq!(file_names(&image, &manifest), ["weights/model.bin"]);
 }
@@ -159,13 +168,13 @@ fn a_modelcar_directory_layer_lists_the_files_of_its_tarball_and_is_only_read_gi
 
     let blobs = Blobs(vec![(blob_digest.clone(), blob)]);
     let manifest = oms_manifest_with(&image, "m", &blobs).unwrap();
-    let sha = |data: &[u8]| hex::encode(sha2::Sha256::digest(data));
+    let sha = |data: &[u8]| base16ct::lower::encode_string(&sha2::Sha256::digest(data));
     assert_eq!(
         names(&manifest),
         [
             ("b.txt", sha(b"b")),
             ("sub/a.bin", sha(b"a")),
-            ("weights.bin", hex::encode([4; 32])),
+            ("weights.bin", base16ct::lower::encode_string(&[4; 32])),
         ]
     );
     assert_eq!(

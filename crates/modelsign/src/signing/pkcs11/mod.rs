@@ -509,9 +509,11 @@ impl KeyCriteria {
 
 fn describe_object(label: Option<&str>, id: Option<&[u8]>) -> String {
     match (label, id) {
-        (Some(label), Some(id)) => format!("object='{label}' id={}", hex::encode(id)),
+        (Some(label), Some(id)) => {
+            format!("object='{label}' id={}", base16ct::lower::encode_string(id))
+        }
         (Some(label), None) => format!("object='{label}'"),
-        (None, Some(id)) => format!("id={}", hex::encode(id)),
+        (None, Some(id)) => format!("id={}", base16ct::lower::encode_string(id)),
         (None, None) => "without label or id".into(),
     }
 }
