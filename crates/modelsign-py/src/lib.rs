@@ -8,6 +8,7 @@
 
 mod attest;
 mod errors;
+mod incremental;
 mod policy;
 mod settings;
 mod work;
@@ -81,6 +82,9 @@ fn manifest_dict<'py>(py: Python<'py>, manifest: &Manifest) -> PyResult<Bound<'p
 #[pyclass(frozen, module = "modelsign_rs._native")]
 pub(crate) struct PreparedSigner {
     built: modelsign::spec::BuiltSigner,
+    /// What verifies an earlier signature this signer made, without more material: a key
+    /// signer's own public key (`sign`'s `reuse`).
+    own_key: Option<modelsign::KeyVerifier>,
 }
 
 /// Builds the signer a signer dict describes (see [`PreparedSigner`]).
@@ -88,7 +92,8 @@ pub(crate) struct PreparedSigner {
 fn prepare_signer(py: Python<'_>, signer: &Bound<'_, PyDict>) -> PyResult<PreparedSigner> {
     let spec = settings::signer_spec(signer)?;
     let built = py.detach(|| spec.build(&SignInOnly)).map_err(spec_error)?;
-    Ok(PreparedSigner { built })
+    let own_key = built.own_key_verifier(&spec);
+    Ok(PreparedSigner { built, own_key })
 }
 
 /// The signer a call is given: the [`PreparedSigner`] a `use_*` call built, or a signer
@@ -110,9 +115,18 @@ impl GivenSigner {
     }
 
     pub(crate) fn built(&self) -> &modelsign::spec::BuiltSigner {
+        &self.prepared().built
+    }
+
+    /// The signer's own public key as a verifier, for a key signer.
+    pub(crate) fn own_key(&self) -> Option<modelsign::KeyVerifier> {
+        self.prepared().own_key.clone()
+    }
+
+    fn prepared(&self) -> &PreparedSigner {
         match self {
-            GivenSigner::Prepared(prepared) => &prepared.get().built,
-            GivenSigner::BuiltNow(prepared) => &prepared.built,
+            GivenSigner::Prepared(prepared) => prepared.get(),
+            GivenSigner::BuiltNow(prepared) => prepared,
         }
     }
 }
@@ -154,34 +168,103 @@ impl GivenVerifier {
 /// `signer` is a [`PreparedSigner`] or a signer dict, built here (a Sigstore signer's
 /// identity token is wanted only when signing). Should the progress callback raise, even
 /// after the work is done, no signature is written.
+///
+/// Without re-hashing everything (see [`incremental`]): `reuse` names an earlier signature
+/// whose digests of unchanged files are taken once it verifies with `reuse_verifier` (a
+/// [`PreparedVerifier`] or verifier dict; a key signer's own public key by default), what
+/// changed being `changed` (paths), `changed_since_git` (a revision) or the stat cache;
+/// `stat_cache` records the files signed there; `digests` signs a list of known digests.
+///
+/// Returns what was signed and how: `{"root_digest", "resources", "hashed_files",
+/// "hashed_bytes", "known_files", "known_bytes", "renamed", "stat_cache", "notes"}`.
 #[pyfunction]
-#[pyo3(signature = (model_path, signature_path, *, signer, hashing, max_workers=None, progress=None))]
-fn sign(
-    py: Python<'_>,
+#[pyo3(signature = (
+    model_path, signature_path, *, signer, hashing, max_workers=None, progress=None,
+    reuse=None, reuse_verifier=None, changed=None, changed_since_git=None, stat_cache=false,
+    digests=None,
+))]
+#[allow(clippy::too_many_arguments)]
+fn sign<'py>(
+    py: Python<'py>,
     model_path: PathBuf,
     signature_path: PathBuf,
-    signer: &Bound<'_, PyAny>,
-    hashing: &Bound<'_, PyDict>,
+    signer: &Bound<'py, PyAny>,
+    hashing: &Bound<'py, PyDict>,
     max_workers: Option<usize>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<()> {
+    reuse: Option<PathBuf>,
+    reuse_verifier: Option<&Bound<'py, PyAny>>,
+    changed: Option<Vec<PathBuf>>,
+    changed_since_git: Option<String>,
+    stat_cache: bool,
+    digests: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
     let settings = settings::hash_settings(&model_path, hashing, max_workers)?;
-    let built_here;
-    let prepared;
-    let signer: &dyn modelsign::Signer = if let Ok(given) = signer.cast::<PreparedSigner>() {
-        prepared = given.clone().unbind();
-        prepared.get().built.signer.as_ref()
-    } else {
-        built_here = prepare_signer(py, signer.cast::<PyDict>()?)?;
-        built_here.built.signer.as_ref()
+    let given = GivenSigner::of(py, signer)?;
+    let built = given.built();
+    let options = incremental::Options {
+        reuse,
+        reuse_verifier: reuse_verifier
+            .map(|v| GivenVerifier::of(py, v))
+            .transpose()?,
+        changed,
+        changed_since_git,
+        stat_cache,
+        digests,
     };
-    let signed = run_detached(py, progress, |progress| {
-        modelsign::sign_model_unwritten(&model_path, &settings, signer, &signature_path, progress)
-    })?
-    .map_err(|e| sign_error(e, &model_path))?;
+    let plan = incremental::Plan::of(py, options, given.own_key())?;
+    let signer = built.signer.as_ref();
+    let fail = |e| sign_error(e, &model_path);
+    let (signed, reused) = match &plan {
+        incremental::Plan::Full => {
+            let signed = run_detached(py, progress, |progress| {
+                modelsign::sign_model_unwritten(
+                    &model_path,
+                    &settings,
+                    signer,
+                    &signature_path,
+                    progress,
+                )
+            })?
+            .map_err(fail)?;
+            (signed, None)
+        }
+        incremental::Plan::Digests(list) => {
+            let list = py
+                .detach(|| incremental::read_digests(list, &settings))
+                .map_err(fail)?;
+            let signed = run_detached(py, progress, |progress| {
+                modelsign::reuse::sign_model_from_digests_unwritten(
+                    &model_path,
+                    &settings,
+                    signer,
+                    &signature_path,
+                    &list,
+                    progress,
+                )
+            })?
+            .map_err(fail)?;
+            (signed, None)
+        }
+        incremental::Plan::Incremental { .. } => {
+            let plan = plan.incremental();
+            let reused = run_detached(py, progress, |progress| {
+                modelsign::reuse::sign_model_incremental_unwritten(
+                    &model_path,
+                    &settings,
+                    signer,
+                    &signature_path,
+                    &plan,
+                    progress,
+                )
+            })?
+            .map_err(fail)?;
+            (reused.signed.clone(), Some(reused))
+        }
+    };
     py.detach(|| signed.bundle.write_atomic(&signature_path))
         .map_err(|e| sign_error(e.into(), &model_path))?;
-    Ok(())
+    incremental::report(py, &signed, reused.as_ref())
 }
 
 /// What a Python caller can be asked: nothing on a terminal (model_signing asks for no
@@ -227,9 +310,11 @@ fn prepare_verifier(py: Python<'_>, verifier: &Bound<'_, PyDict>) -> PyResult<Pr
 
 /// Verifies the model against its signature; returns a report, raises
 /// `VerificationError` (or `InputError`, `FileNotFoundError`) otherwise. `verifier` is a
-/// [`PreparedVerifier`] or a verifier dict, built here.
+/// [`PreparedVerifier`] or a verifier dict, built here. `files` verifies partially: the
+/// signature and its whole manifest, but only these files hashed (`checked_files` in the
+/// report).
 #[pyfunction]
-#[pyo3(signature = (model_path, signature_path, *, verifier, hashing=None, ignore_unsigned_files=false, max_workers=None, progress=None))]
+#[pyo3(signature = (model_path, signature_path, *, verifier, hashing=None, ignore_unsigned_files=false, max_workers=None, progress=None, files=None))]
 #[allow(clippy::too_many_arguments)]
 fn verify<'py>(
     py: Python<'py>,
@@ -240,6 +325,7 @@ fn verify<'py>(
     ignore_unsigned_files: bool,
     max_workers: Option<usize>,
     progress: Option<Py<PyAny>>,
+    files: Option<Vec<PathBuf>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let prepared = match verifier.cast::<PreparedVerifier>() {
         Ok(given) => given.clone().unbind(),
@@ -264,6 +350,7 @@ fn verify<'py>(
         // As model_signing: a signature cannot grant itself link following; the caller's
         // hashing config (`allow_symlinks`) is what opts in.
         honour_recorded_allow_symlinks: false,
+        only_files: files,
         ..VerifyOptions::default()
     };
     let verifier = built.verifier.as_ref();
@@ -298,6 +385,9 @@ fn report_dict<'py>(
         )?,
     )?;
     dict.set_item("resources", report.resources)?;
+    // Partial verification (`files`): the files hashed and compared, and their resources.
+    dict.set_item("checked_files", &report.checked_files)?;
+    dict.set_item("resources_checked", report.resources_checked)?;
     dict.set_item("notes", &report.notes)?;
     dict.set_item("public_key_hint", &report.public_key_hint)?;
     dict.set_item("signer", signer_dict(py, report.signer.as_ref())?)?;

@@ -33,6 +33,9 @@ class VerificationReport(TypedDict, total=False):
     root_digest: Optional[str]
     serialization: Dict[str, Any]
     resources: int
+    checked_files: Optional[List[str]]
+    """With `files`: the signed files hashed and matched (no other was checked)."""
+    resources_checked: int
     notes: List[str]
     public_key_hint: Optional[str]
     signer: Optional[SignerReport]
@@ -116,6 +119,19 @@ class PreparedVerifier:
 
 def prepare_signer(signer: Dict[str, Any]) -> PreparedSigner: ...
 def prepare_verifier(verifier: Dict[str, Any]) -> PreparedVerifier: ...
+class SigningReport(TypedDict):
+    root_digest: str  # "sha256:HEX"
+    resources: int
+    hashed_files: int
+    hashed_bytes: int
+    known_files: int
+    """Files signed with a digest taken from the earlier signature (`reuse`) or the list
+    (`digests`), not read."""
+    known_bytes: int
+    renamed: List[Tuple[str, str]]  # (old name, new name) of files renamed unchanged (git)
+    stat_cache: Optional[Tuple[str, int]]  # (cache file, files recorded) with stat_cache
+    notes: List[str]
+
 def sign(
     model_path: str,
     signature_path: str,
@@ -124,7 +140,13 @@ def sign(
     hashing: HashingOptions,
     max_workers: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
-) -> None: ...
+    reuse: Optional[str] = None,
+    reuse_verifier: Optional[Union[PreparedVerifier, Dict[str, Any]]] = None,
+    changed: Optional[List[str]] = None,
+    changed_since_git: Optional[str] = None,
+    stat_cache: bool = False,
+    digests: Optional[str] = None,
+) -> SigningReport: ...
 def verify(
     model_path: str,
     signature_path: str,
@@ -134,6 +156,7 @@ def verify(
     ignore_unsigned_files: bool = False,
     max_workers: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
+    files: Optional[List[str]] = None,
 ) -> VerificationReport: ...
 def cli_main(argv: Optional[List[str]] = None) -> int: ...
 def model_names(model_path: str) -> List[str]:

@@ -14,14 +14,49 @@ when `sign` is called, with the GIL released.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from modelsign_rs import _errors, _native
 from modelsign_rs import hashing as _hashing
 from modelsign_rs.hashing import PathLike, ProgressCallback, _text_path
 
-__all__ = ["Config", "sign"]
+if TYPE_CHECKING:
+    from modelsign_rs import verifying as _verifying
+
+__all__ = ["Config", "SigningReport", "sign"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SigningReport:
+    """What `Config.sign` signed, and how.
+
+    Attributes:
+        root_digest: The digest over the whole manifest signed ("sha256:HEX").
+        resources: How many resources (files or shards) the signature lists.
+        hashed_files: Files read and hashed; `hashed_bytes` their size.
+        known_files: Files signed with a digest taken from the earlier signature (`reuse`)
+            or the list (`digests`), not read; `known_bytes` their size.
+        renamed: (old name, new name) of each file git reports renamed unchanged, whose
+            digest moved with it (`changed_since_git`).
+        stat_cache: The stat cache file the signed files were recorded in (`stat_cache`);
+            `recorded_files` how many were (a file changed within the file system's
+            timestamp step of being hashed is not, and is hashed again next time).
+        notes: What did not stop signing but is worth knowing (a stat cache that could not
+            be read, and was ignored).
+    """
+
+    root_digest: str
+    resources: int
+    hashed_files: int
+    hashed_bytes: int
+    known_files: int
+    known_bytes: int
+    renamed: List[Tuple[str, str]]
+    stat_cache: Optional[str]
+    recorded_files: int
+    notes: List[str]
 
 
 def sign(model_path: PathLike, signature_path: PathLike) -> None:
@@ -49,45 +84,124 @@ class Config:
         # only then) or the native signer built from one when configured.
         self._signer: Optional[Any] = None
 
-    def sign(self, model_path: PathLike, signature_path: PathLike) -> None:
+    def sign(
+        self,
+        model_path: PathLike,
+        signature_path: PathLike,
+        *,
+        reuse: Optional[PathLike] = None,
+        reuse_verifier: Optional["_verifying.Config"] = None,
+        changed: Optional[Iterable[PathLike]] = None,
+        changed_since_git: Optional[str] = None,
+        stat_cache: bool = False,
+        digests: Optional[PathLike] = None,
+    ) -> SigningReport:
         """Hashes the model at `model_path` and writes its signature to `signature_path`.
+
+        The keyword arguments (modelsign's own; model_signing has none) sign without
+        hashing every file:
+
+        - `reuse`: an earlier signature of the model. It is verified first, with
+          `reuse_verifier` (a `verifying.Config` with its verifier chosen; a key signer's
+          own public key by default), and must have been made with the same hashing; the
+          files that did not change keep its digests and are not read. What changed is
+          `changed` (files or folders, relative to the model or absolute inside it; `[]`
+          for none),
+          `changed_since_git` (the git revision the earlier signature was made of) or, with
+          neither, the stat cache. Added and removed files are found by the walk. The
+          signature is the one a full re-sign makes; a changed file not declared changed
+          keeps its old digest, and the signature then fails verification naming it.
+        - `stat_cache`: record each file's size, times, inode and device beside its digest
+          in the user's cache folder (never in the model) for a later `reuse` to trust.
+        - `digests`: sign the digests a pipeline already computed (a `sha256sum`-style list
+          or another tool's OMS manifest) instead of hashing the files it lists; the
+          report says how many were not re-hashed. Verification always hashes.
+
+        Returns a `SigningReport`: what was hashed and what taken as known.
 
         Raises:
             ValueError: A symbolic link in the model while links are refused, a model path
-                that is not a file or folder.
-            FileNotFoundError: A Sigstore trust config is missing.
+                that is not a file or folder, an earlier signature that does not verify or
+                hashed otherwise, options that do not go together.
+            FileNotFoundError: A Sigstore trust config, the earlier signature or the
+                digest list is missing.
 
         The `use_*` methods raise the errors of the keys and certificates they read.
         """
-        self._sign(model_path, signature_path, None)
+        return self._sign(
+            model_path,
+            signature_path,
+            None,
+            reuse=reuse,
+            reuse_verifier=reuse_verifier,
+            changed=changed,
+            changed_since_git=changed_since_git,
+            stat_cache=stat_cache,
+            digests=digests,
+        )
 
     def sign_with_progress(
-        self, model_path: PathLike, signature_path: PathLike, progress: ProgressCallback
-    ) -> None:
-        """As `sign`, calling `progress(bytes_done, total_bytes)` while the model is hashed
-        (at most about ten times a second, from the calling thread); an exception it
-        raises stops the work and is raised again here."""
-        self._sign(model_path, signature_path, progress)
+        self,
+        model_path: PathLike,
+        signature_path: PathLike,
+        progress: ProgressCallback,
+        **options: Any,
+    ) -> SigningReport:
+        """As `sign` (which takes the same keyword arguments), calling
+        `progress(bytes_done, total_bytes)` while the model is hashed (at most about ten
+        times a second, from the calling thread); an exception it raises stops the work and
+        is raised again here."""
+        return self._sign(model_path, signature_path, progress, **options)
 
     def _sign(
         self,
         model_path: PathLike,
         signature_path: PathLike,
         progress: Optional[ProgressCallback],
-    ) -> None:
+        *,
+        reuse: Optional[PathLike] = None,
+        reuse_verifier: Optional["_verifying.Config"] = None,
+        changed: Optional[Iterable[PathLike]] = None,
+        changed_since_git: Optional[str] = None,
+        stat_cache: bool = False,
+        digests: Optional[PathLike] = None,
+    ) -> SigningReport:
         if self._signer is None:
             self.use_sigstore_signer()
         assert self._signer is not None
+        verifier = None
+        if reuse_verifier is not None:
+            verifier = reuse_verifier._verifier
+            if verifier is None:
+                raise ValueError("reuse_verifier has no verifier: call one of its use_* methods")
         path = _text_path(model_path)
         with _errors.translated(path):
-            _native.sign(
+            data = _native.sign(
                 path,
                 _text_path(signature_path),
                 signer=self._signer,
                 hashing=self._hashing_config._native_settings(),
                 max_workers=self._hashing_config._max_workers,
                 progress=progress,
+                reuse=None if reuse is None else _text_path(reuse),
+                reuse_verifier=verifier,
+                changed=None if changed is None else [_text_path(p) for p in changed],
+                changed_since_git=changed_since_git,
+                stat_cache=stat_cache,
+                digests=None if digests is None else _text_path(digests),
             )
+        return SigningReport(
+            root_digest=data["root_digest"],
+            resources=data["resources"],
+            hashed_files=data["hashed_files"],
+            hashed_bytes=data["hashed_bytes"],
+            known_files=data["known_files"],
+            known_bytes=data["known_bytes"],
+            renamed=[tuple(pair) for pair in data["renamed"]],
+            stat_cache=None if data["stat_cache"] is None else data["stat_cache"][0],
+            recorded_files=0 if data["stat_cache"] is None else data["stat_cache"][1],
+            notes=list(data["notes"]),
+        )
 
     def set_hashing_config(self, hashing_config: _hashing.Config) -> "Config":
         """Hashes the model as `hashing_config` says (give the verifier the same)."""

@@ -58,12 +58,18 @@ class VerificationReport:
         resources: How many resources (files or shards) were signed and checked.
         notes: What the verifier noticed without refusing (e.g. files left unchecked
             because `set_ignore_unsigned_files(True)`).
+        checked_files: With `files` (partial verification): the signed files that were
+            hashed and matched; no other file was read. None when every file was checked.
+        resources_checked: How many signed resources were hashed and matched: `resources`
+            unless the verification was partial.
     """
 
     root_digest: Optional[str]
     model_name: str
     resources: int
     notes: List[str]
+    checked_files: Optional[List[str]] = None
+    resources_checked: Optional[int] = None
 
 
 def _prepared(verifier: Dict[str, Any]) -> Any:
@@ -97,9 +103,21 @@ class Config:
         self._verifier: Optional[Any] = None
         self._ignore_unsigned_files = False
 
-    def verify(self, model_path: PathLike, signature_path: PathLike) -> None:
+    def verify(
+        self,
+        model_path: PathLike,
+        signature_path: PathLike,
+        *,
+        files: Optional[Iterable[PathLike]] = None,
+    ) -> None:
         """Verifies the model at `model_path` against the signature at `signature_path`;
         returns None when it verifies.
+
+        `files` (modelsign's own) verifies partially, as a loader needs before it reads one
+        shard: the signature and the whole signed manifest are checked as always, but only
+        these files (or every signed file under these folders; relative to the working
+        directory or absolute, inside the model) are hashed and compared, in time
+        proportional to their size. A file the signature does not cover is refused.
 
         Raises:
             ValueError: No verifier is configured ("Attempting to verify with no configured
@@ -114,7 +132,7 @@ class Config:
                 `sigstore.errors.VerificationError` when sigstore is installed.
             FileNotFoundError: The signature file is missing.
         """
-        self._verify(model_path, signature_path, None)
+        self._verify(model_path, signature_path, None, files)
 
     def report(
         self,
@@ -122,16 +140,20 @@ class Config:
         signature_path: PathLike,
         *,
         progress: Optional[ProgressCallback] = None,
+        files: Optional[Iterable[PathLike]] = None,
     ) -> VerificationReport:
-        """As `verify`, returning what was verified instead of None. `progress`, if
-        given, is called with (bytes_done, total_bytes) while the model is hashed; an
-        exception it raises stops the work and is raised again here."""
-        data = self._verify(model_path, signature_path, progress)
+        """As `verify`, returning what was verified instead of None (with `files`, its
+        `checked_files` say which were hashed). `progress`, if given, is called with
+        (bytes_done, total_bytes) while the model is hashed; an exception it raises stops
+        the work and is raised again here."""
+        data = self._verify(model_path, signature_path, progress, files)
         return VerificationReport(
             root_digest=data.get("root_digest"),
             model_name=data["signed_model_name"],
             resources=data["resources"],
             notes=list(data.get("notes", [])),
+            checked_files=data.get("checked_files"),
+            resources_checked=data.get("resources_checked"),
         )
 
     def _verify(
@@ -139,6 +161,7 @@ class Config:
         model_path: PathLike,
         signature_path: PathLike,
         progress: Optional[ProgressCallback],
+        files: Optional[Iterable[PathLike]] = None,
     ) -> Dict[str, Any]:
         if self._verifier is None:
             raise ValueError("Attempting to verify with no configured verifier")
@@ -154,6 +177,7 @@ class Config:
                 ignore_unsigned_files=self._ignore_unsigned_files,
                 max_workers=None if given is None else given._max_workers,
                 progress=progress,
+                files=None if files is None else [_text_path(f) for f in files],
             )
         self._log_fingerprints(data)
         return data
