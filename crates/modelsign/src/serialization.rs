@@ -115,3 +115,17 @@ impl SerializationRecord {
         self.hash_type.as_str()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_belongs_to_its_name_without_the_range() {
+        let shards = Serialization::Shards { shard_size: 1 };
+        // The path may hold colons itself: only the last two fields are the range.
+        assert_eq!(shards.file_of("a/b:c:0:5"), "a/b:c");
+        assert_eq!(shards.file_of("w.bin:100:110"), "w.bin");
+        assert_eq!(Serialization::Files.file_of("a:0:5"), "a:0:5");
+    }
+}

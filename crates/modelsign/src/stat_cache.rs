@@ -139,34 +139,19 @@ fn nanos_since_epoch(time: SystemTime) -> i128 {
     }
 }
 
-/// The file a resource name belongs to: the name itself under `files`; under `shards`, the
-/// name without its `:start:end` suffix (the path may contain `:` itself). `None` for a
-/// shard name without a valid range, which no walk of a model produces.
-pub fn resource_file_name(resource: &str, serialization: Serialization) -> Option<&str> {
-    match serialization {
-        Serialization::Files => Some(resource),
-        Serialization::Shards { .. } => {
-            let mut parts = resource.rsplitn(3, ':');
-            let end: u64 = parts.next()?.parse().ok()?;
-            let start: u64 = parts.next()?.parse().ok()?;
-            let path = parts.next()?;
-            (start < end && !path.is_empty()).then_some(path)
-        }
-    }
-}
-
 /// The entry digest of every file of `manifest`: SHA-256 over the raw digests of the file's
 /// resources (the file itself, or its shards) in manifest order. Two signatures made with
 /// the same settings give a file the same entry digest exactly when they record the same
 /// digests for it. A file with no resource (an empty file under `shards`) has no entry, and
-/// nothing to reuse either; a shard name without a valid range is left out.
+/// nothing to reuse either.
 pub fn entry_digests(manifest: &Manifest) -> BTreeMap<String, [u8; 32]> {
     let serialization = manifest.serialization().serialization;
     let mut hashers: BTreeMap<&str, Sha256> = BTreeMap::new();
     for resource in manifest.resources() {
-        if let Some(file) = resource_file_name(&resource.name, serialization) {
-            hashers.entry(file).or_default().update(&resource.digest);
-        }
+        hashers
+            .entry(serialization.file_of(&resource.name))
+            .or_default()
+            .update(&resource.digest);
     }
     hashers
         .into_iter()

@@ -589,9 +589,6 @@ fn entry_digests_of_a_shards_manifest_join_each_files_shards_in_manifest_order()
             ("big:0:10", 6),
             ("big:100:110", 7),
             ("big:20:30", 8),
-            ("not-a-range", 9),
-            ("bad:9:zz", 9),
-            ("empty-range:5:5", 9),
         ],
     ));
     let expected = BTreeMap::from([
@@ -603,19 +600,6 @@ fn entry_digests_of_a_shards_manifest_join_each_files_shards_in_manifest_order()
     ]);
     assert_eq!(digests, expected);
     assert_ne!(sha256_of(&[6, 7, 8]), sha256_of(&[6, 8, 7]));
-}
-
-#[test]
-fn resource_file_names_strip_only_a_valid_range() {
-    let shards = Serialization::Shards { shard_size: 1 };
-    assert_eq!(resource_file_name("a/b:c:0:5", shards), Some("a/b:c"));
-    assert_eq!(
-        resource_file_name("a:0:5", Serialization::Files),
-        Some("a:0:5")
-    );
-    for bad in ["a", "a:5", ":0:5", "a:-1:5", "a:5:2", "a:x:5"] {
-        assert_eq!(resource_file_name(bad, shards), None, "{bad}");
-    }
 }
 
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
