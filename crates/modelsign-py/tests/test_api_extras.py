@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import modelsign_rs
 from modelsign_rs import _native
+from key_support import write_key_pair
 
 FILES = {
     "weights.bin": bytes(range(256)) * 64,
@@ -33,24 +34,6 @@ def write_model(folder: pathlib.Path) -> pathlib.Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
     return folder
-
-
-def write_key_pair(folder: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = folder / f"{name}.priv", folder / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import modelsign_rs
 from modelsign_rs import card, hashing, signing, verifying
+from key_support import write_key_pair
 
 MODELSIGN = pathlib.Path(sys.executable).with_name("modelsign")
 
@@ -59,21 +60,7 @@ def model(tmp_path):
 
 @pytest.fixture
 def keys(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = tmp_path / "signer.priv", tmp_path / "signer.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
+    return write_key_pair(tmp_path, "signer")
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ import time
 
 import model_signing
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelsign_rs import signing, verifying
+from key_support import write_key_pair
 
 WEIGHTS = ["weights-1.bin", "weights-2.bin"]
 FILES = {
@@ -37,27 +36,9 @@ def model(tmp_path) -> pathlib.Path:
     return root
 
 
-def key_pair(folder: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = folder / f"{name}.priv", folder / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
-
-
 @pytest.fixture
 def keys(tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
-    return key_pair(tmp_path, "key")
+    return write_key_pair(tmp_path, "key")
 
 
 def signer(keys) -> signing.Config:
@@ -113,7 +94,7 @@ def test_a_changed_file_left_out_of_changed_fails_verification_naming_it(model, 
 
 
 def test_an_earlier_signature_by_another_key_is_never_reused(model, keys, tmp_path):
-    other = key_pair(tmp_path, "other")
+    other = write_key_pair(tmp_path, "other")
     old, new = tmp_path / "old.sig", tmp_path / "new.sig"
     signer(keys).sign(model, old)
 

@@ -28,11 +28,10 @@ import warnings
 from typing import Dict, Iterator
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 import modelsign_rs
 from modelsign_rs import hf
+from key_support import write_key_pair
 
 REPO_ID = "acme/tiny-encoder"
 MAIN_COMMIT = "1111111111111111111111111111111111111111"
@@ -138,24 +137,6 @@ class FakeHub:
 
 # ---------------------------------------------------------------------------------------
 # Keys, policies, the cache
-
-
-def write_key_pair(folder: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = folder / f"{name}.priv", folder / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
 
 
 def write_policy(
