@@ -56,15 +56,15 @@ pub fn plan(
     let earlier = match &args.reuse {
         None => None,
         Some(path) => {
-            let changes = match (&args.changed_since_git, args.changed.is_empty(), &stat_cache) {
-                (Some(revision), _, _) => Changes::SinceGit(revision.clone()),
-                (None, false, _) => Changes::Listed(args.changed.clone()),
-                (None, true, Some(dir)) => Changes::StatCache(dir.clone()),
-                (None, true, None) => {
-                    return Err(Failure::input(
-                        "--reuse needs to know what changed since the earlier signature: give --changed PATH (repeatable), --changed-since-git REV or --stat-cache",
-                    ))
-                }
+            let listed = (!args.changed.is_empty()).then(|| args.changed.clone());
+            let Some(changes) = Changes::first_given(
+                args.changed_since_git.clone(),
+                listed,
+                stat_cache.as_deref(),
+            ) else {
+                return Err(Failure::input(
+                    "--reuse needs to know what changed since the earlier signature: give --changed PATH (repeatable), --changed-since-git REV or --stat-cache",
+                ));
             };
             let verifier = earlier_verifier(args, spec, built)?;
             Some((methods::read_bundle(path)?, verifier, changes))

@@ -106,15 +106,12 @@ impl Plan {
         let earlier = match reuse {
             None => None,
             Some(path) => {
-                let changes = match (changed_since_git, changed, &record_stat_cache) {
-                    (Some(revision), _, _) => Changes::SinceGit(revision),
-                    (None, Some(paths), _) => Changes::Listed(paths),
-                    (None, None, Some(dir)) => Changes::StatCache(dir.clone()),
-                    (None, None, None) => {
-                        return Err(InputError::new_err(
-                            "reuse needs to know what changed since the earlier signature: give changed (paths), changed_since_git (a revision) or stat_cache=True",
-                        ))
-                    }
+                let Some(changes) =
+                    Changes::first_given(changed_since_git, changed, record_stat_cache.as_deref())
+                else {
+                    return Err(InputError::new_err(
+                        "reuse needs to know what changed since the earlier signature: give changed (paths), changed_since_git (a revision) or stat_cache=True",
+                    ));
                 };
                 let verifier = match (reuse_verifier, own_key) {
                     (Some(given), _) => EarlierVerifier::Given(given),

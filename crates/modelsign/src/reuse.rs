@@ -42,6 +42,24 @@ pub enum Changes {
     StatCache(PathBuf),
 }
 
+impl Changes {
+    /// Which of the ways to tell the changes applies, the first given of: git's (`since_git`,
+    /// a revision), the caller's (`listed`; an empty list says nothing changed) and the
+    /// stat cache's (`stat_cache`, its folder). `None` when none is given.
+    pub fn first_given(
+        since_git: Option<String>,
+        listed: Option<Vec<PathBuf>>,
+        stat_cache: Option<&Path>,
+    ) -> Option<Changes> {
+        match (since_git, listed, stat_cache) {
+            (Some(revision), _, _) => Some(Changes::SinceGit(revision)),
+            (None, Some(paths), _) => Some(Changes::Listed(paths)),
+            (None, None, Some(dir)) => Some(Changes::StatCache(dir.to_owned())),
+            (None, None, None) => None,
+        }
+    }
+}
+
 /// How to re-sign: from which earlier signature, and whether to record the files signed
 /// in the stat cache for the next re-sign.
 pub struct Incremental<'a> {
