@@ -7,11 +7,10 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 import modelsign_rs
 from modelsign_rs import _native
+from key_support import write_key_pair
 
 FILES = {
     "weights.bin": bytes(range(256)) * 64,
@@ -33,25 +32,6 @@ FAILURE_KEYS = {
 }
 
 
-def write_public_key(path: pathlib.Path) -> pathlib.Path:
-    """A new P-256 key pair: the private key beside `path` as .priv, the public key at path."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = path.with_suffix(".priv")
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private
-
-
 @pytest.fixture
 def bench(tmp_path):
     """(folder, model, signature): `tiny-model` signed by the key `release.pub`; the key
@@ -60,8 +40,8 @@ def bench(tmp_path):
     for name, content in FILES.items():
         (model / name).parent.mkdir(parents=True, exist_ok=True)
         (model / name).write_bytes(content)
-    release = write_public_key(tmp_path / "release.pub")
-    write_public_key(tmp_path / "stranger.pub")
+    release, _ = write_key_pair(tmp_path, "release")
+    write_key_pair(tmp_path, "stranger")
     signature = tmp_path / "tiny-model.sig"
     modelsign_rs.signing.Config().use_elliptic_key_signer(private_key=release).sign(
         model, signature
